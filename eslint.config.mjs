@@ -1,0 +1,43 @@
+// Lint: typescript-eslint's recommended rules plus Nx module boundaries by tag.
+//   type:app       -> may use libs, contracts, testing (tests only)
+//   type:lib       -> may use libs and contracts, never apps
+//   type:contracts -> imports nothing of ours and no framework or I/O package
+//   type:testing   -> helpers for tests; never imported by production code
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default [
+  { ignores: ['**/dist', '**/node_modules', '**/var', '**/tmp', '**/coverage', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration once at boot (apps/*/src/main.ts or a script entry).' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+            {
+              sourceTag: 'type:contracts',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', 'pg-*', 'amqplib', 'amqp-connection-manager', 'ioredis', 'redlock', 'express', 'nodemailer', 'ssh2*', 'dropbox', 'archiver', 'yauzl', 'pino', 'fs', 'node:*', 'net', 'http', 'child_process'],
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Tests and one-shot entry points may read the environment and use test helpers.
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/*/src/main.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'libs/testing/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+];

@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The environment every app reads once at boot (names and defaults from the public
+ * contract, docs/operations.md lists them all). Each app picks the fields it needs;
+ * a missing or malformed value stops the app with a message naming the variable.
+ */
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL (${protocols.join(' or ')})`);
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(def ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+const dir = (def: string) => z.string().min(1).default(def).transform((p) => resolve(p));
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pbx_backup'),
+  /** Postgres schema of the service's own tables (tests isolate themselves with it). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
+  AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Prefix for every exchange and queue name (tests and side-by-side installs). */
+  AMQP_NAMESPACE: z.string().regex(/^[a-z0-9-]*\.?$/).default(''),
+  AMQP_PREFETCH: int(4, 1),
+  /** Attempts before a failing message is dead-lettered, and the first retry delay (doubles). */
+  AMQP_MAX_ATTEMPTS: int(5, 1),
+  AMQP_RETRY_DELAY_MS: int(2000, 10),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  PBX_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pbx'),
+  PBX_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
+  PBX_DATA_DIR: dir('./var/pbx-data'),
+  PBX_ID: z.string().min(1).default('pbx-1'),
+  ARTIFACT_DIR: dir('./var/artifacts'),
+  LOCAL_BACKUP_ROOT: dir('./var/backups'),
+  USB_MOUNT_ROOT: dir('./var/usb'),
+  /** Treat any directory below USB_MOUNT_ROOT as a volume (tests, or volumes that are not separate mounts). */
+  USB_ALLOW_UNMOUNTED: bool(false),
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:25'),
+  MAIL_FROM: z.string().min(3).default('pbx-backup <pbx-backup@localhost>'),
+  MAIL_MAX_BYTES: int(20 * 1024 * 1024, 1),
+  SECRETS_KEY: z.string().optional(),
+  ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PORT: int(3000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().optional(),
+  /** Health port of a worker app (0 = none). */
+  HEALTH_PORT: int(0),
+  RUN_MIGRATIONS: bool(false),
+  /** Delay before a run that found the maintenance lock held starts again. */
+  MAINTENANCE_DEFER_MS: int(60 * 60 * 1000, 1),
+  MAINTENANCE_LOCK_TTL_MS: int(30_000, 1000),
+  PACKER_CONCURRENCY: int(1, 1),
+  DOWNLOAD_WINDOW_MS: int(24 * 60 * 60 * 1000, 0),
+  SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),
+  STALENESS_CHECK_MS: int(60_000, 100),
+  DEFAULT_TIMEZONE: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
+  DROPBOX_APP_KEY: z.string().default('pbx-backup'),
+  DROPBOX_APP_SECRET: z.string().optional(),
+  /** Base URL of a Dropbox-compatible API (tests point it at a local fake). */
+  DROPBOX_API_BASE: z.string().optional(),
+});
+
+export type AppEnv = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the raw environment once; throws a ConfigError naming every bad variable. */
+export function loadEnv(raw: Record<string, string | undefined>): AppEnv {
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const env = parsed.data;
+  if (env.SECRETS_KEY !== undefined && !isValidKeyRing(env.SECRETS_KEY)) {
+    throw new ConfigError(['SECRETS_KEY: must be 64 hex characters or base64 of 32 bytes, optionally "id:key,id:key" (first is current)']);
+  }
+  return env;
+}
+
+function isValidKeyRing(value: string): boolean {
+  return value.split(',').every((part) => {
+    const key = part.includes(':') ? part.slice(part.indexOf(':') + 1) : part;
+    return /^[0-9a-f]{64}$/i.test(key) || Buffer.from(key, 'base64').length === 32;
+  });
+}

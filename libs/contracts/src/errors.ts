@@ -1,0 +1,32 @@
+/**
+ * Domain error codes shared by every transport. Each transport maps them on its own
+ * terms: the api to HTTP status + problem+json, consumers to retry / dead-letter.
+ */
+export const ERROR_CODES = {
+  validation: 'validation',
+  notFound: 'not_found',
+  conflict: 'conflict',
+  gone: 'gone',
+  notReady: 'not_ready',
+  unauthorized: 'unauthorized',
+  alreadyReplayed: 'already_replayed',
+  permanent: 'permanent_failure',
+  transient: 'transient_failure',
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}

@@ -1,0 +1,3 @@
+export * from './wire-names';
+export * from './messages';
+export * from './errors';

@@ -1,0 +1,27 @@
+/**
+ * Polls `probe` until it stops throwing (or returns a truthy value), or fails with the
+ * last error after `timeoutMs`. Tests wait for outcomes with this, never with sleeps.
+ */
+export async function expectEventually<T>(
+  probe: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50, message }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== false && value !== undefined && value !== null) return value;
+      lastError = new Error(`probe returned ${String(value)}`);
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const reason = lastError instanceof Error ? lastError.message : String(lastError);
+      const error = new Error(`${message ?? 'condition not met'} within ${timeoutMs} ms: ${reason}`);
+      if (lastError instanceof Error) error.stack += `\nCaused by: ${lastError.stack}`;
+      throw error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
