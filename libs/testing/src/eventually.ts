@@ -1,6 +1,7 @@
 /**
- * Polls `probe` until it stops throwing (or returns a truthy value), or fails with the
- * last error after `timeoutMs`. Tests wait for outcomes with this, never with sleeps.
+ * Polls `probe` until it neither throws nor returns `false`/`null` (so both
+ * `() => expect(x).toBe(y)` and `async () => rows.length ? rows : null` work), or fails
+ * with the last error after `timeoutMs`. Tests wait for outcomes with this, never with sleeps.
  */
 export async function expectEventually<T>(
   probe: () => T | Promise<T>,
@@ -11,7 +12,7 @@ export async function expectEventually<T>(
   for (;;) {
     try {
       const value = await probe();
-      if (value !== false && value !== undefined && value !== null) return value;
+      if (value !== false && value !== null) return value;
       lastError = new Error(`probe returned ${String(value)}`);
     } catch (err) {
       lastError = err;

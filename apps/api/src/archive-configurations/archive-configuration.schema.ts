@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import {
+  ConfigurationSchemaOptions,
+  actionNotAllowed,
+  commonFields,
+  destinationListSchema,
+  destinationSchema,
+  isValidTimezone,
+  patchDestinationSchema,
+  scheduleRules,
+} from '../configurations/configuration.schema';
+
+/**
+ * Request schemas of /api/v1/archive-configurations: same conventions as backup configurations
+ * (names, schedule, destinations, strict objects), but instead of `data` the `items` to archive
+ * and then delete from the PBX.
+ */
+
+/** Upper bound for daysToKeep (100 years): anything larger is a typo. */
+export const DAYS_TO_KEEP_MAX = 36500;
+
+const daysToKeep = z
+  .number({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a whole number of days (0 = archive everything)') })
+  .int({ error: 'must be a whole number of days (0 = archive everything)' })
+  .min(0, { error: 'must be 0 or more (0 = archive everything)' })
+  .max(DAYS_TO_KEEP_MAX, { error: `must be at most ${DAYS_TO_KEEP_MAX}` });
+
+/** One kind of data to archive. Given = complete; left out = not archived. */
+const archiveItem = z
+  .strictObject(
+    {
+      enabled: z.boolean({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be true or false') }),
+      daysToKeep,
+    },
+    { error: (iss) => (iss.input === undefined ? 'is required' : 'must be an object like { "enabled": true, "daysToKeep": 90 }') },
+  )
+  .default({ enabled: false, daysToKeep: 0 });
+
+const itemsSchema = z
+  .strictObject(
+    { cdr: archiveItem, voicemails: archiveItem },
+    { error: (iss) => (iss.input === undefined ? 'is required' : 'must be an object like { "cdr": { "enabled": true, "daysToKeep": 90 } }') },
+  )
+  .superRefine((v, ctx) => {
+    if (!v.cdr.enabled && !v.voicemails.enabled) {
+      ctx.addIssue({ code: 'custom', message: 'must enable at least one of cdr, voicemails' });
+    }
+  });
+
+export function createArchiveConfigurationSchema(opts: ConfigurationSchemaOptions) {
+  if (!isValidTimezone(opts.defaultTimezone)) {
+    throw new Error(`defaultTimezone "${opts.defaultTimezone}" is not a valid IANA time zone`);
+  }
+  const [rule, params] = scheduleRules('create');
+  return z
+    .strictObject(
+      {
+        name: commonFields.name,
+        reportTo: commonFields.reportTo,
+        interval: commonFields.interval,
+        startAt: commonFields.startAt.optional(),
+        timezone: commonFields.timezone.default(opts.defaultTimezone),
+        items: itemsSchema,
+        destinations: destinationListSchema(destinationSchema),
+        notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
+        language: commonFields.language.default('en'),
+        action: commonFields.action.default('save'),
+      },
+      { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
+    )
+    .superRefine(rule, params);
+}
+
+/** PATCH: every field optional, no defaults; `destinations` and `items` replace the stored ones. */
+export function patchArchiveConfigurationSchema(_opts?: ConfigurationSchemaOptions) {
+  const [rule, params] = scheduleRules('patch');
+  return z
+    .strictObject(
+      {
+        name: commonFields.name.optional(),
+        reportTo: commonFields.reportTo.optional(),
+        interval: commonFields.interval.optional(),
+        startAt: commonFields.startAt.optional(),
+        timezone: commonFields.timezone.optional(),
+        items: itemsSchema.optional(),
+        destinations: destinationListSchema(patchDestinationSchema).optional(),
+        notifyOnSuccess: commonFields.notifyOnSuccess.optional(),
+        language: commonFields.language.optional(),
+        action: actionNotAllowed,
+      },
+      { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
+    )
+    .superRefine(rule, params);
+}
+
+export type CreateArchiveConfigurationSchema = ReturnType<typeof createArchiveConfigurationSchema>;
+export type PatchArchiveConfigurationSchema = ReturnType<typeof patchArchiveConfigurationSchema>;
+export type CreateArchiveConfigurationInput = z.output<CreateArchiveConfigurationSchema>;
+export type CreateArchiveConfigurationBody = z.input<CreateArchiveConfigurationSchema>;
+export type PatchArchiveConfigurationInput = z.output<PatchArchiveConfigurationSchema>;
+export type PatchArchiveConfigurationBody = z.input<PatchArchiveConfigurationSchema>;
+export type ArchiveItemsInput = z.output<typeof itemsSchema>;

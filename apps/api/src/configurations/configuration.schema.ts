@@ -1,0 +1,569 @@
+import { isIP } from 'node:net';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { DESTINATION_TYPES } from '@pbx/contracts';
+
+/**
+ * Request schemas of /api/v1/backup-configurations (and the building blocks the archive
+ * configurations share). Every message is written for an admin reading it next to the field
+ * name, e.g. `destinations[0].host: must not contain a port (use the port field)`; no message
+ * ever repeats the submitted value, so secrets never end up in an error response or a log.
+ *
+ * All schemas convert with `z.toJSONSchema(schema, { io: 'input' })` (refinements are not
+ * represented; they are re-checked on every request anyway).
+ */
+
+export const INTERVALS = ['manual', 'hourly', 'daily', 'weekly', 'monthly'] as const;
+export type Interval = (typeof INTERVALS)[number];
+export const ACTIONS = ['save', 'saveAndRun', 'runOnly'] as const;
+export type ConfigurationAction = (typeof ACTIONS)[number];
+export const LANGUAGES = ['en', 'de'] as const;
+export type Language = (typeof LANGUAGES)[number];
+/** SMB authentication methods; the destinations lib maps them onto its drivers. */
+export const SMB_SECURITY_METHODS = ['ntlmv2', 'ntlmssp', 'kerberos', 'ntlmv1-legacy'] as const;
+export type SmbSecurityMethod = (typeof SMB_SECURITY_METHODS)[number];
+export const SMB_DRIVERS = ['smbclient', 'legacy-smb2'] as const;
+export type SmbDriver = (typeof SMB_DRIVERS)[number];
+/** Write-only destination fields: sealed at rest, never returned by the api. */
+export const SECRET_FIELDS = ['password', 'privateKey', 'authorizationCode', 'refreshToken'] as const;
+export type SecretField = (typeof SECRET_FIELDS)[number];
+
+export const NAME_MAX_LENGTH = 64;
+export const MAX_DESTINATIONS = 16;
+export const KEEP_LAST_MAX = 1000;
+
+export interface ConfigurationSchemaOptions {
+  /** IANA zone used when a create request has no `timezone` (the server's zone). */
+  defaultTimezone: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages and small building blocks
+
+type RawIssue = z.core.$ZodRawIssue;
+
+const isMissing = (iss: RawIssue) => iss.input === undefined;
+/** Error map for a type: "is required" when absent, otherwise "must be <what>". */
+const mustBe = (what: string) => (iss: RawIssue) => (isMissing(iss) ? 'is required' : `must be ${what}`);
+const oneOfText = (values: readonly string[]) => `one of ${values.join(', ')}`;
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** Characters Windows/SMB refuse in a file or directory name. */
+const FORBIDDEN_NAME_CHARS = /[/\\:*?"<>|]/;
+export const FORBIDDEN_NAME_CHARS_TEXT = 'must not contain / \\ : * ? " < > |';
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asRecord = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
+
+type Check = (value: string) => string | string[] | undefined;
+
+/** A string schema with custom problem checks; every problem found becomes its own issue. */
+function checkedString(what: string, check: Check) {
+  return z.string({ error: mustBe(what) }).superRefine((value, ctx) => {
+    const found = check(value);
+    for (const message of found === undefined ? [] : Array.isArray(found) ? found : [found]) {
+      ctx.addIssue({ code: 'custom', message });
+    }
+  });
+}
+
+function plainText(min: number, max: number) {
+  return checkedString('a string', (v) => {
+    const problems: string[] = [];
+    if (v.length < min) problems.push(min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+    if (v.length > max) problems.push(`must be at most ${max} characters`);
+    if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
+    return problems;
+  });
+}
+
+const bool = () => z.boolean({ error: mustBe('true or false') });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: mustBe(oneOfText(values)) });
+const intBetween = (min: number, max: number) =>
+  z
+    .number({ error: mustBe(`a whole number from ${min} to ${max}`) })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+const email = () =>
+  z.email({ error: mustBe('an e-mail address like admin@example.com') }).max(254, { error: 'must be at most 254 characters' });
+
+// ---------------------------------------------------------------------------------------------
+// Configuration name: it becomes a directory name on every destination
+
+/** Everything wrong with a configuration name; empty when it is usable as a directory name. */
+export function nameProblems(v: string): string[] {
+  if (v.length === 0) return ['must not be empty'];
+  return [...(v.length > NAME_MAX_LENGTH ? [`must be at most ${NAME_MAX_LENGTH} characters`] : []), ...nameCharacterProblems(v)];
+}
+
+function nameCharacterProblems(v: string): string[] {
+  const problems: string[] = [];
+  if (/^\s|\s$/.test(v)) problems.push('must not start or end with a space');
+  if (FORBIDDEN_NAME_CHARS.test(v)) problems.push(FORBIDDEN_NAME_CHARS_TEXT);
+  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
+  if (v === '.' || v === '..') problems.push('must not be "." or ".."');
+  // Windows/SMB silently strip a trailing dot and refuse device names, which would make two
+  // configurations share a directory or the upload fail on the share.
+  else if (v.endsWith('.')) problems.push('must not end with a dot');
+  if (WINDOWS_RESERVED.test(v)) problems.push('must not be a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)');
+  return problems;
+}
+
+// Length as zod checks so the JSON Schema shows minLength/maxLength.
+export const configurationNameSchema = z
+  .string({ error: mustBe('a string') })
+  .min(1, { error: 'must not be empty' })
+  .max(NAME_MAX_LENGTH, { error: `must be at most ${NAME_MAX_LENGTH} characters` })
+  .superRefine((v, ctx) => {
+    for (const message of nameCharacterProblems(v)) ctx.addIssue({ code: 'custom', message });
+  })
+  .meta({ description: 'Unique name; also the directory name on every destination.' });
+
+// ---------------------------------------------------------------------------------------------
+// Schedule: interval, startAt, timezone
+
+const WALL_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?$/;
+const OFFSET = /(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
+
+export type StartAtForm = 'wall' | 'offset';
+
+/** "wall" for a local wall time (interpreted in `timezone`), "offset" for an absolute time. */
+export function startAtForm(v: string): StartAtForm | undefined {
+  if (WALL_TIME.test(v)) return 'wall';
+  const offset = OFFSET.exec(v);
+  if (offset && WALL_TIME.test(v.slice(0, offset.index))) return 'offset';
+  return undefined;
+}
+
+/**
+ * Parses startAt: a wall time in `timezone`, or an absolute time with offset. A wall time that
+ * does not exist in the zone (DST gap) is valid here; the scheduler resolves it. Returns
+ * undefined for a malformed value or an impossible date such as 2026-02-30.
+ */
+export function parseStartAt(v: string, timezone: string): DateTime | undefined {
+  const form = startAtForm(v);
+  if (!form) return undefined;
+  const parsed = form === 'wall' ? DateTime.fromISO(v, { zone: timezone }) : DateTime.fromISO(v, { setZone: true });
+  return parsed.isValid ? parsed : undefined;
+}
+
+/** The calendar date exists (no 2026-02-30); cheap, so the field check needs no time zone. */
+function isRealDate(v: string): boolean {
+  const [year, month, day] = [Number(v.slice(0, 4)), Number(v.slice(5, 7)), Number(v.slice(8, 10))];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return day >= 1 && day <= days;
+}
+
+const startAtSchema = checkedString('a date and time like 2026-12-01T02:30:00', (v) => {
+  if (!startAtForm(v)) return 'must be a local date and time like 2026-12-01T02:30 or 2026-12-01T02:30:00, or an ISO time with offset like 2026-12-01T02:30:00+01:00';
+  if (!isRealDate(v)) return 'is not a valid date';
+  return undefined;
+}).meta({ description: 'First automatic start and anchor of the interval: wall time in `timezone` (e.g. 2026-12-01T02:30:00) or ISO time with offset. Required unless interval is manual.' });
+
+// Building an Intl.DateTimeFormat costs ~0.1 ms; the set of real zones is small, so remember
+// the valid ones (invalid input is unbounded and is not cached).
+const knownZones = new Set<string>();
+
+export function isValidTimezone(tz: string): boolean {
+  if (knownZones.has(tz)) return true;
+  // Intl also accepts offsets like "+01:00" on newer runtimes; the contract asks for IANA names.
+  if (tz.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: tz });
+  } catch {
+    return false;
+  }
+  if (knownZones.size < 1000) knownZones.add(tz);
+  return true;
+}
+
+const timezoneSchema = checkedString('an IANA time zone like Europe/Berlin', (v) =>
+  isValidTimezone(v) ? undefined : 'must be an IANA time zone like Europe/Berlin or UTC',
+).meta({ description: 'IANA time zone of startAt and of the schedule; defaults to the server time zone.' });
+
+// ---------------------------------------------------------------------------------------------
+// Hosts and paths
+
+const HOST_LABEL = '[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*$`);
+
+function hostProblems(v: string): string | undefined {
+  if (v.length === 0) return 'must not be empty';
+  const protocol = /^([a-z][a-z0-9+.-]*):\/\//i.exec(v);
+  if (protocol) return `must be a host name or IP address without a protocol (remove "${protocol[1].toLowerCase()}://")`;
+  if (/[/\\]/.test(v)) return 'must be a host name or IP address only, without slashes or a path';
+  if (isIP(v) !== 0) return undefined;
+  if (/^\[.*\]$/.test(v)) return 'must be an IPv6 address without brackets';
+  if (v.includes(':')) return 'must not contain a port (use the port field)';
+  if (/^[\d.]+$/.test(v)) return 'is not a valid IP address';
+  if (v.length > 253 || !HOSTNAME.test(v)) return 'must be a host name or IP address';
+  return undefined;
+}
+
+const hostSchema = () => checkedString('a host name or IP address', hostProblems);
+
+function segmentProblems(segments: string[]): string[] {
+  const problems = new Set<string>();
+  for (const s of segments) {
+    if (s === '') problems.add('must not contain empty segments (//)');
+    else if (s === '.' || s === '..') problems.add('must not contain "." or ".." segments');
+  }
+  return [...problems];
+}
+
+function pathCommonProblems(v: string): string[] {
+  const problems: string[] = [];
+  if (v.length > 1024) problems.push('must be at most 1024 characters');
+  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
+  if (v.includes('\\')) problems.push('must use / as separator, not \\');
+  return problems;
+}
+
+/** "a/b/c": no leading "/", no "..". A trailing "/" is tolerated. */
+function relativePathProblems(v: string): string[] {
+  if (v.length === 0) return ['must not be empty (leave it out for the top directory)'];
+  if (v.startsWith('/')) return ['must be relative (no leading /)'];
+  return [...pathCommonProblems(v), ...segmentProblems(v.replace(/\/$/, '').split('/'))];
+}
+
+/** "/a/b": leading "/", no "..". "/" alone is the root. */
+function absolutePathProblems(v: string): string[] {
+  if (!v.startsWith('/')) return ['must be an absolute path starting with /'];
+  if (v === '/') return [];
+  return [...pathCommonProblems(v), ...segmentProblems(v.slice(1).replace(/\/$/, '').split('/'))];
+}
+
+function sftpPathProblems(v: string): string[] {
+  if (v === '.') return [];
+  if (!v.startsWith('/')) return ['must be an absolute path starting with /, or "." for the login directory'];
+  return absolutePathProblems(v);
+}
+
+function safeSegmentProblems(v: string, max: number): string[] {
+  const problems: string[] = [];
+  if (v.length === 0) return ['must not be empty'];
+  if (v.length > max) problems.push(`must be at most ${max} characters`);
+  if (FORBIDDEN_NAME_CHARS.test(v)) problems.push(FORBIDDEN_NAME_CHARS_TEXT);
+  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
+  if (v === '.' || v === '..') problems.push('must not be "." or ".."');
+  if (/^\s|\s$/.test(v)) problems.push('must not start or end with a space');
+  return problems;
+}
+
+function shareProblems(v: string): string[] {
+  if (v.length === 0) return ['must not be empty'];
+  if (v.includes('\\')) return ['must be the share name, then sub-directories joined with / (not \\), e.g. backups/pbx'];
+  if (v.startsWith('/')) return ['must start with the share name, not with / (e.g. backups/pbx)'];
+  const problems = new Set<string>();
+  if (v.length > 1024) problems.add('must be at most 1024 characters');
+  for (const segment of v.replace(/\/$/, '').split('/')) {
+    if (segment === '') problems.add('must not contain empty segments (//)');
+    else if (segment === '.' || segment === '..') problems.add('must not contain "." or ".." segments');
+    else for (const p of safeSegmentProblems(segment, 255)) problems.add(p);
+  }
+  return [...problems];
+}
+
+const PRIVATE_KEY =
+  /^\s*-----BEGIN ((?:OPENSSH|RSA|DSA|EC|ENCRYPTED) )?PRIVATE KEY-----\r?\n[\s\S]+?\r?\n-----END \1PRIVATE KEY-----\s*$/;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+const writeOnly = { writeOnly: true, description: 'Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value.' };
+
+const secretText = (max: number) =>
+  checkedString('a string', (v) => {
+    if (v.length === 0) return 'must not be empty';
+    if (v.length > max) return `must be at most ${max} characters`;
+    return undefined;
+  }).meta(writeOnly);
+const tokenText = () =>
+  checkedString('a string', (v) => {
+    if (v.length === 0) return 'must not be empty';
+    if (v.length > 4096) return 'must be at most 4096 characters';
+    if (/\s/.test(v)) return 'must not contain spaces or line breaks (copy it again without them)';
+    return undefined;
+  }).meta(writeOnly);
+const privateKeyText = () =>
+  checkedString('a string', (v) => {
+    if (v.length > 16384) return 'must be at most 16384 characters';
+    if (!PRIVATE_KEY.test(v)) return 'must be an OpenSSH or PEM private key (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----)';
+    return undefined;
+  }).meta(writeOnly);
+
+// ---------------------------------------------------------------------------------------------
+// Destinations
+
+type SchemaMode = 'create' | 'patch';
+
+/** A PATCH entry that names a stored destination: omitted secrets mean "keep". */
+const keepsStoredSecrets = (v: object) => 'id' in v && typeof v.id === 'string';
+// Requirement checks also run when another field of the destination failed, so every problem
+// is listed at once; the callbacks only compare values, whatever their type.
+const evenWithOtherErrors = { when: (payload: z.core.ParsePayload) => isObject(payload.value) };
+
+/**
+ * The destination kinds as sent on create. The requirement checks live in refinements (not in
+ * the shapes) because a PATCH entry with an `id` may omit secrets; on create `id` is refused
+ * as an unknown field, so the same refinements serve both.
+ */
+function destinationKinds() {
+  const local = z.strictObject({
+    type: z.literal('local'),
+    path: checkedString('a relative path', relativePathProblems).optional(),
+  });
+
+  const smb = z
+    .strictObject({
+      type: z.literal('smb'),
+      server: hostSchema(),
+      share: checkedString('a share name', shareProblems),
+      username: plainText(1, 256),
+      password: secretText(1024).optional(),
+      security: oneOf(SMB_SECURITY_METHODS),
+      port: intBetween(1, 65535).optional(),
+      driver: oneOf(SMB_DRIVERS).default('smbclient'),
+    })
+    .superRefine((v, ctx) => {
+      if (v.password === undefined && !keepsStoredSecrets(v)) ctx.addIssue({ code: 'custom', path: ['password'], message: 'is required' });
+      if (v.security === 'ntlmv1-legacy' && v.driver !== 'legacy-smb2') {
+        if ((SMB_DRIVERS as readonly unknown[]).includes(v.driver)) {
+          ctx.addIssue({ code: 'custom', path: ['driver'], message: 'must be "legacy-smb2" when security is "ntlmv1-legacy"' });
+        }
+      }
+    }, evenWithOtherErrors);
+
+  const sftp = z
+    .strictObject({
+      type: z.literal('sftp'),
+      host: hostSchema(),
+      port: intBetween(1, 65535).default(22),
+      username: plainText(1, 256),
+      password: secretText(1024).optional(),
+      privateKey: privateKeyText().optional(),
+      path: checkedString('a path', sftpPathProblems).default('.'),
+      hostKeyFingerprint: z
+        .string({ error: mustBe('a host key fingerprint') })
+        .regex(FINGERPRINT, { error: 'must look like SHA256: followed by 43 base64 characters (as printed by ssh-keygen -l)' })
+        .optional(),
+    })
+    .superRefine((v, ctx) => {
+      if (v.password === undefined && v.privateKey === undefined && !keepsStoredSecrets(v)) {
+        ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password or a privateKey is required' });
+      }
+    }, evenWithOtherErrors);
+
+  const dropbox = z
+    .strictObject({
+      type: z.literal('dropbox'),
+      authorizationCode: tokenText().optional(),
+      refreshToken: tokenText().optional(),
+      path: checkedString('a Dropbox path', absolutePathProblems).optional(),
+    })
+    .superRefine((v, ctx) => {
+      if (v.authorizationCode !== undefined && v.refreshToken !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['refreshToken'], message: 'give either authorizationCode or refreshToken, not both' });
+      } else if (v.authorizationCode === undefined && v.refreshToken === undefined && !keepsStoredSecrets(v)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['authorizationCode'],
+          message: 'is required: the confirmation key Dropbox shows after you allow access (or a refreshToken)',
+        });
+      }
+    }, evenWithOtherErrors);
+
+  const usb = z.strictObject({
+    type: z.literal('usb'),
+    device: checkedString('a device name', (v) => safeSegmentProblems(v, 64)).optional(),
+  });
+
+  const emailDest = z.strictObject({
+    type: z.literal('email'),
+    to: email(),
+  });
+
+  return [local, smb, sftp, dropbox, usb, emailDest] as const;
+}
+
+const destinationUnionError = (iss: RawIssue) => {
+  if (iss.code === 'invalid_union') {
+    const value = (iss.input as { type?: unknown } | undefined)?.type;
+    return value === undefined ? `is required: ${oneOfText(DESTINATION_TYPES)}` : `must be ${oneOfText(DESTINATION_TYPES)}`;
+  }
+  return isMissing(iss) ? 'is required' : 'must be an object';
+};
+
+const createKinds = destinationKinds();
+const destinationId = { id: z.uuid({ error: mustBe('the id of an existing destination') }).optional() };
+
+/** One destination as sent on create and on POST /backup-configurations/:id/destinations. */
+export const destinationSchema = z.discriminatedUnion('type', [...createKinds], { error: destinationUnionError });
+
+/** One destination in a PATCH list: may carry `id`, and then omitted secrets are kept. */
+export const patchDestinationSchema = z.discriminatedUnion(
+  'type',
+  [
+    createKinds[0].safeExtend(destinationId),
+    createKinds[1].safeExtend(destinationId),
+    createKinds[2].safeExtend(destinationId),
+    createKinds[3].safeExtend(destinationId),
+    createKinds[4].safeExtend(destinationId),
+    createKinds[5].safeExtend(destinationId),
+  ],
+  { error: destinationUnionError },
+);
+
+export type DestinationInput = z.output<typeof destinationSchema>;
+export type DestinationBody = z.input<typeof destinationSchema>;
+export type PatchDestinationInput = z.output<typeof patchDestinationSchema>;
+export type DestinationKind = DestinationInput['type'];
+export type LocalDestinationInput = Extract<DestinationInput, { type: 'local' }>;
+export type SmbDestinationInput = Extract<DestinationInput, { type: 'smb' }>;
+export type SftpDestinationInput = Extract<DestinationInput, { type: 'sftp' }>;
+export type DropboxDestinationInput = Extract<DestinationInput, { type: 'dropbox' }>;
+export type UsbDestinationInput = Extract<DestinationInput, { type: 'usb' }>;
+export type EmailDestinationInput = Extract<DestinationInput, { type: 'email' }>;
+
+export function destinationListSchema<T extends z.ZodType>(item: T) {
+  return z
+    .array(item, { error: mustBe('a list of destinations') })
+    .min(1, { error: 'must contain at least one destination' })
+    .max(MAX_DESTINATIONS, { error: `must contain at most ${MAX_DESTINATIONS} destinations` });
+}
+
+/** The destination without its write-only fields (for responses and logs). */
+export function withoutSecrets<T extends object>(destination: T): Omit<T, SecretField> {
+  const copy = { ...destination } as Record<string, unknown>;
+  for (const field of SECRET_FIELDS) delete copy[field];
+  return copy as Omit<T, SecretField>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared top-level fields and cross-field rules
+
+export const commonFields = {
+  name: configurationNameSchema,
+  reportTo: email(),
+  interval: oneOf(INTERVALS),
+  startAt: startAtSchema,
+  timezone: timezoneSchema,
+  action: oneOf(ACTIONS),
+  language: oneOf(LANGUAGES),
+  notifyOnSuccess: bool(),
+} as const;
+
+/** PATCH refuses `action`: running is its own request. */
+export const actionNotAllowed = z
+  .never({ error: 'is only allowed when creating a configuration (use the run endpoint to start one)' })
+  .optional();
+
+
+/**
+ * Cross-field rules shared by backup and archive configurations. Runs even when other fields
+ * failed (`when`), so one response lists every problem; it only looks at valid fields, so no
+ * field gets the same complaint twice.
+ *
+ * "startAt must parse in timezone" needs no rule of its own: a real calendar date (field check)
+ * in a valid IANA zone (field check) always resolves, a DST-gap wall time included, so
+ * parseStartAt succeeds for every accepted body (a property test holds us to that). Skipping
+ * luxon here keeps validation ~3x cheaper.
+ */
+export function scheduleRules(mode: SchemaMode) {
+  return [
+    (value: unknown, ctx: z.core.$RefinementCtx<unknown>) => {
+      const v = asRecord(value);
+      const interval = typeof v.interval === 'string' && (INTERVALS as readonly string[]).includes(v.interval) ? v.interval : undefined;
+      if (mode === 'create' && interval !== undefined && interval !== 'manual' && v.startAt === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['startAt'], message: `is required when interval is "${interval}" (only "manual" needs none)` });
+      }
+    },
+    { when: () => true },
+  ] as const;
+}
+
+function checkedDefaultTimezone(opts: ConfigurationSchemaOptions): string {
+  if (!isValidTimezone(opts.defaultTimezone)) {
+    throw new Error(`defaultTimezone "${opts.defaultTimezone}" is not a valid IANA time zone`);
+  }
+  return opts.defaultTimezone;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup configurations
+
+const dataSchema = z
+  .strictObject(
+    {
+      coreData: bool().default(false),
+      cdrAndVoicemails: bool().default(false),
+      announcements: bool().default(false),
+    },
+    { error: mustBe('an object like { "coreData": true }') },
+  )
+  .superRefine((v, ctx) => {
+    if (!v.coreData && !v.cdrAndVoicemails && !v.announcements) {
+      ctx.addIssue({ code: 'custom', message: 'must select at least one of coreData, cdrAndVoicemails, announcements' });
+    }
+  });
+
+export function createBackupConfigurationSchema(opts: ConfigurationSchemaOptions) {
+  const defaultTimezone = checkedDefaultTimezone(opts);
+  const [rule, params] = scheduleRules('create');
+  return z
+    .strictObject(
+      {
+        name: commonFields.name,
+        reportTo: commonFields.reportTo,
+        interval: commonFields.interval,
+        startAt: commonFields.startAt.optional(),
+        timezone: commonFields.timezone.default(defaultTimezone),
+        data: dataSchema,
+        destinations: destinationListSchema(destinationSchema),
+        keepLast: intBetween(1, KEEP_LAST_MAX).optional(),
+        notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
+        language: commonFields.language.default('en'),
+        action: commonFields.action.default('save'),
+      },
+      { error: mustBe('a JSON object') },
+    )
+    .superRefine(rule, params);
+}
+
+/**
+ * PATCH: every field optional and no defaults (absent = unchanged). `destinations` replaces the
+ * whole list; `keepLast: null` removes the limit. Options are accepted for symmetry with create.
+ */
+export function patchBackupConfigurationSchema(_opts?: ConfigurationSchemaOptions) {
+  const [rule, params] = scheduleRules('patch');
+  return z
+    .strictObject(
+      {
+        name: commonFields.name.optional(),
+        reportTo: commonFields.reportTo.optional(),
+        interval: commonFields.interval.optional(),
+        startAt: commonFields.startAt.optional(),
+        timezone: commonFields.timezone.optional(),
+        data: dataSchema.optional(),
+        destinations: destinationListSchema(patchDestinationSchema).optional(),
+        keepLast: intBetween(1, KEEP_LAST_MAX).nullable().optional(),
+        notifyOnSuccess: commonFields.notifyOnSuccess.optional(),
+        language: commonFields.language.optional(),
+        action: actionNotAllowed,
+      },
+      { error: mustBe('a JSON object') },
+    )
+    .superRefine(rule, params);
+}
+
+export type CreateBackupConfigurationSchema = ReturnType<typeof createBackupConfigurationSchema>;
+export type PatchBackupConfigurationSchema = ReturnType<typeof patchBackupConfigurationSchema>;
+/** A validated create request (defaults applied). */
+export type CreateBackupConfigurationInput = z.output<CreateBackupConfigurationSchema>;
+/** What a client may send on create. */
+export type CreateBackupConfigurationBody = z.input<CreateBackupConfigurationSchema>;
+export type PatchBackupConfigurationInput = z.output<PatchBackupConfigurationSchema>;
+export type PatchBackupConfigurationBody = z.input<PatchBackupConfigurationSchema>;
+export type BackupDataSelection = z.output<typeof dataSchema>;

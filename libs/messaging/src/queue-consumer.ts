@@ -1,0 +1,200 @@
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
+import type { DataSource } from 'typeorm';
+import { checkEnvelope, HEADERS, SUBSCRIPTIONS, type Envelope, type SubscribedQueue } from '@pbx/contracts';
+import { withCorrelation, type Logger } from '@pbx/observability';
+import type { AmqpConnection } from './amqp-connection';
+import { PermanentMessageError } from './errors';
+import { retryDelayMs, type RetryPolicy } from './messaging-options';
+
+export type Dispatch = (envelope: Envelope) => Promise<void>;
+
+export interface QueueConsumerOptions {
+  queue: SubscribedQueue;
+  prefetch: number;
+  retry: RetryPolicy;
+  dispatch: Dispatch;
+  /** Inbox: skip message ids this consumer group already handled. */
+  dataSource: DataSource;
+}
+
+/**
+ * Consumes one queue with manual acks. A message is acked only after its handler's work
+ * is durable; a failure is re-queued through a delay queue with a growing delay, and
+ * after the last attempt (or at once when retrying cannot help) dead-lettered with the
+ * reason, a stack summary and the attempt count in its headers.
+ */
+export class QueueConsumer {
+  private channel?: ChannelWrapper;
+  /** The raw channel of the current connection and its consumer tag (cancel needs both). */
+  private current?: { ch: ConfirmChannel; consumerTag: string };
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: QueueConsumerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const queue = this.connection.names.queue(this.options.queue);
+    this.channel = this.connection.createChannel(`consume:${queue}`, async (ch) => {
+      await ch.prefetch(this.options.prefetch);
+      const { consumerTag } = await ch.consume(queue, (msg) => {
+        if (!msg) return; // consumer cancelled by the broker; the wrapper re-runs setup on reconnect
+        const work = this.handle(ch, msg).finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      }, { noAck: false });
+      this.current = { ch, consumerTag };
+    });
+    await this.channel.waitForConnect();
+  }
+
+  /** Stops taking new messages, lets the ones in hand finish (bounded), then closes. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    const ch = this.channel;
+    if (!ch) return;
+    if (this.current) await this.current.ch.cancel(this.current.consumerTag).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => {
+        timer = setTimeout(r, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Whatever is still running is abandoned: closing the channel returns it to the queue.
+    await ch.close().catch(() => undefined);
+  }
+
+  private async handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const headers = msg.properties.headers ?? {};
+    const attempt = Number(headers[HEADERS.attempt] ?? 1) || 1;
+    let body: unknown;
+    try {
+      body = JSON.parse(msg.content.toString('utf8'));
+    } catch {
+      return this.deadLetter(ch, msg, attempt, new PermanentMessageError('body is not JSON'));
+    }
+    const check = checkEnvelope(body);
+    if (!check.ok) return this.deadLetter(ch, msg, attempt, new PermanentMessageError(check.reason));
+    const envelope = check.envelope;
+    const accepted: readonly string[] = SUBSCRIPTIONS[this.options.queue];
+    if (!accepted.includes(envelope.type)) {
+      return this.deadLetter(ch, msg, attempt, new PermanentMessageError(`queue ${this.options.queue} does not handle ${envelope.type}`));
+    }
+
+    await withCorrelation(envelope.correlationId, async () => {
+      const log = this.logger.child({ queue: this.options.queue, messageId: envelope.messageId, type: envelope.type, attempt });
+      try {
+        if (await this.alreadyHandled(envelope.messageId)) {
+          log.info('message already handled; acknowledging the duplicate');
+          return this.ack(ch, msg);
+        }
+        await this.options.dispatch(envelope);
+        await this.recordHandled(envelope.messageId);
+        this.ack(ch, msg);
+      } catch (err) {
+        if (this.stopping && !(err instanceof PermanentMessageError)) {
+          // Shutting down: give the message back untouched rather than burn an attempt.
+          return this.nack(ch, msg);
+        }
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (error instanceof PermanentMessageError || attempt >= this.options.retry.maxAttempts) {
+          log.error({ err: error }, 'message failed for good; dead-lettering it');
+          return this.deadLetter(ch, msg, attempt, error);
+        }
+        const delay = retryDelayMs(this.options.retry, attempt);
+        log.warn({ err: error.message, retryInMs: delay }, 'message failed; retrying later');
+        await this.retry(ch, msg, attempt, delay, error);
+      }
+    });
+  }
+
+  private async retry(ch: ConfirmChannel, msg: ConsumeMessage, attempt: number, delayMs: number, error: Error): Promise<void> {
+    const names = this.connection.names;
+    try {
+      await this.connection.sendToQueue(names.retry(this.options.queue, attempt), msg.content, {
+        ...this.forwardProps(msg),
+        expiration: String(delayMs),
+        headers: { ...this.failureHeaders(msg, error), [HEADERS.attempt]: attempt + 1 },
+      });
+      this.ack(ch, msg);
+    } catch (err) {
+      this.logger.error({ err }, 'could not schedule a retry; returning the message to the queue');
+      this.nack(ch, msg);
+    }
+  }
+
+  private async deadLetter(ch: ConfirmChannel, msg: ConsumeMessage, attempt: number, error: Error): Promise<void> {
+    const names = this.connection.names;
+    try {
+      await this.connection.publish(names.deadLetters, names.queue(this.options.queue), msg.content, {
+        ...this.forwardProps(msg),
+        headers: {
+          ...this.failureHeaders(msg, error),
+          [HEADERS.attempt]: attempt,
+          [HEADERS.deadReason]: error.message.slice(0, 2000),
+          [HEADERS.deadStack]: (error.stack ?? '').split('\n').slice(0, 6).join('\n'),
+          [HEADERS.deadQueue]: this.options.queue,
+        },
+      });
+      this.ack(ch, msg);
+    } catch (err) {
+      this.logger.error({ err }, 'could not dead-letter; rejecting so the broker dead-letters it');
+      try {
+        ch.nack(msg, false, false);
+      } catch {
+        /* channel gone: the broker redelivers */
+      }
+    }
+  }
+
+  private failureHeaders(msg: ConsumeMessage, _error: Error): MessagePropertyHeaders {
+    const h = msg.properties.headers ?? {};
+    const now = new Date().toISOString();
+    return {
+      ...h,
+      [HEADERS.deadRoutingKey]: h[HEADERS.deadRoutingKey] ?? msg.fields.routingKey,
+      [HEADERS.firstFailedAt]: h[HEADERS.firstFailedAt] ?? now,
+      [HEADERS.lastFailedAt]: now,
+    };
+  }
+
+  private forwardProps(msg: ConsumeMessage): { messageId: string; type?: string; correlationId?: string; timestamp?: number } {
+    const p = msg.properties;
+    return {
+      messageId: String(p.messageId ?? `unknown-${msg.fields.deliveryTag}-${Date.now()}`),
+      type: p.type,
+      correlationId: p.correlationId,
+      timestamp: p.timestamp,
+    };
+  }
+
+  private ack(ch: ConfirmChannel, msg: ConsumeMessage): void {
+    try {
+      ch.ack(msg);
+    } catch {
+      // The channel closed under us; the broker will redeliver and the inbox skips it.
+    }
+  }
+
+  private nack(ch: ConfirmChannel, msg: ConsumeMessage): void {
+    try {
+      ch.nack(msg, false, true);
+    } catch {
+      /* channel gone: redelivered anyway */
+    }
+  }
+
+  private async alreadyHandled(messageId: string): Promise<boolean> {
+    const rows: unknown[] = await this.options.dataSource.query('SELECT 1 FROM inbox WHERE consumer = $1 AND message_id = $2', [this.options.queue, messageId]);
+    return rows.length > 0;
+  }
+
+  private async recordHandled(messageId: string): Promise<void> {
+    await this.options.dataSource.query('INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.options.queue, messageId]);
+  }
+}

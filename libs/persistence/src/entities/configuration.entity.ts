@@ -1,0 +1,91 @@
+import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
+import type { RunKind } from '@pbx/contracts';
+import { DestinationEntity } from './destination.entity';
+
+export type Interval = 'manual' | 'hourly' | 'daily' | 'weekly' | 'monthly';
+export type Language = 'en' | 'de';
+
+/** Which data a backup includes (`kind: backup`). */
+export interface BackupSections {
+  coreData: boolean;
+  cdrAndVoicemails: boolean;
+  announcements: boolean;
+}
+/** What archiving moves off the PBX (`kind: archive`). */
+export interface ArchiveItems {
+  cdr: { enabled: boolean; daysToKeep: number };
+  voicemails: { enabled: boolean; daysToKeep: number };
+}
+
+/**
+ * A backup or archive configuration. Deleted ones are kept (soft delete) so their runs
+ * stay in the history; `runOnly` ones are `ephemeral` and never listed.
+ */
+@Entity('configurations')
+@Index('configurations_name_unique', ['kind', 'nameKey'], { unique: true, where: 'deleted_at IS NULL AND ephemeral = false' })
+@Index('configurations_next_run_idx', ['nextRunAt'], { where: 'next_run_at IS NOT NULL AND deleted_at IS NULL' })
+export class ConfigurationEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: RunKind;
+
+  @Column({ type: 'varchar', length: 64 })
+  name!: string;
+
+  /** lower(name): the uniqueness key (names are unique case-insensitively). */
+  @Column({ name: 'name_key', type: 'varchar', length: 64 })
+  nameKey!: string;
+
+  @Column({ name: 'report_to', type: 'varchar', length: 320 })
+  reportTo!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  interval!: Interval;
+
+  /** As the admin wrote it: a local wall time in `timezone`, or an ISO time with offset. */
+  @Column({ name: 'start_at', type: 'varchar', length: 40, nullable: true })
+  startAt!: string | null;
+
+  @Column({ type: 'varchar', length: 64 })
+  timezone!: string;
+
+  /** BackupSections for backups, ArchiveItems for archiving. */
+  @Column({ type: 'jsonb' })
+  data!: BackupSections | ArchiveItems;
+
+  @Column({ name: 'keep_last', type: 'integer', nullable: true })
+  keepLast!: number | null;
+
+  @Column({ name: 'notify_on_success', type: 'boolean', default: false })
+  notifyOnSuccess!: boolean;
+
+  @Column({ type: 'varchar', length: 2, default: 'en' })
+  language!: Language;
+
+  @Column({ type: 'boolean', default: false })
+  ephemeral!: boolean;
+
+  @Column({ name: 'next_run_at', type: 'timestamptz', nullable: true })
+  nextRunAt!: Date | null;
+
+  @Column({ name: 'last_success_at', type: 'timestamptz', nullable: true })
+  lastSuccessAt!: Date | null;
+
+  /** Set when the staleness alarm fired; cleared by the next success (re-arms it). */
+  @Column({ name: 'stale_alerted_at', type: 'timestamptz', nullable: true })
+  staleAlertedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt!: Date | null;
+
+  @OneToMany(() => DestinationEntity, (d) => d.configuration)
+  destinations?: Relation<DestinationEntity[]>;
+}

@@ -1,0 +1,31 @@
+import { ApiTokenEntity } from './api-token.entity';
+import { ConfigurationEntity } from './configuration.entity';
+import { DeadLetterEntity } from './dead-letter.entity';
+import { DeliveryEntity } from './delivery.entity';
+import { DestinationEntity } from './destination.entity';
+import { InboxMessageEntity } from './inbox-message.entity';
+import { NotificationEntity } from './notification.entity';
+import { OutboxMessageEntity } from './outbox-message.entity';
+import { RunEntity } from './run.entity';
+
+export * from './api-token.entity';
+export * from './configuration.entity';
+export * from './dead-letter.entity';
+export * from './delivery.entity';
+export * from './destination.entity';
+export * from './inbox-message.entity';
+export * from './notification.entity';
+export * from './outbox-message.entity';
+export * from './run.entity';
+
+export const ENTITIES = [
+  ApiTokenEntity,
+  ConfigurationEntity,
+  DeadLetterEntity,
+  DeliveryEntity,
+  DestinationEntity,
+  InboxMessageEntity,
+  NotificationEntity,
+  OutboxMessageEntity,
+  RunEntity,
+];

@@ -1,0 +1,114 @@
+import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
+import type { DestinationType, RunKind } from '@pbx/contracts';
+import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
+import { DeliveryEntity } from './delivery.entity';
+
+export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'partially_failed', 'failed'];
+export type RunTrigger = 'schedule' | 'manual' | 'runOnly';
+
+/** What a run needs of its configuration, frozen when the run is created. No secrets. */
+export interface RunSnapshot {
+  name: string;
+  reportTo: string;
+  language: Language;
+  notifyOnSuccess: boolean;
+  keepLast: number | null;
+  interval: string;
+  data: BackupSections | ArchiveItems;
+  destinations: { id: string; type: DestinationType }[];
+}
+
+export interface RunProgress {
+  bytes: number;
+  entriesDone: number;
+  entriesTotal: number | null;
+  updatedAt: string;
+}
+
+export interface Deferral {
+  at: string;
+  until: string;
+  heldBy: string | null;
+}
+
+@Entity('runs')
+@Index('runs_slot_unique', ['configurationId', 'scheduledFor'], { unique: true, where: 'scheduled_for IS NOT NULL' })
+@Index('runs_configuration_idx', ['configurationId', 'createdAt'])
+@Index('runs_status_idx', ['status', 'createdAt'])
+export class RunEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: RunKind;
+
+  @Column({ name: 'configuration_id', type: 'uuid' })
+  configurationId!: string;
+
+  @Column({ name: 'configuration_name', type: 'varchar', length: 64 })
+  configurationName!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  trigger!: RunTrigger;
+
+  /** A scheduled run that stands for one or more slots missed while the scheduler was down. */
+  @Column({ name: 'catch_up', type: 'boolean', default: false })
+  catchUp!: boolean;
+
+  @Column({ type: 'varchar', length: 20 })
+  status!: RunStatus;
+
+  @Column({ name: 'scheduled_for', type: 'timestamptz', nullable: true })
+  scheduledFor!: Date | null;
+
+  @Column({ name: 'deferred_until', type: 'timestamptz', nullable: true })
+  deferredUntil!: Date | null;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  deferrals!: Deferral[];
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'packed_at', type: 'timestamptz', nullable: true })
+  packedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column({ name: 'artifact_file_name', type: 'varchar', length: 200, nullable: true })
+  artifactFileName!: string | null;
+
+  @Column({ name: 'artifact_size', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  artifactSize!: number | null;
+
+  @Column({ name: 'artifact_sha256', type: 'varchar', length: 64, nullable: true })
+  artifactSha256!: string | null;
+
+  @Column({ name: 'artifact_removed_at', type: 'timestamptz', nullable: true })
+  artifactRemovedAt!: Date | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  progress!: RunProgress | null;
+
+  /** Row and file counts per section (and, for archiving, PBX size before/after). */
+  @Column({ type: 'jsonb', nullable: true })
+  counts!: Record<string, number> | null;
+
+  @Column({ type: 'jsonb' })
+  snapshot!: RunSnapshot;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @OneToMany(() => DeliveryEntity, (d) => d.run)
+  deliveries?: Relation<DeliveryEntity[]>;
+}

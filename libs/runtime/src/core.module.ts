@@ -1,0 +1,115 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import type { AppEnv } from '@pbx/config';
+import { AmqpConnection, DeadLetterRecorder, OutboxRelay, OutboxWriter, type MessagingOptions } from '@pbx/messaging';
+import type { Logger } from '@pbx/observability';
+import { dataSourceOptions } from '@pbx/persistence';
+import { HealthController } from './health.controller';
+import { HealthService } from './health.service';
+import { APP_ENV, REDIS, ROOT_LOGGER } from './tokens';
+
+export interface CoreModuleOptions {
+  service: string;
+  env: AppEnv;
+  logger: Logger;
+  /** Run an outbox relay in this app (every app that writes the outbox should). */
+  relay?: boolean;
+  /** Record dead letters into Postgres (the api does). */
+  recordDeadLetters?: boolean;
+}
+
+export function messagingOptions(env: AppEnv): MessagingOptions {
+  return {
+    amqpUrl: env.AMQP_URL,
+    namespace: env.AMQP_NAMESPACE,
+    prefetch: env.AMQP_PREFETCH,
+    retry: { maxAttempts: env.AMQP_MAX_ATTEMPTS, initialDelayMs: env.AMQP_RETRY_DELAY_MS },
+    databaseSchema: env.DATABASE_SCHEMA,
+  };
+}
+
+class MessagingLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    private readonly amqp: AmqpConnection,
+    private readonly redis: Redis,
+    private readonly relay: OutboxRelay | null,
+    private readonly recorder: DeadLetterRecorder | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.relay?.start();
+    await this.recorder?.start();
+  }
+
+  // Runs after Nest closed the consumers, so work in hand finished first.
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay?.stop();
+    await this.recorder?.stop();
+    await this.amqp.close();
+    this.redis.disconnect();
+  }
+}
+
+/**
+ * The shell every app shares: config, logger, Postgres (TypeORM), RabbitMQ (connection,
+ * outbox writer and relay), Redis, and GET /health.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(opts: CoreModuleOptions): DynamicModule {
+    const { env, logger, service } = opts;
+    return {
+      module: CoreModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSourceOptions({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, applicationName: `pbx-backup-${service}` }), retryAttempts: 30, retryDelay: 1000 }),
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_ENV, useValue: env },
+        { provide: ROOT_LOGGER, useValue: logger },
+        { provide: 'SERVICE_NAME', useValue: service },
+        {
+          provide: AmqpConnection,
+          useFactory: () => new AmqpConnection(messagingOptions(env), logger.child({ component: 'amqp' })),
+        },
+        {
+          provide: REDIS,
+          useFactory: () => {
+            const redis = new Redis(env.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: false });
+            redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+            return redis;
+          },
+        },
+        { provide: OutboxWriter, useFactory: () => new OutboxWriter(env.DATABASE_SCHEMA) },
+        {
+          provide: OutboxRelay,
+          inject: [DataSource, AmqpConnection],
+          useFactory: (ds: DataSource, amqp: AmqpConnection) =>
+            opts.relay === false ? null : new OutboxRelay(ds, amqp, { databaseUrl: env.DATABASE_URL, schema: env.DATABASE_SCHEMA }, logger.child({ component: 'outbox-relay' })),
+        },
+        {
+          provide: DeadLetterRecorder,
+          inject: [DataSource, AmqpConnection],
+          useFactory: (ds: DataSource, amqp: AmqpConnection) =>
+            opts.recordDeadLetters ? new DeadLetterRecorder(amqp, ds, logger.child({ component: 'dead-letters' })) : null,
+        },
+        {
+          provide: MessagingLifecycle,
+          inject: [AmqpConnection, REDIS, OutboxRelay, DeadLetterRecorder],
+          useFactory: (amqp: AmqpConnection, redis: Redis, relay: OutboxRelay | null, recorder: DeadLetterRecorder | null) =>
+            new MessagingLifecycle(amqp, redis, relay, recorder),
+        },
+        HealthService,
+      ],
+      exports: [APP_ENV, ROOT_LOGGER, 'SERVICE_NAME', AmqpConnection, REDIS, OutboxWriter, OutboxRelay, DeadLetterRecorder, HealthService],
+    };
+  }
+}
+
+export const InjectEnv = (): ParameterDecorator => Inject(APP_ENV);
+export const InjectLogger = (): ParameterDecorator => Inject(ROOT_LOGGER);

@@ -1,0 +1,4 @@
+export * from './bootstrap';
+export * from './core.module';
+export * from './health.service';
+export * from './tokens';
