@@ -6,13 +6,13 @@
 export async function expectEventually<T>(
   probe: () => T | Promise<T>,
   { timeoutMs = 10_000, intervalMs = 50, message }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<T> {
+): Promise<Exclude<T, null | false>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value !== false && value !== null) return value;
+      if (value !== false && value !== null) return value as Exclude<T, null | false>;
       lastError = new Error(`probe returned ${String(value)}`);
     } catch (err) {
       lastError = err;
