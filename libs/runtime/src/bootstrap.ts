@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import type { SubscribedQueue } from '@pbx/contracts';
@@ -24,7 +24,7 @@ export interface StartOptions {
   service: string;
   env: AppEnv;
   logger: Logger;
-  module: Type<unknown>;
+  module: Type<unknown> | DynamicModule;
   /** Consumer groups this app serves (none for the api and scheduler). */
   queues: SubscribedQueue[];
   /** HTTP port: the api's PORT, a worker's HEALTH_PORT (0 = no HTTP). */

@@ -1,0 +1,128 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppEnv } from '@pbx/config';
+import { destinationConfigFromStored, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
+import type { Logger } from '@pbx/observability';
+import type { RunEntity } from '@pbx/persistence';
+import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
+import type { SecretBox } from '@pbx/secrets';
+import { DeliveriesRepository } from './deliveries.repository';
+import { DESTINATIONS, SECRET_BOX } from './dispatcher.tokens';
+import { RunFinalizerService } from './run-finalizer.service';
+
+const PROGRESS_EVERY_MS = 2000;
+
+/** Transient failure the messaging layer retries with backoff. */
+export class RetryableDeliveryError extends Error {}
+
+/**
+ * Fans a packed run out to its destinations and uploads one delivery at a time. A
+ * delivery that already succeeded is skipped, so a redelivered or replayed message never
+ * writes a second file.
+ */
+@Injectable()
+export class DeliveryService {
+  constructor(
+    private readonly repo: DeliveriesRepository,
+    private readonly finalizer: RunFinalizerService,
+    @Inject(DESTINATIONS) private readonly destinations: DestinationRegistry,
+    @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async fanOut(runId: string): Promise<void> {
+    const run = await this.repo.findRun(runId);
+    if (!run) return;
+    const planned = [];
+    for (const { id, type } of run.snapshot.destinations) {
+      const dest = await this.repo.findDestination(id);
+      let target: string = type;
+      if (dest) {
+        try {
+          target = this.destinations.label(this.configOf(dest.type, dest.settings, dest.secrets));
+        } catch {
+          /* label stays the bare type; the delivery itself reports the problem */
+        }
+      }
+      planned.push({ destinationId: id, type, target });
+    }
+    const created = await this.repo.fanOut(runId, planned);
+    this.logger.info({ destinations: planned.length, created }, 'deliveries planned');
+    if (!planned.length) await this.finalizer.finalizeIfDone(runId);
+  }
+
+  async deliver(deliveryId: string): Promise<void> {
+    const delivery = await this.repo.findDelivery(deliveryId);
+    if (!delivery || delivery.status === 'succeeded' || delivery.status === 'failed') return;
+    const run = await this.repo.findRun(delivery.runId);
+    if (!run) return;
+    const log = this.logger.child({ deliveryId, destinationType: delivery.type });
+
+    const dest = await this.repo.findDestination(delivery.destinationId);
+    if (!dest) return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the destination was removed from the configuration'));
+    let config: DestinationConfig;
+    try {
+      config = this.configOf(dest.type, dest.settings, dest.secrets);
+    } catch {
+      return this.finish(run, () => this.repo.fail(delivery, 'authFailed', 'stored credentials cannot be decrypted (was SECRETS_KEY changed without keeping the old key?)'));
+    }
+    const filePath = join(this.env.ARTIFACT_DIR, `${run.id}.sar`);
+    const size = await stat(filePath).then((s) => s.size, () => null);
+    if (size === null || !run.artifactFileName || !run.artifactSha256) {
+      return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the packed archive is no longer in the artifact directory'));
+    }
+
+    const attempt = await this.repo.startAttempt(delivery.id);
+    let lastProgress = 0;
+    try {
+      const result = await this.destinations.deliver(config, {
+        filePath,
+        fileName: run.artifactFileName,
+        configurationName: run.snapshot.name,
+        size,
+        sha256: run.artifactSha256,
+        onProgress: (bytes) => {
+          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = Date.now();
+          void this.repo.saveProgress(delivery.id, bytes).catch(() => undefined);
+        },
+      });
+      await this.repo.succeed(delivery, result.location, result.target, size);
+      log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
+      await this.applyRetention(run, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
+      await this.finalizer.finalizeIfDone(run.id);
+    } catch (err) {
+      const e = toDeliveryError(err);
+      if (e.permanent || attempt >= this.env.AMQP_MAX_ATTEMPTS) {
+        log.error({ code: e.code, err: e.message, attempt }, 'delivery failed');
+        return this.finish(run, () => this.repo.fail(delivery, e.code, e.message));
+      }
+      log.warn({ code: e.code, err: e.message, attempt }, 'delivery failed; will retry');
+      await this.repo.noteRetry(delivery.id, e.code, e.message);
+      throw new RetryableDeliveryError(`${e.code}: ${e.message}`);
+    }
+  }
+
+  /** Keeps the newest `keepLast` files this service wrote for the configuration there; never touches others. */
+  private async applyRetention(run: RunEntity, destinationId: string, config: DestinationConfig): Promise<void> {
+    const keepLast = run.snapshot.keepLast;
+    if (!keepLast) return;
+    const files = await this.repo.keptFiles(destinationId, run.configurationId);
+    for (const old of files.slice(keepLast)) {
+      await this.destinations.remove(config, run.snapshot.name, old.fileName);
+      await this.repo.markPruned(old.id);
+      this.logger.info({ fileName: old.fileName }, 'retention removed an old backup');
+    }
+  }
+
+  private async finish(run: RunEntity, write: () => Promise<void>): Promise<void> {
+    await write();
+    await this.finalizer.finalizeIfDone(run.id);
+  }
+
+  private configOf(type: DestinationConfig['type'], settings: Record<string, unknown>, secrets: Record<string, string>): DestinationConfig {
+    return destinationConfigFromStored(type, settings, secrets, (sealed) => this.secrets.open(sealed));
+  }
+}

@@ -1,0 +1,144 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppEnv } from '@pbx/config';
+import { LockUnavailableError, MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
+import type { Logger } from '@pbx/observability';
+import { FINAL_RUN_STATUSES, type ArchiveItems, type RunEntity } from '@pbx/persistence';
+import type { ArchiveCriteria, PbxSource } from '@pbx/pbx-source';
+import { writeSar } from '@pbx/sar';
+import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
+import { artifactFileName } from './artifact-name';
+import { describePackingError } from './packer.service';
+import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
+import { RunStateRepository } from './run-state.repository';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DELETE_BATCH = 5000;
+
+/** Items older than days-to-keep, as of `now` (0 days = everything up to now). */
+export function archiveCriteria(items: ArchiveItems, now: Date): ArchiveCriteria {
+  const criteria: ArchiveCriteria = {};
+  if (items.cdr?.enabled) criteria.cdrOlderThan = new Date(now.getTime() - items.cdr.daysToKeep * DAY_MS);
+  if (items.voicemails?.enabled) criteria.voicemailsOlderThan = new Date(now.getTime() - items.voicemails.daysToKeep * DAY_MS);
+  return criteria;
+}
+
+/**
+ * PBX archiving: copies old CDRs and voicemails into a `.sar`, has the dispatcher deliver
+ * it, and deletes exactly those items once every destination confirmed the file. The
+ * maintenance lock is held from selection to deletion, so no backup reads while items
+ * are being removed (and no archiving starts while a backup packs).
+ */
+@Injectable()
+export class ArchiverService {
+  /** Leases this process holds across the delivery wait, by run id. */
+  private readonly leases = new Map<string, MaintenanceLease>();
+
+  constructor(
+    private readonly runs: RunStateRepository,
+    @Inject(PBX_SOURCE) private readonly source: PbxSource,
+    @Inject(MAINTENANCE_LOCK) private readonly lock: MaintenanceLock,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async packArchive(runId: string): Promise<void> {
+    const run = await this.runs.findRun(runId);
+    if (!run || FINAL_RUN_STATUSES.includes(run.status) || run.packedAt) return;
+    if (run.status === 'deferred' && run.deferredUntil && run.deferredUntil.getTime() > Date.now() + 1000) return;
+    const lease = await this.takeLease(run);
+    if (!lease) return;
+    await this.runs.markPacking(run.id);
+    const dir = this.env.ARTIFACT_DIR;
+    const partial = join(dir, `${run.id}.sar.partial`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await rm(partial, { force: true });
+      const before = await this.source.stats();
+      // Fixed now: items that age past the limit later are the next run's business.
+      const selection = await this.source.selectArchiveItems(run.id, archiveCriteria(run.snapshot.data as ArchiveItems, new Date()));
+      const result = await writeSar({
+        source: this.source,
+        sections: { coreData: false, cdrAndVoicemails: true, announcements: false },
+        outPath: partial,
+        configurationName: run.snapshot.name,
+        pbxId: this.env.PBX_ID,
+        kind: 'archive',
+        archiveSelection: selection,
+        signal: lease.signal,
+      });
+      await rename(partial, join(dir, `${run.id}.sar`));
+      const counts = {
+        ...result.counts,
+        archivedCdr: selection.cdrCount,
+        archivedVoicemails: selection.voicemailCount,
+        pbxBytesBefore: before.databaseBytes + before.dataDirBytes,
+      };
+      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt), size: result.size, sha256: result.sha256 }, counts);
+      // The lease stays held (and extended) until finalize() has deleted the items.
+      this.leases.set(run.id, lease);
+    } catch (err) {
+      await rm(partial, { force: true });
+      await lease.release();
+      if (lease.signal.aborted) throw err;
+      await this.runs.markFailed(run, describePackingError(err));
+    }
+  }
+
+  /** After every delivery answered: delete the archived items, or nothing when any failed. */
+  async finalize(runId: string, allSucceeded: boolean): Promise<void> {
+    const run = await this.runs.findRun(runId);
+    if (!run || FINAL_RUN_STATUSES.includes(run.status)) return;
+    if (!allSucceeded) {
+      await this.runs.finishArchive(run, { deleted: null, error: 'not every destination confirmed the archive; nothing was deleted from the PBX' });
+      await this.releaseLease(runId);
+      return;
+    }
+    let lease = this.leases.get(runId);
+    if (!lease || lease.lost) {
+      lease = (await this.takeLease(run, { deferFinalize: true })) ?? undefined;
+      if (!lease) return;
+    }
+    try {
+      const deleted = await this.source.deleteArchived(runId, { batchSize: DELETE_BATCH, signal: lease.signal });
+      const after = await this.source.stats();
+      await this.runs.finishArchive(run, { deleted: { ...deleted, pbxBytesAfter: after.databaseBytes + after.dataDirBytes }, error: null });
+      this.logger.info({ ...deleted }, 'archived items deleted from the PBX');
+    } finally {
+      this.leases.delete(runId);
+      await lease.release();
+    }
+  }
+
+  private async releaseLease(runId: string): Promise<void> {
+    const lease = this.leases.get(runId);
+    this.leases.delete(runId);
+    if (lease) await lease.release();
+    else {
+      // Held by a previous process under this run's name: take it over to let it go.
+      const res = await this.lock.acquireLease(`archive:${runId}`, { resume: true, autoExtend: false }).catch(() => null);
+      if (res?.acquired) await res.lease.release();
+    }
+  }
+
+  /** The lease, or null after deferring (the run, or its finalize step) because the lock is held. */
+  private async takeLease(run: RunEntity, opts: { deferFinalize?: boolean } = {}): Promise<MaintenanceLease | null> {
+    let heldBy: string | null;
+    let delay = this.env.MAINTENANCE_DEFER_MS;
+    try {
+      const res = await this.lock.acquireLease(`archive:${run.id}`, { resume: true });
+      if (res.acquired) return res.lease;
+      heldBy = res.heldBy;
+    } catch (err) {
+      if (!(err instanceof LockUnavailableError)) throw err;
+      heldBy = 'lock service unavailable';
+      delay = Math.min(delay, 30_000);
+    }
+    const until = new Date(Date.now() + delay);
+    this.logger.info({ heldBy, until, step: opts.deferFinalize ? 'deletion' : 'packing' }, 'PBX maintenance lock held; archiving deferred');
+    if (opts.deferFinalize) await this.runs.deferArchiveFinalize(run, until, heldBy);
+    else await this.runs.defer(run, until, heldBy);
+    return null;
+  }
+}

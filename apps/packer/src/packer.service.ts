@@ -1,0 +1,138 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppEnv } from '@pbx/config';
+import { LockUnavailableError, MaintenanceLock } from '@pbx/locking';
+import type { Logger } from '@pbx/observability';
+import type { BackupSections, RunEntity } from '@pbx/persistence';
+import { FINAL_RUN_STATUSES } from '@pbx/persistence';
+import type { PbxSource } from '@pbx/pbx-source';
+import { writeSar } from '@pbx/sar';
+import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
+import { artifactFileName } from './artifact-name';
+import { RunStateRepository } from './run-state.repository';
+import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
+
+/** How often packing progress is written to the run (the API shows it). */
+const PROGRESS_EVERY_MS = 2000;
+/** A run that cannot reach the lock service waits this long, visibly, before it tries again. */
+const LOCK_UNAVAILABLE_RETRY_MS = 30_000;
+
+export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed';
+
+/**
+ * Turns a due backup run into a verified `.sar` in ARTIFACT_DIR, only while holding the
+ * PBX maintenance lock. The lock is held by someone else: the run is deferred (default one
+ * hour; the first holder runs to its end).
+ */
+@Injectable()
+export class PackerService {
+  constructor(
+    private readonly runs: RunStateRepository,
+    @Inject(PBX_SOURCE) private readonly source: PbxSource,
+    @Inject(MAINTENANCE_LOCK) private readonly lock: MaintenanceLock,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async packBackup(runId: string): Promise<PackOutcome> {
+    const run = await this.runs.findRun(runId);
+    if (!run) {
+      this.logger.warn({ runId }, 'backup.due for an unknown run; ignoring it');
+      return 'skipped';
+    }
+    if (FINAL_RUN_STATUSES.includes(run.status) || run.packedAt) return 'skipped'; // a duplicate of a finished step
+    if (run.status === 'deferred' && run.deferredUntil && run.deferredUntil.getTime() > Date.now() + 1000) {
+      return 'skipped'; // an older copy of the due event; the held-back one comes at deferredUntil
+    }
+
+    let acquired;
+    try {
+      // `resume`: a packer that crashed mid-pack held the lock under this same run's name.
+      acquired = await this.lock.acquireLease(`backup:${run.id}`, { resume: true });
+    } catch (err) {
+      if (!(err instanceof LockUnavailableError)) throw err;
+      const until = new Date(Date.now() + Math.min(LOCK_UNAVAILABLE_RETRY_MS, this.env.MAINTENANCE_DEFER_MS));
+      this.logger.warn({ err: err.message, until }, 'maintenance lock service unavailable; not packing without the lock, run waits');
+      await this.runs.defer(run, until, 'lock service unavailable');
+      return 'deferred';
+    }
+    if (!acquired.acquired) {
+      const until = new Date(Date.now() + this.env.MAINTENANCE_DEFER_MS);
+      this.logger.info({ heldBy: acquired.heldBy, until }, 'PBX maintenance lock held; run deferred');
+      await this.runs.defer(run, until, acquired.heldBy);
+      return 'deferred';
+    }
+    const { lease } = acquired;
+    try {
+      return await this.pack(run, lease.signal);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  private async pack(run: RunEntity, signal: AbortSignal): Promise<PackOutcome> {
+    await this.runs.markPacking(run.id);
+    const dir = this.env.ARTIFACT_DIR;
+    const partial = join(dir, `${run.id}.sar.partial`);
+    const final = join(dir, `${run.id}.sar`);
+    await mkdir(dir, { recursive: true });
+    await rm(partial, { force: true }); // left by a packer that died mid-pack
+    const started = Date.now();
+    let lastProgress = 0;
+    try {
+      const result = await writeSar({
+        source: this.source,
+        sections: run.snapshot.data as BackupSections,
+        outPath: partial,
+        configurationName: run.snapshot.name,
+        pbxId: this.env.PBX_ID,
+        kind: 'backup',
+        signal,
+        onProgress: (p) => {
+          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = Date.now();
+          void this.runs
+            .saveProgress(run.id, { bytes: p.bytesWritten, entriesDone: p.entriesDone, entriesTotal: p.entriesTotal ?? null, updatedAt: new Date().toISOString() })
+            .catch(() => undefined);
+        },
+      });
+      await rename(partial, final);
+      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt);
+      await this.runs.markPacked(run, { fileName, size: result.size, sha256: result.sha256 }, result.counts);
+      const seconds = (Date.now() - started) / 1000;
+      this.logger.info({ size: result.size, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');
+      return 'packed';
+    } catch (err) {
+      await rm(partial, { force: true });
+      if (signal.aborted) throw err; // lost the lock mid-pack: let the message retry, do not fail the run
+      const reason = describePackingError(err);
+      this.logger.error({ err, reason }, 'packing failed');
+      await this.runs.markFailed(run, reason);
+      return 'failed';
+    }
+  }
+}
+
+/** Turns low-level errors into a reason an admin can act on. */
+export function describePackingError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const msg = err instanceof Error ? err.message : String(err);
+  switch (e?.code) {
+    case 'ENOSPC':
+      return `packing failed: the artifact disk is full (${msg})`;
+    case 'EACCES':
+    case 'EPERM':
+      return `packing failed: a PBX file or the artifact directory is not readable/writable (${msg})`;
+    case 'ENOENT':
+      return `packing failed: a PBX file disappeared while packing (${msg})`;
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'ETIMEDOUT':
+    case '57P01':
+    case '3D000':
+      return `packing failed: the PBX database is unreachable (${msg})`;
+    default:
+      return `packing failed: ${msg}`;
+  }
+}

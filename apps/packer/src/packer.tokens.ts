@@ -1,0 +1,2 @@
+export const PBX_SOURCE = Symbol('PBX_SOURCE');
+export const MAINTENANCE_LOCK = Symbol('MAINTENANCE_LOCK');

@@ -1,0 +1,5 @@
+export interface SarArtifact {
+  fileName: string;
+  size: number;
+  sha256: string;
+}
