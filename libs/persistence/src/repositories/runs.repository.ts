@@ -1,8 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { OutboxWriter } from '@pbx/messaging';
+import type { MessageType, PayloadOf } from '@pbx/contracts';
 import { ConfigurationEntity } from '../entities/configuration.entity';
 import { DestinationEntity } from '../entities/destination.entity';
 import { RunEntity, type RunSnapshot, type RunTrigger } from '../entities/run.entity';
+
+/** What runs need of the outbox (messaging's OutboxWriter fits; persistence does not depend on messaging). */
+export interface OutboxPort {
+  enqueue<T extends MessageType>(manager: EntityManager, type: T, payload: PayloadOf<T>, opts: { correlationId: string; availableAt?: Date }): Promise<string>;
+}
 
 export interface CreateRunInput {
   configuration: ConfigurationEntity;
@@ -36,7 +41,7 @@ export function snapshotOf(configuration: ConfigurationEntity, destinations: Des
 export class RunsRepository {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly outbox: OutboxWriter,
+    private readonly outbox: OutboxPort,
   ) {}
 
   /** Creates a queued run and its due event inside `manager`'s transaction. */
@@ -63,4 +68,14 @@ export class RunsRepository {
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<RunEntity | null> {
     return manager.findOne(RunEntity, { where: { id }, relations: { deliveries: true } });
   }
+}
+
+/** NOTIFY channel the scheduler listens on: configurations changed, recompute the wake-up. */
+export function scheduleChannel(schema: string): string {
+  return `pbx_schedule_${schema}`;
+}
+
+/** Wakes every scheduler (on commit) after a configuration's schedule changed. */
+export async function notifyScheduleChanged(manager: EntityManager, schema: string): Promise<void> {
+  await manager.query('SELECT pg_notify($1, $2)', [scheduleChannel(schema), '']);
 }
