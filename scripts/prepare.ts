@@ -3,12 +3,13 @@
 // so a fresh install has something to back up. Never touches a PBX that has data.
 import { loadEnv } from '@pbx/config';
 import { migrateDatabase } from '@pbx/persistence';
-import { migratePbxSchema, PostgresPbxSource, seedPbx } from '@pbx/pbx-source';
+import { ensurePbxDatabase, migratePbxSchema, PostgresPbxSource, seedPbx } from '@pbx/pbx-source';
 
 async function main(): Promise<void> {
   const env = loadEnv(process.env);
   const applied = await migrateDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA });
   console.log(applied.length ? `service database: applied ${applied.join(', ')}` : 'service database: up to date');
+  await ensurePbxDatabase(env.PBX_DATABASE_URL);
   await migratePbxSchema({ databaseUrl: env.PBX_DATABASE_URL, schema: env.PBX_DATABASE_SCHEMA });
   const source = new PostgresPbxSource({ databaseUrl: env.PBX_DATABASE_URL, schema: env.PBX_DATABASE_SCHEMA, dataDir: env.PBX_DATA_DIR });
   try {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Proves the module-boundary rules bite: plants forbidden imports, expects `nx lint` to
+# fail on each, and always removes them again.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+planted=(libs/contracts/src/zz-forbidden.ts apps/packer/src/zz-forbidden.ts)
+cleanup() { rm -f "${planted[@]}"; }
+trap cleanup EXIT
+ok=1
+check() { # check PROJECT FILE CONTENT WHAT
+  printf '%s\n' "$3" >"$2"
+  if NX_DAEMON=false npx nx lint "$1" --skip-nx-cache --outputStyle=static >/tmp/boundary-$1.log 2>&1; then
+    echo "boundary check FAILED: $4 was not caught by nx lint $1"; ok=0
+  elif grep -q "enforce-module-boundaries" /tmp/boundary-$1.log; then
+    echo "boundary check ok: $4 is refused"
+  else
+    echo "boundary check FAILED: nx lint $1 failed, but not for the boundary rule:"; tail -20 /tmp/boundary-$1.log; ok=0
+  fi
+  rm -f "$2"
+}
+check contracts libs/contracts/src/zz-forbidden.ts "import { Injectable } from '@nestjs/common';
+export const x = Injectable;" "a framework import in libs/contracts"
+check packer apps/packer/src/zz-forbidden.ts "import { DispatcherModule } from '../../dispatcher/src/dispatcher.module';
+export const x = DispatcherModule;" "an app importing another app"
+[[ $ok == 1 ]]

@@ -1,0 +1,125 @@
+// `npm run ops -- <command>`: operator tasks without HTTP, using the api's own service code.
+//   tokens create <name> | tokens list | tokens revoke <name|id>
+//   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
+import { loadEnv, type AppEnv } from '@pbx/config';
+import { DomainError } from '@pbx/contracts';
+import { AmqpConnection } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { createDataSource } from '@pbx/persistence';
+import { messagingOptions } from '@pbx/runtime';
+import type { DataSource } from 'typeorm';
+import { ApiTokensRepository } from '../apps/api/src/auth/api-tokens.repository';
+import { ApiTokensService } from '../apps/api/src/auth/api-tokens.service';
+import { DeadLettersRepository } from '../apps/api/src/dead-letters/dead-letters.repository';
+import { DeadLettersService } from '../apps/api/src/dead-letters/dead-letters.service';
+
+const USAGE = `usage: npm run ops -- <command>
+  tokens create <name>        create an API token (printed once; only its SHA-256 is stored)
+  tokens list                 list tokens (names, ids, created/revoked; never the token)
+  tokens revoke <name|id>     revoke a token
+  dlq list [--queue Q] [--type T] [--run RUN_ID] [--all]
+                              list open dead letters (--all includes discarded ones)
+  dlq show <id>               one dead letter with headers and body
+  dlq replay <id>             republish it to its queue (once)
+  dlq discard <id>            discard it (recorded)`;
+
+/** Who the CLI acts as in replayed_by / discarded_by. */
+const OPERATOR = `cli:${process.env.USER ?? 'unknown'}`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function withDatabase<T>(env: AppEnv, fn: (ds: DataSource) => Promise<T>): Promise<T> {
+  const ds = createDataSource({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: 2, applicationName: 'pbx-backup-ops' });
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+async function tokens(env: AppEnv, [sub, arg]: string[]): Promise<void> {
+  await withDatabase(env, async (ds) => {
+    // The admin token is not needed to manage extra tokens; a random one disables it here.
+    const service = new ApiTokensService(new ApiTokensRepository(ds), env.ADMIN_API_TOKEN ?? `unused-${Date.now()}-${Math.random()}`);
+    if (sub === 'create' && arg) {
+      const { token, info } = await service.create(arg);
+      console.log(`created token "${info.name}" (id ${info.id}). Store it now, it is not shown again:\n${token}`);
+    } else if (sub === 'list') {
+      const list = await service.list();
+      if (!list.length) console.log('no tokens');
+      for (const t of list) console.log(`${t.id}  ${t.name.padEnd(24)}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`);
+    } else if (sub === 'revoke' && arg) {
+      await service.revoke(arg);
+      console.log(`revoked ${arg}`);
+    } else throw new UsageError();
+  });
+}
+
+async function dlq(env: AppEnv, [sub, ...rest]: string[]): Promise<void> {
+  const logger = createLogger({ service: 'ops', level: 'warn' });
+  await withDatabase(env, async (ds) => {
+    const needsBroker = sub === 'replay';
+    const amqp = new AmqpConnection(messagingOptions(env), logger);
+    try {
+      if (needsBroker) await amqp.waitForConnect();
+      const service = new DeadLettersService(new DeadLettersRepository(ds), amqp);
+      const id = rest[0];
+      if (sub === 'list') {
+        const page = await service.list(
+          { queue: flag(rest, '--queue'), type: flag(rest, '--type'), runId: flag(rest, '--run'), includeDiscarded: rest.includes('--all') },
+          { page: 1, limit: 100 },
+        );
+        console.log(`${page.total} dead letter(s)${page.total > page.items.length ? `, showing ${page.items.length}` : ''}`);
+        for (const d of page.items) {
+          const state = d.discardedAt ? 'discarded' : d.replayedAt ? 'replayed' : 'open';
+          console.log(`${d.id}  ${state.padEnd(9)}  ${d.queue}  ${d.type ?? '-'}  run=${d.runId ?? '-'}  attempts=${d.attempts}  ${d.reason.slice(0, 120)}`);
+        }
+      } else if (sub === 'show' && id) {
+        console.log(JSON.stringify(await service.get(id), null, 2));
+      } else if (sub === 'replay' && id) {
+        const d = await service.replay(id, OPERATOR);
+        console.log(`replayed ${d.id} to ${d.queue}`);
+      } else if (sub === 'discard' && id) {
+        await service.discard(id, OPERATOR);
+        console.log(`discarded ${id}`);
+      } else throw new UsageError();
+    } finally {
+      await amqp.close();
+    }
+  });
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  const [group, ...args] = process.argv.slice(2);
+  const env = loadEnv(process.env);
+  try {
+    if (group === 'tokens') await tokens(env, args);
+    else if (group === 'dlq') await dlq(env, args);
+    else throw new UsageError();
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(USAGE);
+      return 64; // EX_USAGE
+    }
+    if (err instanceof DomainError) {
+      console.error(`error: ${err.message}${err.errors.map((e) => `\n  ${e.field}: ${e.message}`).join('')}`);
+      return err.code === 'not_found' ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
