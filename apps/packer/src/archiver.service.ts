@@ -135,10 +135,8 @@ export class ArchiverService {
       heldBy = 'lock service unavailable';
       delay = Math.min(delay, 30_000);
     }
-    const until = new Date(Date.now() + delay);
+    const until = opts.deferFinalize ? await this.runs.deferArchiveFinalize(run, delay, heldBy) : await this.runs.defer(run, delay, heldBy);
     this.logger.info({ heldBy, until, step: opts.deferFinalize ? 'deletion' : 'packing' }, 'PBX maintenance lock held; archiving deferred');
-    if (opts.deferFinalize) await this.runs.deferArchiveFinalize(run, until, heldBy);
-    else await this.runs.defer(run, until, heldBy);
     return null;
   }
 }

@@ -38,7 +38,7 @@ export class PackerModule {
         {
           provide: MAINTENANCE_LOCK,
           inject: [REDIS],
-          useFactory: (redis: Redis) => new MaintenanceLock(redis, { ttlMs: env.MAINTENANCE_LOCK_TTL_MS, logger: logger.child({ component: 'lock' }) }),
+          useFactory: (redis: Redis) => new MaintenanceLock(redis, { key: env.MAINTENANCE_LOCK_KEY, ttlMs: env.MAINTENANCE_LOCK_TTL_MS, logger: logger.child({ component: 'lock' }) }),
         },
       ],
     };

@@ -52,15 +52,13 @@ export class PackerService {
       acquired = await this.lock.acquireLease(`backup:${run.id}`, { resume: true });
     } catch (err) {
       if (!(err instanceof LockUnavailableError)) throw err;
-      const until = new Date(Date.now() + Math.min(LOCK_UNAVAILABLE_RETRY_MS, this.env.MAINTENANCE_DEFER_MS));
+      const until = await this.runs.defer(run, Math.min(LOCK_UNAVAILABLE_RETRY_MS, this.env.MAINTENANCE_DEFER_MS), 'lock service unavailable');
       this.logger.warn({ err: err.message, until }, 'maintenance lock service unavailable; not packing without the lock, run waits');
-      await this.runs.defer(run, until, 'lock service unavailable');
       return 'deferred';
     }
     if (!acquired.acquired) {
-      const until = new Date(Date.now() + this.env.MAINTENANCE_DEFER_MS);
+      const until = await this.runs.defer(run, this.env.MAINTENANCE_DEFER_MS, acquired.heldBy);
       this.logger.info({ heldBy: acquired.heldBy, until }, 'PBX maintenance lock held; run deferred');
-      await this.runs.defer(run, until, acquired.heldBy);
       return 'deferred';
     }
     const { lease } = acquired;

@@ -28,9 +28,11 @@ export class RunStateRepository {
   }
 
   /** The run waits: its due event is written again, held back until `until`. */
-  async defer(run: RunEntity, until: Date, heldBy: string | null): Promise<void> {
+  async defer(run: RunEntity, delayMs: number, heldBy: string | null): Promise<Date> {
+    const at = new Date();
+    const until = new Date(at.getTime() + delayMs);
     await this.dataSource.transaction(async (tx) => {
-      const deferral: Deferral = { at: new Date().toISOString(), until: until.toISOString(), heldBy };
+      const deferral: Deferral = { at: at.toISOString(), until: until.toISOString(), heldBy };
       await tx.query(
         `UPDATE runs SET status = 'deferred', deferred_until = $2, deferrals = deferrals || $3::jsonb, updated_at = now() WHERE id = $1`,
         [run.id, until.toISOString(), JSON.stringify([deferral])],
@@ -39,6 +41,7 @@ export class RunStateRepository {
       else await this.outbox.enqueue(tx, 'backup.due', { runId: run.id, kind: 'backup' }, { correlationId: run.id, availableAt: until });
       await this.outbox.enqueue(tx, 'backup.deferred', { runId: run.id, kind: run.kind, deferredUntil: until.toISOString(), heldBy: heldBy ?? 'unknown' }, { correlationId: run.id });
     });
+    return until;
   }
 
   async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>): Promise<void> {
@@ -62,12 +65,15 @@ export class RunStateRepository {
   }
 
   /** Deletion must wait for the lock: the finalize event comes back at `until`. */
-  async deferArchiveFinalize(run: RunEntity, until: Date, heldBy: string | null): Promise<void> {
+  async deferArchiveFinalize(run: RunEntity, delayMs: number, heldBy: string | null): Promise<Date> {
+    const at = new Date();
+    const until = new Date(at.getTime() + delayMs);
     await this.dataSource.transaction(async (tx) => {
-      const deferral: Deferral = { at: new Date().toISOString(), until: until.toISOString(), heldBy };
+      const deferral: Deferral = { at: at.toISOString(), until: until.toISOString(), heldBy };
       await tx.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1`, [run.id, JSON.stringify([deferral])]);
       await this.outbox.enqueue(tx, 'archive.delivered', { runId: run.id, allSucceeded: true }, { correlationId: run.id, availableAt: until });
     });
+    return until;
   }
 
   /** The archive run's end: succeeded after deletion, or failed/partially failed with nothing deleted. */

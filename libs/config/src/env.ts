@@ -57,6 +57,8 @@ export const envSchema = z.object({
   /** Delay before a run that found the maintenance lock held starts again. */
   MAINTENANCE_DEFER_MS: int(60 * 60 * 1000, 1),
   MAINTENANCE_LOCK_TTL_MS: int(30_000, 1000),
+  /** Redis key of the PBX maintenance lock (one per PBX; tests isolate with their own). */
+  MAINTENANCE_LOCK_KEY: z.string().min(1).default('pbx:maintenance'),
   PACKER_CONCURRENCY: int(1, 1),
   DOWNLOAD_WINDOW_MS: int(24 * 60 * 60 * 1000, 0),
   SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),

@@ -1,4 +1,5 @@
-import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
+import { Catch, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
@@ -100,10 +101,12 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
 /**
  * Nest's default RPC filter turns every error into "Internal server error"; the consumer
  * needs the real error (its class decides retry or dead letter), so pass it through.
+ * HTTP errors (a worker's health port) keep Nest's default handling.
  */
 @Catch()
-export class RethrowRpcExceptionFilter implements RpcExceptionFilter<unknown> {
-  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
-    return throwError(() => exception);
+export class RethrowRpcExceptionFilter extends BaseExceptionFilter {
+  override catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
+    if (host.getType() === 'rpc') return throwError(() => exception);
+    return super.catch(exception, host);
   }
 }

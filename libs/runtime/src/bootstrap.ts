@@ -50,12 +50,12 @@ export async function startApp(opts: StartOptions): Promise<INestApplication> {
       options: messagingOptions(env),
       queues: opts.queues,
     });
-    const ms = app.connectMicroservice({ strategy: server });
-    ms.useGlobalFilters(new RethrowRpcExceptionFilter());
+    // Before connecting: the microservice inherits global filters only at creation.
+    app.useGlobalFilters(new RethrowRpcExceptionFilter(app.getHttpAdapter()));
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
-  } else {
-    await app.init();
   }
+  await app.init(); // lifecycle hooks (outbox relay, timers) even without an HTTP port
   if (opts.port > 0) await app.listen(opts.port, env.HOST);
   logger.info({ port: opts.port || undefined, queues: opts.queues }, `${opts.service} ready`);
   return app;

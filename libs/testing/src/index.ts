@@ -1,2 +1,7 @@
 export * from './eventually';
 export * from './isolation';
+export * from './peers';
+export * from './amqp';
+export * from './database';
+export * from './dropbox-fake';
+export * from './app-env';

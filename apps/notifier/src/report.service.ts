@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AppEnv } from '@pbx/config';
+import type { RunKind } from '@pbx/contracts';
+import { PermanentMessageError } from '@pbx/messaging';
+import type { Logger } from '@pbx/observability';
+import { ConfigurationEntity, DeliveryEntity, RunEntity } from '@pbx/persistence';
+import { InjectEnv, InjectLogger } from '@pbx/runtime';
+import { MailAdapter, deterministicMessageId } from './mail.adapter';
+import { NotificationsRepository, type NotificationKey } from './notifications.repository';
+import { langOf, renderRunReport, type FailedStep, type RunOutcome, type RunReportModel } from './templates';
+
+export interface RunFailure {
+  kind: RunKind;
+  runId: string;
+  status: 'failed' | 'partially_failed';
+  step: FailedStep;
+  error: string | null;
+}
+
+export interface RunSuccess {
+  kind: RunKind;
+  runId: string;
+}
+
+/** sent: mailed now; already-sent: a duplicate event; not-wanted: success reports are off for this configuration. */
+export type ReportOutcome = 'sent' | 'already-sent' | 'not-wanted';
+
+/** Base URL the API is reachable under, for links in mails. */
+export function publicBaseUrl(env: Pick<AppEnv, 'PUBLIC_URL' | 'PORT'>): string {
+  return (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+}
+
+/**
+ * Run reports: which runs get a mail, what it says, and exactly one per run and kind.
+ * Reads the run, its deliveries and its configuration's next run; never destinations
+ * (their settings and secrets have no place in a mail).
+ */
+@Injectable()
+export class ReportService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications: NotificationsRepository,
+    private readonly mail: MailAdapter,
+    @InjectEnv() private readonly env: AppEnv,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  reportFailure(event: RunFailure): Promise<ReportOutcome> {
+    const kind = event.kind === 'backup' ? 'backup.failed' : 'archive.failed';
+    return this.report(event.runId, kind, event.status, { step: event.step, error: event.error });
+  }
+
+  /** Successes are mailed only when the run's configuration asked for it (snapshot.notifyOnSuccess). */
+  reportSuccess(event: RunSuccess): Promise<ReportOutcome> {
+    const kind = event.kind === 'backup' ? 'backup.succeeded' : 'archive.succeeded';
+    return this.report(event.runId, kind, 'succeeded', null);
+  }
+
+  private async report(runId: string, kind: string, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<ReportOutcome> {
+    const log = this.logger.child({ component: 'report', runId, kind });
+    const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
+    // The run row is committed before its event leaves the outbox, so a missing run is bad data.
+    if (!run) throw new PermanentMessageError(`run ${runId} does not exist`);
+    if (outcome === 'succeeded' && !run.snapshot.notifyOnSuccess) {
+      log.debug('success reports are off for this configuration');
+      return 'not-wanted';
+    }
+    const model = await this.buildModel(run, outcome, failure);
+    const rendered = renderRunReport(model, langOf(run.snapshot.language));
+    const key: NotificationKey = { subjectId: run.id, kind };
+    const to = run.snapshot.reportTo;
+
+    // Claim, send and mark in one transaction: a duplicate waits on the row lock, a failed send leaves nothing marked sent.
+    const result = await this.dataSource.transaction(async (manager): Promise<ReportOutcome> => {
+      if (!(await this.notifications.claim(manager, key, to))) return 'already-sent';
+      await this.mail.send({
+        to,
+        ...rendered,
+        messageId: deterministicMessageId(key.subjectId, key.kind, this.env.MAIL_FROM),
+        headers: { 'X-PBX-Backup-Run': run.id, 'X-PBX-Backup-Report': kind },
+      });
+      await this.notifications.markSent(manager, key, to);
+      return 'sent';
+    });
+    if (result === 'sent') log.info({ to }, 'run report sent');
+    else log.info('run report was already sent; skipping the duplicate');
+    return result;
+  }
+
+  private async buildModel(run: RunEntity, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<RunReportModel> {
+    const [deliveries, configuration] = await Promise.all([
+      this.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id } }),
+      this.dataSource.manager.findOne(ConfigurationEntity, { where: { id: run.configurationId }, select: { id: true, nextRunAt: true, timezone: true, deletedAt: true } }),
+    ]);
+    // Order as the configuration lists its destinations; ones not in the snapshot go last.
+    const order = new Map(run.snapshot.destinations.map((d, i) => [d.id, i]));
+    deliveries.sort((a, b) => (order.get(a.destinationId) ?? 1e6) - (order.get(b.destinationId) ?? 1e6) || a.target.localeCompare(b.target));
+    return {
+      kind: run.kind,
+      outcome,
+      configurationName: run.configurationName || run.snapshot.name,
+      runId: run.id,
+      trigger: run.trigger,
+      catchUp: run.catchUp,
+      scheduledFor: run.scheduledFor,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      failedStep: failure?.step ?? null,
+      error: failure ? (failure.error ?? run.error) : null,
+      deliveries: deliveries.map((d) => ({ type: d.type, target: d.target, status: d.status, code: d.code, error: d.error, location: d.location })),
+      deferrals: run.deferrals?.length ?? 0,
+      artifact: run.artifactFileName && run.artifactSize !== null ? { fileName: run.artifactFileName, size: run.artifactSize } : null,
+      counts: run.counts,
+      // A deleted configuration has no next run, whatever its row still says.
+      nextRunAt: configuration && !configuration.deletedAt ? configuration.nextRunAt : null,
+      timezone: configuration?.timezone ?? 'UTC',
+      link: `${publicBaseUrl(this.env)}/api/v1/runs/${run.id}`,
+    };
+  }
+}

@@ -1,0 +1,153 @@
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AppEnv } from '@pbx/config';
+import type { RunKind } from '@pbx/contracts';
+import { withCorrelation, type Logger } from '@pbx/observability';
+import { InjectEnv, InjectLogger } from '@pbx/runtime';
+import { MailAdapter, deterministicMessageId } from './mail.adapter';
+import { NotificationsRepository, type NotificationKey } from './notifications.repository';
+import { publicBaseUrl } from './report.service';
+import { langOf, renderStaleAlert, type StaleAlertModel } from './templates';
+
+type ScheduledInterval = 'hourly' | 'daily' | 'weekly' | 'monthly';
+
+const HOUR = 3_600_000;
+/** Nominal length of each schedule interval (a month counts as its longest, 31 days). */
+export const INTERVAL_MS: Record<ScheduledInterval, number> = { hourly: HOUR, daily: 24 * HOUR, weekly: 7 * 24 * HOUR, monthly: 31 * 24 * HOUR };
+
+/** A configuration is stale once its last success is older than this: two missed intervals plus one maintenance deferral. */
+export function stalenessThresholdMs(interval: ScheduledInterval, deferAllowanceMs: number): number {
+  return 2 * INTERVAL_MS[interval] + deferAllowanceMs;
+}
+
+interface StaleRow {
+  id: string;
+  kind: RunKind;
+  name: string;
+  report_to: string;
+  language: string;
+  interval: ScheduledInterval;
+  timezone: string;
+  last_success_at: Date | null;
+  created_at: Date;
+  next_run_at: Date | null;
+}
+
+/**
+ * Shared WHERE clause: scheduled, live, not yet alerted, last success (or creation) older
+ * than its threshold. $1 = now, $2 = deferral allowance (ms), $3 = interval lengths (jsonb).
+ */
+const STALE = `c.deleted_at IS NULL AND c.ephemeral = false AND c.stale_alerted_at IS NULL
+  AND ($3::jsonb ->> c."interval") IS NOT NULL
+  AND COALESCE(c.last_success_at, c.created_at)
+      + ((2 * ($3::jsonb ->> c."interval")::bigint + $2::bigint) * interval '1 millisecond') < $1::timestamptz`;
+
+/**
+ * The staleness alarm (beyond STARFACE): every STALENESS_CHECK_MS, one alert mail per
+ * configuration that has gone too long without a successful run. It fires once
+ * (stale_alerted_at) and re-arms when a success clears stale_alerted_at. Replicas
+ * coordinate through row locks: a configuration being alerted by one is skipped by the others.
+ */
+@Injectable()
+export class StalenessService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications: NotificationsRepository,
+    private readonly mail: MailAdapter,
+    @InjectEnv() private readonly env: AppEnv,
+    @InjectLogger() logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'staleness' });
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass: alerts every stale configuration it can claim; returns their ids. */
+  async checkOnce(now: Date = new Date()): Promise<string[]> {
+    const params = [now.toISOString(), this.env.MAINTENANCE_DEFER_MS, JSON.stringify(INTERVAL_MS)];
+    const candidates: { id: string }[] = await this.dataSource.query(`SELECT c.id FROM configurations c WHERE ${STALE} ORDER BY c.created_at LIMIT 100`, params);
+    const alerted: string[] = [];
+    for (const { id } of candidates) {
+      try {
+        if (await withCorrelation(id, () => this.alert(id, params))) alerted.push(id);
+      } catch (err) {
+        // Next pass tries again: the failed transaction left stale_alerted_at and sent_at unset.
+        this.log.warn({ configurationId: id, err: err instanceof Error ? err.message : String(err) }, 'staleness alert not sent; retrying on the next check');
+      }
+    }
+    return alerted;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.checkOnce()
+        .catch((err) => this.log.error({ err }, 'staleness check failed'))
+        .finally(() => this.schedule());
+    }, this.env.STALENESS_CHECK_MS);
+    this.timer.unref();
+  }
+
+  private alert(id: string, params: (string | number)[]): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      // SKIP LOCKED: another replica is alerting this one right now.
+      const rows: StaleRow[] = await manager.query(
+        `SELECT c.id, c.kind, c.name, c.report_to, c.language, c."interval", c.timezone, c.last_success_at, c.created_at, c.next_run_at
+           FROM configurations c WHERE c.id = $4 AND ${STALE} FOR UPDATE SKIP LOCKED`,
+        [...params, id],
+      );
+      const row = rows[0];
+      if (!row) return false;
+      const since = row.last_success_at ?? row.created_at;
+      const key: NotificationKey = { subjectId: row.id, kind: `stale:${since.toISOString()}` };
+      const claimed = await this.notifications.claim(manager, key, row.report_to);
+      if (claimed) {
+        const model = await this.model(manager, row);
+        await this.mail.send({
+          to: row.report_to,
+          ...renderStaleAlert(model, langOf(row.language)),
+          messageId: deterministicMessageId(key.subjectId, key.kind, this.env.MAIL_FROM),
+          headers: { 'X-PBX-Backup-Configuration': row.id, 'X-PBX-Backup-Report': 'stale' },
+        });
+        await this.notifications.markSent(manager, key, row.report_to);
+      }
+      await manager.query('UPDATE configurations SET stale_alerted_at = $2 WHERE id = $1', [row.id, params[0]]);
+      if (claimed) this.log.warn({ configurationId: row.id, since: since.toISOString(), to: row.report_to }, 'staleness alert sent');
+      return claimed;
+    });
+  }
+
+  private async model(manager: EntityManager, row: StaleRow): Promise<StaleAlertModel> {
+    const runs: { id: string; status: string; at: Date }[] = await manager.query(
+      'SELECT id, status, COALESCE(finished_at, started_at, created_at) AS at FROM runs WHERE configuration_id = $1 ORDER BY created_at DESC LIMIT 1',
+      [row.id],
+    );
+    const path = row.kind === 'archive' ? 'archive-configurations' : 'backup-configurations';
+    return {
+      kind: row.kind,
+      configurationId: row.id,
+      configurationName: row.name,
+      interval: row.interval,
+      lastSuccessAt: row.last_success_at,
+      createdAt: row.created_at,
+      thresholdMs: stalenessThresholdMs(row.interval, this.env.MAINTENANCE_DEFER_MS),
+      lastRun: runs[0] ?? null,
+      nextRunAt: row.next_run_at,
+      timezone: row.timezone,
+      link: `${publicBaseUrl(this.env)}/api/v1/${path}/${row.id}`,
+    };
+  }
+}

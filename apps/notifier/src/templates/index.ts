@@ -1,0 +1,5 @@
+export * from './delivery-codes';
+export * from './document';
+export * from './format';
+export * from './run-report.template';
+export * from './stale-alert.template';
