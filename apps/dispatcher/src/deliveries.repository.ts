@@ -50,12 +50,13 @@ export class DeliveriesRepository {
 
   /** Marks an attempt started; returns the attempt number. */
   async startAttempt(id: string): Promise<number> {
-    const [row]: { attempts: number }[] = await this.dataSource.query(
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+    const [rows]: [{ attempts: number }[], number] = await this.dataSource.query(
       `UPDATE deliveries SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now()), error = NULL, bytes_sent = 0
         WHERE id = $1 RETURNING attempts`,
       [id],
     );
-    return row.attempts;
+    return rows[0].attempts;
   }
 
   async saveProgress(id: string, bytes: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { mkdir } from 'node:fs/promises';
 import type { AppEnv } from '@pbx/config';
 import { createDestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
@@ -32,8 +33,10 @@ export class DispatcherModule {
         },
         {
           provide: DESTINATIONS,
-          useFactory: () =>
-            createDestinationRegistry({
+          useFactory: async () => {
+            // The "server hard drive" root is ours to create; a USB root is not (unplugged = mountfail).
+            await mkdir(env.LOCAL_BACKUP_ROOT, { recursive: true });
+            return createDestinationRegistry({
               localRoot: env.LOCAL_BACKUP_ROOT,
               usbRoot: env.USB_MOUNT_ROOT,
               usbAllowUnmounted: env.USB_ALLOW_UNMOUNTED,
@@ -41,7 +44,8 @@ export class DispatcherModule {
               mailFrom: env.MAIL_FROM,
               mailMaxBytes: env.MAIL_MAX_BYTES,
               dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE },
-            }),
+            });
+          },
         },
       ],
     };

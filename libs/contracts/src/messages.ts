@@ -167,6 +167,7 @@ export const SUBSCRIPTIONS = {
   'dispatcher.deliver.v1': ['backup.deliver'],
   'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded'],
   'archiver.finalize.v1': ['archive.delivered'],
+  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
 } as const satisfies Record<string, readonly MessageType[]>;
 
 export type SubscribedQueue = keyof typeof SUBSCRIPTIONS;

@@ -19,7 +19,12 @@ export const QUEUES = {
   dispatcherDeliver: 'dispatcher.deliver.v1',
   notifierEvents: 'notifier.events.v1',
   archiverFinalize: 'archiver.finalize.v1',
+  /** Progress events no app acts on, kept (bounded) for ops to tap; no consumer required. */
+  audit: 'audit.events.v1',
 } as const;
+
+/** Bounded queues: the oldest messages are dropped past this length. */
+export const AUDIT_QUEUE_MAX_LENGTH = 10_000;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { DLQ_SUFFIX, EXCHANGES, RETRY_SUFFIX, MESSAGES, SUBSCRIPTIONS, type SubscribedQueue } from '@pbx/contracts';
+import { AUDIT_QUEUE_MAX_LENGTH, DLQ_SUFFIX, EXCHANGES, QUEUES, RETRY_SUFFIX, MESSAGES, SUBSCRIPTIONS, type SubscribedQueue } from '@pbx/contracts';
 
 /** Broker names with the deployment's namespace prefix applied. */
 export class Names {
@@ -39,7 +39,12 @@ export async function declareTopology(ch: Channel, names: Names, maxRetries: num
     const queue = names.queue(q);
     await ch.assertQueue(queue, {
       durable: true,
-      arguments: { 'x-dead-letter-exchange': names.deadLetters, 'x-dead-letter-routing-key': queue },
+      arguments: {
+        'x-dead-letter-exchange': names.deadLetters,
+        'x-dead-letter-routing-key': queue,
+        // The audit tap may have no consumer: keep it bounded.
+        ...(q === QUEUES.audit ? { 'x-max-length': AUDIT_QUEUE_MAX_LENGTH, 'x-overflow': 'drop-head' } : {}),
+      },
     });
     for (const type of SUBSCRIPTIONS[q]) await ch.bindQueue(queue, names.events, MESSAGES[type].routingKey);
     await ch.assertQueue(names.dlq(q), { durable: true });

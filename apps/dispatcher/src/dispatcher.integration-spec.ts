@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { OutboxWriter } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { startApp } from '@pbx/runtime';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
+import { DispatcherModule } from './dispatcher.module';
+
+const logger = createLogger({ service: 'dispatcher-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let ns: string;
+  const apps: INestApplication[] = [];
+
+  beforeEach(async () => {
+    db = await migratedDatabase('dsp');
+    dirs = await tempDir();
+    ns = amqpNamespace();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await deleteAmqpNamespace(ns);
+    await db.close();
+    await dirs.remove();
+  });
+
+  const localRoot = () => join(dirs.path, 'backups');
+  async function startDispatcher(): Promise<void> {
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'),
+      LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4,
+    });
+    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
+  }
+
+  async function configuration(destinations: { type: DestinationEntity['type']; settings: Record<string, unknown> }[], keepLast: number | null = null) {
+    const name = `${uniqueName('Nightly full')}`;
+    return db.dataSource.transaction(async (tx) => {
+      const cfg = await tx.save(tx.create(ConfigurationEntity, {
+        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast, notifyOnSuccess: false, language: 'en', ephemeral: false,
+      }));
+      for (const [i, d] of destinations.entries()) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: d.type, settings: d.settings, secrets: {} }));
+      return cfg;
+    });
+  }
+
+  /** A run as the packer leaves it: packed, artifact in ARTIFACT_DIR, backup.packed in the outbox. */
+  async function packedRun(cfg: ConfigurationEntity, at: string): Promise<{ run: RunEntity; sha256: string; fileName: string }> {
+    const content = randomBytes(256 * 1024);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const fileName = `${cfg.name}_${at}.sar`;
+    const outbox = new OutboxWriter(db.schema);
+    const run = await db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
+      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
+      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
+      return r;
+    });
+    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
+    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    return { run, sha256, fileName };
+  }
+
+  const runOf = (id: string) => db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
+  const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+  it('delivers to every destination, records each result with its code, and closes the run partially_failed', async () => {
+    await startDispatcher();
+    const cfg = await configuration([
+      { type: 'local', settings: { path: 'a' } },
+      { type: 'local', settings: { path: 'b' } },
+      { type: 'usb', settings: { device: 'not-plugged-in' } },
+    ]);
+    const { run, sha256, fileName } = await packedRun(cfg, '20261201-013000');
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'partially_failed' ? r : null;
+    }, { timeoutMs: 30_000 });
+    const byType = Object.fromEntries(done.deliveries!.map((d) => [`${d.type}:${d.target}`, d]));
+    expect(done.deliveries).toHaveLength(3);
+    const usb = done.deliveries!.find((d) => d.type === 'usb')!;
+    expect(usb).toMatchObject({ status: 'failed', code: 'mountfail', attempts: 2 });
+    for (const sub of ['a', 'b']) {
+      const file = join(localRoot(), sub, 'starface-backup', cfg.name, fileName);
+      expect(sha(file)).toBe(sha256);
+    }
+    const locals = done.deliveries!.filter((d) => d.type === 'local');
+    expect(locals.every((d) => d.status === 'succeeded' && d.code === 'successful' && d.location === `starface-backup/${cfg.name}/${fileName}`)).toBe(true);
+    expect(Object.keys(byType)).toHaveLength(3);
+    expect(done.error).toMatch(/1 of 3 destinations failed: .*mountfail/);
+    const [ev] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
+    expect(ev.payload).toMatchObject({ status: 'partially_failed', step: 'delivery' });
+
+    // A redelivered backup.packed adds nothing.
+    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.packed', { runId: run.id, kind: 'backup', artifact: { fileName, size: 262144, sha256 } }, { correlationId: run.id }));
+    await expectEventually(async () => {
+      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.packed.v1'`);
+      expect(n).toBe(2);
+    });
+    expect(await db.dataSource.manager.count(DeliveryEntity, { where: { runId: run.id } })).toBe(3);
+  });
+
+  it('keeps the last N files it wrote and never touches other files there', async () => {
+    await startDispatcher();
+    const cfg = await configuration([{ type: 'local', settings: {} }], 1);
+    const dir = join(localRoot(), 'starface-backup', cfg.name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'not-ours.sar'), 'hands off');
+    const first = await packedRun(cfg, '20261201-013000');
+    await expectEventually(async () => (await runOf(first.run.id)).status === 'succeeded');
+    const second = await packedRun(cfg, '20261202-013000');
+    await expectEventually(async () => (await runOf(second.run.id)).status === 'succeeded');
+    await expectEventually(() => expect(readdirSync(dir).sort()).toEqual([second.fileName, 'not-ours.sar'].sort()));
+    const [{ last_success_at }] = await db.dataSource.query('SELECT last_success_at FROM configurations WHERE id = $1', [cfg.id]);
+    expect(last_success_at).not.toBeNull();
+  });
+
+  it('two dispatchers share 20 deliveries: each delivered exactly once', async () => {
+    await startDispatcher();
+    await startDispatcher();
+    const cfg = await configuration(Array.from({ length: 20 }, (_, i) => ({ type: 'local' as const, settings: { path: `d${i}` } })));
+    const { run, sha256, fileName } = await packedRun(cfg, '20261203-013000');
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'succeeded' ? r : null;
+    }, { timeoutMs: 60_000 });
+    expect(done.deliveries).toHaveLength(20);
+    expect(done.deliveries!.every((d) => d.attempts === 1 && d.status === 'succeeded')).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      const dir = join(localRoot(), `d${i}`, 'starface-backup', cfg.name);
+      expect(readdirSync(dir)).toEqual([fileName]);
+      expect(sha(join(dir, fileName))).toBe(sha256);
+    }
+    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE correlation_id = $1 AND type = 'delivery.succeeded'`, [run.id]);
+    expect(n).toBe(20);
+    expect(existsSync(join(dirs.path, 'artifacts', `${run.id}.sar`))).toBe(true); // kept for the download window
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Packing benchmark: writeSar vs `zip -r` (deflate -6) vs `zip -0` (store) over the same
+ * seeded PBX. Every packer runs in its own child process under /usr/bin/time -v (peak RSS).
+ *
+ *   npm run build && node dist/bench/pack/pack-bench.js --seed 1gb          # seed + measure
+ *   node dist/bench/pack/pack-bench.js --schema pbx_bench_1gb --data-dir var/pbx-bench-1gb
+ *
+ * zip gets the data dir plus the tables exported to CSV beforehand (the export is NOT
+ * counted in zip's time); writeSar's time includes streaming the tables out of Postgres.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { CORE_TABLES, PostgresPbxSource, SEED_PRESETS, seedPbx, type SeedPreset } from '@pbx/pbx-source';
+import { verifySar, writeSar } from '@pbx/sar';
+
+const run = promisify(execFile);
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+const databaseUrl = arg('database-url') ?? process.env.PBX_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pbx';
+const seedSize = arg('seed') as SeedPreset | undefined;
+const schema = arg('schema') ?? `pbx_bench_${seedSize ?? '1gb'}`;
+const dataDir = resolve(arg('data-dir') ?? `var/pbx-bench-${seedSize ?? '1gb'}`);
+const workDir = resolve(arg('work-dir') ?? 'var/bench-pack');
+
+interface Measurement {
+  name: string;
+  seconds: number;
+  bytes: number;
+  maxRssMiB: number;
+}
+
+/** Child mode: pack once with writeSar and print a JSON line. */
+async function childSar(outPath: string): Promise<void> {
+  const source = new PostgresPbxSource({ databaseUrl, schema, dataDir });
+  const t0 = process.hrtime.bigint();
+  const r = await writeSar({
+    source,
+    sections: { coreData: true, cdrAndVoicemails: true, announcements: true },
+    outPath,
+    configurationName: 'bench',
+    pbxId: 'bench',
+    kind: 'backup',
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await source.close();
+  console.log(JSON.stringify({ seconds, size: r.size, entries: r.entries }));
+}
+
+/** Runs a command under /usr/bin/time -v; returns wall seconds and peak RSS. */
+async function timed(cmd: string, args: string[], cwd: string): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
+  const t0 = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', ['-v', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (code !== 0) throw new Error(`${cmd} failed (${code}): ${stderr.slice(-2000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { seconds, maxRssMiB: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+}
+
+async function treeBytes(dir: string): Promise<number> {
+  const { stdout } = await run('du', ['-sbL', dir]);
+  return Number(stdout.split('\t')[0]);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child-sar')) return childSar(arg('out') ?? '');
+  if (seedSize) {
+    if (!SEED_PRESETS[seedSize]) throw new Error('--seed must be 1gb or 4gb');
+    console.log(`seeding ${seedSize} into schema ${schema}, ${dataDir} ...`);
+    const t = Date.now();
+    await seedPbx({ databaseUrl, schema, dataDir, ...SEED_PRESETS[seedSize], days: 90, seed: 1, reset: true });
+    console.log(`seeded in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  }
+  await rm(workDir, { recursive: true, force: true });
+  const stage = join(workDir, 'stage');
+  await mkdir(join(stage, 'core'), { recursive: true });
+  await mkdir(join(stage, 'cdr'));
+  await mkdir(join(stage, 'voicemail'));
+
+  // Same content for zip: CSV exports of the tables + the audio (symlinked, zip follows them).
+  const source = new PostgresPbxSource({ databaseUrl, schema, dataDir });
+  const stats = await source.stats();
+  for (const t of CORE_TABLES) await pipeline(await source.openCoreTable(t), createWriteStream(join(stage, 'core', `${t}.csv`)));
+  await pipeline(await source.openCdrCsv(), createWriteStream(join(stage, 'cdr', 'cdr.csv')));
+  await pipeline(await source.openVoicemailCsv(), createWriteStream(join(stage, 'voicemail', 'voicemails.csv')));
+  await source.close();
+  for (const mailbox of await readdir(join(dataDir, 'voicemail'))) await symlink(join(dataDir, 'voicemail', mailbox), join(stage, 'voicemail', mailbox));
+  await symlink(join(dataDir, 'announcements'), join(stage, 'announcements'));
+  const inputBytes = await treeBytes(stage);
+  const csvBytes = (await stat(join(stage, 'cdr', 'cdr.csv'))).size;
+  // Warm the page cache so every packer reads from memory, not from the first one's reads.
+  await run('bash', ['-c', `find -L ${JSON.stringify(stage)} -type f -exec cat {} + > /dev/null`], { maxBuffer: 1 << 20 });
+
+  const results: Measurement[] = [];
+  const only = arg('only')?.split(',');
+  const want = (n: string) => !only || only.includes(n);
+  if (want('zip-r')) {
+    const out = join(workDir, 'zip-r.zip');
+    const m = await timed('zip', ['-r', '-q', out, '.'], stage);
+    results.push({ name: 'zip -r (deflate 6)', seconds: m.seconds, bytes: (await stat(out)).size, maxRssMiB: m.maxRssMiB });
+    await rm(out);
+  }
+  if (want('zip-0')) {
+    const out = join(workDir, 'zip-0.zip');
+    const m = await timed('zip', ['-r', '-0', '-q', out, '.'], stage);
+    results.push({ name: 'zip -r -0 (store)', seconds: m.seconds, bytes: (await stat(out)).size, maxRssMiB: m.maxRssMiB });
+    await rm(out);
+  }
+  const sarPath = join(workDir, 'bench.sar.partial');
+  const m = await timed(process.execPath, [__filename, '--child-sar', '--out', sarPath, '--database-url', databaseUrl, '--schema', schema, '--data-dir', dataDir], process.cwd());
+  const child = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; size: number };
+  results.push({ name: 'writeSar', seconds: m.seconds, bytes: child.size, maxRssMiB: m.maxRssMiB });
+  const v0 = Date.now();
+  const verified = await verifySar(sarPath);
+  const verifySeconds = (Date.now() - v0) / 1000;
+  if (!verified.ok) throw new Error(`verify failed: ${verified.badEntry} ${verified.reason}`);
+  await rm(sarPath);
+
+  const MiB = 1024 * 1024;
+  console.log(`\nPBX: ${stats.rowCounts.cdr} CDRs (CSV ${(csvBytes / MiB).toFixed(0)} MiB), ${stats.dataDirFiles} audio files (${(stats.dataDirBytes / MiB).toFixed(0)} MiB); input ${(inputBytes / MiB).toFixed(0)} MiB\n`);
+  const zipR = results.find((r) => r.name.startsWith('zip -r (')) ?? results[0];
+  console.log('| packer | time (s) | MiB/s (input) | output (MiB) | size vs zip -r | speed vs zip -r | peak RSS (MiB) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${r.seconds.toFixed(1)} | ${(inputBytes / MiB / r.seconds).toFixed(1)} | ${(r.bytes / MiB).toFixed(1)} | ` +
+        `${(r.bytes / zipR.bytes).toFixed(3)}x | ${(zipR.seconds / r.seconds).toFixed(2)}x | ${r.maxRssMiB.toFixed(0)} |`,
+    );
+  }
+  console.log(`\nverifySar: ${verifySeconds.toFixed(1)} s (${(child.size / MiB / verifySeconds).toFixed(0)} MiB/s)`);
+  await rm(workDir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

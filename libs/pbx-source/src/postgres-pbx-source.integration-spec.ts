@@ -1,0 +1,168 @@
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Client } from 'pg';
+import { freshSchema, tempDir, testUrls, uniqueName } from '@pbx/testing';
+import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from './index';
+
+const NOW = new Date('2024-06-14T12:00:00Z');
+const DAY = 86_400_000;
+
+async function text(stream: Readable): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function ids(client: Client, schema: string, table: string): Promise<Set<number>> {
+  const { rows } = await client.query<{ id: string }>(`SELECT id FROM "${schema}".${table}`);
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+async function wavFiles(dir: string): Promise<Set<string>> {
+  const files = new Set<string>();
+  for await (const f of walkFiles(dir, 'voicemail')) files.add(f.relativePath);
+  return files;
+}
+
+describe('PostgresPbxSource', () => {
+  let schema: Awaited<ReturnType<typeof freshSchema>>;
+  let data: Awaited<ReturnType<typeof tempDir>>;
+  let source: PostgresPbxSource;
+  let db: Client;
+
+  beforeAll(async () => {
+    schema = await freshSchema('pbxsrc');
+    data = await tempDir('pbx-src-');
+    await seedPbx({
+      databaseUrl: testUrls.database,
+      schema: schema.name,
+      dataDir: data.path,
+      users: 30,
+      cdr: 4000,
+      voicemails: 20,
+      announcements: 3,
+      days: 60,
+      seed: 7,
+      minAudioBytes: 10_000,
+      maxAudioBytes: 30_000,
+      now: NOW,
+    });
+    source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: schema.name, dataDir: data.path, maxConnections: 3 });
+    db = new Client({ connectionString: testUrls.database });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await source?.close();
+    await schema?.drop();
+    await data?.remove();
+  });
+
+  it('migrates idempotently and creates a missing schema', async () => {
+    expect(await migratePbxSchema({ databaseUrl: testUrls.database, schema: schema.name })).toEqual([]);
+    const other = uniqueName('pbxmig').toLowerCase();
+    try {
+      const [a, b] = await Promise.all([
+        migratePbxSchema({ databaseUrl: testUrls.database, schema: other }),
+        migratePbxSchema({ databaseUrl: testUrls.database, schema: other }),
+      ]);
+      expect([...a, ...b].sort()).toEqual(['0001_core_tables', '0002_cdr_voicemails', '0003_archive_selections']);
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
+    }
+  });
+
+  it('reports row counts and data dir size', async () => {
+    const stats = await source.stats();
+    expect(stats.rowCounts).toMatchObject({ users: 30, cdr: 4000, voicemails: 20 });
+    expect(stats.rowCounts.chat_messages).toBe(450);
+    let bytes = 0;
+    for await (const f of walkFiles(data.path, '')) bytes += f.size;
+    expect(stats.dataDirBytes).toBe(bytes);
+    expect(stats.dataDirFiles).toBe(23);
+    expect(stats.databaseBytes).toBeGreaterThan(0);
+  });
+
+  it('streams tables as CSV with a header and audio files in path order', async () => {
+    const users = (await text(await source.openCoreTable('users'))).trimEnd().split('\n');
+    expect(users[0]).toBe('id,extension,first_name,last_name,email,login,language,created_at');
+    expect(users).toHaveLength(31);
+    const vm = (await text(await source.openVoicemailCsv())).trimEnd().split('\n');
+    expect(vm).toHaveLength(21);
+    const files: string[] = [];
+    for await (const f of source.audioFiles('voicemail')) {
+      expect((await stat(f.absolutePath)).size).toBe(f.size);
+      files.push(f.relativePath);
+    }
+    expect(files).toHaveLength(20);
+    expect([...files].sort()).toEqual(files);
+    expect(files.every((f) => /^voicemail\/1\d{3}\/vm-\d{7}\.wav$/.test(f))).toBe(true);
+  });
+
+  it('fixes an archive selection, then deletes exactly it, resumably and idempotently', async () => {
+    const cutoff = new Date(NOW.getTime() - 30 * DAY);
+    const cdrBefore = await ids(db, schema.name, 'cdr');
+    const vmBefore = await ids(db, schema.name, 'voicemails');
+    const filesBefore = await wavFiles(data.path);
+    const { rows: expectedCdr } = await db.query<{ id: string }>(`SELECT id FROM "${schema.name}".cdr WHERE started_at < $1`, [cutoff]);
+    const { rows: expectedVm } = await db.query<{ id: string; file_name: string }>(
+      `SELECT id, file_name FROM "${schema.name}".voicemails WHERE received_at < $1`,
+      [cutoff],
+    );
+    expect(expectedCdr.length).toBeGreaterThan(100);
+    expect(expectedVm.length).toBeGreaterThan(2);
+
+    const selection = await source.selectArchiveItems('run-1', { cdrOlderThan: cutoff, voicemailsOlderThan: cutoff });
+    expect(selection).toMatchObject({ selectionId: 'run-1', cdrCount: expectedCdr.length, voicemailCount: expectedVm.length });
+
+    // Rows arriving later (even old-dated ones) are not part of the fixed set.
+    await db.query(
+      `INSERT INTO "${schema.name}".cdr (call_id, started_at, ended_at, direction, caller, callee, duration_s, billable_s, disposition, hangup_cause)
+       VALUES ('late', $1, $1, 'internal', '1000', '1001', 0, 0, 'busy', 17)`,
+      [new Date(cutoff.getTime() - 5 * DAY)],
+    );
+    const lateId = Math.max(...(await ids(db, schema.name, 'cdr')));
+    // Selecting again with the same id returns the stored set, unchanged.
+    expect(await source.selectArchiveItems('run-1', { cdrOlderThan: NOW })).toEqual(selection);
+
+    // Simulated crash: tiny batches, aborted after the second CDR batch and again mid-voicemails.
+    const crash1 = new AbortController();
+    let batches = 0;
+    await expect(
+      source.deleteArchived('run-1', { batchSize: 7, signal: crash1.signal, onBatch: () => ++batches === 2 && crash1.abort() }),
+    ).rejects.toThrow(/abort/i);
+    expect((await ids(db, schema.name, 'cdr')).size).toBe(cdrBefore.size + 1 - 14);
+
+    const crash2 = new AbortController();
+    await expect(
+      source.deleteArchived('run-1', { batchSize: 3, signal: crash2.signal, onBatch: (p) => p.voicemailsDeleted > 0 && crash2.abort() }),
+    ).rejects.toThrow(/abort/i);
+    expect((await ids(db, schema.name, 'voicemails')).size).toBe(vmBefore.size - 3);
+    // A crash between unlinking a batch's files and deleting its rows: the file is gone, the row is not.
+    const sortedVm = [...expectedVm].sort((a, b) => Number(a.id) - Number(b.id));
+    await unlink(join(data.path, sortedVm[3].file_name));
+
+    const resumed = await source.deleteArchived('run-1', { batchSize: 2 });
+    expect(resumed).toEqual({ cdrDeleted: 0, voicemailsDeleted: expectedVm.length - 3, filesDeleted: expectedVm.length - 4 });
+
+    const expectedCdrIds = new Set(expectedCdr.map((r) => Number(r.id)));
+    const expectedVmIds = new Set(expectedVm.map((r) => Number(r.id)));
+    const cdrAfter = await ids(db, schema.name, 'cdr');
+    expect(cdrAfter).toEqual(new Set([...cdrBefore].filter((id) => !expectedCdrIds.has(id)).concat(lateId)));
+    expect(await ids(db, schema.name, 'voicemails')).toEqual(new Set([...vmBefore].filter((id) => !expectedVmIds.has(id))));
+    const deletedFiles = new Set(expectedVm.map((r) => r.file_name));
+    expect(await wavFiles(data.path)).toEqual(new Set([...filesBefore].filter((f) => !deletedFiles.has(f))));
+    expect((await readdir(join(data.path, 'announcements'))).length).toBe(3);
+
+    // Idempotent: a further run deletes nothing.
+    expect(await source.deleteArchived('run-1')).toEqual({ cdrDeleted: 0, voicemailsDeleted: 0, filesDeleted: 0 });
+    expect((await ids(db, schema.name, 'cdr')).size).toBe(cdrAfter.size);
+  });
+
+  it('rejects unknown selections and unsafe selection ids', async () => {
+    await expect(source.deleteArchived('never-selected')).rejects.toThrow(/unknown archive selection/);
+    await expect(source.selectArchiveItems("x'; DROP TABLE cdr; --", {})).rejects.toThrow(/invalid archive selection id/);
+  });
+});

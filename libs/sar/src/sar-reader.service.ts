@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { SAR_FORMAT, SAR_FORMAT_VERSION, SAR_MANIFEST_PATH, sarManifestSchema, type SarManifest } from './sar-manifest';
+
+export interface SarEntryInfo {
+  path: string;
+  size: number;
+  compressedSize: number;
+  method: 'store' | 'deflate' | 'other';
+}
+
+export type SarVerifyResult = { ok: true; manifest: SarManifest } | { ok: false; badEntry: string; reason: string };
+
+/** badEntry used when the container itself (not one entry) is broken. */
+export const SAR_CONTAINER = '(archive)';
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+function openZip(path: string): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true }, (err, zip) =>
+      err || !zip ? reject(err ?? new Error('cannot open zip')) : resolve(zip),
+    );
+  });
+}
+
+/** Reads the whole central directory (one small record per entry; never entry data). */
+function readEntries(zip: ZipFile): Promise<Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: Entry[] = [];
+    zip.on('entry', (e: Entry) => {
+      entries.push(e);
+      zip.readEntry();
+    });
+    zip.once('end', () => resolve(entries));
+    zip.once('error', reject);
+    zip.readEntry();
+  });
+}
+
+function openEntryStream(zip: ZipFile, entry: Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(err ?? new Error('cannot read entry')) : resolve(stream)));
+  });
+}
+
+async function readManifest(zip: ZipFile, entries: Entry[]): Promise<SarManifest> {
+  const entry = entries.find((e) => e.fileName === SAR_MANIFEST_PATH);
+  if (!entry) throw new Error(`${SAR_MANIFEST_PATH} is missing`);
+  if (entry.uncompressedSize > MAX_MANIFEST_BYTES) throw new Error(`${SAR_MANIFEST_PATH} is implausibly large`);
+  const parts: Buffer[] = [];
+  for await (const chunk of await openEntryStream(zip, entry)) parts.push(chunk as Buffer);
+  const json: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  const head = json as { format?: unknown; formatVersion?: unknown };
+  if (head?.format !== SAR_FORMAT) throw new Error(`not a .sar manifest (format ${JSON.stringify(head?.format)})`);
+  if (head.formatVersion !== SAR_FORMAT_VERSION) throw new Error(`unsupported .sar formatVersion ${JSON.stringify(head.formatVersion)}`);
+  return sarManifestSchema.parse(json);
+}
+
+function methodName(entry: Entry): SarEntryInfo['method'] {
+  return entry.compressionMethod === 0 ? 'store' : entry.compressionMethod === 8 ? 'deflate' : 'other';
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The manifest and the central directory listing (no verification of contents). */
+export async function listSar(path: string): Promise<{ manifest: SarManifest; entries: SarEntryInfo[] }> {
+  const zip = await openZip(path);
+  try {
+    const entries = await readEntries(zip);
+    const manifest = await readManifest(zip, entries);
+    return {
+      manifest,
+      entries: entries.map((e) => ({ path: e.fileName, size: e.uncompressedSize, compressedSize: e.compressedSize, method: methodName(e) })),
+    };
+  } finally {
+    zip.close();
+  }
+}
+
+/** A stream of one entry's uncompressed bytes; the zip is closed when the stream ends or is destroyed. */
+export async function openSarEntry(path: string, entryPath: string): Promise<Readable> {
+  const zip = await openZip(path);
+  try {
+    const entry = (await readEntries(zip)).find((e) => e.fileName === entryPath);
+    if (!entry) throw new Error(`entry ${entryPath} not found in ${path}`);
+    const stream = await openEntryStream(zip, entry);
+    stream.once('close', () => zip.close());
+    return stream;
+  } catch (err) {
+    zip.close();
+    throw err;
+  }
+}
+
+/**
+ * Checks a .sar against its manifest: in zip order, every entry must be listed and match
+ * its size and SHA-256; then every listed entry must exist. Reports the first bad one.
+ */
+export async function verifySar(path: string): Promise<SarVerifyResult> {
+  let zip: ZipFile;
+  let entries: Entry[];
+  try {
+    zip = await openZip(path);
+  } catch (err) {
+    return { ok: false, badEntry: SAR_CONTAINER, reason: `unreadable zip: ${message(err)}` };
+  }
+  try {
+    try {
+      entries = await readEntries(zip);
+    } catch (err) {
+      return { ok: false, badEntry: SAR_CONTAINER, reason: `unreadable zip: ${message(err)}` };
+    }
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (seen.has(e.fileName)) return { ok: false, badEntry: e.fileName, reason: 'duplicate entry' };
+      seen.add(e.fileName);
+    }
+    let manifest: SarManifest;
+    try {
+      manifest = await readManifest(zip, entries);
+    } catch (err) {
+      return { ok: false, badEntry: SAR_MANIFEST_PATH, reason: `invalid manifest: ${message(err)}` };
+    }
+    const expected = new Map(manifest.entries.map((m) => [m.path, m]));
+    for (const entry of entries) {
+      if (entry.fileName === SAR_MANIFEST_PATH) continue;
+      const want = expected.get(entry.fileName);
+      if (!want) return { ok: false, badEntry: entry.fileName, reason: 'entry not listed in the manifest' };
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        for await (const chunk of await openEntryStream(zip, entry)) {
+          hash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+      } catch (err) {
+        return { ok: false, badEntry: entry.fileName, reason: `unreadable entry: ${message(err)}` };
+      }
+      if (size !== want.size) return { ok: false, badEntry: entry.fileName, reason: `size ${size} != manifest ${want.size}` };
+      const digest = hash.digest('hex');
+      if (digest !== want.sha256) return { ok: false, badEntry: entry.fileName, reason: `sha256 ${digest} != manifest ${want.sha256}` };
+      expected.delete(entry.fileName);
+    }
+    const missing = expected.keys().next();
+    if (!missing.done) return { ok: false, badEntry: missing.value, reason: 'listed in the manifest but missing from the archive' };
+    return { ok: true, manifest };
+  } finally {
+    zip.close();
+  }
+}

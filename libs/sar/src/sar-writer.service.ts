@@ -1,0 +1,194 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { CORE_TABLES, type ArchiveSelection, type AudioKind, type PbxSource } from '@pbx/pbx-source';
+import { CsvRowCounter } from './csv-row-counter';
+import {
+  SAR_FORMAT,
+  SAR_FORMAT_VERSION,
+  SAR_MANIFEST_PATH,
+  sectionsOf,
+  type SarKind,
+  type SarManifest,
+  type SarManifestEntry,
+  type SectionSelection,
+} from './sar-manifest';
+import { prepareDeflated, ZipWriter, type PreparedData, type ZipMethod } from './zip-writer';
+
+export interface SarProgress {
+  bytesWritten: number;
+  entriesDone: number;
+  entriesTotal?: number;
+}
+
+export interface WriteSarOptions {
+  source: PbxSource;
+  sections: SectionSelection;
+  /** Where to write; callers pass `<dir>/<runId>.sar.partial` and rename on success. */
+  outPath: string;
+  configurationName: string;
+  pbxId: string;
+  kind: SarKind;
+  /** For archive runs: pack exactly this selection's CDRs and voicemails. */
+  archiveSelection?: ArchiveSelection;
+  onProgress?: (progress: SarProgress) => void;
+  signal?: AbortSignal;
+  /** Deflate level for text entries (default 6, like `zip`). */
+  textLevel?: number;
+  /** Fixed creation time (tests); default now. */
+  createdAt?: Date;
+}
+
+export interface WriteSarResult {
+  size: number;
+  sha256: string;
+  /** Entries in the zip, manifest included. */
+  entries: number;
+  counts: Record<string, number>;
+  sections: string[];
+}
+
+const PROGRESS_EVERY_BYTES = 16 * 1024 * 1024;
+/** Audio is stored (already dense; deflate would cost CPU for little), everything else deflated. */
+const AUDIO_EXTENSIONS = /\.(wav|mp3|ogg|opus|gsm|alaw|ulaw|sln|g722)$/i;
+
+export function methodFor(path: string): ZipMethod {
+  return AUDIO_EXTENSIONS.test(path) ? 'store' : 'deflate';
+}
+
+/**
+ * Streams the selected sections of a PBX into a .sar file. The manifest is written last
+ * because it holds every entry's SHA-256, known only after the entry was streamed.
+ * On any failure (or abort) the partial output is removed before the error is rethrown.
+ */
+export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult> {
+  const { source, outPath, signal } = options;
+  signal?.throwIfAborted();
+  const createdAt = options.createdAt ?? new Date();
+  const sections = sectionsOf(options.sections);
+  const selection = options.kind === 'archive' ? options.archiveSelection : undefined;
+  if (options.kind === 'archive' && !selection) throw new Error('an archive run needs an archive selection');
+  const filter = selection ? { selectionId: selection.selectionId } : {};
+
+  const out = createWriteStream(outPath, { highWaterMark: 4 * 1024 * 1024 });
+  let lastReport = 0;
+  let entriesDone = 0;
+  const report = (bytesWritten: number, force = false) => {
+    if (!options.onProgress || (!force && bytesWritten - lastReport < PROGRESS_EVERY_BYTES)) return;
+    lastReport = bytesWritten;
+    options.onProgress({ bytesWritten, entriesDone });
+  };
+  const zip = new ZipWriter(out, createdAt, (b) => report(b));
+  const manifestEntries: SarManifestEntry[] = [];
+  const counts: Record<string, number> = {};
+
+  const add = async (path: string, stream: Readable | Buffer, csvCounter?: CsvRowCounter) => {
+    const method = methodFor(path);
+    let r;
+    try {
+      r = await zip.addEntry(path, stream, {
+        method,
+        level: options.textLevel,
+        tap: csvCounter ? (c) => csvCounter.push(c) : undefined,
+        signal,
+      });
+    } catch (err) {
+      // A source that never reached the pipeline still holds a DB connection or fd.
+      if (!Buffer.isBuffer(stream)) stream.destroy();
+      throw err;
+    }
+    manifestEntries.push({ path, size: r.size, sha256: r.sha256 });
+    entriesDone += 1;
+    report(zip.bytesWritten, true);
+  };
+  const addCsv = async (path: string, stream: Readable, countKey: string) => {
+    const counter = new CsvRowCounter();
+    await add(path, stream, counter);
+    counts[countKey] = counter.dataRows;
+  };
+  const addAudio = async (kind: AudioKind, countKey: string) => {
+    let n = 0;
+    for await (const file of source.audioFiles(kind, kind === 'voicemail' ? filter : {})) {
+      signal?.throwIfAborted();
+      await add(file.relativePath, createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }));
+      n += 1;
+    }
+    counts[countKey] = n;
+  };
+
+  // The CDR table is by far the largest text: deflate it into a spool file in the background
+  // (zlib's thread pool + the Postgres backend) while audio, which is only hashed, is written.
+  const internal = new AbortController();
+  const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
+  const spoolPath = `${outPath}.cdr-spool`;
+  let cdrSpool: Promise<PreparedData> | undefined;
+  try {
+    const cdrCounter = new CsvRowCounter();
+    if (options.sections.cdrAndVoicemails) {
+      const cdrStream = await source.openCdrCsv(filter);
+      cdrSpool = prepareDeflated(cdrStream, spoolPath, { level: options.textLevel, tap: (c) => cdrCounter.push(c), signal: spoolSignal });
+      cdrSpool.catch(() => undefined); // awaited below; this only avoids an unhandled rejection meanwhile
+    }
+    if (options.sections.coreData) {
+      for (const table of CORE_TABLES) await addCsv(`core/${table}.csv`, await source.openCoreTable(table), table);
+    }
+    if (options.sections.cdrAndVoicemails) {
+      await addCsv('voicemail/voicemails.csv', await source.openVoicemailCsv(filter), 'voicemails');
+      await addAudio('voicemail', 'voicemailAudio');
+    }
+    if (options.sections.announcements) await addAudio('announcements', 'announcements');
+    if (cdrSpool) {
+      const prepared = await cdrSpool;
+      const r = await zip.addPreparedEntry('cdr/cdr.csv', prepared, createReadStream(spoolPath, { highWaterMark: 1024 * 1024 }), signal);
+      manifestEntries.push({ path: r.path, size: r.size, sha256: r.sha256 });
+      counts.cdr = cdrCounter.dataRows;
+      entriesDone += 1;
+      report(zip.bytesWritten, true);
+    }
+
+    const manifest: SarManifest = {
+      format: SAR_FORMAT,
+      formatVersion: SAR_FORMAT_VERSION,
+      kind: options.kind,
+      createdAt: createdAt.toISOString(),
+      configurationName: options.configurationName,
+      pbxId: options.pbxId,
+      sections,
+      ...(selection
+        ? {
+            archive: {
+              selectionId: selection.selectionId,
+              cdrOlderThan: selection.cdrOlderThan?.toISOString() ?? null,
+              voicemailsOlderThan: selection.voicemailsOlderThan?.toISOString() ?? null,
+            },
+          }
+        : {}),
+      counts,
+      entries: manifestEntries,
+    };
+    await zip.addEntry(SAR_MANIFEST_PATH, Buffer.from(JSON.stringify(manifest, null, 1)), { method: 'deflate', signal });
+    const { size, sha256 } = await zip.finish();
+    entriesDone += 1;
+    report(size, true);
+    return { size, sha256, entries: zip.entryCount, counts, sections };
+  } catch (err) {
+    internal.abort();
+    await cdrSpool?.catch(() => undefined);
+    await discard(out, outPath);
+    throw err;
+  } finally {
+    await rm(spoolPath, { force: true });
+  }
+}
+
+async function discard(out: ReturnType<typeof createWriteStream>, outPath: string): Promise<void> {
+  // Wait for the fd to close first: removing the file while the open is still pending
+  // would let the stream re-create it afterwards.
+  if (!out.closed) {
+    const closed = once(out, 'close').catch(() => undefined);
+    out.destroy();
+    await closed;
+  }
+  await rm(outPath, { force: true });
+}
