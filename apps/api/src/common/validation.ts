@@ -111,5 +111,21 @@ export const deadLettersQuerySchema = z.strictObject({
   queue: z.string({ error: 'must be a queue name' }).regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a queue name like packer.jobs.v1' }).optional(),
   type: z.string({ error: 'must be a message type' }).regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'must be a message type like backup.due' }).optional(),
   runId: z.uuid({ error: 'must be a UUID' }).optional(),
+  includeDiscarded: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((v) => v === 'true')
+    .optional(),
 });
 export type DeadLettersQuery = z.output<typeof deadLettersQuerySchema>;
+
+
+/** POST /api/v1/dead-letters/replay: replay every open letter matching the filter. */
+export const deadLettersReplayBodySchema = z.strictObject(
+  {
+    queue: deadLettersQuerySchema.shape.queue,
+    type: deadLettersQuerySchema.shape.type,
+    runId: deadLettersQuerySchema.shape.runId,
+  },
+  { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
+);
+export type DeadLettersReplayBody = z.output<typeof deadLettersReplayBodySchema>;

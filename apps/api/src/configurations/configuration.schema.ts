@@ -20,7 +20,7 @@ export type ConfigurationAction = (typeof ACTIONS)[number];
 export const LANGUAGES = ['en', 'de'] as const;
 export type Language = (typeof LANGUAGES)[number];
 /** SMB authentication methods; the destinations lib maps them onto its drivers. */
-export const SMB_SECURITY_METHODS = ['ntlmv2', 'ntlmssp', 'kerberos', 'ntlmv1-legacy'] as const;
+export const SMB_SECURITY_METHODS = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
 export type SmbSecurityMethod = (typeof SMB_SECURITY_METHODS)[number];
 export const SMB_DRIVERS = ['smbclient', 'legacy-smb2'] as const;
 export type SmbDriver = (typeof SMB_DRIVERS)[number];

@@ -1,0 +1,29 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AppEnv } from '@pbx/config';
+import { PinoNestLogger, type Logger } from '@pbx/observability';
+import { ApiModule, type ApiModuleOptions } from './api.module';
+import { jsonBodyMiddleware } from './common/json-body';
+import { setupOpenApi } from './openapi/openapi';
+
+/** Largest accepted JSON body: configurations are small, private keys at most 16 KiB each. */
+export const BODY_LIMIT = '1mb';
+
+/** HTTP wiring shared by main.ts and the tests: body parsing, OpenAPI docs. */
+export function configureApiApp(app: INestApplication, env: AppEnv): void {
+  const { jsonParser, urlencodedParser } = jsonBodyMiddleware(BODY_LIMIT);
+  app.use(jsonParser);
+  app.use(urlencodedParser);
+  const express = app.getHttpAdapter().getInstance() as { disable?: (name: string) => void };
+  express.disable?.('x-powered-by');
+  setupOpenApi(app, env.DEFAULT_TIMEZONE);
+}
+
+/** An initialised (not listening) api app, as tests and benches boot it in-process. */
+export async function createApiApp(env: AppEnv, logger: Logger, options: ApiModuleOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create(ApiModule.forRoot(env, logger, options), { logger: new PinoNestLogger(logger), bufferLogs: false });
+  app.enableShutdownHooks();
+  configureApiApp(app, env);
+  await app.init();
+  return app;
+}

@@ -1,0 +1,99 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import type { AppEnv } from '@pbx/config';
+import { createDestinationRegistry, exchangeDropboxCode, type DestinationRegistry } from '@pbx/destinations';
+import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
+import type { Logger } from '@pbx/observability';
+import { RunsRepository } from '@pbx/persistence';
+import { CoreModule } from '@pbx/runtime';
+import { SecretBox } from '@pbx/secrets';
+import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
+import { resolveAdminToken } from './auth/admin-token';
+import { ApiTokensRepository } from './auth/api-tokens.repository';
+import { ApiTokensService } from './auth/api-tokens.service';
+import { BearerGuard } from './auth/bearer.guard';
+import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { BackupConfigurationsController } from './configurations/backup-configurations.controller';
+import { ConfigurationSchemas } from './configurations/configuration-schemas';
+import { ConfigurationsRepository } from './configurations/configurations.repository';
+import { ConfigurationsService, type DropboxCodeExchange } from './configurations/configurations.service';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLettersRepository } from './dead-letters/dead-letters.repository';
+import { DeadLettersService } from './dead-letters/dead-letters.service';
+import { DestinationTestService } from './destinations/destination-test.service';
+import { DestinationsController } from './destinations/destinations.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { RunsController } from './runs/runs.controller';
+import { RunsQueryRepository } from './runs/runs.query.repository';
+import { RunsService } from './runs/runs.service';
+
+export interface ApiModuleOptions {
+  /** Where a generated admin token is written when ADMIN_API_TOKEN is unset. */
+  adminTokenFile?: string;
+  /** Tests may swap the adapters (e.g. to count calls); default: built from env. */
+  destinationRegistry?: DestinationRegistry;
+  dropboxCodeExchange?: DropboxCodeExchange;
+}
+
+export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
+  return createDestinationRegistry({
+    localRoot: env.LOCAL_BACKUP_ROOT,
+    usbRoot: env.USB_MOUNT_ROOT,
+    usbAllowUnmounted: env.USB_ALLOW_UNMOUNTED,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    mailMaxBytes: env.MAIL_MAX_BYTES,
+    dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE },
+  });
+}
+
+export function secretBoxFromEnv(env: AppEnv, logger: Logger): SecretBox {
+  return SecretBox.fromKeyRingOrDevKey(env.SECRETS_KEY, { onDevKey: (info) => logger.warn({ keyId: info.keyId }, info.message) });
+}
+
+/** The REST service: configurations, runs, downloads, dead letters, destination tests, metrics. */
+@Module({})
+export class ApiModule {
+  static forRoot(env: AppEnv, logger: Logger, options: ApiModuleOptions = {}): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [CoreModule.forRoot({ service: 'api', env, logger, relay: true, recordDeadLetters: true })],
+      controllers: [BackupConfigurationsController, ArchiveConfigurationsController, RunsController, DeadLettersController, DestinationsController, MetricsController],
+      providers: [
+        { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
+        { provide: DESTINATION_REGISTRY, useFactory: () => options.destinationRegistry ?? destinationRegistryFromEnv(env) },
+        {
+          provide: DROPBOX_CODE_EXCHANGE,
+          useFactory: (): DropboxCodeExchange =>
+            options.dropboxCodeExchange ?? ((code) => exchangeDropboxCode(code, { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE })),
+        },
+        { provide: ADMIN_TOKEN, useFactory: () => resolveAdminToken(env.ADMIN_API_TOKEN, logger, options.adminTokenFile) },
+        { provide: ConfigurationSchemas, useFactory: () => new ConfigurationSchemas(env.DEFAULT_TIMEZONE) },
+        { provide: ApiTokensService, inject: [DataSource, ADMIN_TOKEN], useFactory: (ds: DataSource, admin: string) => new ApiTokensService(new ApiTokensRepository(ds), admin) },
+        {
+          provide: ConfigurationsService,
+          inject: [DataSource, OutboxWriter, SECRET_BOX, DROPBOX_CODE_EXCHANGE],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, box: SecretBox, exchange: DropboxCodeExchange) =>
+            new ConfigurationsService(new ConfigurationsRepository(ds), new RunsRepository(ds, outbox), box, exchange, { schema: env.DATABASE_SCHEMA }),
+        },
+        { provide: RunsService, inject: [DataSource], useFactory: (ds: DataSource) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR) },
+        {
+          provide: DeadLettersService,
+          inject: [DataSource, AmqpConnection],
+          useFactory: (ds: DataSource, amqp: AmqpConnection) => new DeadLettersService(new DeadLettersRepository(ds), amqp),
+        },
+        {
+          provide: DestinationTestService,
+          inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
+          useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box),
+        },
+        { provide: MetricsService, inject: [DataSource], useFactory: (ds: DataSource) => new MetricsService(ds) },
+        { provide: APP_GUARD, inject: [ApiTokensService], useFactory: (tokens: ApiTokensService) => new BearerGuard(tokens) },
+        { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(logger) },
+      ],
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
+import { SECRET_MARKER } from './destination-secrets';
+
+/** A destination as responses show it: settings, and for each stored secret a marker and a flag. */
+export type DestinationResponse = { id: string; type: string } & Record<string, unknown>;
+
+export interface ConfigurationResponse {
+  id: string;
+  kind: 'backup' | 'archive';
+  name: string;
+  reportTo: string;
+  interval: string;
+  startAt: string | null;
+  timezone: string;
+  data?: BackupSections;
+  items?: ArchiveItems;
+  keepLast?: number | null;
+  destinations: DestinationResponse[];
+  notifyOnSuccess: boolean;
+  language: string;
+  nextRunAt: string | null;
+  lastSuccessAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const flagOf = (field: string) => `has${field[0].toUpperCase()}${field.slice(1)}`;
+
+/** Never includes a secret value: only `"password": "***"` and `hasPassword: true`. */
+export function toDestinationResponse(d: DestinationEntity): DestinationResponse {
+  const out: DestinationResponse = { id: d.id, type: d.type, ...d.settings };
+  for (const field of Object.keys(d.secrets ?? {})) {
+    out[field] = SECRET_MARKER;
+    out[flagOf(field)] = true;
+  }
+  return out;
+}
+
+export function toConfigurationResponse(c: ConfigurationEntity, destinations: DestinationEntity[]): ConfigurationResponse {
+  const active = destinations.filter((d) => !d.removedAt).sort((a, b) => a.position - b.position);
+  return {
+    id: c.id,
+    kind: c.kind,
+    name: c.name,
+    reportTo: c.reportTo,
+    interval: c.interval,
+    startAt: c.startAt,
+    timezone: c.timezone,
+    ...(c.kind === 'archive' ? { items: c.data as ArchiveItems } : { data: c.data as BackupSections, keepLast: c.keepLast }),
+    destinations: active.map(toDestinationResponse),
+    notifyOnSuccess: c.notifyOnSuccess,
+    language: c.language,
+    nextRunAt: c.nextRunAt?.toISOString() ?? null,
+    lastSuccessAt: c.lastSuccessAt?.toISOString() ?? null,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,71 @@
+import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
+import type { RunKind } from '@pbx/contracts';
+import { ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
+
+/** I/O of configurations and their destinations; every method takes the caller's manager. */
+export class ConfigurationsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+
+  transaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
+
+  /** Whether another live, listed configuration of this kind has the name (case-insensitive). */
+  async nameTaken(manager: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<boolean> {
+    const qb = manager
+      .createQueryBuilder(ConfigurationEntity, 'c')
+      .where('c.kind = :kind AND c.name_key = :key AND c.deleted_at IS NULL AND c.ephemeral = false', { kind, key: name.toLowerCase() });
+    if (exceptId) qb.andWhere('c.id <> :id', { id: exceptId });
+    return (await qb.getCount()) > 0;
+  }
+
+  /** A listed (not deleted, not ephemeral) configuration; `lock` takes FOR UPDATE. */
+  findVisible(manager: EntityManager, kind: RunKind, id: string, lock = false): Promise<ConfigurationEntity | null> {
+    return manager.findOne(ConfigurationEntity, {
+      where: { id, kind, deletedAt: IsNull(), ephemeral: false },
+      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+  }
+
+  async list(kind: RunKind, offset: number, limit: number): Promise<[ConfigurationEntity[], number]> {
+    return this.manager.findAndCount(ConfigurationEntity, {
+      where: { kind, deletedAt: IsNull(), ephemeral: false },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      skip: offset,
+      take: limit,
+    });
+  }
+
+  activeDestinations(manager: EntityManager, configurationIds: string[]): Promise<DestinationEntity[]> {
+    if (configurationIds.length === 0) return Promise.resolve([]);
+    return manager.find(DestinationEntity, {
+      where: { configurationId: In(configurationIds), removedAt: IsNull() },
+      order: { position: 'ASC' },
+    });
+  }
+
+  async nextPosition(manager: EntityManager, configurationId: string): Promise<number> {
+    const [row] = await manager.query('SELECT COALESCE(MAX(position), -1) + 1 AS next FROM destinations WHERE configuration_id = $1', [configurationId]);
+    return Number((row as { next: number | string }).next);
+  }
+
+  saveConfiguration(manager: EntityManager, entity: ConfigurationEntity): Promise<ConfigurationEntity> {
+    return manager.save(ConfigurationEntity, entity);
+  }
+
+  saveDestinations(manager: EntityManager, entities: DestinationEntity[]): Promise<DestinationEntity[]> {
+    return entities.length ? manager.save(DestinationEntity, entities) : Promise.resolve([]);
+  }
+
+  async removeDestinations(manager: EntityManager, ids: string[]): Promise<void> {
+    if (ids.length) await manager.update(DestinationEntity, { id: In(ids) }, { removedAt: () => 'now()' });
+  }
+
+  async softDelete(manager: EntityManager, id: string): Promise<void> {
+    await manager.update(ConfigurationEntity, { id }, { deletedAt: () => 'now()', nextRunAt: null });
+  }
+}

@@ -1,0 +1,308 @@
+import { QueryFailedError, type EntityManager } from 'typeorm';
+import { DomainError, ERROR_CODES, type FieldError, type RunKind } from '@pbx/contracts';
+import {
+  ConfigurationEntity,
+  DestinationEntity,
+  notifyScheduleChanged,
+  RunsRepository,
+  type ArchiveItems,
+  type BackupSections,
+  type RunEntity,
+} from '@pbx/persistence';
+import { InvalidScheduleError, nextRunAt } from '@pbx/scheduling';
+import type { SecretBox } from '@pbx/secrets';
+import { offsetOf, pageOf, type Page } from '../common/pagination';
+import { toConfigurationResponse, toDestinationResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
+import { MAX_DESTINATIONS, type ConfigurationAction, type Interval, type Language } from './configuration.schema';
+import { ConfigurationsRepository } from './configurations.repository';
+import { missingSecret, sealSecrets, splitDestination, type DestinationRecord } from './destination-secrets';
+
+/** A validated create request of either kind (archive `items` arrive as `data`). */
+export interface ConfigurationDraft {
+  name: string;
+  reportTo: string;
+  interval: Interval;
+  startAt?: string;
+  timezone: string;
+  data: BackupSections | ArchiveItems;
+  keepLast?: number | null;
+  notifyOnSuccess: boolean;
+  language: Language;
+  destinations: DestinationRecord[];
+}
+
+export type ConfigurationPatch = Partial<ConfigurationDraft>;
+
+/** Exchanges a Dropbox authorization code for a refresh token (network; never logged). */
+export type DropboxCodeExchange = (code: string) => Promise<string>;
+
+export interface CreateResult {
+  configuration?: ConfigurationResponse;
+  run?: RunEntity;
+}
+
+export interface ConfigurationsServiceOptions {
+  /** Postgres schema: the scheduler's NOTIFY channel is per schema. */
+  schema: string;
+  now?: () => Date;
+}
+
+const KIND_LABEL: Record<RunKind, string> = { backup: 'backup configuration', archive: 'archive configuration' };
+const UNIQUE_NAME_INDEX = 'configurations_name_unique';
+
+/**
+ * The rules of backup and archive configurations: unique names, write-only secrets sealed at
+ * rest, Dropbox code exchange, next run computation, runs with their due event in the same
+ * transaction. Nothing is written when a request is refused.
+ */
+export class ConfigurationsService {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly repository: ConfigurationsRepository,
+    private readonly runs: RunsRepository,
+    private readonly box: SecretBox,
+    private readonly exchangeDropboxCode: DropboxCodeExchange,
+    private readonly options: ConfigurationsServiceOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async create(kind: RunKind, draft: ConfigurationDraft, action: ConfigurationAction): Promise<CreateResult> {
+    const ephemeral = action === 'runOnly';
+    // Cheap refusals first, so a Dropbox code is not spent on a request that fails anyway.
+    if (!ephemeral) await this.assertNameFree(this.repository.manager, kind, draft.name);
+    const destinations = await this.exchangeCodes(draft.destinations, (i) => `destinations[${i}]`);
+    return this.inTransaction(async (tx) => {
+      if (!ephemeral) await this.assertNameFree(tx, kind, draft.name);
+      const entity = tx.create(ConfigurationEntity, {
+        kind,
+        name: draft.name,
+        nameKey: draft.name.toLowerCase(),
+        reportTo: draft.reportTo,
+        interval: draft.interval,
+        startAt: draft.startAt ?? null,
+        timezone: draft.timezone,
+        data: draft.data,
+        keepLast: draft.keepLast ?? null,
+        notifyOnSuccess: draft.notifyOnSuccess,
+        language: draft.language,
+        ephemeral,
+        // An ephemeral configuration must never be picked up by the scheduler.
+        nextRunAt: ephemeral ? null : this.computeNextRun(draft.interval, draft.startAt, draft.timezone),
+      });
+      const configuration = await this.repository.saveConfiguration(tx, entity);
+      const stored = await this.repository.saveDestinations(
+        tx,
+        destinations.map((d, position) => this.newDestination(tx, configuration.id, position, d)),
+      );
+      let run: RunEntity | undefined;
+      if (action !== 'save') run = await this.runs.createRun(tx, { configuration, trigger: ephemeral ? 'runOnly' : 'manual' });
+      if (!ephemeral) await notifyScheduleChanged(tx, this.options.schema);
+      return { configuration: ephemeral ? undefined : toConfigurationResponse(configuration, stored), run };
+    });
+  }
+
+  async list(kind: RunKind, q: { page: number; limit: number }): Promise<Page<ConfigurationResponse>> {
+    const [rows, total] = await this.repository.list(kind, offsetOf(q), q.limit);
+    const destinations = await this.repository.activeDestinations(this.repository.manager, rows.map((r) => r.id));
+    const byConfig = new Map<string, DestinationEntity[]>();
+    for (const d of destinations) byConfig.set(d.configurationId, [...(byConfig.get(d.configurationId) ?? []), d]);
+    return pageOf(rows.map((r) => toConfigurationResponse(r, byConfig.get(r.id) ?? [])), total, q);
+  }
+
+  async get(kind: RunKind, id: string): Promise<ConfigurationResponse> {
+    const m = this.repository.manager;
+    const configuration = await this.findOrFail(m, kind, id);
+    return toConfigurationResponse(configuration, await this.repository.activeDestinations(m, [id]));
+  }
+
+  async patch(kind: RunKind, id: string, patch: ConfigurationPatch): Promise<ConfigurationResponse> {
+    const m = this.repository.manager;
+    await this.findOrFail(m, kind, id);
+    if (patch.name !== undefined) await this.assertNameFree(m, kind, patch.name, id);
+    const incoming = patch.destinations ? await this.exchangeCodes(patch.destinations, (i) => `destinations[${i}]`) : undefined;
+    return this.inTransaction(async (tx) => {
+      const c = await this.findOrFail(tx, kind, id, true);
+      if (patch.name !== undefined) {
+        await this.assertNameFree(tx, kind, patch.name, id);
+        c.name = patch.name;
+        c.nameKey = patch.name.toLowerCase();
+      }
+      if (patch.reportTo !== undefined) c.reportTo = patch.reportTo;
+      if (patch.interval !== undefined) c.interval = patch.interval;
+      if (patch.startAt !== undefined) c.startAt = patch.startAt;
+      if (patch.timezone !== undefined) c.timezone = patch.timezone;
+      if (patch.data !== undefined) c.data = patch.data;
+      if (patch.keepLast !== undefined) c.keepLast = patch.keepLast;
+      if (patch.notifyOnSuccess !== undefined) c.notifyOnSuccess = patch.notifyOnSuccess;
+      if (patch.language !== undefined) c.language = patch.language;
+      if (c.interval !== 'manual' && !c.startAt) {
+        throw validationError([{ field: 'startAt', message: `is required when interval is "${c.interval}" (only "manual" needs none)` }]);
+      }
+      c.nextRunAt = this.computeNextRun(c.interval, c.startAt ?? undefined, c.timezone);
+      const current = await this.repository.activeDestinations(tx, [id]);
+      let destinations = current;
+      if (incoming) destinations = await this.replaceDestinations(tx, id, current, incoming);
+      const saved = await this.repository.saveConfiguration(tx, c);
+      await notifyScheduleChanged(tx, this.options.schema);
+      return toConfigurationResponse(saved, destinations);
+    });
+  }
+
+  /** Soft delete: the row stays (deleted_at) so its runs keep their history. */
+  async remove(kind: RunKind, id: string): Promise<void> {
+    await this.repository.transaction(async (tx) => {
+      await this.findOrFail(tx, kind, id, true);
+      await this.repository.softDelete(tx, id);
+      await notifyScheduleChanged(tx, this.options.schema);
+    });
+  }
+
+  async addDestination(kind: RunKind, id: string, input: DestinationRecord): Promise<DestinationResponse> {
+    await this.findOrFail(this.repository.manager, kind, id);
+    const [destination] = await this.exchangeCodes([input], () => '');
+    return this.repository.transaction(async (tx) => {
+      await this.findOrFail(tx, kind, id, true);
+      const current = await this.repository.activeDestinations(tx, [id]);
+      if (current.length >= MAX_DESTINATIONS) {
+        throw new DomainError(ERROR_CODES.conflict, `a configuration has at most ${MAX_DESTINATIONS} destinations`);
+      }
+      const position = await this.repository.nextPosition(tx, id);
+      const [saved] = await this.repository.saveDestinations(tx, [this.newDestination(tx, id, position, destination)]);
+      return toDestinationResponse(saved);
+    });
+  }
+
+  async removeDestination(kind: RunKind, id: string, destinationId: string): Promise<void> {
+    await this.repository.transaction(async (tx) => {
+      await this.findOrFail(tx, kind, id, true);
+      const current = await this.repository.activeDestinations(tx, [id]);
+      if (!current.some((d) => d.id === destinationId)) {
+        throw new DomainError(ERROR_CODES.notFound, `destination ${destinationId} does not exist in ${KIND_LABEL[kind]} ${id}`);
+      }
+      if (current.length === 1) {
+        throw new DomainError(ERROR_CODES.conflict, 'the last destination cannot be removed (a configuration needs at least one; add another first)');
+      }
+      await this.repository.removeDestinations(tx, [destinationId]);
+    });
+  }
+
+  /** "Run now": a queued run and its due event, in one transaction. */
+  async runNow(kind: RunKind, id: string): Promise<RunEntity> {
+    return this.repository.transaction(async (tx) => {
+      const configuration = await this.findOrFail(tx, kind, id, true);
+      return this.runs.createRun(tx, { configuration, trigger: 'manual' });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async inTransaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.repository.transaction(fn);
+    } catch (err) {
+      // Two concurrent creates with the same name: the unique index decides.
+      if (err instanceof QueryFailedError && (err.driverError as { constraint?: string }).constraint === UNIQUE_NAME_INDEX) {
+        throw nameConflict();
+      }
+      throw err;
+    }
+  }
+
+  private async findOrFail(m: EntityManager, kind: RunKind, id: string, lock = false): Promise<ConfigurationEntity> {
+    const c = await this.repository.findVisible(m, kind, id, lock);
+    if (!c) throw new DomainError(ERROR_CODES.notFound, `${KIND_LABEL[kind]} ${id} does not exist`);
+    return c;
+  }
+
+  private async assertNameFree(m: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<void> {
+    if (await this.repository.nameTaken(m, kind, name, exceptId)) throw nameConflict();
+  }
+
+  private computeNextRun(interval: Interval, startAt: string | undefined, timezone: string): Date | null {
+    if (interval === 'manual' || startAt === undefined) return null;
+    try {
+      return nextRunAt({ interval, startAt, timezone }, this.now());
+    } catch (err) {
+      if (err instanceof InvalidScheduleError) throw validationError([{ field: 'startAt', message: 'cannot be interpreted in the given timezone' }]);
+      throw err;
+    }
+  }
+
+  /** Replaces each Dropbox authorizationCode by the refresh token it is worth. */
+  private async exchangeCodes(destinations: DestinationRecord[], at: (i: number) => string): Promise<DestinationRecord[]> {
+    return Promise.all(
+      destinations.map(async (d, i) => {
+        if (d.type !== 'dropbox' || typeof d.authorizationCode !== 'string') return d;
+        const code = d.authorizationCode;
+        let refreshToken: string;
+        try {
+          refreshToken = await this.exchangeDropboxCode(code);
+        } catch (err) {
+          const reason = err instanceof Error ? err.message.split(code).join('***') : 'unknown error';
+          const prefix = at(i);
+          throw new DomainError(ERROR_CODES.permanent, 'Dropbox did not accept the authorization code; nothing was saved', [
+            { field: prefix ? `${prefix}.authorizationCode` : 'authorizationCode', message: `was not accepted by Dropbox (${reason}); get a new code and try again` },
+          ]);
+        }
+        const rest: DestinationRecord = { ...d };
+        delete rest.authorizationCode;
+        return { ...rest, refreshToken };
+      }),
+    );
+  }
+
+  private newDestination(tx: EntityManager, configurationId: string, position: number, input: DestinationRecord): DestinationEntity {
+    const { type, settings, secrets } = splitDestination(input);
+    return tx.create(DestinationEntity, { configurationId, position, type, settings, secrets: sealSecrets(this.box, secrets), removedAt: null });
+  }
+
+  /**
+   * PATCH `destinations` is the whole new list: entries with an id update that destination
+   * (omitted secrets are kept when the type is unchanged), entries without one are added,
+   * stored ones not named are removed (soft, past deliveries still point at them).
+   */
+  private async replaceDestinations(tx: EntityManager, configurationId: string, current: DestinationEntity[], incoming: DestinationRecord[]): Promise<DestinationEntity[]> {
+    const byId = new Map(current.map((d) => [d.id, d]));
+    const errors: FieldError[] = [];
+    const seen = new Set<string>();
+    const next: DestinationEntity[] = [];
+    let position = await this.repository.nextPosition(tx, configurationId);
+    incoming.forEach((input, i) => {
+      const { type, settings, secrets } = splitDestination(input);
+      const sealed = sealSecrets(this.box, secrets);
+      if (input.id !== undefined) {
+        const stored = byId.get(input.id);
+        if (!stored || seen.has(input.id)) {
+          errors.push({ field: `destinations[${i}].id`, message: stored ? 'is listed twice' : 'is not a destination of this configuration' });
+          return;
+        }
+        seen.add(input.id);
+        const kept = stored.type === type ? stored.secrets : {};
+        stored.type = type;
+        stored.settings = settings;
+        stored.secrets = { ...kept, ...sealed };
+        stored.position = position++;
+        next.push(stored);
+      } else {
+        next.push(tx.create(DestinationEntity, { configurationId, position: position++, type, settings, secrets: sealed, removedAt: null }));
+      }
+      const missing = missingSecret(type, next[next.length - 1].secrets);
+      if (missing) errors.push({ field: `destinations[${i}].${missing.field}`, message: missing.message });
+    });
+    if (errors.length) throw validationError(errors);
+    await this.repository.removeDestinations(tx, current.filter((d) => !seen.has(d.id)).map((d) => d.id));
+    return this.repository.saveDestinations(tx, next);
+  }
+}
+
+function nameConflict(): DomainError {
+  return new DomainError(ERROR_CODES.conflict, 'a configuration with this name already exists (names are compared case-insensitively)', [
+    { field: 'name', message: 'is already used by another configuration' },
+  ]);
+}
+
+function validationError(errors: FieldError[]): DomainError {
+  return new DomainError(ERROR_CODES.validation, 'Request validation failed', errors);
+}

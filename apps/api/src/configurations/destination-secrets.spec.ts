@@ -1,0 +1,57 @@
+import type { DestinationEntity } from '@pbx/persistence';
+import { SecretBox } from '@pbx/secrets';
+import { toDestinationResponse } from './configuration.mapper';
+import { dropSecretMarkers, missingSecret, sealSecrets, splitDestination, toDestinationConfig } from './destination-secrets';
+
+const box = new SecretBox('c3'.repeat(32));
+
+describe('destination secrets', () => {
+  it('splits write-only fields from settings (id and type are columns)', () => {
+    expect(splitDestination({ type: 'sftp', id: 'x', host: 'h', port: 22, username: 'u', password: 'pw', privateKey: undefined })).toEqual({
+      type: 'sftp',
+      settings: { host: 'h', port: 22, username: 'u' },
+      secrets: { password: 'pw' },
+    });
+  });
+
+  it('seals each secret so that only the box opens it', () => {
+    const sealed = sealSecrets(box, { password: 'pw', refreshToken: 'rt' });
+    expect(Object.keys(sealed)).toEqual(['password', 'refreshToken']);
+    expect(JSON.stringify(sealed)).not.toContain('pw');
+    expect(box.open(sealed.password)).toBe('pw');
+  });
+
+  it('responses show markers and flags, never values', () => {
+    const entity = { id: 'd1', type: 'smb', settings: { server: 'nas', share: 'b' }, secrets: sealSecrets(box, { password: 'topsecret' }) } as unknown as DestinationEntity;
+    const res = toDestinationResponse(entity);
+    expect(res).toEqual({ id: 'd1', type: 'smb', server: 'nas', share: 'b', password: '***', hasPassword: true });
+    expect(JSON.stringify(res)).not.toContain(entity.secrets.password);
+  });
+
+  it('toDestinationConfig opens the secrets for the adapter', () => {
+    expect(toDestinationConfig({ type: 'sftp', settings: { host: 'h', username: 'u', path: '.' }, secrets: sealSecrets(box, { password: 'pw' }) }, box)).toEqual({
+      type: 'sftp',
+      host: 'h',
+      username: 'u',
+      path: '.',
+      password: 'pw',
+    });
+  });
+
+  it('drops echoed "***" markers only on destinations that keep their id', () => {
+    const body = { destinations: [{ id: 'a', type: 'smb', password: '***' }, { type: 'smb', password: '***' }, { id: 'b', type: 'sftp', password: 'new' }] };
+    expect(dropSecretMarkers(body)).toEqual({ destinations: [{ id: 'a', type: 'smb' }, { type: 'smb', password: '***' }, { id: 'b', type: 'sftp', password: 'new' }] });
+    expect(dropSecretMarkers('x')).toBe('x');
+    expect(dropSecretMarkers({ destinations: 'x' })).toEqual({ destinations: 'x' });
+  });
+
+  it.each([
+    ['smb', {}, 'password'],
+    ['sftp', {}, 'password'],
+    ['dropbox', {}, 'authorizationCode'],
+    ['sftp', { privateKey: 'k' }, undefined],
+    ['local', {}, undefined],
+  ] as const)('missingSecret(%s, %j) → %s', (type, stored, field) => {
+    expect(missingSecret(type, stored)?.field).toBe(field);
+  });
+});

@@ -1,0 +1,79 @@
+import type { DestinationType } from '@pbx/contracts';
+import type { DestinationConfig } from '@pbx/destinations';
+import type { DestinationEntity } from '@pbx/persistence';
+import type { SecretBox } from '@pbx/secrets';
+import { SECRET_FIELDS, type SecretField } from './configuration.schema';
+
+/** The marker responses show instead of a stored secret; sending it back on PATCH keeps the value. */
+export const SECRET_MARKER = '***';
+
+/** A validated destination (create or patch shape) as a plain record. */
+export type DestinationRecord = { type: DestinationType; id?: string } & Record<string, unknown>;
+
+export interface SplitDestination {
+  type: DestinationType;
+  settings: Record<string, unknown>;
+  /** field -> plaintext; never logged, sealed before it is stored. */
+  secrets: Partial<Record<SecretField, string>>;
+}
+
+const isSecretField = (k: string): k is SecretField => (SECRET_FIELDS as readonly string[]).includes(k);
+
+/** Separates the write-only fields from the settings stored in clear. */
+export function splitDestination(input: DestinationRecord): SplitDestination {
+  const settings: Record<string, unknown> = {};
+  const secrets: Partial<Record<SecretField, string>> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'type' || key === 'id' || value === undefined) continue;
+    if (isSecretField(key)) {
+      if (typeof value === 'string') secrets[key] = value;
+    } else settings[key] = value;
+  }
+  return { type: input.type, settings, secrets };
+}
+
+export function sealSecrets(box: SecretBox, secrets: Partial<Record<SecretField, string>>): Record<string, string> {
+  const sealed: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secrets)) if (value !== undefined) sealed[key] = box.seal(value);
+  return sealed;
+}
+
+/** Which secret a destination type cannot work without; the error names the field. */
+export function missingSecret(type: DestinationType, stored: Record<string, unknown>): { field: SecretField; message: string } | undefined {
+  switch (type) {
+    case 'smb':
+      return stored.password ? undefined : { field: 'password', message: 'is required' };
+    case 'sftp':
+      return stored.password || stored.privateKey ? undefined : { field: 'password', message: 'a password or a privateKey is required' };
+    case 'dropbox':
+      return stored.refreshToken ? undefined : { field: 'authorizationCode', message: 'is required: the confirmation key Dropbox shows after you allow access (or a refreshToken)' };
+    default:
+      return undefined;
+  }
+}
+
+/** The destination as the adapters want it: settings plus opened secrets. Never log the result. */
+export function toDestinationConfig(destination: Pick<DestinationEntity, 'type' | 'settings' | 'secrets'>, box: SecretBox): DestinationConfig {
+  const opened: Record<string, string> = {};
+  for (const [key, sealed] of Object.entries(destination.secrets ?? {})) opened[key] = box.open(sealed);
+  return { ...destination.settings, ...opened, type: destination.type } as DestinationConfig;
+}
+
+/**
+ * PATCH bodies may echo the "***" marker of a response for a destination that keeps its id:
+ * that means "unchanged", so the marker is dropped before validation (it is not a password).
+ */
+export function dropSecretMarkers(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const destinations = (body as { destinations?: unknown }).destinations;
+  if (!Array.isArray(destinations)) return body;
+  return {
+    ...body,
+    destinations: destinations.map((d: unknown) => {
+      if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof (d as { id?: unknown }).id !== 'string') return d;
+      const copy = { ...(d as Record<string, unknown>) };
+      for (const field of SECRET_FIELDS) if (copy[field] === SECRET_MARKER) delete copy[field];
+      return copy;
+    }),
+  };
+}

@@ -1,0 +1,38 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { requestSchemaComponents } from './request-schemas';
+import { RESPONSE_SCHEMAS } from './response-schemas';
+
+export const DOCS_PATH = 'api/docs';
+export const DOCS_JSON_PATH = 'api/docs-json';
+
+/** The OpenAPI 3.1 document: paths from the controllers' decorators, request schemas from zod. */
+export function buildOpenApiDocument(app: INestApplication, defaultTimezone: string): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
+    .setTitle('pbx-backup API')
+    .setDescription(
+      'Backup and archive configurations, runs, downloads and dead letters of the PBX backup service. ' +
+        'Every /api/v1 route needs `Authorization: Bearer <token>`. Errors are application/problem+json (RFC 7807).',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
+    .addSecurityRequirements('bearer')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...RESPONSE_SCHEMAS, ...requestSchemaComponents(defaultTimezone) },
+  };
+  // Health and metrics are public: no security requirement there.
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/v1')) for (const op of Object.values(item)) if (op && typeof op === 'object' && 'responses' in op) (op as { security?: unknown[] }).security = [];
+  }
+  return document;
+}
+
+export function setupOpenApi(app: INestApplication, defaultTimezone: string): OpenAPIObject {
+  const document = buildOpenApiDocument(app, defaultTimezone);
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: DOCS_JSON_PATH, yamlDocumentUrl: 'api/docs-yaml' });
+  return document;
+}

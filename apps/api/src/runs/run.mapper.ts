@@ -1,0 +1,85 @@
+import type { DeliveryEntity, RunEntity } from '@pbx/persistence';
+
+export interface DeliveryResponse {
+  destinationId: string;
+  type: string;
+  target: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  code: string | null;
+  attempts: number;
+  error: string | null;
+  location: string | null;
+  bytesSent?: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RunResponse {
+  id: string;
+  kind: 'backup' | 'archive';
+  configurationId: string;
+  configurationName: string;
+  trigger: string;
+  status: string;
+  catchUp: boolean;
+  scheduledFor: string | null;
+  deferredUntil: string | null;
+  deferrals: { at: string; until: string; heldBy: string | null }[];
+  startedAt: string | null;
+  packedAt: string | null;
+  finishedAt: string | null;
+  artifact: { fileName: string; size: number | null; sha256: string | null; removedAt: string | null } | null;
+  progress: { bytes: number; entriesDone: number; entriesTotal: number | null } | null;
+  counts: Record<string, number> | null;
+  deliveries: DeliveryResponse[];
+  error: string | null;
+  createdAt: string;
+}
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+export function toDeliveryResponse(d: DeliveryEntity): DeliveryResponse {
+  const running = d.status === 'running';
+  return {
+    destinationId: d.destinationId,
+    type: d.type,
+    target: d.target,
+    // The contract knows pending/succeeded/failed; an upload in progress is still pending.
+    status: running ? 'pending' : d.status === 'succeeded' || d.status === 'failed' ? d.status : 'pending',
+    code: d.code,
+    attempts: d.attempts,
+    error: d.error,
+    location: d.location,
+    ...(running || d.bytesSent > 0 ? { bytesSent: d.bytesSent } : {}),
+    startedAt: iso(d.startedAt),
+    finishedAt: iso(d.finishedAt),
+  };
+}
+
+export function toRunResponse(run: RunEntity, deliveries: DeliveryEntity[] = run.deliveries ?? []): RunResponse {
+  const order = new Map(run.snapshot?.destinations?.map((d, i) => [d.id, i]) ?? []);
+  const sorted = [...deliveries].sort((a, b) => (order.get(a.destinationId) ?? 99) - (order.get(b.destinationId) ?? 99));
+  return {
+    id: run.id,
+    kind: run.kind,
+    configurationId: run.configurationId,
+    configurationName: run.configurationName,
+    trigger: run.trigger,
+    status: run.status,
+    catchUp: run.catchUp ?? false,
+    scheduledFor: iso(run.scheduledFor),
+    deferredUntil: iso(run.deferredUntil),
+    deferrals: run.deferrals ?? [],
+    startedAt: iso(run.startedAt),
+    packedAt: iso(run.packedAt),
+    finishedAt: iso(run.finishedAt),
+    artifact: run.artifactFileName
+      ? { fileName: run.artifactFileName, size: run.artifactSize, sha256: run.artifactSha256, removedAt: iso(run.artifactRemovedAt) }
+      : null,
+    progress: run.progress ? { bytes: run.progress.bytes, entriesDone: run.progress.entriesDone, entriesTotal: run.progress.entriesTotal } : null,
+    counts: run.counts ?? null,
+    deliveries: sorted.map(toDeliveryResponse),
+    error: run.error ?? null,
+    createdAt: run.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,58 @@
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { existingId } from '../common/ids';
+import type { Page } from '../common/pagination';
+import { problem, writeProblem } from '../common/problem-details';
+import { runsQuerySchema, validate, RUN_STATUSES } from '../common/validation';
+import { ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
+import type { RunResponse } from './run.mapper';
+import { RunsService } from './runs.service';
+
+@ApiTags('Runs')
+@ApiBearerAuth('bearer')
+@Controller('api/v1/runs')
+export class RunsController {
+  constructor(private readonly runs: RunsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List runs (backup and archive, newest first; runs of deleted configurations included)' })
+  @ApiPaging()
+  @ApiQuery({ name: 'configurationId', required: false, schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'status', required: false, schema: { type: 'string', enum: [...RUN_STATUSES] } })
+  @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: ['backup', 'archive'] } })
+  @ApiJson(200, 'RunPage', 'One page')
+  @ApiProblems(400)
+  list(@Query() query: unknown): Promise<Page<RunResponse>> {
+    return this.runs.list(validate(runsQuerySchema, query));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read a run with its deliveries' })
+  @ApiId()
+  @ApiJson(200, 'Run', 'The run')
+  @ApiProblems(404)
+  get(@Param('id') id: string): Promise<RunResponse> {
+    return this.runs.get(existingId(id, 'run'));
+  }
+
+  @Get(':id/download')
+  @ApiOperation({ summary: 'Download the .sar archive of a packed run (single byte ranges supported)' })
+  @ApiId()
+  @ApiResponse({ status: 200, description: 'The archive', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiResponse({ status: 206, description: 'A byte range of the archive' })
+  @ApiProblems(404, 409, 410, 416)
+  async download(@Param('id') id: string, @Headers('range') range: string | undefined, @Res() res: Response): Promise<void> {
+    const download = await this.runs.download(existingId(id, 'run'), range);
+    if (download.status === 416) {
+      return writeProblem(res, problem(416, 'range_not_satisfiable', `the requested range is not within the ${download.size} bytes of the archive`), {
+        'Content-Range': `bytes */${download.size}`,
+      });
+    }
+    res.status(download.status);
+    for (const [k, v] of Object.entries(download.headers)) res.setHeader(k, v);
+    // A client that goes away mid-download just ends the stream; nothing to report.
+    await pipeline(download.open(), res).catch(() => undefined);
+  }
+}

@@ -1,0 +1,71 @@
+import { createReadStream, type ReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import type { DeliveryEntity } from '@pbx/persistence';
+import { offsetOf, pageOf, type Page } from '../common/pagination';
+import type { RunsQuery } from '../common/validation';
+import { contentDisposition, parseRange } from './byte-range';
+import { toRunResponse, type RunResponse } from './run.mapper';
+import { RunsQueryRepository } from './runs.query.repository';
+
+export type Download =
+  | { status: 200 | 206; headers: Record<string, string>; open: () => ReadStream }
+  | { status: 416; size: number };
+
+/** Run history and artifact downloads. */
+export class RunsService {
+  constructor(
+    private readonly repository: RunsQueryRepository,
+    private readonly artifactDir: string,
+  ) {}
+
+  async list(q: RunsQuery): Promise<Page<RunResponse>> {
+    const [runs, total] = await this.repository.list(q, offsetOf(q));
+    const deliveries = await this.repository.deliveriesOf(runs.map((r) => r.id));
+    const byRun = new Map<string, DeliveryEntity[]>();
+    for (const d of deliveries) byRun.set(d.runId, [...(byRun.get(d.runId) ?? []), d]);
+    return pageOf(runs.map((r) => toRunResponse(r, byRun.get(r.id) ?? [])), total, q);
+  }
+
+  async get(id: string): Promise<RunResponse> {
+    const run = await this.repository.findById(id);
+    if (!run) throw notFound(id);
+    return toRunResponse(run, await this.repository.deliveriesOf([id]));
+  }
+
+  /** The artifact of a packed run: 409 before packing, 410 once it was cleaned up. */
+  async download(id: string, rangeHeader: string | undefined): Promise<Download> {
+    const run = await this.repository.findById(id);
+    if (!run) throw notFound(id);
+    if (!run.packedAt && !run.artifactFileName) {
+      throw new DomainError(ERROR_CODES.notReady, `run ${id} is ${run.status}: its archive is not packed yet`);
+    }
+    if (run.artifactRemovedAt) throw gone(id);
+    const path = join(this.artifactDir, `${run.id}.sar`);
+    const info = await stat(path).catch(() => null);
+    if (!info?.isFile()) throw gone(id);
+    const size = info.size;
+    const range = parseRange(rangeHeader, size);
+    if (range.kind === 'unsatisfiable') return { status: 416, size };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/octet-stream',
+      'Content-Disposition': contentDisposition(run.artifactFileName ?? `${run.id}.sar`),
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': info.mtime.toUTCString(),
+    };
+    if (run.artifactSha256) headers['X-Checksum-Sha256'] = run.artifactSha256;
+    if (range.kind === 'full') {
+      return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, open: () => createReadStream(path) };
+    }
+    const { start, end } = range.range;
+    return {
+      status: 206,
+      headers: { ...headers, 'Content-Length': String(end - start + 1), 'Content-Range': `bytes ${start}-${end}/${size}` },
+      open: () => createReadStream(path, { start, end }),
+    };
+  }
+}
+
+const notFound = (id: string) => new DomainError(ERROR_CODES.notFound, `run ${id} does not exist`);
+const gone = (id: string) => new DomainError(ERROR_CODES.gone, `the archive of run ${id} was cleaned up (downloads are kept for a limited time)`);
