@@ -256,8 +256,9 @@ start_smbd() {
   write_smb_conf "$D" "$port" "$name" "$extra" "$shares"
   testparm -s "$D/smb.conf" >/dev/null 2>&1 || { echo "  testparm rejected $D/smb.conf" >&2; testparm -s "$D/smb.conf" >&2 || true; return 1; }
   printf 'smbpass\nsmbpass\n' | smbpasswd -c "$D/smb.conf" -a -s smbuser >/dev/null 2>&1
-  if [[ -s $D/run/smbd-smb.conf.pid ]] && kill -0 "$(cat "$D/run/smbd-smb.conf.pid")" 2>/dev/null; then
-    kill "$(cat "$D/run/smbd-smb.conf.pid")" || true
+  # A stale smbd of this instance (config changed, not answering) goes first.
+  if [[ -s $D/run/smbd.pid ]] && kill -0 "$(cat "$D/run/smbd.pid")" 2>/dev/null; then
+    kill "$(cat "$D/run/smbd.pid")" || true
     sleep 0.5
   fi
   smbd -D -s "$D/smb.conf"

@@ -1,5 +1,5 @@
 import { exitOnBootFailure, loadEnvOrExit, startApp } from '@pbx/runtime';
-import { NotifierModule, rootModule } from './notifier.module';
+import { NotifierModule } from './notifier.module';
 
 const { env, logger } = loadEnvOrExit('notifier', process.env);
 
@@ -7,7 +7,7 @@ startApp({
   service: 'notifier',
   env,
   logger,
-  module: rootModule(NotifierModule.forRoot(env, logger)),
+  module: NotifierModule.forRoot(env, logger),
   queues: ['notifier.events.v1'],
   port: env.HEALTH_PORT,
 }).catch(exitOnBootFailure(logger));

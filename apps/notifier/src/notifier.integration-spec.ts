@@ -13,7 +13,7 @@ import { startApp } from '@pbx/runtime';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testUrls, uniqueName } from '@pbx/testing';
 import { MailAdapter } from './mail.adapter';
 import { NotificationsRepository } from './notifications.repository';
-import { NotifierModule, rootModule } from './notifier.module';
+import { NotifierModule } from './notifier.module';
 import { ReportService } from './report.service';
 import { StalenessService } from './staleness.service';
 import { DELIVERY_CODE_TEXTS } from './templates';
@@ -53,7 +53,7 @@ function envFor(namespace: string, extra: Record<string, string> = {}): AppEnv {
 }
 
 function boot(env: AppEnv): Promise<INestApplication> {
-  return startApp({ service: 'notifier', env, logger, module: rootModule(NotifierModule.forRoot(env, logger)), queues: ['notifier.events.v1'], port: 0 });
+  return startApp({ service: 'notifier', env, logger, module: NotifierModule.forRoot(env, logger), queues: ['notifier.events.v1'], port: 0 });
 }
 
 const address = (tag: string) => `${uniqueName(tag).toLowerCase()}@reports.example.test`;

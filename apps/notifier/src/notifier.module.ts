@@ -36,12 +36,3 @@ export class NotifierModule {
   }
 }
 
-/**
- * A static root module around a dynamic one: startApp's `module` option is typed
- * `Type<unknown>` (Nest itself accepts a DynamicModule; see the report to the lead).
- */
-export function rootModule(dynamic: DynamicModule): Type<unknown> {
-  class NotifierRootModule {}
-  Module({ imports: [dynamic] })(NotifierRootModule);
-  return NotifierRootModule;
-}

@@ -1,0 +1,98 @@
+import type { DeliveryCode, DestinationType } from '@pbx/contracts';
+import type { DestinationConfig } from './destination-config';
+
+export interface DeliveryRequest {
+  /** Local path of the finished .sar archive. */
+  filePath: string;
+  /** Name the file gets at the destination, e.g. "backup-2026-11-26T02-00.sar". */
+  fileName: string;
+  /** The backup configuration's name; becomes the folder `starface-backup/<name>/`. */
+  configurationName: string;
+  size: number;
+  sha256: string;
+  onProgress?(bytesSent: number): void;
+  signal?: AbortSignal;
+}
+
+export interface DeliveryResult {
+  /** `starface-backup/<name>/<file>`, relative to the destination root. */
+  location: string;
+  /** Human label, e.g. `[SFTP]10.0.0.5:/backups`. */
+  target: string;
+  /** How the remote copy was checked after upload. */
+  verified: 'sha256' | 'size' | 'content_hash';
+  /** True when an identical file was already there and nothing was uploaded. */
+  alreadyPresent?: boolean;
+}
+
+export interface TestStep {
+  step: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface TestReport {
+  ok: boolean;
+  steps: TestStep[];
+  code?: DeliveryCode;
+  /** SFTP: the fingerprint the server presented, for trust-on-first-use in the UI. */
+  hostKeyFingerprint?: string;
+}
+
+export interface DestinationAdapter<C extends DestinationConfig = DestinationConfig> {
+  readonly type: DestinationType;
+  deliver(config: C, req: DeliveryRequest): Promise<DeliveryResult>;
+  /** File names in `starface-backup/<name>/` (finished files only, no partial uploads). */
+  list(config: C, configurationName: string): Promise<string[]>;
+  /** Deletes one file; a file that is already gone is not an error. */
+  remove(config: C, configurationName: string, fileName: string): Promise<void>;
+  /** Connects, writes and deletes a probe file under `starface-backup/`. Never throws. */
+  test(config: C): Promise<TestReport>;
+  label(config: C): string;
+}
+
+/**
+ * Which failures are worth retrying. Permanent ones need a human (wrong password, wrong host
+ * key, no rights, full disk, too big for mail): retrying would only lock accounts or spam.
+ * `mountfail` is transient: a USB stick gets plugged in, a NAS wakes up, a VPN comes back.
+ */
+export const PERMANENT_CODES: ReadonlySet<DeliveryCode> = new Set<DeliveryCode>([
+  'authFailed',
+  'hostKeyMismatch',
+  'mailtobig',
+  'sftpRightProblem',
+  'notFound',
+  'quotaExceeded',
+]);
+
+export function isPermanent(code: DeliveryCode): boolean {
+  return PERMANENT_CODES.has(code);
+}
+
+export class DeliveryError extends Error {
+  readonly permanent: boolean;
+  constructor(
+    readonly code: Exclude<DeliveryCode, 'successful'>,
+    message: string,
+    permanent?: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeliveryError';
+    this.permanent = permanent ?? isPermanent(code);
+  }
+}
+
+export function isDeliveryError(err: unknown): err is DeliveryError {
+  return err instanceof DeliveryError;
+}
+
+/** The message of any thrown value, for wrapping. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Throws `timeout` (transient) when the caller aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DeliveryError('timeout', 'delivery aborted', false);
+}

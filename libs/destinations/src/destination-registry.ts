@@ -1,0 +1,86 @@
+import type { DestinationType } from '@pbx/contracts';
+import type { ConfigOf, DestinationConfig } from './destination-config';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport } from './delivery';
+import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
+import { EmailAdapter } from './email.adapter';
+import { LocalAdapter } from './local.adapter';
+import { SftpAdapter, SftpAdapterOptions } from './sftp.adapter';
+import { SmbAdapter, SmbAdapterOptions } from './smb.adapter';
+import { UsbAdapter } from './usb.adapter';
+
+export interface DestinationRegistryOptions {
+  /** Local destinations live below this directory. */
+  localRoot: string;
+  /** fsync local copies before reporting success (default true). USB copies are always synced. */
+  localFsync?: boolean;
+  /** 'sha256' (default) or 'size' — see DirectoryDeliveryOptions.verify. */
+  localVerify?: 'sha256' | 'size';
+  /** USB volumes are mounted below this directory (one sub-directory per device). */
+  usbRoot: string;
+  usbAllowUnmounted?: boolean;
+  smtpUrl: string;
+  mailFrom: string;
+  /** Largest e-mail (on the wire); default 20 MiB. */
+  mailMaxBytes?: number;
+  dropbox: DropboxAdapterOptions;
+  sftp?: SftpAdapterOptions;
+  smb?: Omit<SmbAdapterOptions, 'tempDir'>;
+  /** Private temp files (SMB credential files, the legacy SMB worker script). */
+  tempDir?: string;
+}
+
+export interface DestinationRegistry {
+  get<T extends DestinationType>(type: T): DestinationAdapter<ConfigOf<T>>;
+  deliver(config: DestinationConfig, req: DeliveryRequest): Promise<DeliveryResult>;
+  list(config: DestinationConfig, configurationName: string): Promise<string[]>;
+  remove(config: DestinationConfig, configurationName: string, fileName: string): Promise<void>;
+  test(config: DestinationConfig): Promise<TestReport>;
+  label(config: DestinationConfig): string;
+}
+
+/** One adapter per destination kind, wired from the service's configuration. */
+export function createDestinationRegistry(options: DestinationRegistryOptions): DestinationRegistry {
+  const adapters: { [T in DestinationType]: DestinationAdapter<ConfigOf<T>> } = {
+    local: new LocalAdapter(options.localRoot, { fsync: options.localFsync, verify: options.localVerify }),
+    usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted }),
+    smb: new SmbAdapter({ ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
+    sftp: new SftpAdapter(options.sftp),
+    dropbox: new DropboxAdapter(options.dropbox),
+    email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes }),
+  };
+  const get = <T extends DestinationType>(type: T): DestinationAdapter<ConfigOf<T>> => {
+    const adapter = adapters[type];
+    if (!adapter) throw new DeliveryError('notFound', `unknown destination type ${JSON.stringify(type)}`, true);
+    return adapter as DestinationAdapter<ConfigOf<T>>;
+  };
+  // The union config is narrowed by its `type` tag; TS cannot correlate the two, hence the cast.
+  const of = (config: DestinationConfig) => get(config.type) as unknown as DestinationAdapter<DestinationConfig>;
+  return {
+    get,
+    deliver: (config, req) => wrap(() => of(config).deliver(config, req)),
+    list: (config, name) => wrap(() => of(config).list(config, name)),
+    remove: (config, name, file) => wrap(() => of(config).remove(config, name, file)),
+    test: async (config) => {
+      try {
+        return await of(config).test(config);
+      } catch (err) {
+        const e = toDeliveryError(err);
+        return { ok: false, code: e.code, steps: [{ step: 'test', ok: false, detail: e.message }] };
+      }
+    },
+    label: (config) => of(config).label(config),
+  };
+}
+
+/** Every failure leaving the registry is a DeliveryError with a code. */
+export function toDeliveryError(err: unknown): DeliveryError {
+  return err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err), false, { cause: err });
+}
+
+async function wrap<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toDeliveryError(err);
+  }
+}

@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DeliveryCode } from '@pbx/contracts';
+import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { sha256File } from './file-hash';
+import { backupDir, backupLocation, checkSegment, isPartialName, partialName, probeName } from './paths';
+
+/** errno → delivery code, for local disks and mounted volumes. */
+export function fsErrorCode(err: unknown): Exclude<DeliveryCode, 'successful'> {
+  switch ((err as NodeJS.ErrnoException)?.code) {
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return 'sftpRightProblem';
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return 'quotaExceeded';
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'notFound';
+    case 'ENODEV':
+    case 'ENXIO':
+    case 'ESTALE':
+      return 'mountfail';
+    case 'ABORT_ERR':
+      return 'timeout';
+    default:
+      return 'ioError';
+  }
+}
+
+export function fsError(err: unknown, what: string): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  return new DeliveryError(fsErrorCode(err), `${what}: ${errorMessage(err)}`, undefined, { cause: err });
+}
+
+export interface DirectoryDeliveryOptions {
+  /**
+   * fsync the file and its folder before reporting success (default true): a backup that
+   * is "done" must survive a power cut. Costs disk speed instead of page-cache speed.
+   */
+  fsync?: boolean;
+  /**
+   * 'sha256' (default): hash the archive while it is copied and compare with the expected
+   * sha256, plus the size of the copy. 'size': size only (for very fast disks where the
+   * hash pass would be the bottleneck).
+   */
+  verify?: 'sha256' | 'size';
+}
+
+/**
+ * Copies into `<root>/starface-backup/<name>/` via a hidden partial file, renames it over the
+ * final name (atomic on one filesystem) and verifies: the archive's sha256 (hashed while the
+ * kernel copies it) must equal the expected one, and the copy's size must match. Re-reading
+ * the copy would only read the page cache, not the medium, so it would prove nothing more.
+ * An identical file already there (same size and sha256) counts as delivered.
+ */
+export async function deliverToDirectory(root: string, req: DeliveryRequest, target: string, options: DirectoryDeliveryOptions = {}): Promise<DeliveryResult> {
+  throwIfAborted(req.signal);
+  const location = backupLocation(req.configurationName, req.fileName);
+  const dir = join(root, backupDir(req.configurationName));
+  const finalPath = join(dir, req.fileName);
+  await makeDirs(dir);
+
+  const existing = await stat(finalPath).catch(() => null);
+  if (existing?.isFile() && existing.size === req.size && (await sha256File(finalPath, req.signal).catch(() => '')) === req.sha256) {
+    req.onProgress?.(req.size);
+    return { location, target, verified: 'sha256', alreadyPresent: true };
+  }
+
+  const tmp = join(dir, partialName(req.fileName));
+  let written: { size: number; sha256: string };
+  try {
+    written = await copyHashing(req.filePath, tmp, req, options);
+    if (written.sha256 !== req.sha256 || written.size !== req.size) {
+      throw new DeliveryError('ioError', `copy of ${req.fileName} does not match the archive (sha256 ${written.sha256}, ${written.size} bytes)`, false);
+    }
+    await rename(tmp, finalPath);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw fsError(err, `cannot write ${finalPath}`);
+  }
+  if (options.fsync ?? true) await syncDir(dir);
+
+  const st = await stat(finalPath);
+  if (st.size !== req.size) throw new DeliveryError('ioError', `size mismatch after copy: ${st.size} != ${req.size}`, false);
+  return { location, target, verified: options.verify ?? 'sha256' };
+}
+
+/**
+ * The copy is done by coreutils `cp` (copy_file_range / reflink in the kernel — Node's
+ * copyFile uses a slower sendfile loop), falling back to copyFile where there is no `cp`.
+ * Meanwhile the other core hashes the archive from the page cache.
+ */
+async function copyHashing(src: string, dest: string, req: DeliveryRequest, options: DirectoryDeliveryOptions): Promise<{ size: number; sha256: string }> {
+  req.onProgress?.(0);
+  const [sha256] = await Promise.all([
+    (options.verify ?? 'sha256') === 'sha256' ? sha256File(src, req.signal) : Promise.resolve(req.sha256),
+    kernelCopy(src, dest, req.signal),
+  ]);
+  throwIfAborted(req.signal);
+  const fh = await open(dest, 'r+');
+  try {
+    if (options.fsync ?? true) await fh.sync();
+    const { size } = await fh.stat();
+    req.onProgress?.(size);
+    return { size, sha256 };
+  } finally {
+    await fh.close();
+  }
+}
+
+function kernelCopy(src: string, dest: string, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('cp', ['--reflink=auto', '--no-preserve=all', '--', src, dest], { signal }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        copyFile(src, dest, fsConstants.COPYFILE_EXCL).then(resolve, reject);
+        return;
+      }
+      if (signal?.aborted) return reject(new DeliveryError('timeout', 'delivery aborted', false));
+      // cp reports errno text only; map the common ones so codes stay meaningful.
+      const text = String(stderr);
+      const code = /No space left|Disk quota/.test(text) ? 'ENOSPC' : /Permission denied/.test(text) ? 'EACCES' : /Read-only file system/.test(text) ? 'EROFS' : 'EIO';
+      reject(Object.assign(new Error(`cp failed: ${text.trim()}`), { code }));
+    });
+  });
+}
+
+/**
+ * mkdir -p that reports the real cause: Node's recursive mkdir turns e.g. EROFS into ENOENT,
+ * so on failure the levels are created one by one to surface the first real error.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(err, `cannot create ${dir}`);
+  }
+  const levels: string[] = [];
+  for (let d = dir; d !== dirname(d); d = dirname(d)) levels.unshift(d);
+  for (const level of levels) {
+    try {
+      await mkdir(level);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, `cannot create ${level}`);
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Make the rename durable; not every filesystem supports fsync on a directory.
+  const fh = await open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close();
+}
+
+export async function listDirectory(root: string, configurationName: string): Promise<string[]> {
+  const dir = join(root, backupDir(configurationName));
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isFile() && !isPartialName(e.name) && !e.name.startsWith('.probe-')).map((e) => e.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fsError(err, `cannot list ${dir}`);
+  }
+}
+
+export async function removeFromDirectory(root: string, configurationName: string, fileName: string): Promise<void> {
+  const file = join(root, backupDir(configurationName), checkSegment('file name', fileName));
+  try {
+    await rm(file, { force: true });
+  } catch (err) {
+    throw fsError(err, `cannot delete ${file}`);
+  }
+}
+
+/** Probe: create starface-backup/, write a file, read it back, delete it. */
+export async function testDirectory(root: string, steps: TestStep[]): Promise<TestReport> {
+  const dir = join(root, 'starface-backup');
+  const probe = join(dir, probeName());
+  try {
+    await makeDirs(dir);
+    steps.push({ step: 'mkdir starface-backup', ok: true });
+    await writeProbe(probe);
+    steps.push({ step: 'write probe file', ok: true });
+    await rm(probe);
+    steps.push({ step: 'delete probe file', ok: true });
+    return { ok: true, steps };
+  } catch (err) {
+    await rm(probe, { force: true }).catch(() => undefined);
+    const e = fsError(err, 'probe failed');
+    steps.push({ step: 'write probe file', ok: false, detail: e.message });
+    return { ok: false, steps, code: e.code };
+  }
+}
+
+async function writeProbe(path: string): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    await fh.writeFile('pbx-backup probe\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

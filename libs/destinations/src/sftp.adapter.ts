@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import SftpClient from 'ssh2-sftp-client';
+import type { DeliveryCode } from '@pbx/contracts';
+import type { SftpDestinationConfig } from './destination-config';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName } from './paths';
+
+export interface SftpAdapterOptions {
+  /** Handshake + auth must finish within this (ms). */
+  readyTimeoutMs?: number;
+  /** fastPut tuning; the defaults reached ~1.1x OpenSSH `sftp` on loopback (bench/deliver). */
+  chunkSize?: number;
+  concurrency?: number;
+}
+
+/** "SHA256:" + unpadded base64 of the raw host key blob — what `ssh-keygen -lf` prints. */
+export function sshFingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+function normalizeFingerprint(fp: string): string {
+  const body = fp.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  return `SHA256:${body}`;
+}
+
+interface Session {
+  client: SftpClient;
+  /** The fingerprint the server presented (set during the handshake). */
+  presented?: string;
+}
+
+/**
+ * SFTP via ssh2-sftp-client. The host key is always pinned: without a stored fingerprint
+ * `deliver` refuses (hostKeyMismatch) and `test` only reports the presented fingerprint
+ * without sending credentials, so the UI can offer trust-on-first-use.
+ */
+export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
+  readonly type = 'sftp' as const;
+
+  constructor(private readonly options: SftpAdapterOptions = {}) {}
+
+  label(config: SftpDestinationConfig): string {
+    const port = config.port && config.port !== 22 ? `:${config.port}` : '';
+    return `[SFTP]${config.host}${port}:${config.path || '.'}`;
+  }
+
+  async deliver(config: SftpDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
+    throwIfAborted(req.signal);
+    const location = backupLocation(req.configurationName, req.fileName);
+    const dir = joinRemote(config.path || '.', backupDir(req.configurationName));
+    const finalPath = `${dir}/${req.fileName}`;
+    const session = await this.connect(config, req.signal);
+    const aborted = abortPromise(req.signal);
+    const tmp = `${dir}/${partialName(req.fileName)}`;
+    let renamed = false;
+    try {
+      await Promise.race([this.step(() => session.client.mkdir(dir, true), `cannot create ${dir}`), aborted.promise]);
+      req.onProgress?.(0);
+      await Promise.race([
+        this.step(
+          () =>
+            session.client.fastPut(req.filePath, tmp, {
+              chunkSize: this.options.chunkSize ?? 256 * 1024 - 1024,
+              concurrency: this.options.concurrency ?? 32,
+              step: (total: number) => req.onProgress?.(total),
+            }),
+          `cannot upload to ${tmp}`,
+        ),
+        aborted.promise,
+      ]);
+      throwIfAborted(req.signal);
+      await this.replace(session.client, tmp, finalPath);
+      renamed = true;
+      const st = await this.step(() => session.client.stat(finalPath), `cannot stat ${finalPath}`);
+      if (st.size !== req.size) {
+        throw new DeliveryError('ioError', `size mismatch on ${finalPath}: ${st.size} != ${req.size}`, false);
+      }
+      req.onProgress?.(req.size);
+      return { location, target: this.label(config), verified: 'size' };
+    } finally {
+      aborted.dispose();
+      // Whatever went wrong, never leave a partial upload behind (best effort, bounded).
+      if (!renamed) await withTimeout(session.client.delete(tmp, true), 10_000).catch(() => undefined);
+      await withTimeout(session.client.end(), 10_000).catch(() => undefined);
+    }
+  }
+
+  async list(config: SftpDestinationConfig, configurationName: string): Promise<string[]> {
+    const dir = joinRemote(config.path || '.', backupDir(configurationName));
+    return this.withSession(config, async (client) => {
+      const exists = await this.step(() => client.exists(dir), `cannot stat ${dir}`);
+      if (!exists) return [];
+      const entries = await this.step(() => client.list(dir), `cannot list ${dir}`);
+      return entries
+        .filter((e) => e.type === '-' && !isPartialName(e.name) && !e.name.startsWith('.probe-'))
+        .map((e) => e.name)
+        .sort();
+    });
+  }
+
+  async remove(config: SftpDestinationConfig, configurationName: string, fileName: string): Promise<void> {
+    const file = joinRemote(config.path || '.', backupDir(configurationName), checkSegment('file name', fileName));
+    await this.withSession(config, (client) => this.step(() => client.delete(file, true), `cannot delete ${file}`));
+  }
+
+  async test(config: SftpDestinationConfig): Promise<TestReport> {
+    const steps: TestStep[] = [];
+    if (!config.hostKeyFingerprint) {
+      // Learn the fingerprint without authenticating: credentials are never sent to an unverified host.
+      const presented = await this.fetchFingerprint(config).catch((err: unknown) => {
+        steps.push({ step: 'connect', ok: false, detail: errorMessage(err) });
+        return null;
+      });
+      if (!presented) return { ok: false, steps, code: err2code(steps) };
+      steps.push({ step: 'connect', ok: true });
+      steps.push({ step: 'verify host key', ok: false, detail: `no host key pinned; the server presented ${presented}` });
+      return { ok: false, steps, code: 'hostKeyMismatch', hostKeyFingerprint: presented };
+    }
+    let session: Session | undefined;
+    const base = config.path || '.';
+    const dir = joinRemote(base, BACKUP_FOLDER);
+    const probe = `${dir}/${probeName()}`;
+    let current = 'connect';
+    try {
+      session = await this.connect(config);
+      steps.push({ step: 'connect', ok: true, detail: `host key ${session.presented}` });
+      current = `mkdir ${dir}`;
+      await this.step(() => session!.client.mkdir(dir, true), current);
+      steps.push({ step: current, ok: true });
+      current = 'write probe file';
+      await this.step(() => session!.client.put(Buffer.from('pbx-backup probe\n'), probe), current);
+      steps.push({ step: current, ok: true });
+      current = 'delete probe file';
+      await this.step(() => session!.client.delete(probe), current);
+      steps.push({ step: current, ok: true });
+      return { ok: true, steps, hostKeyFingerprint: session.presented };
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err));
+      steps.push({ step: current, ok: false, detail: e.message });
+      return { ok: false, steps, code: e.code, hostKeyFingerprint: session?.presented ?? (e as SftpConnectError).presented };
+    } finally {
+      await session?.client.end().catch(() => undefined);
+    }
+  }
+
+  private async withSession<T>(config: SftpDestinationConfig, fn: (client: SftpClient) => Promise<T>): Promise<T> {
+    const session = await this.connect(config);
+    try {
+      return await fn(session.client);
+    } finally {
+      await session.client.end().catch(() => undefined);
+    }
+  }
+
+  /** Atomic replace: posix-rename@openssh.com overwrites; plain SFTP rename refuses to. */
+  private async replace(client: SftpClient, from: string, to: string): Promise<void> {
+    try {
+      await client.posixRename(from, to);
+    } catch (err) {
+      if (!/not supported|unsupported|extension/i.test(errorMessage(err))) throw sftpError(err, `cannot rename ${from} to ${to}`);
+      // Servers without the extension: not atomic, but the partial name keeps the old file intact until here.
+      await client.delete(to, true).catch(() => undefined);
+      await this.step(() => client.rename(from, to), `cannot rename ${from} to ${to}`);
+    }
+  }
+
+  private async step<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw sftpError(err, what);
+    }
+  }
+
+  private async connect(config: SftpDestinationConfig, signal?: AbortSignal): Promise<Session> {
+    const pinned = config.hostKeyFingerprint ? normalizeFingerprint(config.hostKeyFingerprint) : undefined;
+    const session: Session = { client: new SftpClient('pbx-backup') };
+    // A socket error after connect must not become an unhandled 'error' event.
+    session.client.on('error', () => undefined);
+    let verifierRejected = false;
+    try {
+      throwIfAborted(signal);
+      await session.client.connect({
+        host: config.host,
+        port: config.port ?? 22,
+        username: config.username,
+        password: config.password,
+        privateKey: config.privateKey,
+        passphrase: config.passphrase,
+        readyTimeout: this.options.readyTimeoutMs ?? 20_000,
+        tryKeyboard: false,
+        hostVerifier: (key: Buffer) => {
+          session.presented = sshFingerprint(key);
+          verifierRejected = session.presented !== pinned;
+          return !verifierRejected;
+        },
+      });
+    } catch (err) {
+      await session.client.end().catch(() => undefined);
+      if (verifierRejected) {
+        const msg = pinned
+          ? `host key mismatch: ${config.host} presented ${session.presented}, expected ${pinned}`
+          : `no host key pinned for ${config.host} (it presented ${session.presented}); confirm the fingerprint first`;
+        throw Object.assign(new DeliveryError('hostKeyMismatch', msg, true, { cause: err }), { presented: session.presented });
+      }
+      throw Object.assign(sftpError(err, `cannot connect to ${config.host}:${config.port ?? 22}`), { presented: session.presented });
+    }
+    // Nagle + delayed ACK cost an order of magnitude on the many small SFTP packets.
+    (session.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
+    return session;
+  }
+
+  /** Handshake only, host key always rejected: learns the fingerprint, sends no credentials. */
+  private async fetchFingerprint(config: SftpDestinationConfig): Promise<string> {
+    try {
+      await this.connect({ ...config, hostKeyFingerprint: undefined, password: undefined, privateKey: undefined });
+    } catch (err) {
+      const presented = (err as SftpConnectError).presented;
+      if (presented) return presented;
+      throw err;
+    }
+    throw new DeliveryError('hostKeyMismatch', 'server accepted an unverified connection', true);
+  }
+}
+
+/** Rejects with `timeout` when the signal fires: ssh2-sftp-client calls cannot be cancelled. */
+function abortPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => undefined as void;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new DeliveryError('timeout', 'delivery aborted', false));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => undefined);
+  return { promise, dispose: () => signal?.removeEventListener('abort', onAbort) };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+type SftpConnectError = DeliveryError & { presented?: string };
+
+function err2code(steps: TestStep[]): DeliveryCode {
+  const detail = steps.at(-1)?.detail ?? '';
+  return classify(detail, undefined);
+}
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in err.code.
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
+
+function classify(message: string, code: unknown): Exclude<DeliveryCode, 'successful'> {
+  if (code === SFTP_PERMISSION_DENIED || /permission denied/i.test(message)) return 'sftpRightProblem';
+  if (code === SFTP_NO_SUCH_FILE || /no such file/i.test(message)) return 'notFound';
+  if (/authentication methods failed|authentication failed|auth fail/i.test(message)) return 'authFailed';
+  if (/host denied|verification failed/i.test(message)) return 'hostKeyMismatch';
+  if (/quota|no space|disk full/i.test(message)) return 'quotaExceeded';
+  if (code === 'ETIMEDOUT' || /timed out|timeout/i.test(message)) return 'timeout';
+  if (typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(code)) return 'mountfail';
+  if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/.test(message)) return 'mountfail';
+  return 'ioError';
+}
+
+export function sftpError(err: unknown, what: string): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const message = errorMessage(err);
+  const code = classify(message, (err as { code?: unknown })?.code);
+  return new DeliveryError(code, `${what}: ${message}`, undefined, { cause: err });
+}

@@ -1,0 +1,144 @@
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SmbDestinationConfig } from './destination-config';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, partialName, probeName } from './paths';
+import { LegacySmb2Driver, LegacySmb2Options } from './smb2-legacy.driver';
+import { parseSmbTarget, smbLabel } from './smb-target';
+import { checkRun, parseAllinfoSize, parseLs, q, SmbclientOptions, SmbclientRunner } from './smbclient.driver';
+
+export interface SmbAdapterOptions extends SmbclientOptions {
+  legacy?: LegacySmb2Options;
+}
+
+const MISSING = ['NT_STATUS_OBJECT_NAME_NOT_FOUND', 'NT_STATUS_OBJECT_PATH_NOT_FOUND', 'NT_STATUS_NO_SUCH_FILE'];
+
+/** mkdir on an existing directory is fine: drop those lines before looking for errors. */
+function withoutExistingDirs(output: string): string {
+  return output
+    .split('\n')
+    .filter((l) => !/NT_STATUS_OBJECT_NAME_COLLISION making remote directory/.test(l))
+    .join('\n');
+}
+
+/** "a/b/c" → ["a", "a/b", "a/b/c"]: SMB creates one level at a time. */
+export function dirLevels(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/**
+ * SMB/CIFS shares. Default driver: Samba's `smbclient` (SMB2/3, signing, encryption, NTLMv2,
+ * Kerberos). `driver: 'legacy-smb2'` uses @marsaud/smb2 in an isolated child process, only
+ * for old devices that speak nothing newer than SMB 2.0.2 with NTLMv1.
+ */
+export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
+  readonly type = 'smb' as const;
+  private readonly runner: SmbclientRunner;
+  private readonly legacy: LegacySmb2Driver;
+
+  constructor(private readonly options: SmbAdapterOptions = {}) {
+    this.runner = new SmbclientRunner(options);
+    this.legacy = new LegacySmb2Driver(options.legacy ?? {});
+  }
+
+  label(config: SmbDestinationConfig): string {
+    return smbLabel(config) + (config.driver === 'legacy-smb2' ? ' (legacy SMB2/NTLMv1)' : '');
+  }
+
+  async deliver(config: SmbDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
+    throwIfAborted(req.signal);
+    const target = parseSmbTarget(config);
+    const location = backupLocation(req.configurationName, req.fileName);
+    const dir = [target.subdir, backupDir(req.configurationName)].filter(Boolean).join('/');
+    const tmp = `${dir}/${partialName(req.fileName)}`;
+    const finalPath = `${dir}/${req.fileName}`;
+
+    if (config.driver === 'legacy-smb2') {
+      await this.legacy.deliver(config, { ...req, dirLevels: dirLevels(dir), tmpPath: tmp, finalPath });
+      return { location, target: this.label(config), verified: 'size' };
+    }
+
+    const localPath = await realpath(req.filePath).catch((err: unknown) => {
+      throw new DeliveryError('ioError', `cannot read ${req.filePath}: ${errorMessage(err)}`, false);
+    });
+    req.onProgress?.(0);
+    let run;
+    try {
+      run = await this.runner.run(
+        config,
+        [...dirLevels(dir).map((d) => `mkdir ${q(d)}`), `put ${q(localPath)} ${q(tmp)}`, `rename ${q(tmp)} ${q(finalPath)} -f`, `allinfo ${q(finalPath)}`],
+        { signal: req.signal, watchFile: localPath, onProgress: req.onProgress },
+      );
+      checkRun({ ...run, output: withoutExistingDirs(run.output) }, `upload to ${this.label(config)}`);
+    } catch (err) {
+      // Never leave a partial upload behind (best effort; the connection may be the problem).
+      await this.runner.run(config, [`del ${q(tmp)}`]).catch(() => undefined);
+      throw err;
+    }
+    const size = parseAllinfoSize(run.output);
+    if (size !== req.size) {
+      throw new DeliveryError('ioError', `size check of ${finalPath} failed: remote ${size ?? 'unknown'} != ${req.size}`, false);
+    }
+    req.onProgress?.(req.size);
+    return { location, target: this.label(config), verified: 'size' };
+  }
+
+  async list(config: SmbDestinationConfig, configurationName: string): Promise<string[]> {
+    const target = parseSmbTarget(config);
+    const dir = [target.subdir, backupDir(configurationName)].filter(Boolean).join('/');
+    const entries =
+      config.driver === 'legacy-smb2'
+        ? await this.legacy.list(config, dir)
+        : await this.runner.run(config, [`ls ${q(`${dir}/*`)}`]).then((run) => {
+            checkRun(run, `list ${dir}`, MISSING);
+            return parseLs(run.output);
+          });
+    return entries
+      .filter((e) => !e.isDir && !isPartialName(e.name) && !e.name.startsWith('.probe-'))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async remove(config: SmbDestinationConfig, configurationName: string, fileName: string): Promise<void> {
+    const target = parseSmbTarget(config);
+    const file = [target.subdir, backupDir(configurationName), checkSegment('file name', fileName)].filter(Boolean).join('/');
+    if (config.driver === 'legacy-smb2') return this.legacy.remove(config, file);
+    const run = await this.runner.run(config, [`del ${q(file)}`]);
+    checkRun(run, `delete ${file}`, MISSING);
+  }
+
+  async test(config: SmbDestinationConfig): Promise<TestReport> {
+    const steps: TestStep[] = [];
+    let current = 'connect';
+    try {
+      const target = parseSmbTarget(config);
+      const dir = [target.subdir, BACKUP_FOLDER].filter(Boolean).join('/');
+      const probe = `${dir}/${probeName()}`;
+      if (config.driver === 'legacy-smb2') {
+        current = 'connect, write and delete probe (legacy SMB2 driver)';
+        await this.legacy.probe(config, dirLevels(dir), probe);
+        steps.push({ step: current, ok: true });
+        return { ok: true, steps };
+      }
+      checkRun(await this.runner.run(config, ['ls']), 'connect');
+      steps.push({ step: 'connect', ok: true, detail: `//${target.server}/${target.share}` });
+      current = 'write and delete probe file';
+      const local = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'pbx-smb-probe-'));
+      try {
+        await writeFile(join(local, 'probe'), 'pbx-backup probe\n');
+        const run = await this.runner.run(config, [...dirLevels(dir).map((d) => `mkdir ${q(d)}`), `put ${q(join(local, 'probe'))} ${q(probe)}`, `del ${q(probe)}`]);
+        checkRun({ ...run, output: withoutExistingDirs(run.output) }, current);
+      } finally {
+        await rm(local, { recursive: true, force: true });
+      }
+      steps.push({ step: current, ok: true });
+      return { ok: true, steps };
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err));
+      steps.push({ step: current, ok: false, detail: e.message });
+      return { ok: false, steps, code: e.code };
+    }
+  }
+}

@@ -1,0 +1,434 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * An HTTP fake of the Dropbox API endpoints the `dropbox` SDK uses for backups, storing
+ * files in a temp dir. Point the SDK at it by rewriting https://{api,content}.dropboxapi.com
+ * to `url` (see the destinations lib). Runs inside a test or as its own process
+ * (`startDropboxFake({ port })`).
+ *
+ * Fault injection: `expireAccessTokens()` makes every issued access token answer
+ * 401 expired_access_token (the client must refresh), `failNextAppend(lostBytes)` makes the
+ * next upload_session/append_v2 (or finish) lose the last `lostBytes` bytes of the session
+ * and answer 409 incorrect_offset with the server's real offset (the client must resume there).
+ */
+export interface DropboxFakeOptions {
+  port?: number;
+  host?: string;
+  /** Where files are stored; default a new temp dir (removed by close()). */
+  root?: string;
+  appKey?: string;
+  appSecret?: string;
+  /** Lifetime of issued access tokens (seconds), reported as expires_in. */
+  accessTokenTtlSeconds?: number;
+}
+
+export interface DropboxFakeStats {
+  codeExchanges: number;
+  refreshes: number;
+  uploads: number;
+  sessionStarts: number;
+  appends: number;
+  finishes: number;
+  expiredRejections: number;
+  incorrectOffsets: number;
+}
+
+export interface DropboxFake {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Directory holding the stored files (Dropbox path "/a/b" is `<root>/a/b`). */
+  root: string;
+  appKey: string;
+  appSecret: string;
+  stats: DropboxFakeStats;
+  /** A fresh one-time authorization code, as a user would paste it from the Dropbox consent page. */
+  issueAuthorizationCode(): string;
+  /** A refresh token the fake accepts (as if a code had been exchanged earlier). */
+  issueRefreshToken(): string;
+  /** Every access token issued so far now gets 401 expired_access_token. */
+  expireAccessTokens(): void;
+  /** The next append_v2/finish loses the session's last `lostBytes` bytes and answers incorrect_offset. */
+  failNextAppend(lostBytes: number): void;
+  /** Local path of a stored Dropbox path. */
+  localPath(dropboxPath: string): string;
+  close(): Promise<void>;
+}
+
+interface Session {
+  file: string;
+  offset: number;
+  closed: boolean;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(typeof body === 'string' ? body : JSON.stringify(body));
+  }
+}
+
+function dbxError(status: number, summary: string, error: unknown): ApiError {
+  return new ApiError(status, { error_summary: `${summary}/..`, error });
+}
+
+const BLOCK = 4 * 1024 * 1024;
+
+/** Dropbox content_hash: sha256 over the concatenated sha256 of every 4 MiB block. */
+export async function dropboxContentHash(file: string): Promise<string> {
+  const overall = createHash('sha256');
+  let block = createHash('sha256');
+  let inBlock = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    let buf = chunk as Buffer;
+    while (buf.length) {
+      const take = Math.min(BLOCK - inBlock, buf.length);
+      block.update(buf.subarray(0, take));
+      inBlock += take;
+      buf = buf.subarray(take);
+      if (inBlock === BLOCK) {
+        overall.update(block.digest());
+        block = createHash('sha256');
+        inBlock = 0;
+      }
+    }
+  }
+  if (inBlock > 0) overall.update(block.digest());
+  return overall.digest('hex');
+}
+
+export async function startDropboxFake(options: DropboxFakeOptions = {}): Promise<DropboxFake> {
+  const ownRoot = !options.root;
+  const base = options.root ?? (await mkdtemp(join(tmpdir(), 'dropbox-fake-')));
+  const root = join(base, 'files');
+  const staging = join(base, 'staging');
+  await mkdir(root, { recursive: true });
+  await mkdir(staging, { recursive: true });
+  const appKey = options.appKey ?? 'fake-app-key';
+  const appSecret = options.appSecret ?? 'fake-app-secret';
+  const ttl = options.accessTokenTtlSeconds ?? 14_400;
+
+  const codes = new Set<string>();
+  const refreshTokens = new Set<string>();
+  const accessTokens = new Map<string, { expired: boolean }>();
+  const sessions = new Map<string, Session>();
+  let pendingLoss: number | null = null;
+  const stats: DropboxFakeStats = { codeExchanges: 0, refreshes: 0, uploads: 0, sessionStarts: 0, appends: 0, finishes: 0, expiredRejections: 0, incorrectOffsets: 0 };
+
+  const token = (prefix: string) => `${prefix}.${randomBytes(18).toString('base64url')}`;
+
+  const localPath = (dropboxPath: string): string => {
+    const normalized = posix.normalize(`/${dropboxPath}`);
+    if (normalized.split('/').includes('..')) throw dbxError(400, 'path/malformed_path', { '.tag': 'path', path: { '.tag': 'malformed_path' } });
+    return join(root, normalized);
+  };
+
+  const checkPath = (p: unknown): string => {
+    if (typeof p !== 'string' || (p !== '' && !p.startsWith('/'))) {
+      throw new ApiError(400, `Error in call: invalid path ${JSON.stringify(p)}`);
+    }
+    return p;
+  };
+
+  async function metadata(dropboxPath: string): Promise<Record<string, unknown> | null> {
+    const file = localPath(dropboxPath);
+    const st = await stat(file).catch(() => null);
+    if (!st) return null;
+    const name = posix.basename(dropboxPath);
+    if (st.isDirectory()) {
+      return { '.tag': 'folder', name, path_lower: dropboxPath.toLowerCase(), path_display: dropboxPath, id: `id:${createHash('md5').update(dropboxPath).digest('hex')}` };
+    }
+    return {
+      '.tag': 'file',
+      name,
+      path_lower: dropboxPath.toLowerCase(),
+      path_display: dropboxPath,
+      id: `id:${createHash('md5').update(dropboxPath).digest('hex')}`,
+      client_modified: st.mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+      server_modified: st.mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+      rev: `0${Math.floor(st.mtimeMs).toString(16)}`,
+      size: st.size,
+      is_downloadable: true,
+      content_hash: await dropboxContentHash(file),
+    };
+  }
+
+  function authorize(req: IncomingMessage): void {
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer (.+)$/.exec(header);
+    const entry = m ? accessTokens.get(m[1]!) : undefined;
+    if (!entry) throw dbxError(401, 'invalid_access_token', { '.tag': 'invalid_access_token' });
+    if (entry.expired) {
+      stats.expiredRejections++;
+      throw dbxError(401, 'expired_access_token', { '.tag': 'expired_access_token' });
+    }
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  function apiArg(req: IncomingMessage): Record<string, unknown> {
+    const raw = req.headers['dropbox-api-arg'];
+    if (typeof raw !== 'string') throw new ApiError(400, 'Error in call: missing Dropbox-API-Arg');
+    return JSON.parse(raw) as Record<string, unknown>;
+  }
+
+  async function jsonArg(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const body = await readBody(req);
+    return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  }
+
+  /** Streams the request body onto the end of `file`. */
+  async function appendBody(req: IncomingMessage, file: string): Promise<number> {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    await pipeline(req, createWriteStream(file, { flags: 'a' }));
+    return n;
+  }
+
+  async function commit(tmpFile: string, commitArg: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const path = checkPath(commitArg.path);
+    const dest = localPath(path);
+    const mode = (commitArg.mode as { '.tag'?: string } | string | undefined) ?? 'add';
+    const modeTag = typeof mode === 'string' ? mode : mode['.tag'];
+    if (modeTag !== 'overwrite' && (await stat(dest).catch(() => null))) {
+      await rm(tmpFile, { force: true });
+      throw dbxError(409, 'path/conflict/file', { '.tag': 'path', reason: { '.tag': 'conflict', conflict: { '.tag': 'file' } } });
+    }
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(tmpFile, dest);
+    return (await metadata(path))!;
+  }
+
+  function session(cursor: unknown): Session & { id: string; clientOffset: number } {
+    const c = cursor as { session_id?: string; offset?: number };
+    const s = c?.session_id ? sessions.get(c.session_id) : undefined;
+    if (!s) throw dbxError(409, 'not_found', { '.tag': 'not_found' });
+    return Object.assign(s, { id: c.session_id!, clientOffset: Number(c.offset) });
+  }
+
+  /** Offset check shared by append_v2 and finish, with the injected data loss. */
+  async function checkOffset(s: Session & { clientOffset: number }, wrapInLookup: boolean): Promise<void> {
+    if (pendingLoss !== null) {
+      const lost = Math.min(pendingLoss, s.offset);
+      pendingLoss = null;
+      s.offset -= lost;
+      await truncate(s.file, s.offset);
+      stats.incorrectOffsets++;
+      const err = { '.tag': 'incorrect_offset', correct_offset: s.offset };
+      throw dbxError(409, wrapInLookup ? 'lookup_failed/incorrect_offset' : 'incorrect_offset', wrapInLookup ? { '.tag': 'lookup_failed', lookup_failed: err } : err);
+    }
+    if (s.clientOffset !== s.offset) {
+      stats.incorrectOffsets++;
+      const err = { '.tag': 'incorrect_offset', correct_offset: s.offset };
+      throw dbxError(409, wrapInLookup ? 'lookup_failed/incorrect_offset' : 'incorrect_offset', wrapInLookup ? { '.tag': 'lookup_failed', lookup_failed: err } : err);
+    }
+    if (s.closed) throw dbxError(409, 'closed', { '.tag': 'closed' });
+  }
+
+  async function tokenEndpoint(req: IncomingMessage, url: URL): Promise<unknown> {
+    const body = await readBody(req);
+    const params = new URLSearchParams(url.search);
+    const text = body.toString('utf8');
+    if (text) {
+      if ((req.headers['content-type'] ?? '').includes('json')) {
+        for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, string>)) params.set(k, String(v));
+      } else {
+        for (const [k, v] of new URLSearchParams(text)) params.set(k, v);
+      }
+    }
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    const [basicId, basicSecret] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [];
+    const clientId = params.get('client_id') ?? basicId;
+    const clientSecret = params.get('client_secret') ?? basicSecret;
+    if (clientId !== appKey || clientSecret !== appSecret) {
+      throw new ApiError(400, { error: 'invalid_client', error_description: 'Invalid client_id or client_secret' });
+    }
+    const issueAccess = () => {
+      const access = token('sl');
+      accessTokens.set(access, { expired: false });
+      return access;
+    };
+    switch (params.get('grant_type')) {
+      case 'authorization_code': {
+        const code = params.get('code') ?? '';
+        if (!codes.delete(code)) throw new ApiError(400, { error: 'invalid_grant', error_description: 'code doesn\'t exist or has expired' });
+        stats.codeExchanges++;
+        const refresh = token('rt');
+        refreshTokens.add(refresh);
+        return { access_token: issueAccess(), token_type: 'bearer', expires_in: ttl, refresh_token: refresh, scope: 'files.content.write files.content.read account_info.read', uid: '12345', account_id: 'dbid:fake-account' };
+      }
+      case 'refresh_token': {
+        if (!refreshTokens.has(params.get('refresh_token') ?? '')) throw new ApiError(400, { error: 'invalid_grant', error_description: 'refresh token is malformed' });
+        stats.refreshes++;
+        return { access_token: issueAccess(), token_type: 'bearer', expires_in: ttl };
+      }
+      default:
+        throw new ApiError(400, { error: 'unsupported_grant_type' });
+    }
+  }
+
+  async function handle(req: IncomingMessage, url: URL): Promise<unknown> {
+    const route = url.pathname;
+    if (req.method !== 'POST') throw new ApiError(405, 'POST only');
+    if (route === '/oauth2/token') return tokenEndpoint(req, url);
+    authorize(req);
+    switch (route) {
+      case '/2/users/get_current_account':
+        await readBody(req);
+        return { account_id: 'dbid:fake-account', name: { display_name: 'Fake User' }, email: 'fake@example.test', email_verified: true, disabled: false };
+      case '/2/files/upload': {
+        const arg = apiArg(req);
+        checkPath(arg.path);
+        const tmp = join(staging, randomBytes(8).toString('hex'));
+        const n = await appendBody(req, tmp);
+        if (n > 150 * 1024 * 1024) {
+          await rm(tmp, { force: true });
+          throw dbxError(413, 'payload_too_large', { '.tag': 'payload_too_large' });
+        }
+        stats.uploads++;
+        return commit(tmp, arg);
+      }
+      case '/2/files/upload_session/start': {
+        const arg = apiArg(req);
+        const id = `sess-${randomBytes(8).toString('hex')}`;
+        const file = join(staging, id);
+        const n = await appendBody(req, file);
+        sessions.set(id, { file, offset: n, closed: arg.close === true });
+        stats.sessionStarts++;
+        return { session_id: id };
+      }
+      case '/2/files/upload_session/append_v2': {
+        const arg = apiArg(req);
+        const s = session(arg.cursor);
+        try {
+          await checkOffset(s, false);
+        } catch (err) {
+          await readBody(req);
+          throw err;
+        }
+        s.offset += await appendBody(req, s.file);
+        s.closed = arg.close === true;
+        stats.appends++;
+        return null;
+      }
+      case '/2/files/upload_session/finish': {
+        const arg = apiArg(req);
+        const s = session(arg.cursor);
+        try {
+          await checkOffset(s, true);
+        } catch (err) {
+          await readBody(req);
+          throw err;
+        }
+        s.offset += await appendBody(req, s.file);
+        sessions.delete(s.id);
+        stats.finishes++;
+        return commit(s.file, arg.commit as Record<string, unknown>);
+      }
+      case '/2/files/get_metadata': {
+        const arg = await jsonArg(req);
+        const meta = await metadata(checkPath(arg.path));
+        if (!meta) throw dbxError(409, 'path/not_found', { '.tag': 'path', path: { '.tag': 'not_found' } });
+        return meta;
+      }
+      case '/2/files/list_folder': {
+        const arg = await jsonArg(req);
+        const path = checkPath(arg.path);
+        const dir = localPath(path);
+        const st = await stat(dir).catch(() => null);
+        if (!st?.isDirectory()) throw dbxError(409, 'path/not_found', { '.tag': 'path', path: { '.tag': 'not_found' } });
+        const entries = [];
+        for (const name of (await readdir(dir)).sort()) entries.push(await metadata(posix.join(path || '/', name)));
+        return { entries, cursor: `cursor-${randomBytes(4).toString('hex')}`, has_more: false };
+      }
+      case '/2/files/list_folder/continue':
+        await readBody(req);
+        return { entries: [], cursor: `cursor-${randomBytes(4).toString('hex')}`, has_more: false };
+      case '/2/files/delete_v2': {
+        const arg = await jsonArg(req);
+        const path = checkPath(arg.path);
+        const meta = await metadata(path);
+        if (!meta) throw dbxError(409, 'path_lookup/not_found', { '.tag': 'path_lookup', path_lookup: { '.tag': 'not_found' } });
+        await rm(localPath(path), { recursive: true, force: true });
+        return { metadata: meta };
+      }
+      case '/2/files/move_v2': {
+        const arg = await jsonArg(req);
+        const from = checkPath(arg.from_path);
+        const to = checkPath(arg.to_path);
+        if (!(await metadata(from))) throw dbxError(409, 'from_lookup/not_found', { '.tag': 'from_lookup', from_lookup: { '.tag': 'not_found' } });
+        await mkdir(dirname(localPath(to)), { recursive: true });
+        await rename(localPath(from), localPath(to));
+        return { metadata: await metadata(to) };
+      }
+      default:
+        await readBody(req);
+        throw new ApiError(404, `Unknown endpoint ${route}`);
+    }
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    handle(req, url).then(
+      (result) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(result));
+      },
+      (err: unknown) => {
+        req.resume();
+        const status = err instanceof ApiError ? err.status : 500;
+        const body = err instanceof ApiError ? err.body : { error_summary: 'internal_error/', error: String(err) };
+        res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
+        res.end(typeof body === 'string' ? body : JSON.stringify(body));
+      },
+    );
+  });
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    root,
+    appKey,
+    appSecret,
+    stats,
+    issueAuthorizationCode() {
+      const code = token('code');
+      codes.add(code);
+      return code;
+    },
+    issueRefreshToken() {
+      const refresh = token('rt');
+      refreshTokens.add(refresh);
+      return refresh;
+    },
+    expireAccessTokens() {
+      for (const entry of accessTokens.values()) entry.expired = true;
+    },
+    failNextAppend(lostBytes: number) {
+      pendingLoss = lostBytes;
+    },
+    localPath,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownRoot) await rm(base, { recursive: true, force: true });
+    },
+  };
+}

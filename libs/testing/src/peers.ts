@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { expectEventually } from './eventually';
+
+/** The repo root: the nearest ancestor of this file holding nx.json. */
+function findRepoRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+export const repoRoot = findRepoRoot(__dirname);
+
+/** Where scripts/test-peers.sh keeps its throwaway configs and data. */
+export const testPeersDir = resolve(process.env.TEST_PEERS_DIR ?? join(repoRoot, 'var/test-peers'));
+
+/** The real test peers started by scripts/test-peers.sh (all on loopback). */
+export const peers = {
+  host: '127.0.0.1',
+  sftp: {
+    port: 2222,
+    username: 'sftpuser',
+    password: 'sftppass',
+    /** Client private key (OpenSSH format) authorised for sftpuser. */
+    privateKeyPath: join(testPeersDir, 'sshd/client_ed25519'),
+    hostKeyPath: join(testPeersDir, 'sshd/keys/ssh_host_ed25519_key.pub'),
+    /** sftpuser's login directory (writable), as seen from this machine. */
+    homeDir: join(testPeersDir, 'sftp/home'),
+    /** A directory inside the home that sftpuser cannot write to (relative to the login dir). */
+    readOnlyDir: 'readonly',
+  },
+  smb: {
+    /** "Strict modern" Samba: SMB3 minimum, signing mandatory, NTLMv2 only. */
+    port: 4445,
+    /** "Legacy" Samba: SMB2_02 minimum, NTLMv1 permitted, signing not required. */
+    legacyPort: 4446,
+    username: 'smbuser',
+    password: 'smbpass',
+    share: 'backup',
+    readOnlyShare: 'readonly',
+    /** Where the shares live on this machine (to check what arrived). */
+    shareDir: join(testPeersDir, 'samba/share'),
+    legacyShareDir: join(testPeersDir, 'samba-legacy/share'),
+    configFile: join(testPeersDir, 'samba/smb.conf'),
+  },
+  smtp: {
+    port: 2525,
+    url: 'smtp://127.0.0.1:2525',
+    maildir: join(testPeersDir, 'smtp/mail'),
+  },
+} as const;
+
+/** The ed25519 host key fingerprint as `ssh-keygen -lf` prints it ("SHA256:…", unpadded). */
+export function sftpHostKeyFingerprint(): string {
+  const [, blob] = readFileSync(peers.sftp.hostKeyPath, 'utf8').trim().split(/\s+/);
+  if (!blob) throw new Error(`no host key in ${peers.sftp.hostKeyPath}; run scripts/test-peers.sh`);
+  return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
+}
+
+export function sftpClientKey(): string {
+  return readFileSync(peers.sftp.privateKeyPath, 'utf8');
+}
+
+export interface ReceivedMail {
+  file: string;
+  mail: ParsedMail;
+}
+
+/** Parses every complete message stored since `since` (default: the last 10 min); `.part` files are still being written. */
+export async function readMaildir(maildir: string = peers.smtp.maildir, since = Date.now() - 10 * 60_000): Promise<ReceivedMail[]> {
+  const names = (await readdir(maildir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml')).sort();
+  const out: ReceivedMail[] = [];
+  for (const name of names) {
+    const file = join(maildir, name);
+    const st = await stat(file).catch(() => null);
+    if (!st || st.mtimeMs < since) continue;
+    const raw = await readFile(file).catch(() => null);
+    if (raw) out.push({ file, mail: await simpleParser(raw) });
+  }
+  return out;
+}
+
+/**
+ * Polls the SMTP sink's maildir until a message matches `predicate`, then returns it parsed.
+ * Use a unique subject/recipient per test: the maildir is shared by every test run.
+ */
+export async function waitForMail(
+  predicate: (mail: ParsedMail) => boolean,
+  {
+    timeoutMs = 15_000,
+    maildir = peers.smtp.maildir,
+    since = Date.now() - 60_000,
+  }: { timeoutMs?: number; maildir?: string; /** ignore mails stored before this (epoch ms) */ since?: number } = {},
+): Promise<ReceivedMail> {
+  const seen = new Set<string>();
+  return expectEventually<ReceivedMail | null>(
+    async () => {
+      const names = (await readdir(maildir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml') && !seen.has(n));
+      for (const name of names) {
+        const file = join(maildir, name);
+        seen.add(name);
+        const st = await stat(file).catch(() => null);
+        if (!st || st.mtimeMs < since) continue;
+        const raw = await readFile(file).catch(() => null);
+        if (!raw) continue;
+        const mail = await simpleParser(raw);
+        if (predicate(mail)) return { file, mail };
+      }
+      return null;
+    },
+    { timeoutMs, intervalMs: 100, message: 'no matching mail arrived in the SMTP sink' },
+  ) as Promise<ReceivedMail>;
+}
+
+/**
+ * Writes `size` pseudo-random bytes to `<dir>/<name>` (streamed, 1 MiB at a time) and returns
+ * its path, size and sha256 — a stand-in for a .sar archive in delivery tests.
+ */
+export async function makeTestArchive(dir: string, size: number, name = 'backup.sar'): Promise<{ filePath: string; fileName: string; size: number; sha256: string }> {
+  const filePath = join(dir, name);
+  const hash = createHash('sha256');
+  const out = createWriteStream(filePath);
+  // One random MiB repeated with a counter prefix: cheap to make, never all-equal blocks.
+  const block = randomBytes(Math.min(size, 1024 * 1024) || 1);
+  let written = 0;
+  let n = 0;
+  while (written < size) {
+    const chunk = Buffer.from(block.subarray(0, Math.min(block.length, size - written)));
+    if (chunk.length >= 4) chunk.writeUInt32LE(n++ >>> 0, 0);
+    hash.update(chunk);
+    written += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  return { filePath, fileName: name, size, sha256: hash.digest('hex') };
+}
