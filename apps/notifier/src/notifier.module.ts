@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppEnv } from '@pbx/config';
 import type { Logger } from '@pbx/observability';
 import { CoreModule } from '@pbx/runtime';
