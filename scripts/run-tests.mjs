@@ -19,6 +19,15 @@ if (selected.some((t) => t !== 'unit') && process.env.SKIP_TEST_PEERS !== '1') {
   }
 }
 
+// The e2e tier runs the built apps as processes, as `npm start` does.
+if (selected.includes('e2e') && process.env.SKIP_BUILD !== '1') {
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
 mkdirSync('tmp', { recursive: true });
 let passed = 0;
 let failed = 0;
@@ -29,7 +38,8 @@ for (const tier of selected) {
   const out = `tmp/jest-${tier}.json`;
   const res = spawnSync(
     'npx',
-    ['jest', '--selectProjects', tier, '--json', `--outputFile=${out}`, `--maxWorkers=${workers[tier] ?? '1'}`, '--passWithNoTests', ...extra],
+    // --forceExit: a library's lingering socket must not hang CI after the results are in.
+    ['jest', '--selectProjects', tier, '--json', `--outputFile=${out}`, `--maxWorkers=${workers[tier] ?? '1'}`, '--passWithNoTests', '--forceExit', ...extra],
     { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--openssl-legacy-provider'].filter(Boolean).join(' ') } },
   );
   if (res.status !== 0) exitCode = 1;
