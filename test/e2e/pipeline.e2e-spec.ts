@@ -12,7 +12,7 @@ import { migrateDatabase } from '@pbx/persistence';
 import { migratePbxSchema, seedPbx } from '@pbx/pbx-source';
 import { verifySar } from '@pbx/sar';
 import {
-  amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, peers, sftpHostKeyFingerprint, startDropboxFake, tempDir,
+  amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, peers, readMaildir, sftpHostKeyFingerprint, startDropboxFake, tempDir,
   testUrls, uniqueName, waitForMail, type DropboxFake,
 } from '@pbx/testing';
 import { ApiClient, Stack } from './stack';
@@ -260,7 +260,6 @@ describe('the whole pipeline, five processes, public API only', () => {
         const { body } = await api.request<{ total: number }>('GET', `/api/v1/dead-letters?runId=${run.id}`);
         return body.total === 0;
       });
-      const { readMaildir } = await import('@pbx/testing');
       const mails = (await readMaildir(undefined, since - 1000)).filter((m) => (m.mail.to && 'text' in m.mail.to ? m.mail.to.text : '').includes(reportTo));
       expect(mails).toHaveLength(1);
     }
