@@ -1,0 +1,213 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import Redis from 'ioredis';
+import { MaintenanceLock } from '@pbx/locking';
+import { OutboxWriter } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { migratePbxSchema, seedPbx, type DeleteArchivedOptions, type PostgresPbxSource } from '@pbx/pbx-source';
+import { startApp } from '@pbx/runtime';
+import { listSar } from '@pbx/sar';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
+import { ArchiverService } from './archiver.service';
+import { PackerModule } from './packer.module';
+import { PBX_SOURCE } from './packer.tokens';
+
+const logger = createLogger({ service: 'archiver-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+interface Items { cdr: number[]; voicemails: { id: number; file: string }[] }
+
+/**
+ * The archiver's deletion step at service level (the whole flow through the dispatcher is
+ * test/e2e/archiving.e2e-spec.ts): a deletion that dies midway is completed exactly once by
+ * the next finalize, and deletion waits while someone else holds the maintenance lock.
+ */
+describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let pbx: Awaited<ReturnType<typeof freshSchema>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let ns: string;
+  let lockKey: string;
+  let lock: MaintenanceLock;
+  let redis: Redis;
+  const apps: INestApplication[] = [];
+  const dataDir = () => join(dirs.path, 'pbx');
+
+  beforeAll(async () => {
+    redis = new Redis(testUrls.redis);
+  });
+  afterAll(() => redis.disconnect());
+  beforeEach(async () => {
+    dirs = await tempDir();
+    pbx = await freshSchema('arcpbx');
+    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.name });
+    await seedPbx({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: dataDir(), users: 5, cdr: 200, voicemails: 12, announcements: 1, days: 60, minAudioBytes: 4_000, maxAudioBytes: 8_000 });
+    db = await migratedDatabase('arc');
+    ns = amqpNamespace();
+    lockKey = uniqueName('arc-lock');
+    lock = new MaintenanceLock(redis, { key: lockKey, ttlMs: 10_000 });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await deleteAmqpNamespace(ns);
+    await db.close();
+    await pbx.drop();
+    await dirs.remove();
+  });
+
+  async function startPacker(): Promise<INestApplication> {
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema, PBX_DATABASE_SCHEMA: pbx.name, PBX_DATA_DIR: dataDir(), ARTIFACT_DIR: join(dirs.path, 'artifacts'),
+      AMQP_NAMESPACE: ns, MAINTENANCE_LOCK_KEY: lockKey, MAINTENANCE_DEFER_MS: 1500, MAINTENANCE_LOCK_TTL_MS: 3000,
+    });
+    const app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
+    apps.push(app);
+    return app;
+  }
+
+  /** An archive run of CDRs and voicemails older than 30 days; the packer picks up its archive.due. */
+  async function createArchiveRun(): Promise<RunEntity> {
+    const name = uniqueName('arc');
+    return db.dataSource.transaction(async (tx) => {
+      const cfg = await tx.save(
+        tx.create(ConfigurationEntity, {
+          kind: 'archive', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+          data: { cdr: { enabled: true, daysToKeep: 30 }, voicemails: { enabled: true, daysToKeep: 30 } },
+          keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
+        }),
+      );
+      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: 'local', settings: {}, secrets: {} }));
+      return new RunsRepository(db.dataSource, new OutboxWriter(db.schema)).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    });
+  }
+
+  const runOf = (id: string) => db.dataSource.manager.findOneByOrFail(RunEntity, { id });
+  const packed = (id: string) =>
+    expectEventually(async () => {
+      const r = await runOf(id);
+      return r.status === 'dispatching' ? r : null;
+    }, { timeoutMs: 30_000 });
+
+  async function pbxItems(): Promise<Items> {
+    const cdr: { id: string }[] = await db.dataSource.query(`SELECT id FROM "${pbx.name}".cdr ORDER BY id`);
+    const vm: { id: string; file_name: string }[] = await db.dataSource.query(`SELECT id, file_name FROM "${pbx.name}".voicemails ORDER BY id`);
+    return { cdr: cdr.map((r) => Number(r.id)), voicemails: vm.map((r) => ({ id: Number(r.id), file: r.file_name })) };
+  }
+
+  /** The run's selection, cross-checked against the cutoffs in the packed .sar. */
+  async function selectionOf(runId: string, before: Items): Promise<{ cdr: number[]; voicemails: number[] }> {
+    const rows: { kind: string; item_id: string }[] = await db.dataSource.query(
+      `SELECT kind, item_id FROM "${pbx.name}".archive_selections WHERE selection_id = $1 ORDER BY item_id`,
+      [runId],
+    );
+    const selected = { cdr: rows.filter((r) => r.kind === 'cdr').map((r) => Number(r.item_id)), voicemails: rows.filter((r) => r.kind === 'voicemail').map((r) => Number(r.item_id)) };
+    const { manifest } = await listSar(join(dirs.path, 'artifacts', `${runId}.sar`));
+    const old: { id: string }[] = await db.dataSource.query(`SELECT id FROM "${pbx.name}".cdr WHERE started_at < $1 ORDER BY id`, [manifest.archive!.cdrOlderThan]);
+    expect(selected.cdr).toEqual(old.map((r) => Number(r.id)));
+    expect(selected.cdr.length).toBeGreaterThan(40);
+    expect(selected.cdr.length).toBeLessThan(before.cdr.length);
+    expect(selected.voicemails.length).toBeGreaterThan(0);
+    expect(selected.voicemails.length).toBeLessThan(before.voicemails.length);
+    return selected;
+  }
+
+  function expectAfterDeletion(now: Items, before: Items, selected: { cdr: number[]; voicemails: number[] }): void {
+    expect(now.cdr).toEqual(before.cdr.filter((id) => !selected.cdr.includes(id)));
+    expect(now.voicemails).toEqual(before.voicemails.filter((v) => !selected.voicemails.includes(v.id)));
+    for (const v of before.voicemails) expect(existsSync(join(dataDir(), v.file))).toBe(!selected.voicemails.includes(v.id));
+  }
+
+  it('a deletion that dies midway is completed exactly once by the restarted archiver; nothing else is deleted', async () => {
+    const before = await pbxItems();
+    const first = await startPacker();
+    const run = await createArchiveRun();
+    await packed(run.id);
+    const selected = await selectionOf(run.id, before);
+    expect(await lock.currentHolder()).toBe(`archive:${run.id}`);
+
+    // The process "dies" after two committed batches of 20 (a throw from onBatch stops deleteArchived right there).
+    const source = first.get<PostgresPbxSource>(PBX_SOURCE);
+    const original = source.deleteArchived.bind(source);
+    let batches = 0;
+    source.deleteArchived = (id: string, opts: DeleteArchivedOptions = {}) =>
+      original(id, {
+        ...opts,
+        batchSize: 20,
+        onBatch: () => {
+          if (++batches === 2) throw new Error('simulated crash mid-deletion');
+        },
+      });
+    await expect(first.get(ArchiverService).finalize(run.id, true)).rejects.toThrow('simulated crash');
+    expect((await runOf(run.id)).status).toBe('dispatching');
+    const midway = await pbxItems();
+    expect(midway.cdr).toEqual(before.cdr.filter((id) => !selected.cdr.slice(0, 40).includes(id)));
+    expect(midway.voicemails).toEqual(before.voicemails);
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+    // A real crash leaves the lock in Redis under the run's holder id: the next process resumes it.
+    const orphan = await expectEventually(async () => {
+      const res = await lock.acquireLease(`archive:${run.id}`, { autoExtend: false });
+      return res.acquired ? res.lease : null;
+    });
+
+    const second = await startPacker();
+    await second.get(ArchiverService).finalize(run.id, true);
+    const done = await runOf(run.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.deferrals).toEqual([]);
+    expectAfterDeletion(await pbxItems(), before, selected);
+    expect(done.counts).toMatchObject({ archivedCdr: selected.cdr.length, archivedVoicemails: selected.voicemails.length });
+    // The resumed lease was released at the end: the lock is free, not left to its ttl.
+    expect(await lock.currentHolder()).toBeNull();
+    await orphan.release();
+
+    // A duplicate archive.delivered changes nothing.
+    const after = await pbxItems();
+    await second.get(ArchiverService).finalize(run.id, true);
+    expect(await pbxItems()).toEqual(after);
+    const ends: { type: string }[] = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 AND type LIKE 'archive.%' ORDER BY created_at`, [run.id]);
+    expect(ends.map((e) => e.type)).toEqual(['archive.due', 'archive.succeeded']);
+  });
+
+  it('deletion waits while a backup holds the maintenance lock, then runs from the deferred archive.delivered', async () => {
+    const before = await pbxItems();
+    const first = await startPacker();
+    const run = await createArchiveRun();
+    await packed(run.id);
+    const selected = await selectionOf(run.id, before);
+    // The packer dies: its lease expires after the ttl and a backup takes the lock.
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+    const holder = `backup:${uniqueName('b')}`;
+    const backup = await expectEventually(async () => {
+      const res = await lock.acquireLease(holder);
+      return res.acquired ? res.lease : null;
+    }, { timeoutMs: 15_000 });
+    try {
+      const second = await startPacker();
+      await second.get(ArchiverService).finalize(run.id, true);
+      const waiting = await runOf(run.id);
+      expect(waiting.status).toBe('dispatching');
+      expect(waiting.deferrals).toHaveLength(1);
+      expect(waiting.deferrals[0].heldBy).toBe(holder);
+      expect(await pbxItems()).toEqual(before);
+      const [held]: { available_at: Date }[] = await db.dataSource.query(
+        `SELECT available_at FROM outbox WHERE correlation_id = $1 AND type = 'archive.delivered'`,
+        [run.id],
+      );
+      expect(held.available_at.getTime()).toBe(new Date(waiting.deferrals[0].until).getTime());
+    } finally {
+      await backup.release();
+    }
+    const releasedAt = Date.now();
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'succeeded' ? r : null;
+    }, { timeoutMs: 20_000 });
+    expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(releasedAt);
+    expectAfterDeletion(await pbxItems(), before, selected);
+    expect(done.counts).toMatchObject({ cdrDeleted: selected.cdr.length, voicemailsDeleted: selected.voicemails.length, filesDeleted: selected.voicemails.length });
+    await expectEventually(async () => (await lock.currentHolder()) === null);
+  });
+});
