@@ -2,12 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import { createDestinationRegistry, exchangeDropboxCode, type DestinationRegistry } from '@pbx/destinations';
+import { exchangeDropboxCode, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { RunsRepository } from '@pbx/persistence';
-import { CoreModule } from '@pbx/runtime';
-import { SecretBox } from '@pbx/secrets';
+import { CoreModule, destinationRegistryFromEnv, secretBoxFromEnv } from '@pbx/runtime';
+import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
 import { resolveAdminToken } from './auth/admin-token';
 import { ApiTokensRepository } from './auth/api-tokens.repository';
@@ -36,22 +36,6 @@ export interface ApiModuleOptions {
   /** Tests may swap the adapters (e.g. to count calls); default: built from env. */
   destinationRegistry?: DestinationRegistry;
   dropboxCodeExchange?: DropboxCodeExchange;
-}
-
-export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
-  return createDestinationRegistry({
-    localRoot: env.LOCAL_BACKUP_ROOT,
-    usbRoot: env.USB_MOUNT_ROOT,
-    usbAllowUnmounted: env.USB_ALLOW_UNMOUNTED,
-    smtpUrl: env.SMTP_URL,
-    mailFrom: env.MAIL_FROM,
-    mailMaxBytes: env.MAIL_MAX_BYTES,
-    dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE },
-  });
-}
-
-export function secretBoxFromEnv(env: AppEnv, logger: Logger): SecretBox {
-  return SecretBox.fromKeyRingOrDevKey(env.SECRETS_KEY, { onDevKey: (info) => logger.warn({ keyId: info.keyId }, info.message) });
 }
 
 /** The REST service: configurations, runs, downloads, dead letters, destination tests, metrics. */

@@ -2,3 +2,4 @@ export * from './bootstrap';
 export * from './core.module';
 export * from './health.service';
 export * from './tokens';
+export * from './factories';

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { ensureDatabaseExists } from '@pbx/persistence';
 
 /** Connection URLs of the real servers the integration tiers use (overridable by env). */
 export const testUrls = {
@@ -17,23 +18,8 @@ export function uniqueName(prefix = 't'): string {
 }
 
 /** Creates the test database if missing (tests may run on a fresh machine). */
-export async function ensureDatabase(url = testUrls.database): Promise<void> {
-  const target = new URL(url);
-  const dbName = target.pathname.slice(1);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
-    if (!rowCount) {
-      await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently by another worker
-      });
-    }
-  } finally {
-    await client.end();
-  }
+export function ensureDatabase(url = testUrls.database): Promise<void> {
+  return ensureDatabaseExists(url);
 }
 
 /** A fresh Postgres schema for one suite; `drop()` removes it with everything in it. */
