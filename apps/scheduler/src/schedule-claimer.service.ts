@@ -3,7 +3,7 @@ import type { RunKind } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
 import type { ConfigurationEntity, RunsRepository } from '@pbx/persistence';
 import { DEFAULT_CATCH_UP_GRACE_MS, planClaim, type ClaimPlan, type SlotEmission } from './claim-plan';
-import { isSlotConflict, type NextRunUpdate, type ScheduleRepository } from './schedule.repository';
+import type { NextRunUpdate, ScheduleRepository } from './schedule.repository';
 
 export interface ScheduleClaimerOptions {
   /** Configurations claimed per transaction. */
@@ -36,11 +36,11 @@ type EmitOutcome = { emitted: EmittedRun[]; alreadyEmitted: number };
 
 /**
  * Turns due slots into runs. One transaction per batch: the due rows are locked
- * (FOR UPDATE SKIP LOCKED), each gets at most one run (+ its due event, via the outbox)
- * and its next_run_at moved past now, and all of it commits together. A replica that
- * dies mid-batch commits nothing, so another one emits those slots; two replicas never
- * hold the same row, and the slot's unique index stops a double even if something else
- * goes wrong.
+ * (FOR UPDATE SKIP LOCKED), each gets at most one run (+ its due event, via the outbox;
+ * the batch's runs are written in bulk) and its next_run_at moved past now, and all of it
+ * commits together. A replica that dies mid-batch commits nothing, so another one emits
+ * those slots; two replicas never hold the same row, and the slot's unique index stops a
+ * double even if something else goes wrong.
  */
 export class ScheduleClaimer {
   readonly batchSize: number;
@@ -117,47 +117,24 @@ export class ScheduleClaimer {
   }
 
   /**
-   * Creates the runs of a batch. Optimistic first (no per-slot savepoint: the row locks
-   * already make a conflict a bug); if an insert hits runs_slot_unique anyway, the batch
-   * is rolled back to its start (keeping the row locks) and redone slot by slot, each in
-   * a savepoint, so only the conflicting slot is skipped and the transaction survives.
+   * Creates the runs of a batch in one bulk call. A slot that already has its run
+   * (runs_slot_unique; the row locks make that a bug elsewhere) is skipped by the insert,
+   * not raised, so it just counts as already emitted and the rest of the batch commits.
    */
   private async emitAll(tx: EntityManager, planned: Planned[]): Promise<EmitOutcome> {
-    await tx.query('SAVEPOINT schedule_batch');
-    try {
-      const outcome = await this.emitEach(tx, planned, false);
-      await tx.query('RELEASE SAVEPOINT schedule_batch');
-      return outcome;
-    } catch (err) {
-      if (!isSlotConflict(err)) throw err;
-      await tx.query('ROLLBACK TO SAVEPOINT schedule_batch');
-      return this.emitEach(tx, planned, true);
-    }
-  }
-
-  private async emitEach(tx: EntityManager, planned: Planned[], careful: boolean): Promise<EmitOutcome> {
+    const emits = planned.flatMap(({ configuration, plan }) => (plan.action === 'emit' ? [{ configuration, emit: plan.emit }] : []));
+    if (!emits.length) return { emitted: [], alreadyEmitted: 0 };
+    const created = await this.runs.createRuns(
+      tx,
+      emits.map(({ configuration, emit }) => ({ configuration, trigger: 'schedule', scheduledFor: emit.scheduledFor, catchUp: emit.catchUp })),
+    );
+    // lockDue returns each configuration once, so its id identifies the slot in this batch.
+    const byConfiguration = new Map(created.map((run) => [run.configurationId, run]));
     const emitted: EmittedRun[] = [];
-    let alreadyEmitted = 0;
-    for (const { configuration, plan } of planned) {
-      if (plan.action !== 'emit') continue;
-      const create = () =>
-        this.runs.createRun(tx, { configuration, trigger: 'schedule', scheduledFor: plan.emit.scheduledFor, catchUp: plan.emit.catchUp });
-      if (!careful) {
-        const run = await create();
-        emitted.push({ ...plan.emit, runId: run.id, configurationId: configuration.id, kind: run.kind });
-        continue;
-      }
-      await tx.query('SAVEPOINT schedule_slot');
-      try {
-        const run = await create();
-        await tx.query('RELEASE SAVEPOINT schedule_slot');
-        emitted.push({ ...plan.emit, runId: run.id, configurationId: configuration.id, kind: run.kind });
-      } catch (err) {
-        if (!isSlotConflict(err)) throw err;
-        await tx.query('ROLLBACK TO SAVEPOINT schedule_slot');
-        alreadyEmitted++;
-      }
+    for (const { configuration, emit } of emits) {
+      const run = byConfiguration.get(configuration.id);
+      if (run) emitted.push({ ...emit, runId: run.id, configurationId: configuration.id, kind: run.kind });
     }
-    return { emitted, alreadyEmitted };
+    return { emitted, alreadyEmitted: emits.length - emitted.length };
   }
 }

@@ -6,9 +6,6 @@ export interface NextRunUpdate {
   nextRunAt: Date | null;
 }
 
-/** The name of the unique index that makes a second run for one slot impossible. */
-export const RUNS_SLOT_UNIQUE = 'runs_slot_unique';
-
 /** The scheduler's SQL: claiming due configurations and moving their next_run_at. */
 export class ScheduleRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -51,12 +48,4 @@ export class ScheduleRepository {
     );
     return row?.next ? new Date(row.next) : null;
   }
-}
-
-/** True when `err` is the insert of a run for a slot that already has one. */
-export function isSlotConflict(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; constraint?: unknown; driverError?: { code?: unknown; constraint?: unknown } };
-  const source = e.driverError ?? e;
-  return source.code === '23505' && source.constraint === RUNS_SLOT_UNIQUE;
 }

@@ -87,10 +87,13 @@ export class QueueConsumer {
     }
 
     await withCorrelation(envelope.correlationId, async () => {
-      const log = this.logger.child({ queue: this.options.queue, messageId: envelope.messageId, type: envelope.type, attempt });
+      // Built only when something is logged: pino redacts a child's bindings on creation,
+      // which cost ~0.1 ms per message on the happy path (bench/messaging).
+      let child: Logger | undefined;
+      const log = (): Logger => (child ??= this.logger.child({ queue: this.options.queue, messageId: envelope.messageId, type: envelope.type, attempt }));
       try {
         if (await this.alreadyHandled(envelope.messageId)) {
-          log.info('message already handled; acknowledging the duplicate');
+          log().info('message already handled; acknowledging the duplicate');
           return this.ack(ch, msg);
         }
         await this.options.dispatch(envelope);
@@ -103,11 +106,11 @@ export class QueueConsumer {
         }
         const error = err instanceof Error ? err : new Error(String(err));
         if (error instanceof PermanentMessageError || attempt >= this.options.retry.maxAttempts) {
-          log.error({ err: error }, 'message failed for good; dead-lettering it');
+          log().error({ err: error }, 'message failed for good; dead-lettering it');
           return this.deadLetter(ch, msg, attempt, error);
         }
         const delay = retryDelayMs(this.options.retry, attempt);
-        log.warn({ err: error.message, retryInMs: delay }, 'message failed; retrying later');
+        log().warn({ err: error.message, retryInMs: delay }, 'message failed; retrying later');
         await this.retry(ch, msg, attempt, delay, error);
       }
     });
