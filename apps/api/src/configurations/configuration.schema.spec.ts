@@ -246,7 +246,7 @@ describe('destinations: the validation matrix', () => {
     ['smb missing password', { ...smb, password: undefined }, 'destinations[0].password', /is required/],
     ['smb empty password', { ...smb, password: '' }, 'destinations[0].password', /must not be empty/],
     ['smb missing security', { ...smb, security: undefined }, 'destinations[0].security', /is required/],
-    ['smb unknown security', { ...smb, security: 'ntlm' }, 'destinations[0].security', /one of ntlmv2, ntlmssp, kerberos, ntlmv1-legacy/],
+    ['smb unknown security', { ...smb, security: 'ntlm' }, 'destinations[0].security', /one of ntlmv2, ntlmssp, ntlmssp-encrypt, kerberos, ntlmv1-legacy/],
     ['smb port 0', { ...smb, port: 0 }, 'destinations[0].port', /1 to 65535/],
     ['smb port 65536', { ...smb, port: 65536 }, 'destinations[0].port', /1 to 65535/],
     ['smb unknown driver', { ...smb, driver: 'cifs' }, 'destinations[0].driver', /one of smbclient, legacy-smb2/],
