@@ -75,7 +75,7 @@ export class ArchiverService {
         archivedVoicemails: selection.voicemailCount,
         pbxBytesBefore: before.databaseBytes + before.dataDirBytes,
       };
-      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt), size: result.size, sha256: result.sha256 }, counts);
+      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt), size: result.size, sha256: result.sha256 }, counts, result.entries);
       // The lease stays held (and extended) until finalize() has deleted the items.
       this.leases.set(run.id, lease);
     } catch (err) {

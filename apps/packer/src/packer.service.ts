@@ -97,7 +97,7 @@ export class PackerService {
       });
       await rename(partial, final);
       const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt);
-      await this.runs.markPacked(run, { fileName, size: result.size, sha256: result.sha256 }, result.counts);
+      await this.runs.markPacked(run, { fileName, size: result.size, sha256: result.sha256 }, result.counts, result.entries);
       const seconds = (Date.now() - started) / 1000;
       this.logger.info({ size: result.size, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');
       return 'packed';

@@ -44,13 +44,14 @@ export class RunStateRepository {
     return until;
   }
 
-  async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>): Promise<void> {
+  async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<void> {
+    const progress: RunProgress = { bytes: artifact.size, entriesDone: entries, entriesTotal: entries, updatedAt: new Date().toISOString() };
     await this.dataSource.transaction(async (tx) => {
       await tx.query(
         `UPDATE runs SET status = 'dispatching', packed_at = now(), artifact_file_name = $2, artifact_size = $3, artifact_sha256 = $4,
-                counts = COALESCE(counts, '{}'::jsonb) || $5::jsonb, progress = jsonb_set(COALESCE(progress, '{}'::jsonb), '{bytes}', to_jsonb($3::bigint)), updated_at = now()
+                counts = COALESCE(counts, '{}'::jsonb) || $5::jsonb, progress = $6::jsonb, updated_at = now()
           WHERE id = $1`,
-        [run.id, artifact.fileName, artifact.size, artifact.sha256, JSON.stringify(counts)],
+        [run.id, artifact.fileName, artifact.size, artifact.sha256, JSON.stringify(counts), JSON.stringify(progress)],
       );
       await this.outbox.enqueue(tx, 'backup.packed', { runId: run.id, kind: run.kind, artifact }, { correlationId: run.id });
     });

@@ -77,7 +77,7 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
         connection,
         {
           queue,
-          prefetch: options.prefetch,
+          prefetch: options.prefetchByQueue?.[queue] ?? options.prefetch,
           retry: options.retryByQueue?.[queue] ?? options.retry,
           dataSource,
           dispatch: (envelope) => this.dispatch(envelope),

@@ -10,6 +10,8 @@ export interface MessagingOptions {
   /** Prefix of every exchange and queue name (tests, side-by-side installs). */
   namespace: string;
   prefetch: number;
+  /** Per-queue prefetch (e.g. the packer takes one run at a time). */
+  prefetchByQueue?: Partial<Record<string, number>>;
   retry: RetryPolicy;
   /** Per-queue overrides of the retry policy. */
   retryByQueue?: Partial<Record<string, RetryPolicy>>;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
+import { QUEUES } from '@pbx/contracts';
 import { AmqpConnection, DeadLetterRecorder, OutboxRelay, OutboxWriter, type MessagingOptions } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { dataSourceOptions } from '@pbx/persistence';
@@ -25,6 +26,8 @@ export function messagingOptions(env: AppEnv): MessagingOptions {
     amqpUrl: env.AMQP_URL,
     namespace: env.AMQP_NAMESPACE,
     prefetch: env.AMQP_PREFETCH,
+    // One run packs at a time per packer by default: packing is disk- and CPU-bound.
+    prefetchByQueue: { [QUEUES.packerJobs]: env.PACKER_CONCURRENCY },
     retry: { maxAttempts: env.AMQP_MAX_ATTEMPTS, initialDelayMs: env.AMQP_RETRY_DELAY_MS },
     databaseSchema: env.DATABASE_SCHEMA,
   };
