@@ -157,7 +157,8 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     expect(done.status).toBe('succeeded');
     expect(done.deferrals).toEqual([]);
     expectAfterDeletion(await pbxItems(), before, selected);
-    expect(done.counts).toMatchObject({ archivedCdr: selected.cdr.length, archivedVoicemails: selected.voicemails.length });
+    // Totals of the whole deletion, not only of the resumed pass.
+    expect(done.counts).toMatchObject({ archivedCdr: selected.cdr.length, archivedVoicemails: selected.voicemails.length, cdrDeleted: selected.cdr.length, voicemailsDeleted: selected.voicemails.length });
     // The resumed lease was released at the end: the lock is free, not left to its ttl.
     expect(await lock.currentHolder()).toBeNull();
     await orphan.release();

@@ -101,7 +101,14 @@ export class ArchiverService {
       if (!lease) return;
     }
     try {
-      const deleted = await this.source.deleteArchived(runId, { batchSize: DELETE_BATCH, signal: lease.signal });
+      const thisPass = await this.source.deleteArchived(runId, { batchSize: DELETE_BATCH, signal: lease.signal });
+      // A resumed deletion only counts its own batches; once complete, the whole selection is gone.
+      const selection = await this.source.getArchiveSelection(runId);
+      const deleted = {
+        cdrDeleted: selection?.cdrCount ?? thisPass.cdrDeleted,
+        voicemailsDeleted: selection?.voicemailCount ?? thisPass.voicemailsDeleted,
+        filesDeleted: thisPass.filesDeleted,
+      };
       const after = await this.source.stats();
       await this.runs.finishArchive(run, { deleted: { ...deleted, pbxBytesAfter: after.databaseBytes + after.dataDirBytes }, error: null });
       this.logger.info({ ...deleted }, 'archived items deleted from the PBX');
