@@ -2,14 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { LockUnavailableError, MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
+import { MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
-import { FINAL_RUN_STATUSES, type ArchiveItems, type RunEntity } from '@pbx/persistence';
+import { FINAL_RUN_STATUSES, type ArchiveItems } from '@pbx/persistence';
 import type { ArchiveCriteria, PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { artifactFileName } from './artifact-name';
 import { describePackingError } from './packer.service';
+import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
 
@@ -39,15 +40,15 @@ export class ArchiverService {
     private readonly runs: RunStateRepository,
     @Inject(PBX_SOURCE) private readonly source: PbxSource,
     @Inject(MAINTENANCE_LOCK) private readonly lock: MaintenanceLock,
+    private readonly gate: MaintenanceGate,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
   async packArchive(runId: string): Promise<void> {
     const run = await this.runs.findRun(runId);
-    if (!run || FINAL_RUN_STATUSES.includes(run.status) || run.packedAt) return;
-    if (run.status === 'deferred' && run.deferredUntil && run.deferredUntil.getTime() > Date.now() + 1000) return;
-    const lease = await this.takeLease(run);
+    if (!run || isStaleDue(run)) return;
+    const lease = await this.gate.enter(`archive:${run.id}`, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
     if (!lease) return;
     await this.runs.markPacking(run.id);
     const dir = this.env.ARTIFACT_DIR;
@@ -97,7 +98,8 @@ export class ArchiverService {
     }
     let lease = this.leases.get(runId);
     if (!lease || lease.lost) {
-      lease = (await this.takeLease(run, { deferFinalize: true })) ?? undefined;
+      // Deletion waits for the lock like packing does; the finalize event comes back later.
+      lease = (await this.gate.enter(`archive:${run.id}`, (delayMs, heldBy) => this.runs.deferArchiveFinalize(run, delayMs, heldBy))) ?? undefined;
       if (!lease) return;
     }
     try {
@@ -127,23 +129,5 @@ export class ArchiverService {
       const res = await this.lock.acquireLease(`archive:${runId}`, { resume: true, autoExtend: false }).catch(() => null);
       if (res?.acquired) await res.lease.release();
     }
-  }
-
-  /** The lease, or null after deferring (the run, or its finalize step) because the lock is held. */
-  private async takeLease(run: RunEntity, opts: { deferFinalize?: boolean } = {}): Promise<MaintenanceLease | null> {
-    let heldBy: string | null;
-    let delay = this.env.MAINTENANCE_DEFER_MS;
-    try {
-      const res = await this.lock.acquireLease(`archive:${run.id}`, { resume: true });
-      if (res.acquired) return res.lease;
-      heldBy = res.heldBy;
-    } catch (err) {
-      if (!(err instanceof LockUnavailableError)) throw err;
-      heldBy = 'lock service unavailable';
-      delay = Math.min(delay, 30_000);
-    }
-    const until = opts.deferFinalize ? await this.runs.deferArchiveFinalize(run, delay, heldBy) : await this.runs.defer(run, delay, heldBy);
-    this.logger.info({ heldBy, until, step: opts.deferFinalize ? 'deletion' : 'packing' }, 'PBX maintenance lock held; archiving deferred');
-    return null;
   }
 }

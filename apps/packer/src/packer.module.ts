@@ -7,6 +7,7 @@ import { PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
 import { CoreModule, REDIS } from '@pbx/runtime';
 import { ArchiverService } from './archiver.service';
 import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handler';
+import { MaintenanceGate } from './maintenance-gate.service';
 import { PackerService } from './packer.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -28,6 +29,7 @@ export class PackerModule {
       controllers: [PackerJobsHandler, ArchiverFinalizeHandler],
       providers: [
         PackerService,
+        MaintenanceGate,
         ArchiverService,
         RunStateRepository,
         PbxSourceCloser,

@@ -2,21 +2,18 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { LockUnavailableError, MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
 import type { BackupSections, RunEntity } from '@pbx/persistence';
-import { FINAL_RUN_STATUSES } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { artifactFileName } from './artifact-name';
 import { RunStateRepository } from './run-state.repository';
-import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
+import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
+import { PBX_SOURCE } from './packer.tokens';
 
 /** How often packing progress is written to the run (the API shows it). */
 const PROGRESS_EVERY_MS = 2000;
-/** A run that cannot reach the lock service waits this long, visibly, before it tries again. */
-const LOCK_UNAVAILABLE_RETRY_MS = 30_000;
 
 export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed';
 
@@ -30,7 +27,7 @@ export class PackerService {
   constructor(
     private readonly runs: RunStateRepository,
     @Inject(PBX_SOURCE) private readonly source: PbxSource,
-    @Inject(MAINTENANCE_LOCK) private readonly lock: MaintenanceLock,
+    private readonly gate: MaintenanceGate,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -41,27 +38,9 @@ export class PackerService {
       this.logger.warn({ runId }, 'backup.due for an unknown run; ignoring it');
       return 'skipped';
     }
-    if (FINAL_RUN_STATUSES.includes(run.status) || run.packedAt) return 'skipped'; // a duplicate of a finished step
-    if (run.status === 'deferred' && run.deferredUntil && run.deferredUntil.getTime() > Date.now() + 1000) {
-      return 'skipped'; // an older copy of the due event; the held-back one comes at deferredUntil
-    }
-
-    let acquired;
-    try {
-      // `resume`: a packer that crashed mid-pack held the lock under this same run's name.
-      acquired = await this.lock.acquireLease(`backup:${run.id}`, { resume: true });
-    } catch (err) {
-      if (!(err instanceof LockUnavailableError)) throw err;
-      const until = await this.runs.defer(run, Math.min(LOCK_UNAVAILABLE_RETRY_MS, this.env.MAINTENANCE_DEFER_MS), 'lock service unavailable');
-      this.logger.warn({ err: err.message, until }, 'maintenance lock service unavailable; not packing without the lock, run waits');
-      return 'deferred';
-    }
-    if (!acquired.acquired) {
-      const until = await this.runs.defer(run, this.env.MAINTENANCE_DEFER_MS, acquired.heldBy);
-      this.logger.info({ heldBy: acquired.heldBy, until }, 'PBX maintenance lock held; run deferred');
-      return 'deferred';
-    }
-    const { lease } = acquired;
+    if (isStaleDue(run)) return 'skipped';
+    const lease = await this.gate.enter(`backup:${run.id}`, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
+    if (!lease) return 'deferred';
     try {
       return await this.pack(run, lease.signal);
     } finally {
