@@ -204,7 +204,7 @@ async function startPipeline(relays: number, prefetch: number): Promise<Pipeline
           await ds.initialize();
           const amqp = new AmqpConnection(messagingOptions, logger);
           await amqp.waitForConnect();
-          return { ds, amqp, relay: new OutboxRelay(ds, amqp, { databaseUrl, schema }, logger) };
+          return { ds, amqp, relay: new OutboxRelay(amqp, { databaseUrl, schema }, logger) };
         }),
       )),
     );

@@ -92,7 +92,7 @@ describe('scheduler (real Postgres + RabbitMQ)', () => {
   });
 
   function startRelay(): void {
-    const relay = new OutboxRelay(db.dataSource, amqp, { databaseUrl: db.url, schema: db.schema }, logger);
+    const relay = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema }, logger);
     relay.start();
     stops.push(() => relay.stop());
   }

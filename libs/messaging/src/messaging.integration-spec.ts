@@ -142,7 +142,7 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     const writer = new OutboxWriter(db.schema);
     const seen = new Map<string, number>();
     await consume(async (e) => void seen.set(e.messageId, (seen.get(e.messageId) ?? 0) + 1)).start();
-    const relays = [0, 1, 2].map(() => new OutboxRelay(db.dataSource, amqp, { databaseUrl: db.url, schema: db.schema, batchSize: 20 }, logger));
+    const relays = [0, 1, 2].map(() => new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, batchSize: 20 }, logger));
     relays.forEach((r) => r.start());
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {
@@ -169,7 +169,7 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     const writer = new OutboxWriter(db.schema);
     const seen: number[] = [];
     await consume(async () => void seen.push(Date.now())).start();
-    const relay = new OutboxRelay(db.dataSource, amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 200 }, logger);
+    const relay = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 200 }, logger);
     relay.start();
     const availableAt = new Date(Date.now() + 1500);
     await db.dataSource.transaction((tx) => writer.enqueue(tx, 'backup.due', { runId: randomUUID(), kind: 'backup' }, { correlationId: 'x', availableAt }));
@@ -182,7 +182,7 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     const writer = new OutboxWriter(db.schema);
     const seen = new Set<string>();
     await consume(async (e) => void seen.add(e.messageId)).start();
-    const relay = new OutboxRelay(db.dataSource, amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 200 }, logger);
+    const relay = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 200 }, logger);
     relay.start();
     const ids: string[] = [];
     const enqueue = async (n: number) => {

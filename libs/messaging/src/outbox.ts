@@ -1,5 +1,5 @@
-import { Client } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import { Client, Pool } from 'pg';
+import type { EntityManager } from 'typeorm';
 import { MESSAGES, type MessageType, type PayloadOf } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
 import type { AmqpConnection } from './amqp-connection';
@@ -86,26 +86,39 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (and for rows held back until later). */
   pollMs?: number;
+  /** Passes publishing at the same time (the next batch is claimed while one awaits confirms). */
+  maxPassesInFlight?: number;
+  /** A claimed row belongs to its relay this long; rows of a relay that died are published again after it. */
+  claimMs?: number;
 }
 
 /**
  * Publishes outbox rows with confirms and marks them sent. Any number of relays may
- * run: rows are claimed with FOR UPDATE SKIP LOCKED, so none is published twice by two
- * relays (a crash between publish and commit can repeat one; consumers dedupe by id).
+ * run: a pass claims rows (FOR UPDATE SKIP LOCKED, then pushes their `available_at` past
+ * the claim period) so no two relays publish the same row; a relay that dies mid-pass
+ * leaves its rows to be published again when the claim runs out, and consumers dedupe
+ * by message id.
+ *
+ * The relay's own connections run with `synchronous_commit = off`: losing a claim or a
+ * "sent" mark in a Postgres crash only republishes rows (at-least-once, deduped), and not
+ * waiting for a WAL flush per pass is what keeps latency low. Nothing else runs on them.
  */
 export class OutboxRelay {
   private readonly publisher: MessagePublisher;
+  private readonly pool: Pool;
   private listener?: Client;
   private running = false;
-  private wake?: () => void;
+  private readonly sleepers = new Set<() => void>();
   /** A NOTIFY that arrived while we were busy: the next sleep returns at once. */
   private woken = false;
   private loop?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly batchSize: number;
   private readonly pollMs: number;
+  private readonly maxInFlight: number;
+  private readonly claimMs: number;
 
   constructor(
-    private readonly dataSource: DataSource,
     connection: AmqpConnection,
     private readonly options: OutboxRelayOptions,
     private readonly logger: Logger,
@@ -113,6 +126,16 @@ export class OutboxRelay {
     this.publisher = new MessagePublisher(connection);
     this.batchSize = options.batchSize ?? 200;
     this.pollMs = options.pollMs ?? 1000;
+    this.maxInFlight = Math.max(1, options.maxPassesInFlight ?? 3);
+    this.claimMs = options.claimMs ?? 60_000;
+    this.pool = new Pool({
+      connectionString: options.databaseUrl,
+      max: this.maxInFlight + 1,
+      application_name: 'pbx-backup-outbox-relay',
+      options: `-c search_path="${options.schema}" -c synchronous_commit=off`,
+    });
+    // An idle client's error (e.g. Postgres restarting) must not crash the process; the next query reconnects.
+    this.pool.on('error', (err) => this.logger.warn({ err: err.message }, 'outbox relay connection lost'));
   }
 
   start(): void {
@@ -124,63 +147,86 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.woken = true;
-    this.wake?.();
+    this.wakeAll();
     await this.loop;
+    await Promise.allSettled([...this.inFlight]);
     await this.listener?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 
-  /** Publishes what is due now; returns how many rows were published. */
+  /** Publishes what is due now and waits for it; returns how many rows were published. */
   async drainOnce(): Promise<number> {
-    return this.dataSource.transaction(async (tx) => {
-      const rows: OutboxRow[] = await tx.query(
-        `SELECT id, type, version, correlation_id, payload, created_at, attempts FROM outbox
-          WHERE published_at IS NULL AND available_at <= now()
-          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
-      if (!rows.length) return 0;
-      const results = await Promise.allSettled(
-        rows.map((r) =>
-          this.publisher.publish({
-            messageId: r.id,
-            type: r.type,
-            version: r.version,
-            occurredAt: new Date(r.created_at).toISOString(),
-            correlationId: r.correlation_id,
-            payload: r.payload as PayloadOf<MessageType>,
-          }),
-        ),
-      );
-      const sent = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
-      if (sent.length) await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [sent]);
-      for (const [i, r] of rows.entries()) {
-        const res = results[i];
-        if (res.status === 'rejected') {
-          const reason = res.reason instanceof Error ? res.reason.message : String(res.reason);
-          const backoffMs = Math.min(60_000, 500 * 2 ** Math.min(r.attempts, 7));
-          this.logger.error({ correlationId: r.correlation_id, messageId: r.id, type: r.type, err: reason }, 'outbox publish failed; will retry');
-          await tx.query(
-            `UPDATE outbox SET attempts = attempts + 1, last_error = $2, available_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
-            [r.id, reason, String(backoffMs)],
-          );
-        }
-      }
-      return sent.length;
+    const rows = await this.claim();
+    return rows.length ? this.publishAndMark(rows) : 0;
+  }
+
+  /** Claims up to batchSize due rows, oldest first. */
+  private async claim(): Promise<OutboxRow[]> {
+    const { rows } = await this.pool.query<OutboxRow>(
+      `WITH due AS (
+         SELECT id FROM outbox WHERE published_at IS NULL AND available_at <= now()
+          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE outbox o SET available_at = now() + make_interval(secs => $2)
+         FROM due WHERE o.id = due.id
+       RETURNING o.id, o.type, o.version, o.correlation_id, o.payload, o.created_at, o.attempts`,
+      [this.batchSize, this.claimMs / 1000],
+    );
+    return rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+  }
+
+  private async publishAndMark(rows: OutboxRow[]): Promise<number> {
+    const results = await Promise.allSettled(
+      rows.map((r) =>
+        this.publisher.publish({
+          messageId: r.id,
+          type: r.type,
+          version: r.version,
+          occurredAt: new Date(r.created_at).toISOString(),
+          correlationId: r.correlation_id,
+          payload: r.payload as PayloadOf<MessageType>,
+        }),
+      ),
+    );
+    const sent = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+    if (sent.length) await this.pool.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [sent]);
+    const failed = rows.flatMap((r, i) => {
+      const res = results[i];
+      if (res.status !== 'rejected') return [];
+      const reason = res.reason instanceof Error ? res.reason.message : String(res.reason);
+      this.logger.error({ correlationId: r.correlation_id, messageId: r.id, type: r.type, err: reason }, 'outbox publish failed; will retry');
+      return [{ id: r.id, reason, backoffMs: Math.min(60_000, 500 * 2 ** Math.min(r.attempts, 7)) }];
     });
+    if (failed.length) {
+      await this.pool.query(
+        `UPDATE outbox o SET attempts = o.attempts + 1, last_error = f.reason, available_at = now() + make_interval(secs => f.backoff_ms / 1000.0)
+           FROM unnest($1::uuid[], $2::text[], $3::int[]) AS f(id, reason, backoff_ms) WHERE o.id = f.id`,
+        [failed.map((f) => f.id), failed.map((f) => f.reason), failed.map((f) => f.backoffMs)],
+      );
+    }
+    return sent.length;
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       this.woken = false;
-      let published = 0;
+      let claimed = 0;
       try {
-        published = await this.drainOnce();
+        const rows = await this.claim();
+        claimed = rows.length;
+        if (claimed) {
+          // Publish in the background and claim the next batch while this one awaits its confirms.
+          const pass: Promise<void> = this.publishAndMark(rows)
+            .then(() => undefined)
+            .catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : err }, 'outbox relay pass failed'))
+            .finally(() => this.inFlight.delete(pass));
+          this.inFlight.add(pass);
+          if (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+        }
       } catch (err) {
         this.logger.warn({ err: err instanceof Error ? err.message : err }, 'outbox relay pass failed');
       }
-      // More rows were committed during the pass: go again without asking when to wake.
-      if (published === this.batchSize || this.woken) continue;
+      // More rows were committed meanwhile: go again without asking when to wake.
+      if (claimed === this.batchSize || this.woken) continue;
       await this.sleep(await this.nextWakeMs());
     }
   }
@@ -188,7 +234,9 @@ export class OutboxRelay {
   /** Sleep until the next held-back row is due, or the poll interval, whichever is first. */
   private async nextWakeMs(): Promise<number> {
     try {
-      const [row]: { ms: number | null }[] = await this.dataSource.query(
+      const {
+        rows: [row],
+      } = await this.pool.query<{ ms: string | null }>(
         `SELECT EXTRACT(EPOCH FROM (min(available_at) - now())) * 1000 AS ms FROM outbox WHERE published_at IS NULL`,
       );
       if (row?.ms === null || row?.ms === undefined) return this.pollMs;
@@ -201,13 +249,19 @@ export class OutboxRelay {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.woken || !this.running) return resolve();
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.sleepers.delete(done);
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
     });
+  }
+
+  private wakeAll(): void {
+    this.woken = true;
+    for (const wake of [...this.sleepers]) wake();
   }
 
   private async listen(): Promise<void> {
@@ -216,10 +270,7 @@ export class OutboxRelay {
       try {
         await client.connect();
         this.listener = client;
-        client.on('notification', () => {
-          this.woken = true;
-          this.wake?.();
-        });
+        client.on('notification', () => this.wakeAll());
         await client.query(`LISTEN "${outboxChannel(this.options.schema)}"`);
         await new Promise<void>((resolve) => {
           client.on('error', () => resolve());

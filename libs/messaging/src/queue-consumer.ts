@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { checkEnvelope, HEADERS, SUBSCRIPTIONS, type Envelope, type SubscribedQueue } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
 import type { AmqpConnection } from './amqp-connection';
+import { Inbox } from './inbox';
 import { PermanentMessageError } from './errors';
 import { retryDelayMs, type RetryPolicy } from './messaging-options';
 
@@ -30,12 +31,15 @@ export class QueueConsumer {
   private current?: { ch: ConfirmChannel; consumerTag: string };
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly inbox: Inbox;
 
   constructor(
     private readonly connection: AmqpConnection,
     private readonly options: QueueConsumerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.inbox = new Inbox(options.dataSource, options.queue);
+  }
 
   async start(): Promise<void> {
     const queue = this.connection.names.queue(this.options.queue);
@@ -92,12 +96,12 @@ export class QueueConsumer {
       let child: Logger | undefined;
       const log = (): Logger => (child ??= this.logger.child({ queue: this.options.queue, messageId: envelope.messageId, type: envelope.type, attempt }));
       try {
-        if (await this.alreadyHandled(envelope.messageId)) {
+        if (await this.inbox.has(envelope.messageId)) {
           log().info('message already handled; acknowledging the duplicate');
           return this.ack(ch, msg);
         }
         await this.options.dispatch(envelope);
-        await this.recordHandled(envelope.messageId);
+        await this.inbox.record(envelope.messageId);
         this.ack(ch, msg);
       } catch (err) {
         if (this.stopping && !(err instanceof PermanentMessageError)) {
@@ -190,14 +194,5 @@ export class QueueConsumer {
     } catch {
       /* channel gone: redelivered anyway */
     }
-  }
-
-  private async alreadyHandled(messageId: string): Promise<boolean> {
-    const rows: unknown[] = await this.options.dataSource.query('SELECT 1 FROM inbox WHERE consumer = $1 AND message_id = $2', [this.options.queue, messageId]);
-    return rows.length > 0;
-  }
-
-  private async recordHandled(messageId: string): Promise<void> {
-    await this.options.dataSource.query('INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.options.queue, messageId]);
   }
 }

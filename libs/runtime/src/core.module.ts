@@ -91,9 +91,9 @@ export class CoreModule {
         { provide: OutboxWriter, useFactory: () => new OutboxWriter(env.DATABASE_SCHEMA) },
         {
           provide: OutboxRelay,
-          inject: [DataSource, AmqpConnection],
-          useFactory: (ds: DataSource, amqp: AmqpConnection) =>
-            opts.relay === false ? null : new OutboxRelay(ds, amqp, { databaseUrl: env.DATABASE_URL, schema: env.DATABASE_SCHEMA }, logger.child({ component: 'outbox-relay' })),
+          inject: [AmqpConnection],
+          useFactory: (amqp: AmqpConnection) =>
+            opts.relay === false ? null : new OutboxRelay(amqp, { databaseUrl: env.DATABASE_URL, schema: env.DATABASE_SCHEMA }, logger.child({ component: 'outbox-relay' })),
         },
         {
           provide: DeadLetterRecorder,
