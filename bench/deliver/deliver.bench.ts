@@ -1,7 +1,8 @@
 /**
  * Delivery throughput: a 1 GiB file to SFTP, SMB (smbclient driver) and local disk through
  * @pbx/destinations, next to the native tools on the same file: OpenSSH `sftp -b` (batch
- * put), `smbclient put` and `cp`. Needs the test peers (scripts/test-peers.sh).
+ * put), `smbclient put` and `cp` (page cache) / `cp` + `sync <file>` (durable). Needs the
+ * test peers (scripts/test-peers.sh) for SFTP and SMB.
  *
  *   npm run build && node dist/bench/deliver/deliver.bench.js [sizeMiB=1024] [runs=3] [local,sftp,smb]
  */
@@ -73,34 +74,57 @@ async function main(): Promise<void> {
     execFileSync('cat', [file], { stdio: ['ignore', 'ignore', 'inherit'] }); // warm the page cache
     const req = { filePath: file, fileName: 'bench.sar', size, sha256 };
 
-    // ---- local: cp vs LocalAdapter (both end with the data on disk: cp + fsync vs ours, which fsyncs and re-reads for sha256)
+    // ---- local, in two regimes, each against the native tool doing the same work:
+    //  page cache: `cp` vs the adapter with fsync off (data may still be in RAM afterwards);
+    //  durable:    `cp` + `sync <file>` (coreutils fsyncs the file) vs the default adapter,
+    //              which fsyncs the file and its folder; `dd conv=fsync` as a second reference.
+    // The sha256 opt-in (a second full read and hash pass of the archive) is informational.
     if (only.has('local')) {
-    const localRoot = join(work, 'local');
-    await mkdir(localRoot);
-    const local = new LocalAdapter(localRoot);
-    const localNoSync = new LocalAdapter(localRoot, { fsync: false });
-    const localSizeOnly = new LocalAdapter(localRoot, { fsync: false, verify: 'size' });
-    const localSizeTimes: number[] = [];
-    const cpTimes: number[] = [];
-    const cpSyncTimes: number[] = [];
-    const localTimes: number[] = [];
-    const localNoSyncTimes: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const dest = join(localRoot, `cp-${i}.sar`);
-      cpTimes.push(await time(() => run('cp', [file, dest])));
-      await rm(dest);
-      cpSyncTimes.push(await time(() => run('dd', [`if=${file}`, `of=${dest}`, 'bs=4M', 'conv=fsync', 'status=none'])));
-      await rm(dest);
-      localTimes.push(await time(() => local.deliver({ type: 'local' }, { ...req, configurationName: `bench-${i}` })));
-      await rm(join(localRoot, 'starface-backup'), { recursive: true, force: true });
-      localNoSyncTimes.push(await time(() => localNoSync.deliver({ type: 'local' }, { ...req, configurationName: `bench-${i}` })));
-      await rm(join(localRoot, 'starface-backup'), { recursive: true, force: true });
-      localSizeTimes.push(await time(() => localSizeOnly.deliver({ type: 'local' }, { ...req, configurationName: `bench-${i}` })));
-      await rm(join(localRoot, 'starface-backup'), { recursive: true, force: true });
-    }
-    results.push({ target: 'local, page cache: `cp` vs adapter {fsync:false, verify:size}', native: median(cpTimes), ours: median(localSizeTimes) });
-    results.push({ target: 'local, page cache: `cp` vs adapter {fsync:false} (sha256 verify)', native: median(cpTimes), ours: median(localNoSyncTimes) });
-    results.push({ target: 'local, durable: `dd conv=fsync` vs adapter (default, fsync)', native: median(cpSyncTimes), ours: median(localTimes) });
+      const localRoot = join(work, 'local');
+      await mkdir(localRoot);
+      const adapters = {
+        cache: new LocalAdapter(localRoot, { fsync: false }),
+        durable: new LocalAdapter(localRoot),
+        cacheSha: new LocalAdapter(localRoot, { fsync: false, verify: 'sha256' }),
+        durableSha: new LocalAdapter(localRoot, { verify: 'sha256' }),
+      };
+      const t = { cp: [] as number[], cpSync: [] as number[], dd: [] as number[], cache: [] as number[], durable: [] as number[], cacheSha: [] as number[], durableSha: [] as number[] };
+      const dest = join(localRoot, 'native.sar');
+      const native = async (key: 'cp' | 'cpSync' | 'dd', fn: () => void) => {
+        t[key].push(await time(fn));
+        await rm(dest);
+      };
+      const ours = async (key: keyof typeof adapters, i: number) => {
+        t[key].push(await time(() => adapters[key].deliver({ type: 'local' }, { ...req, configurationName: `bench-${i}` })));
+        await rm(join(localRoot, 'starface-backup'), { recursive: true, force: true });
+      };
+      for (let i = 0; i < runs; i++) {
+        // Every other run measures the adapter first, so neither side always follows the same step.
+        const pair = async (a: () => Promise<void>, b: () => Promise<void>) => {
+          for (const step of i % 2 ? [b, a] : [a, b]) await step();
+        };
+        await pair(
+          () => native('cp', () => run('cp', [file, dest])),
+          () => ours('cache', i),
+        );
+        await pair(
+          () =>
+            native('cpSync', () => {
+              run('cp', [file, dest]);
+              run('sync', [dest]);
+            }),
+          () => ours('durable', i),
+        );
+        await native('dd', () => run('dd', [`if=${file}`, `of=${dest}`, 'bs=4M', 'conv=fsync', 'status=none']));
+        await ours('cacheSha', i);
+        await ours('durableSha', i);
+      }
+      results.push({ target: 'local, page cache: `cp` vs adapter {fsync:false} (size verify)', native: median(t.cp), ours: median(t.cache) });
+      results.push({ target: 'local, durable: `cp` + `sync <file>` vs adapter default (fsync + size)', native: median(t.cpSync), ours: median(t.durable) });
+      results.push({ target: 'local, durable: `dd conv=fsync` vs adapter default (fsync + size)', native: median(t.dd), ours: median(t.durable) });
+      results.push({ target: "local, page cache: `cp` vs adapter {fsync:false, verify:'sha256'} (opt-in)", native: median(t.cp), ours: median(t.cacheSha) });
+      results.push({ target: "local, durable: `cp` + `sync <file>` vs adapter {verify:'sha256'} (opt-in)", native: median(t.cpSync), ours: median(t.durableSha) });
+      console.log('local, all runs (s):', JSON.stringify(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => Number(x.toFixed(2)))]))));
     }
 
     // ---- SFTP: OpenSSH sftp -b vs SftpAdapter

@@ -40,6 +40,11 @@ export const envSchema = z.object({
   PBX_ID: z.string().min(1).default('pbx-1'),
   ARTIFACT_DIR: dir('./var/artifacts'),
   LOCAL_BACKUP_ROOT: dir('./var/backups'),
+  /**
+   * How local and USB copies are checked: 'size' (they are fsynced either way), or 'sha256'
+   * to also hash the archive while it is copied (a second read and hash pass; bench/deliver).
+   */
+  LOCAL_VERIFY: z.enum(['size', 'sha256']).default('size'),
   USB_MOUNT_ROOT: dir('./var/usb'),
   /** Treat any directory below USB_MOUNT_ROOT as a volume (tests, or volumes that are not separate mounts). */
   USB_ALLOW_UNMOUNTED: bool(false),

@@ -13,7 +13,10 @@ export interface DestinationRegistryOptions {
   localRoot: string;
   /** fsync local copies before reporting success (default true). USB copies are always synced. */
   localFsync?: boolean;
-  /** 'sha256' (default) or 'size' — see DirectoryDeliveryOptions.verify. */
+  /**
+   * Local and USB copies: 'size' (default) or 'sha256' (also hash the archive while it is
+   * copied) — see DirectoryDeliveryOptions.verify.
+   */
   localVerify?: 'sha256' | 'size';
   /** USB volumes are mounted below this directory (one sub-directory per device). */
   usbRoot: string;
@@ -42,7 +45,7 @@ export interface DestinationRegistry {
 export function createDestinationRegistry(options: DestinationRegistryOptions): DestinationRegistry {
   const adapters: { [T in DestinationType]: DestinationAdapter<ConfigOf<T>> } = {
     local: new LocalAdapter(options.localRoot, { fsync: options.localFsync, verify: options.localVerify }),
-    usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted }),
+    usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted, verify: options.localVerify }),
     smb: new SmbAdapter({ ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
     sftp: new SftpAdapter(options.sftp),
     dropbox: new DropboxAdapter(options.dropbox),

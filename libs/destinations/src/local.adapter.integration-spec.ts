@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { makeTestArchive, tempDir, uniqueName } from '@pbx/testing';
 import { DeliveryError } from './delivery';
+import { createDestinationRegistry } from './destination-registry';
 import { sha256File } from './file-hash';
 import { LocalAdapter } from './local.adapter';
 import { UsbAdapter } from './usb.adapter';
@@ -26,7 +27,7 @@ describe('LocalAdapter (real filesystem)', () => {
     const name = `Nightly full ${uniqueName()}`;
     const progress: number[] = [];
     const res = await adapter.deliver({ type: 'local', path: 'pbx' }, { ...src, configurationName: name, onProgress: (n) => progress.push(n) });
-    expect(res).toEqual({ location: `starface-backup/${name}/${src.fileName}`, target: `[LOCAL]${join(root, 'pbx')}`, verified: 'sha256' });
+    expect(res).toEqual({ location: `starface-backup/${name}/${src.fileName}`, target: `[LOCAL]${join(root, 'pbx')}`, verified: 'size' });
     const landed = join(root, 'pbx', res.location);
     expect(await sha256File(landed)).toBe(src.sha256);
     expect(progress.at(-1)).toBe(src.size);
@@ -38,6 +39,44 @@ describe('LocalAdapter (real filesystem)', () => {
     expect(await adapter.list({ type: 'local', path: 'pbx' }, name)).toEqual([]);
     // removing again is not an error (retention may race with a manual delete)
     await adapter.remove({ type: 'local', path: 'pbx' }, name, src.fileName);
+  });
+
+  it('checks the size by default without hashing the archive; a size mismatch fails and leaves nothing', async () => {
+    const adapter = new LocalAdapter(root);
+    const name = uniqueName('size');
+    // A wrong expected sha256 goes unnoticed only if the default really skips the hash pass.
+    const res = await adapter.deliver({ type: 'local' }, { ...src, sha256: otherSha256(src.sha256), configurationName: name });
+    expect(res.verified).toBe('size');
+    expect(await sha256File(join(root, res.location))).toBe(src.sha256);
+
+    const short = uniqueName('short');
+    await expect(adapter.deliver({ type: 'local' }, { ...src, size: src.size + 1, configurationName: short })).rejects.toMatchObject({ code: 'ioError' });
+    expect(await readdir(join(root, 'starface-backup', short))).toEqual([]);
+  });
+
+  it("opt-in verify 'sha256' fails on an archive that no longer matches its sha256 and leaves nothing", async () => {
+    const adapter = new LocalAdapter(root, { verify: 'sha256' });
+    const name = uniqueName('sha');
+    const err = await adapter.deliver({ type: 'local' }, { ...src, sha256: otherSha256(src.sha256), configurationName: name }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ code: 'ioError', message: expect.stringMatching(/sha256/) });
+    expect(await readdir(join(root, 'starface-backup', name))).toEqual([]);
+
+    const ok = await adapter.deliver({ type: 'local' }, { ...src, configurationName: name });
+    expect(ok.verified).toBe('sha256');
+    expect(await sha256File(join(root, ok.location))).toBe(src.sha256);
+  });
+
+  it('the registry passes localVerify to local and usb', async () => {
+    const usbRoot = join(tmp.path, 'usb-root');
+    await mkdir(join(usbRoot, 'stick'), { recursive: true });
+    const options = { localRoot: root, usbRoot, usbAllowUnmounted: true, smtpUrl: 'smtp://x', mailFrom: 'a@b', dropbox: { appKey: 'k' } };
+    const bad = { ...src, sha256: otherSha256(src.sha256) };
+    const strict = createDestinationRegistry({ ...options, localVerify: 'sha256' });
+    await expect(strict.deliver({ type: 'local' }, { ...bad, configurationName: uniqueName() })).rejects.toMatchObject({ code: 'ioError' });
+    await expect(strict.deliver({ type: 'usb', device: 'stick' }, { ...bad, configurationName: uniqueName() })).rejects.toMatchObject({ code: 'ioError' });
+    const plain = createDestinationRegistry(options);
+    expect((await plain.deliver({ type: 'usb', device: 'stick' }, { ...src, configurationName: uniqueName() })).verified).toBe('size');
   });
 
   it('is idempotent: an identical file counts as delivered, a different one is replaced', async () => {
@@ -103,6 +142,11 @@ describe('LocalAdapter (real filesystem)', () => {
   });
 });
 
+/** A well-formed sha256 that is not `sha256`. */
+function otherSha256(sha256: string): string {
+  return (sha256[0] === '0' ? '1' : '0') + sha256.slice(1);
+}
+
 function canMount(): boolean {
   try {
     execFileSync('mount', ['--version'], { stdio: 'ignore' });
@@ -142,7 +186,7 @@ describe('UsbAdapter (real mount point)', () => {
     const name = `USB ${uniqueName()}`;
     const res = await adapter.deliver({ type: 'usb', device: 'stick' }, { ...src, configurationName: name });
     expect(res.target).toBe('[USB]stick');
-    expect(res.verified).toBe('sha256');
+    expect(res.verified).toBe('size');
     expect(await sha256File(join(usbRoot, 'stick', res.location))).toBe(src.sha256);
     expect(await adapter.list({ type: 'usb', device: 'stick' }, name)).toEqual([src.fileName]);
     expect((await adapter.test({ type: 'usb', device: 'stick' })).ok).toBe(true);

@@ -2,13 +2,15 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { UsbDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
-import { deliverToDirectory, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
+import { deliverToDirectory, DirectoryDeliveryOptions, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
 import { checkSegment } from './paths';
 
 export interface UsbAdapterOptions {
   usbRoot: string;
   /** Tests and single-disk setups: accept a plain directory that is not a mount point. */
   allowUnmounted?: boolean;
+  /** 'size' (default) or 'sha256' — see DirectoryDeliveryOptions.verify. USB copies are always fsynced. */
+  verify?: DirectoryDeliveryOptions['verify'];
 }
 
 /**
@@ -26,7 +28,7 @@ export class UsbAdapter implements DestinationAdapter<UsbDestinationConfig> {
   }
 
   async deliver(config: UsbDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
-    return deliverToDirectory(await this.mountedTarget(config), req, this.label(config));
+    return deliverToDirectory(await this.mountedTarget(config), req, this.label(config), { verify: this.options.verify });
   }
 
   async list(config: UsbDestinationConfig, configurationName: string): Promise<string[]> {

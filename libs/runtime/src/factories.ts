@@ -7,6 +7,7 @@ import { SecretBox } from '@pbx/secrets';
 export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
   return createDestinationRegistry({
     localRoot: env.LOCAL_BACKUP_ROOT,
+    localVerify: env.LOCAL_VERIFY,
     usbRoot: env.USB_MOUNT_ROOT,
     usbAllowUnmounted: env.USB_ALLOW_UNMOUNTED,
     smtpUrl: env.SMTP_URL,
