@@ -143,6 +143,42 @@ describe('MaintenanceLock (real Redis)', () => {
     if (fresh.acquired) await fresh.lease.release();
   });
 
+  it('a resume whose old lease runs out between the look-up and the take-over acquires afresh, not "held by nobody"', async () => {
+    const keyPrefix = `${uniqueName('lock')}:`;
+    const crashed = new MaintenanceLock(connect(), { keyPrefix, ttlMs: 30_000 });
+    const old = await crashed.tryAcquire('backup:run-9', { autoExtend: false });
+    expect(old).not.toBeNull();
+    // The restarted process's Redis: right after its look-up (the only script reading the
+    // pttl) has answered, the old lease expires, before the take-over reaches Redis.
+    const plain = connect();
+    const real = connect();
+    let expireOnce = true;
+    const expiring = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'eval') {
+          return async (...args: unknown[]) => {
+            const result: unknown = await (target.eval as (...a: unknown[]) => Promise<unknown>)(...args);
+            if (expireOnce && String(args[0]).includes('pttl')) {
+              expireOnce = false;
+              await plain.del(crashed.key, `${crashed.key}:holder`);
+            }
+            return result;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const restarted = new MaintenanceLock(expiring, { keyPrefix, ttlMs: 30_000 });
+    const result = await restarted.acquireLease('backup:run-9', { resume: true });
+    expect(expireOnce).toBe(false); // the expiry really fell between look-up and take-over
+    expect(result).toMatchObject({ acquired: true, resumed: false });
+    if (!result.acquired) throw new Error('not acquired');
+    expect(result.lease.token).not.toBe(old!.token);
+    expect(await crashed.currentHolder()).toBe('backup:run-9');
+    expect(await result.lease.release()).toBe(true);
+  });
+
   it('Redis unreachable -> LockUnavailableError, fn never runs', async () => {
     const down = connect('redis://127.0.0.1:6399');
     const lock = new MaintenanceLock(down, { keyPrefix: `${uniqueName('lock')}:`, ttlMs: 3000, operationTimeoutMs: 300 });

@@ -123,7 +123,13 @@ export class MaintenanceLock {
       try {
         await lease.extend();
       } catch (err) {
-        if (err instanceof LockLostError) return { acquired: false, heldBy: (await this.inspect())?.holder ?? null };
+        // Our old lease ran out between the look-up and the take-over (a restart that comes
+        // back just as its crashed lease expires): the lock is probably free now, so try to
+        // take it rather than report a holder that no longer exists.
+        if (err instanceof LockLostError) {
+          if (attempt < 3) return this.acquireOnce(holder, options, attempt + 1);
+          return { acquired: false, heldBy: (await this.inspect())?.holder ?? null };
+        }
         throw err;
       }
       this.opts.logger?.warn({ key: this.key, holder }, 'resumed maintenance lock held under the same holder id');
