@@ -4,6 +4,7 @@
  *
  *   node <outDir>/bench/messaging/messaging-bench.js [--n 20000] [--prefetch 50] [--tx-rows 50]
  *        [--writers 8] [--rate 500] [--seconds 20] [--only raw,ours,latency] [--relays 1,3] [--modes pipeline,drain]
+ *        [--relay-batch 500] [--relay-in-flight 2]
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -11,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { connect, type ConsumeMessage } from 'amqplib';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DLQ_SUFFIX, EXCHANGES, RETRY_SUFFIX, SUBSCRIPTIONS, type Envelope } from '@pbx/contracts';
+import { DLQ_SUFFIX, EXCHANGES, HEADERS, RETRY_SUFFIX, SUBSCRIPTIONS, type Envelope } from '@pbx/contracts';
 import { AmqpConnection, createEnvelope, OutboxRelay, OutboxWriter, QueueConsumer, type MessagingOptions } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { createDataSource, migrateDatabase } from '@pbx/persistence';
@@ -32,6 +33,10 @@ const RELAYS = (arg('relays') ?? '1,3').split(',').map(Number);
 const ONLY = new Set((arg('only') ?? 'raw,ours,latency').split(','));
 const MODES = (arg('modes') ?? 'pipeline,drain').split(',') as ('pipeline' | 'drain')[];
 const CONFIRM_WINDOW = 500;
+/** OutboxRelay batch size and passes in flight (undefined: the relay's defaults). */
+const RELAY_BATCH = arg('relay-batch') ? Number(arg('relay-batch')) : undefined;
+const RELAY_IN_FLIGHT = arg('relay-in-flight') ? Number(arg('relay-in-flight')) : undefined;
+type Write = 'each' | 'many';
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pbx_backup_bench';
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -75,15 +80,26 @@ function percentile(sorted: readonly number[], q: number): number {
 // ---------------------------------------------------------------------------------------
 // 1. Raw amqplib: confirm channel, persistent messages, durable queue, manual acks.
 
-async function rawBaseline(): Promise<number> {
+/**
+ * `minimal`: straight to the queue through the default exchange, only persistent + messageId.
+ * `same-topology`: what our publisher sends, without our code: a durable topic exchange,
+ * the routing key, mandatory, and the same message properties and header.
+ */
+async function rawBaseline(variant: 'minimal' | 'same-topology'): Promise<number> {
   const pubConn = await connect(amqpUrl);
   const subConn = await connect(amqpUrl);
+  const rawExchange = `${namespace}raw.events`;
   try {
     const pub = await pubConn.createConfirmChannel();
     await pub.assertQueue(rawQueue, { durable: true });
+    if (variant === 'same-topology') {
+      await pub.assertExchange(rawExchange, 'topic', { durable: true });
+      await pub.bindQueue(rawQueue, rawExchange, 'backup.due.v1');
+    }
     const sub = await subConn.createChannel();
     await sub.prefetch(PREFETCH);
-    const bodies = Array.from({ length: N }, () => Buffer.from(JSON.stringify(dueEnvelope())));
+    const envelopes = Array.from({ length: N }, () => dueEnvelope());
+    const bodies = envelopes.map((e) => Buffer.from(JSON.stringify(e)));
     let received = 0;
     const done = deferred();
     let tLast = 0;
@@ -104,7 +120,20 @@ async function rawBaseline(): Promise<number> {
     const c0 = cpuMs();
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
-      pub.sendToQueue(rawQueue, bodies[i], { persistent: true, messageId: randomUUID(), contentType: 'application/json' });
+      if (variant === 'minimal') pub.sendToQueue(rawQueue, bodies[i], { persistent: true, messageId: randomUUID(), contentType: 'application/json' });
+      else {
+        const e = envelopes[i];
+        pub.publish(rawExchange, 'backup.due.v1', bodies[i], {
+          persistent: true,
+          mandatory: true,
+          contentType: 'application/json',
+          messageId: e.messageId,
+          type: e.type,
+          correlationId: e.correlationId,
+          timestamp: Math.floor(Date.parse(e.occurredAt) / 1000),
+          headers: { [HEADERS.version]: e.version },
+        });
+      }
       if ((i + 1) % CONFIRM_WINDOW === 0) await pub.waitForConfirms();
     }
     await pub.waitForConfirms();
@@ -112,10 +141,11 @@ async function rawBaseline(): Promise<number> {
     await within(done.promise, 120_000, 'raw consume');
     const rate = N / ((tLast - t0) / 1000);
     console.log(
-      `raw amqplib      N=${N} prefetch=${PREFETCH}: publish+confirm ${(N / ((tPublished - t0) / 1000)).toFixed(0)} msg/s, ` +
+      `raw amqplib (${variant}) N=${N} prefetch=${PREFETCH}: publish+confirm ${(N / ((tPublished - t0) / 1000)).toFixed(0)} msg/s, ` +
         `end-to-end ${rate.toFixed(0)} msg/s (${((tLast - t0) / 1000).toFixed(2)} s), cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg  load ${load()}`,
     );
     await pub.deleteQueue(rawQueue);
+    if (variant === 'same-topology') await pub.deleteExchange(rawExchange);
     return rate;
   } finally {
     await pubConn.close().catch(() => undefined);
@@ -204,7 +234,7 @@ async function startPipeline(relays: number, prefetch: number): Promise<Pipeline
           await ds.initialize();
           const amqp = new AmqpConnection(messagingOptions, logger);
           await amqp.waitForConnect();
-          return { ds, amqp, relay: new OutboxRelay(amqp, { databaseUrl, schema }, logger) };
+          return { ds, amqp, relay: new OutboxRelay(amqp, { databaseUrl, schema, batchSize: RELAY_BATCH, maxPassesInFlight: RELAY_IN_FLIGHT }, logger) };
         }),
       )),
     );
@@ -225,8 +255,12 @@ async function startPipeline(relays: number, prefetch: number): Promise<Pipeline
   return pipeline;
 }
 
-/** Writes N outbox rows in transactions of `txRows`, WRITERS transactions at a time. */
-async function writeAll(p: Pipeline, txRows: number): Promise<void> {
+/**
+ * Writes N outbox rows in transactions of `txRows`, WRITERS transactions at a time: `each`
+ * row with its own `enqueue` (an app emitting events one by one) or `many` at once with
+ * `enqueueMany` (one multi-row INSERT, as the scheduler does).
+ */
+async function writeAll(p: Pipeline, txRows: number, write: Write): Promise<void> {
   const txs = Math.ceil(N / txRows);
   let next = 0;
   await Promise.all(
@@ -235,6 +269,10 @@ async function writeAll(p: Pipeline, txRows: number): Promise<void> {
         const t = next++;
         const rows = Math.min(txRows, N - t * txRows);
         await p.writerDs.transaction(async (m) => {
+          if (write === 'many') {
+            await p.writer.enqueueMany(m, Array.from({ length: rows }, () => ({ type: 'backup.due' as const, payload: { runId: randomUUID(), kind: 'backup' as const }, correlationId: randomUUID() })));
+            return;
+          }
           for (let r = 0; r < rows; r++) await p.writer.enqueue(m, 'backup.due', { runId: randomUUID(), kind: 'backup' }, { correlationId: randomUUID() });
         });
       }
@@ -246,7 +284,7 @@ async function writeAll(p: Pipeline, txRows: number): Promise<void> {
  * `pipeline`: writers and relays run together (end-to-end as the apps see it).
  * `drain`: the N rows are written first, then the relays start: relay + consumer capacity alone.
  */
-async function throughput(mode: 'pipeline' | 'drain', relays: number, txRows: number, raw: number | undefined): Promise<void> {
+async function throughput(mode: 'pipeline' | 'drain', relays: number, txRows: number, write: Write, raw: number | undefined): Promise<void> {
   const p = await startPipeline(relays, PREFETCH);
   try {
     if (mode === 'pipeline') {
@@ -255,7 +293,7 @@ async function throughput(mode: 'pipeline' | 'drain', relays: number, txRows: nu
     }
     const c0 = cpuMs();
     const t0 = performance.now();
-    await writeAll(p, txRows);
+    await writeAll(p, txRows, write);
     const tWritten = performance.now();
     const cWritten = cpuMs();
     if (mode === 'drain') await p.startRelays();
@@ -265,7 +303,7 @@ async function throughput(mode: 'pipeline' | 'drain', relays: number, txRows: nu
     const rate = N / ((tLast - tStart) / 1000);
     const cpu = mode === 'drain' ? `cpu write ${((1000 * (cWritten - c0)) / N).toFixed(0)} + relay/consume ${((1000 * (cpuMs() - cWritten)) / N).toFixed(0)} us/msg` : `cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg`;
     console.log(
-      `${mode.padEnd(8)} relays=${relays} tx=${String(txRows).padStart(2)} rows N=${N} prefetch=${PREFETCH}: writes ${(N / ((tWritten - t0) / 1000)).toFixed(0)} rows/s, ` +
+      `${mode.padEnd(8)} relays=${relays} tx=${String(txRows).padStart(2)} rows (${write}) N=${N} prefetch=${PREFETCH}: writes ${(N / ((tWritten - t0) / 1000)).toFixed(0)} rows/s, ` +
         `${mode === 'drain' ? 'relay→consumer' : 'end-to-end'} ${rate.toFixed(0)} msg/s (${((tLast - tStart) / 1000).toFixed(2)} s)${raw ? ` = ${(rate / raw).toFixed(2)}x raw` : ''}, ` +
         `${cpu}, duplicates ${p.duplicates}  load ${load()}`,
     );
@@ -350,12 +388,17 @@ async function main(): Promise<void> {
   console.log(`messaging bench: schema ${schema}, namespace ${namespace}, writers ${WRITERS}, load ${load()}`);
   await migrateDatabase({ url: databaseUrl, schema });
   try {
-    const raw = ONLY.has('raw') ? await rawBaseline() : undefined;
+    // The ratios are against the same-topology baseline; the minimal one is shown for reference.
+    if (ONLY.has('raw')) await rawBaseline('minimal');
+    const raw = ONLY.has('raw') ? await rawBaseline('same-topology') : undefined;
     if (ONLY.has('ours')) {
       for (const relays of RELAYS) {
         for (const mode of MODES) {
-          await throughput(mode, relays, TX_ROWS, raw);
-          if (mode === 'pipeline') await throughput(mode, relays, 1, raw);
+          await throughput(mode, relays, TX_ROWS, 'many', raw);
+          if (mode === 'pipeline') {
+            await throughput(mode, relays, TX_ROWS, 'each', raw);
+            await throughput(mode, relays, 1, 'each', raw);
+          }
         }
       }
     }

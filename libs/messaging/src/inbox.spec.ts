@@ -28,7 +28,7 @@ describe('TickBatcher', () => {
     const b = new TickBatcher<void>(async (keys) => {
       runs.push(keys);
       return () => undefined;
-    }, 2);
+    }, { maxBatch: 2 });
     await Promise.all(['1', '2', '3'].map((k) => b.load(k)));
     expect(runs).toEqual([['1', '2'], ['3']]);
   });
@@ -43,5 +43,30 @@ describe('TickBatcher', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     await expect(b.load('c')).resolves.toBe(true);
+  });
+
+  it('while maxInFlight runs are out, new calls wait and then go as one batch', async () => {
+    const runs: string[][] = [];
+    const gates: (() => void)[] = [];
+    const b = new TickBatcher<void>(
+      (keys) =>
+        new Promise((resolve) => {
+          runs.push(keys);
+          gates.push(() => resolve(() => undefined));
+        }),
+      { maxInFlight: 1 },
+    );
+    const first = b.load('a');
+    await new Promise((r) => setImmediate(r));
+    const later = [b.load('b'), b.load('c')];
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([['a']]); // b and c wait for the run in flight
+    gates[0]();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([['a'], ['b', 'c']]);
+    gates[1]();
+    await Promise.all(later);
   });
 });

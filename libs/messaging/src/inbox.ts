@@ -7,41 +7,53 @@ interface Waiter<V> {
 }
 
 /**
- * Coalesces the calls made in one turn of the event loop into one call of `run`. amqplib
- * hands over every delivery of a socket read in the same turn, so with a prefetch window of
- * N the consumer pays one Postgres round trip (and one commit) per window instead of one per
- * message — the round trips, not the SQL, were the consumer's cost (bench/messaging).
+ * Coalesces lookups into one call of `run`, like group commit: calls made in the same turn
+ * of the event loop go together, and while `maxInFlight` runs are out, new calls wait and
+ * go together in the next run. amqplib hands over every delivery of a socket read in one
+ * turn, so the consumer pays one Postgres round trip (and one commit) per window instead of
+ * one per message — the round trips, not the SQL, were the consumer's cost
+ * (bench/messaging). An idle batcher adds no delay beyond the current turn.
  */
 export class TickBatcher<V> {
   private pending: Waiter<V>[] = [];
   private scheduled = false;
+  private inFlight = 0;
 
   constructor(
     private readonly run: (keys: string[]) => Promise<(key: string) => V>,
-    private readonly maxBatch = 500,
+    private readonly options: { maxBatch?: number; maxInFlight?: number } = {},
   ) {}
 
   load(key: string): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       this.pending.push({ key, resolve, reject });
-      if (this.pending.length >= this.maxBatch) this.flush();
+      if (this.pending.length >= (this.options.maxBatch ?? 500)) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          if (this.inFlight < (this.options.maxInFlight ?? 2)) this.flush();
+        });
       }
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
     const batch = this.pending;
     if (!batch.length) return;
     this.pending = [];
+    this.inFlight++;
     const keys = [...new Set(batch.map((w) => w.key))];
-    this.run(keys).then(
-      (valueOf) => batch.forEach((w) => w.resolve(valueOf(w.key))),
-      (err: unknown) => batch.forEach((w) => w.reject(err)),
-    );
+    this.run(keys)
+      .then(
+        (valueOf) => batch.forEach((w) => w.resolve(valueOf(w.key))),
+        (err: unknown) => batch.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.inFlight--;
+        // What arrived while we were out goes now, as one batch.
+        if (this.pending.length && !this.scheduled) this.flush();
+      });
   }
 }
 

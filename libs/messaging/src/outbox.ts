@@ -124,9 +124,9 @@ export class OutboxRelay {
     private readonly logger: Logger,
   ) {
     this.publisher = new MessagePublisher(connection);
-    this.batchSize = options.batchSize ?? 200;
+    this.batchSize = options.batchSize ?? 500;
     this.pollMs = options.pollMs ?? 1000;
-    this.maxInFlight = Math.max(1, options.maxPassesInFlight ?? 3);
+    this.maxInFlight = Math.max(1, options.maxPassesInFlight ?? 2);
     this.claimMs = options.claimMs ?? 60_000;
     this.pool = new Pool({
       connectionString: options.databaseUrl,
@@ -160,15 +160,18 @@ export class OutboxRelay {
     return rows.length ? this.publishAndMark(rows) : 0;
   }
 
-  /** Claims up to batchSize due rows, oldest first. */
+  /** Claims up to batchSize due rows, those due longest first. */
   private async claim(): Promise<OutboxRow[]> {
+    // Ordered by available_at, so the partial index outbox_pending_idx yields the batch in
+    // order (ordering by created_at sorted the whole backlog on every claim), and joined by
+    // primary key through ANY(ARRAY(…)) (a CTE join hashed the whole table): a claim costs the
+    // same at 20,000 pending rows as at 20 (bench/messaging).
     const { rows } = await this.pool.query<OutboxRow>(
-      `WITH due AS (
-         SELECT id FROM outbox WHERE published_at IS NULL AND available_at <= now()
-          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       UPDATE outbox o SET available_at = now() + make_interval(secs => $2)
-         FROM due WHERE o.id = due.id
-       RETURNING o.id, o.type, o.version, o.correlation_id, o.payload, o.created_at, o.attempts`,
+      `UPDATE outbox SET available_at = now() + make_interval(secs => $2)
+        WHERE id = ANY(ARRAY(
+          SELECT id FROM outbox WHERE published_at IS NULL AND available_at <= now()
+           ORDER BY available_at LIMIT $1 FOR UPDATE SKIP LOCKED))
+       RETURNING id, type, version, correlation_id, payload, created_at, attempts`,
       [this.batchSize, this.claimMs / 1000],
     );
     return rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());

@@ -3,6 +3,7 @@ import type { ConfirmChannel, ConsumeMessage, MessagePropertyHeaders } from 'amq
 import type { DataSource } from 'typeorm';
 import { checkEnvelope, HEADERS, SUBSCRIPTIONS, type Envelope, type SubscribedQueue } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
+import { AckBatcher } from './ack-batcher';
 import type { AmqpConnection } from './amqp-connection';
 import { Inbox } from './inbox';
 import { PermanentMessageError } from './errors';
@@ -45,9 +46,11 @@ export class QueueConsumer {
     const queue = this.connection.names.queue(this.options.queue);
     this.channel = this.connection.createChannel(`consume:${queue}`, async (ch) => {
       await ch.prefetch(this.options.prefetch);
+      const acks = new AckBatcher(ch); // delivery tags belong to this channel
       const { consumerTag } = await ch.consume(queue, (msg) => {
         if (!msg) return; // consumer cancelled by the broker; the wrapper re-runs setup on reconnect
-        const work = this.handle(ch, msg).finally(() => this.inFlight.delete(work));
+        acks.track(msg);
+        const work = this.handle(acks, msg).finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       }, { noAck: false });
       this.current = { ch, consumerTag };
@@ -73,7 +76,7 @@ export class QueueConsumer {
     await ch.close().catch(() => undefined);
   }
 
-  private async handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  private async handle(ch: AckBatcher, msg: ConsumeMessage): Promise<void> {
     const headers = msg.properties.headers ?? {};
     const attempt = Number(headers[HEADERS.attempt] ?? 1) || 1;
     let body: unknown;
@@ -120,7 +123,7 @@ export class QueueConsumer {
     });
   }
 
-  private async retry(ch: ConfirmChannel, msg: ConsumeMessage, attempt: number, delayMs: number, error: Error): Promise<void> {
+  private async retry(ch: AckBatcher, msg: ConsumeMessage, attempt: number, delayMs: number, error: Error): Promise<void> {
     const names = this.connection.names;
     try {
       await this.connection.sendToQueue(names.retry(this.options.queue, attempt), msg.content, {
@@ -135,7 +138,7 @@ export class QueueConsumer {
     }
   }
 
-  private async deadLetter(ch: ConfirmChannel, msg: ConsumeMessage, attempt: number, error: Error): Promise<void> {
+  private async deadLetter(ch: AckBatcher, msg: ConsumeMessage, attempt: number, error: Error): Promise<void> {
     const names = this.connection.names;
     try {
       await this.connection.publish(names.deadLetters, names.queue(this.options.queue), msg.content, {
@@ -151,11 +154,7 @@ export class QueueConsumer {
       this.ack(ch, msg);
     } catch (err) {
       this.logger.error({ err }, 'could not dead-letter; rejecting so the broker dead-letters it');
-      try {
-        ch.nack(msg, false, false);
-      } catch {
-        /* channel gone: the broker redelivers */
-      }
+      ch.nack(msg, false);
     }
   }
 
@@ -180,19 +179,12 @@ export class QueueConsumer {
     };
   }
 
-  private ack(ch: ConfirmChannel, msg: ConsumeMessage): void {
-    try {
-      ch.ack(msg);
-    } catch {
-      // The channel closed under us; the broker will redeliver and the inbox skips it.
-    }
+  private ack(acks: AckBatcher, msg: ConsumeMessage): void {
+    acks.ack(msg);
   }
 
-  private nack(ch: ConfirmChannel, msg: ConsumeMessage): void {
-    try {
-      ch.nack(msg, false, true);
-    } catch {
-      /* channel gone: redelivered anyway */
-    }
+  /** Back to the queue untouched. */
+  private nack(acks: AckBatcher, msg: ConsumeMessage): void {
+    acks.nack(msg, true);
   }
 }
