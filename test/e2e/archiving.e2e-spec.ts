@@ -6,16 +6,15 @@
  * maintenance lock in the real Redis.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { MaintenanceLock } from '@pbx/locking';
-import { migrateDatabase } from '@pbx/persistence';
-import { migratePbxSchema, seedPbx } from '@pbx/pbx-source';
+import { seedPbx } from '@pbx/pbx-source';
 import { listSar, openSarEntry } from '@pbx/sar';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, peers, tempDir, testUrls, uniqueName } from '@pbx/testing';
-import { ApiClient, Stack } from './stack';
+import { expectEventually, testUrls, uniqueName } from '@pbx/testing';
+import { createE2eEnv, type E2eEnv } from './e2e-env';
+import type { ApiClient, Stack } from './stack';
 
 interface Delivery { type: string; target: string; status: string; code: string | null }
 interface Deferral { at: string; until: string; heldBy: string | null }
@@ -27,7 +26,6 @@ interface CdrRow { id: number; at: number }
 interface VoicemailRow { id: number; at: number; file: string }
 
 const DAY_MS = 86_400_000;
-const ADMIN = `e2e-admin-${randomBytes(8).toString('hex')}`;
 const FINAL = ['succeeded', 'partially_failed', 'failed'];
 const ms = (iso: string | null) => new Date(iso!).getTime();
 const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
@@ -62,85 +60,44 @@ async function csvIds(file: string, entry: string): Promise<number[]> {
 }
 
 describe('PBX archiving, five processes, public API only', () => {
+  let e: E2eEnv;
   let stack: Stack;
   let api: ApiClient;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
-  let pbxSchema: Awaited<ReturnType<typeof freshSchema>>;
-  let ns: string;
-  let lockKey: string;
-  let redis: Redis;
+  let env: Record<string, string>;
   let lock: MaintenanceLock;
   let pg: Client;
-  const env: Record<string, string> = {};
 
   beforeAll(async () => {
-    dirs = await tempDir('pbx-e2e-archive-');
-    schema = await freshSchema('e2earc');
-    pbxSchema = await freshSchema('e2earcpbx');
-    ns = amqpNamespace();
-    lockKey = uniqueName('e2e-arc-lock');
-    redis = new Redis(testUrls.redis);
-    lock = new MaintenanceLock(redis, { key: lockKey, ttlMs: 10_000 });
-    pg = new Client({ connectionString: testUrls.database, options: '-c TimeZone=UTC' });
-    await pg.connect();
-    await migrateDatabase({ url: testUrls.database, schema: schema.name });
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbxSchema.name });
-    mkdirSync(join(dirs.path, 'usb'), { recursive: true });
-    Object.assign(env, {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: testUrls.database,
-      DATABASE_SCHEMA: schema.name,
-      PBX_DATABASE_URL: testUrls.database,
-      PBX_DATABASE_SCHEMA: pbxSchema.name,
-      PBX_DATA_DIR: join(dirs.path, 'pbx'),
-      AMQP_URL: testUrls.amqp,
-      AMQP_NAMESPACE: ns,
+    e = await createE2eEnv('arc', {
       AMQP_RETRY_DELAY_MS: '100',
       AMQP_MAX_ATTEMPTS: '2',
-      REDIS_URL: testUrls.redis,
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'),
       // Unmounted USB devices fail (mountfail): that is the failing destination here.
       USB_ALLOW_UNMOUNTED: 'false',
-      SMTP_URL: peers.smtp.url,
-      MAIL_FROM: 'pbx-backup-e2e <e2e@localhost>',
-      SECRETS_KEY: randomBytes(32).toString('hex'),
-      ADMIN_API_TOKEN: ADMIN,
-      MAINTENANCE_LOCK_KEY: lockKey,
       MAINTENANCE_DEFER_MS: '2000',
-      MAINTENANCE_LOCK_TTL_MS: '4000',
-      SCHEDULER_MAX_SLEEP_MS: '1000',
-      DEFAULT_TIMEZONE: 'Europe/Berlin',
     });
-    stack = new Stack(env, dirs.path);
-    await stack.start();
-    api = new ApiClient(stack.apiUrl, ADMIN);
+    ({ env, stack } = e);
+    lock = new MaintenanceLock(e.redis, { key: e.lockKey, ttlMs: 10_000 });
+    pg = new Client({ connectionString: testUrls.database, options: '-c TimeZone=UTC' });
+    await pg.connect();
+    await e.start();
+    api = e.api;
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    redis?.disconnect();
+    await e?.teardown();
     await pg?.end();
-    await deleteAmqpNamespace(ns).catch(() => undefined);
-    await schema?.drop();
-    await pbxSchema?.drop();
-    if (process.env.KEEP_E2E_DIR) console.log(`e2e files kept in ${dirs.path}`);
-    else await dirs?.remove();
   });
 
   /** A fresh PBX for every test: items spread over the last 60 days. No run may be in flight. */
   async function reseed(): Promise<void> {
     await seedPbx({
-      databaseUrl: testUrls.database, schema: pbxSchema.name, dataDir: env.PBX_DATA_DIR, reset: true,
+      databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: env.PBX_DATA_DIR, reset: true,
       users: 5, cdr: 300, voicemails: 16, announcements: 1, days: 60, minAudioBytes: 4_000, maxAudioBytes: 8_000,
     });
   }
 
   async function pbxItems(): Promise<{ cdr: CdrRow[]; voicemails: VoicemailRow[] }> {
-    const s = `"${pbxSchema.name}"`;
+    const s = `"${e.pbxSchema}"`;
     const cdr = await pg.query<{ id: string; started_at: Date }>(`SELECT id, started_at FROM ${s}.cdr ORDER BY id`);
     const vm = await pg.query<{ id: string; received_at: Date; file_name: string }>(`SELECT id, received_at, file_name FROM ${s}.voicemails ORDER BY id`);
     return {
@@ -363,7 +320,7 @@ describe('PBX archiving, five processes, public API only', () => {
     expect(delivered.status).toBe('dispatching');
     // archive.delivered is published, waiting in archiver.finalize.v1 for the dead packer.
     await expectEventually(async () => {
-      const { rows } = await pg.query(`SELECT 1 FROM "${schema.name}".outbox WHERE type = 'archive.delivered' AND correlation_id = $1 AND published_at IS NOT NULL`, [runId]);
+      const { rows } = await pg.query(`SELECT 1 FROM "${e.schema}".outbox WHERE type = 'archive.delivered' AND correlation_id = $1 AND published_at IS NOT NULL`, [runId]);
       return rows.length === 1;
     }, { timeoutMs: 15_000 });
     await expectPbxUnchanged(before);
@@ -381,7 +338,7 @@ describe('PBX archiving, five processes, public API only', () => {
     await expectPbxHolds(parts);
     expect(run.counts).toMatchObject({ archivedCdr: parts.oldCdr.length, cdrDeleted: parts.oldCdr.length, voicemailsDeleted: parts.oldVm.length });
     const { rows: ends } = await pg.query<{ type: string }>(
-      `SELECT type FROM "${schema.name}".outbox WHERE correlation_id = $1 AND type IN ('archive.succeeded', 'archive.failed')`, [runId],
+      `SELECT type FROM "${e.schema}".outbox WHERE correlation_id = $1 AND type IN ('archive.succeeded', 'archive.failed')`, [runId],
     );
     expect(ends.map((e) => e.type)).toEqual(['archive.succeeded']);
     await lockFree();

@@ -8,14 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { link, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Client } from 'pg';
 import { MaintenanceLock } from '@pbx/locking';
-import { migrateDatabase } from '@pbx/persistence';
-import { generateSpeechWav, migratePbxSchema, SeededRandom, seedPbx, WAV_HEADER_BYTES, WAV_SAMPLE_RATE } from '@pbx/pbx-source';
+import { generateSpeechWav, SeededRandom, seedPbx, WAV_HEADER_BYTES, WAV_SAMPLE_RATE } from '@pbx/pbx-source';
 import { verifySar } from '@pbx/sar';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, tempDir, testUrls, uniqueName } from '@pbx/testing';
-import { ApiClient, Stack } from './stack';
+import { expectEventually, testUrls } from '@pbx/testing';
+import { createE2eEnv, type E2eEnv } from './e2e-env';
+import type { ApiClient, Stack } from './stack';
 
 interface Delivery { type: string; status: string; location: string | null }
 interface Run { id: string; status: string; deferrals: unknown[]; artifact: { fileName: string; size: number; sha256: string } | null; deliveries: Delivery[]; error: string | null }
@@ -26,7 +25,6 @@ const VOICEMAILS = 50;
 const AUDIO_BYTES = 5 * MiB;
 /** The packer is killed once this much of the archive is on disk. */
 const KILL_AT_BYTES = 16 * MiB;
-const ADMIN = `e2e-admin-${randomBytes(8).toString('hex')}`;
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -35,91 +33,54 @@ async function sha256File(path: string): Promise<string> {
 }
 
 describe('packer killed mid-pack', () => {
+  let e: E2eEnv;
   let stack: Stack;
   let api: ApiClient;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
-  let pbxSchema: Awaited<ReturnType<typeof freshSchema>>;
-  let ns: string;
-  let redis: Redis;
+  let env: Record<string, string>;
   let lock: MaintenanceLock;
-  const env: Record<string, string> = {};
 
   beforeAll(async () => {
-    dirs = await tempDir('pbx-e2e-packer-kill-');
-    schema = await freshSchema('e2ekill');
-    pbxSchema = await freshSchema('e2ekillpbx');
-    ns = amqpNamespace();
-    const lockKey = uniqueName('e2e-kill-lock');
-    redis = new Redis(testUrls.redis);
-    lock = new MaintenanceLock(redis, { key: lockKey, ttlMs: 30_000 });
-    const dataDir = join(dirs.path, 'pbx');
-    await migrateDatabase({ url: testUrls.database, schema: schema.name });
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbxSchema.name });
-    // Speech synthesis runs at ~10 MB/s: seed small recordings, then make every one a hard
-    // link to a single large recording (no disk space or write time per copy) and record
-    // its size and duration in the PBX's voicemail rows.
-    await seedPbx({
-      databaseUrl: testUrls.database, schema: pbxSchema.name, dataDir,
-      users: 5, cdr: 500, voicemails: VOICEMAILS, announcements: 0, minAudioBytes: 4_000, maxAudioBytes: 8_000,
-    });
-    const big = join(dirs.path, 'big.wav');
-    const wav = generateSpeechWav(SeededRandom.derive(4, 4), AUDIO_BYTES);
-    await writeFile(big, wav);
-    const pg = new Client({ connectionString: testUrls.database });
-    await pg.connect();
-    try {
-      const { rows } = await pg.query<{ file_name: string }>(`SELECT file_name FROM "${pbxSchema.name}".voicemails`);
-      expect(rows).toHaveLength(VOICEMAILS);
-      for (const { file_name } of rows) {
-        await rm(join(dataDir, file_name));
-        await link(big, join(dataDir, file_name));
-      }
-      await pg.query(`UPDATE "${pbxSchema.name}".voicemails SET size_bytes = $1, duration_s = $2`, [
-        wav.length, Math.round((wav.length - WAV_HEADER_BYTES) / 2 / WAV_SAMPLE_RATE),
-      ]);
-    } finally {
-      await pg.end();
-    }
-    Object.assign(env, {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: testUrls.database,
-      DATABASE_SCHEMA: schema.name,
-      PBX_DATABASE_URL: testUrls.database,
-      PBX_DATABASE_SCHEMA: pbxSchema.name,
-      PBX_DATA_DIR: dataDir,
-      AMQP_URL: testUrls.amqp,
-      AMQP_NAMESPACE: ns,
-      AMQP_RETRY_DELAY_MS: '200',
-      AMQP_MAX_ATTEMPTS: '3',
-      REDIS_URL: testUrls.redis,
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      SECRETS_KEY: randomBytes(32).toString('hex'),
-      ADMIN_API_TOKEN: ADMIN,
-      MAINTENANCE_LOCK_KEY: lockKey,
+    e = await createE2eEnv('kill', {
       // The killed packer's lease outlives it by up to this ttl; the restarted packer must
       // resume it (same holder id) rather than wait for it. A deferral would show as a
       // delay of MAINTENANCE_DEFER_MS, longer than the test's whole wait.
       MAINTENANCE_LOCK_TTL_MS: '30000',
       MAINTENANCE_DEFER_MS: '600000',
-      SCHEDULER_MAX_SLEEP_MS: '1000',
-      DEFAULT_TIMEZONE: 'Europe/Berlin',
     });
-    stack = new Stack(env, dirs.path);
-    await stack.start(['api', 'scheduler', 'packer', 'dispatcher']);
-    api = new ApiClient(stack.apiUrl, ADMIN);
+    ({ env, stack } = e);
+    lock = new MaintenanceLock(e.redis, { key: e.lockKey, ttlMs: 30_000 });
+    const dataDir = env.PBX_DATA_DIR;
+    // Speech synthesis runs at ~10 MB/s: seed small recordings, then make every one a hard
+    // link to a single large recording (no disk space or write time per copy) and record
+    // its size and duration in the PBX's voicemail rows.
+    await seedPbx({
+      databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir,
+      users: 5, cdr: 500, voicemails: VOICEMAILS, announcements: 0, minAudioBytes: 4_000, maxAudioBytes: 8_000,
+    });
+    const big = join(e.dir, 'big.wav');
+    const wav = generateSpeechWav(SeededRandom.derive(4, 4), AUDIO_BYTES);
+    await writeFile(big, wav);
+    const pg = new Client({ connectionString: testUrls.database });
+    await pg.connect();
+    try {
+      const { rows } = await pg.query<{ file_name: string }>(`SELECT file_name FROM "${e.pbxSchema}".voicemails`);
+      expect(rows).toHaveLength(VOICEMAILS);
+      for (const { file_name } of rows) {
+        await rm(join(dataDir, file_name));
+        await link(big, join(dataDir, file_name));
+      }
+      await pg.query(`UPDATE "${e.pbxSchema}".voicemails SET size_bytes = $1, duration_s = $2`, [
+        wav.length, Math.round((wav.length - WAV_HEADER_BYTES) / 2 / WAV_SAMPLE_RATE),
+      ]);
+    } finally {
+      await pg.end();
+    }
+    await e.start(['api', 'scheduler', 'packer', 'dispatcher']);
+    api = e.api;
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    redis?.disconnect();
-    await deleteAmqpNamespace(ns).catch(() => undefined);
-    await schema?.drop();
-    await pbxSchema?.drop();
-    if (process.env.KEEP_E2E_DIR) console.log(`e2e files kept in ${dirs.path}`);
-    else await dirs?.remove();
+    await e?.teardown();
   });
 
   it('SIGKILL while the .sar is being written: after a restart the run succeeds with one .sar, no .partial, one verified delivered file', async () => {

@@ -8,89 +8,44 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { MaintenanceLock } from '@pbx/locking';
-import { migrateDatabase } from '@pbx/persistence';
-import { migratePbxSchema, seedPbx } from '@pbx/pbx-source';
+import { seedPbx } from '@pbx/pbx-source';
 import { verifySar } from '@pbx/sar';
-import {
-  amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, peers, readMaildir, sftpHostKeyFingerprint, startDropboxFake, tempDir,
-  testUrls, uniqueName, waitForMail, type DropboxFake,
-} from '@pbx/testing';
-import { ApiClient, Stack } from './stack';
+import { expectEventually, peers, readMaildir, sftpHostKeyFingerprint, startDropboxFake, testUrls, waitForMail, type DropboxFake } from '@pbx/testing';
+import { createE2eEnv, type E2eEnv } from './e2e-env';
+import type { ApiClient, Stack } from './stack';
 
 interface Delivery { destinationId: string; type: string; target: string; status: string; code: string | null; attempts: number; location: string | null; error: string | null }
 interface Run { id: string; status: string; trigger: string; configurationName: string; deferredUntil: string | null; deferrals?: unknown[]; artifact: { fileName: string; size: number; sha256: string } | null; deliveries: Delivery[]; startedAt: string | null; error: string | null }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const ADMIN = `e2e-admin-${randomBytes(8).toString('hex')}`;
 
 describe('the whole pipeline, five processes, public API only', () => {
+  let e: E2eEnv;
   let stack: Stack;
   let api: ApiClient;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
-  let pbxSchema: Awaited<ReturnType<typeof freshSchema>>;
+  let env: Record<string, string>;
   let dropbox: DropboxFake;
-  let ns: string;
   let lockKey: string;
   let redis: Redis;
-  const env: Record<string, string> = {};
 
   beforeAll(async () => {
-    dirs = await tempDir('pbx-e2e-');
-    schema = await freshSchema('e2e');
-    pbxSchema = await freshSchema('e2epbx');
-    ns = amqpNamespace();
-    lockKey = uniqueName('e2e-lock');
     dropbox = await startDropboxFake();
-    redis = new Redis(testUrls.redis);
-    await migrateDatabase({ url: testUrls.database, schema: schema.name });
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbxSchema.name });
-    await seedPbx({ databaseUrl: testUrls.database, schema: pbxSchema.name, dataDir: join(dirs.path, 'pbx'), users: 10, cdr: 2000, voicemails: 6, announcements: 2, minAudioBytes: 20_000, maxAudioBytes: 60_000 });
-    mkdirSync(join(dirs.path, 'usb', 'stick'), { recursive: true });
-    Object.assign(env, {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: testUrls.database,
-      DATABASE_SCHEMA: schema.name,
-      PBX_DATABASE_URL: testUrls.database,
-      PBX_DATABASE_SCHEMA: pbxSchema.name,
-      PBX_DATA_DIR: join(dirs.path, 'pbx'),
-      AMQP_URL: testUrls.amqp,
-      AMQP_NAMESPACE: ns,
-      AMQP_RETRY_DELAY_MS: '200',
-      AMQP_MAX_ATTEMPTS: '3',
-      REDIS_URL: testUrls.redis,
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'),
+    e = await createE2eEnv('pipe', {
       USB_ALLOW_UNMOUNTED: 'true',
-      SMTP_URL: peers.smtp.url,
-      MAIL_FROM: 'pbx-backup-e2e <e2e@localhost>',
-      SECRETS_KEY: randomBytes(32).toString('hex'),
-      ADMIN_API_TOKEN: ADMIN,
-      MAINTENANCE_LOCK_KEY: lockKey,
-      MAINTENANCE_DEFER_MS: '3000',
-      MAINTENANCE_LOCK_TTL_MS: '4000',
       DROPBOX_API_BASE: dropbox.url,
       DROPBOX_APP_KEY: dropbox.appKey,
       DROPBOX_APP_SECRET: dropbox.appSecret,
-      SCHEDULER_MAX_SLEEP_MS: '1000',
-      DEFAULT_TIMEZONE: 'Europe/Berlin',
     });
-    stack = new Stack(env, dirs.path);
-    await stack.start();
-    api = new ApiClient(stack.apiUrl, ADMIN);
+    ({ env, stack, lockKey, redis } = e);
+    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: env.PBX_DATA_DIR, users: 10, cdr: 2000, voicemails: 6, announcements: 2, minAudioBytes: 20_000, maxAudioBytes: 60_000 });
+    mkdirSync(join(e.dir, 'usb', 'stick'), { recursive: true });
+    await e.start();
+    api = e.api;
   });
 
   afterAll(async () => {
-    await stack?.stop();
-    redis?.disconnect();
+    await e?.teardown();
     await dropbox?.close();
-    await deleteAmqpNamespace(ns).catch(() => undefined);
-    await schema?.drop();
-    await pbxSchema?.drop();
-    if (process.env.KEEP_E2E_DIR) console.log(`e2e files kept in ${dirs.path}`);
-    else await dirs?.remove();
   });
 
   async function finalRun(id: string, timeoutMs = 90_000): Promise<Run> {

@@ -64,4 +64,14 @@ describe('AckBatcher', () => {
     await turn();
     expect(() => acks.nack(msg(2), true)).not.toThrow();
   });
+
+  it('flush sends the pending acks at once (before a channel closes on shutdown)', () => {
+    const { ch, calls } = recorder();
+    const acks = new AckBatcher(ch);
+    const ms = [1, 2].map(msg);
+    ms.forEach((m) => acks.track(m));
+    ms.forEach((m) => acks.ack(m));
+    acks.flush();
+    expect(calls).toEqual(['ack 2 multiple']);
+  });
 });

@@ -40,7 +40,8 @@ export class AckBatcher {
     this.send(() => this.ch.nack(msg, false, requeue));
   }
 
-  private flush(): void {
+  /** Sends what is pending now (before the channel closes on shutdown). */
+  flush(): void {
     this.scheduled = false;
     let prefix = 0;
     let lastAcked: ConsumeMessage | undefined;

@@ -42,6 +42,18 @@ export class AmqpConnection {
         await this.declare(ch);
       },
     });
+    this.watch(this.publishChannel);
+  }
+
+  /**
+   * A channel whose setup fails (the broker cut the connection mid-setup) emits 'error';
+   * unheard, that would crash the process. The manager reconnects and runs the setup again.
+   */
+  private watch(channel: ChannelWrapper): ChannelWrapper {
+    channel.on('error', (err: Error, info?: { name?: string }) =>
+      this.logger.warn({ err: err.message, channel: info?.name }, 'RabbitMQ channel setup failed; it is set up again on reconnect'),
+    );
+    return channel;
   }
 
   isConnected(): boolean {
@@ -74,14 +86,14 @@ export class AmqpConnection {
   }
 
   createChannel(name: string, setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper {
-    return this.manager.createChannel({
+    return this.watch(this.manager.createChannel({
       name,
       confirm: true,
       setup: async (ch: ConfirmChannel) => {
         await this.declare(ch);
         await setup(ch);
       },
-    });
+    }));
   }
 
   async close(): Promise<void> {

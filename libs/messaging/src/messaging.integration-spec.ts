@@ -9,7 +9,7 @@ import { createEnvelope } from './envelope';
 import { PermanentMessageError, UnroutableMessageError } from './errors';
 import { MessagePublisher } from './message-publisher';
 import type { MessagingOptions } from './messaging-options';
-import { OutboxRelay, OutboxWriter } from './outbox';
+import { INBOX_KEEP_DAYS, OUTBOX_KEEP_DAYS, OutboxRelay, OutboxWriter } from './outbox';
 import { QueueConsumer, type Dispatch } from './queue-consumer';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -178,6 +178,33 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     await relay.stop();
   });
 
+  it('prunes published outbox rows after a week and inbox records after a month, nothing newer and nothing unpublished', async () => {
+    const old = (days: number) => new Date(Date.now() - days * 86_400_000 - 60_000).toISOString();
+    const ids = { oldSent: randomUUID(), newSent: randomUUID(), oldPending: randomUUID(), oldInbox: randomUUID(), newInbox: randomUUID() };
+    const row = (id: string, publishedAt: string | null, createdAt: string) =>
+      db.dataSource.query(
+        `INSERT INTO outbox (id, type, version, routing_key, correlation_id, payload, created_at, available_at, published_at)
+         VALUES ($1, 'backup.due', 1, 'backup.due.v1', 'c', '{}', $3, now() + interval '1 day', $2)`,
+        [id, publishedAt, createdAt],
+      );
+    await row(ids.oldSent, old(OUTBOX_KEEP_DAYS), old(OUTBOX_KEEP_DAYS));
+    await row(ids.newSent, old(OUTBOX_KEEP_DAYS - 1), old(OUTBOX_KEEP_DAYS));
+    await row(ids.oldPending, null, old(OUTBOX_KEEP_DAYS * 2)); // never published: must stay
+    await db.dataSource.query(`INSERT INTO inbox (consumer, message_id, processed_at) VALUES ('q', $1, $2), ('q', $3, $4)`, [
+      ids.oldInbox, old(INBOX_KEEP_DAYS), ids.newInbox, old(INBOX_KEEP_DAYS - 1),
+    ]);
+    const relay = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema }, logger);
+    try {
+      expect(await relay.prune()).toEqual({ outbox: 1, inbox: 1 });
+    } finally {
+      await relay.stop();
+    }
+    const outbox: { id: string }[] = await db.dataSource.query('SELECT id FROM outbox WHERE id = ANY($1::uuid[])', [Object.values(ids)]);
+    expect(outbox.map((r) => r.id).sort()).toEqual([ids.newSent, ids.oldPending].sort());
+    const inbox: { message_id: string }[] = await db.dataSource.query('SELECT message_id FROM inbox WHERE message_id = ANY($1::uuid[])', [Object.values(ids)]);
+    expect(inbox.map((r) => r.message_id)).toEqual([ids.newInbox]);
+  });
+
   it('reconnects consumers and the relay after the broker closes every connection; nothing is lost', async () => {
     const writer = new OutboxWriter(db.schema);
     const seen = new Set<string>();
@@ -198,6 +225,23 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     await expectEventually(() => expect(seen.size).toBe(50), { timeoutMs: 30_000 });
     expect([...seen].sort()).toEqual([...ids].sort());
     await relay.stop();
+  });
+
+  it('a channel whose setup fails is logged, not an unhandled error that would crash the process', async () => {
+    const lines: string[] = [];
+    const watched = new AmqpConnection(options, createLogger({ service: 'test', level: 'warn', destination: { write: (l: string) => void lines.push(l) } }));
+    let attempts = 0;
+    const channel = watched.createChannel('flaky-setup', async () => {
+      // Not an IllegalOperationError: the wrapper reports it with an 'error' event.
+      if (++attempts === 1) throw new Error('setup failed once');
+    });
+    try {
+      await expectEventually(() => lines.some((l) => l.includes('RabbitMQ channel setup failed') && l.includes('setup failed once')));
+      expect(attempts).toBe(1);
+    } finally {
+      await channel.close();
+      await watched.close();
+    }
   });
 
   it('carries the failure headers into the dead letter', async () => {

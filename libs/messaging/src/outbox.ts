@@ -90,7 +90,18 @@ export interface OutboxRelayOptions {
   maxPassesInFlight?: number;
   /** A claimed row belongs to its relay this long; rows of a relay that died are published again after it. */
   claimMs?: number;
+  /** How often published outbox rows and old inbox records are deleted (0: never). */
+  pruneEveryMs?: number;
 }
+
+/**
+ * Published events are kept a week for ops to look at; inbox records a month. A duplicate
+ * arrives within minutes (a relay's lost claim or mark); a replayed dead letter was never
+ * recorded as handled, so neither needs the records for longer.
+ */
+export const OUTBOX_KEEP_DAYS = 7;
+export const INBOX_KEEP_DAYS = 30;
+const PRUNE_BATCH = 5000;
 
 /**
  * Publishes outbox rows with confirms and marks them sent. Any number of relays may
@@ -117,6 +128,7 @@ export class OutboxRelay {
   private readonly pollMs: number;
   private readonly maxInFlight: number;
   private readonly claimMs: number;
+  private pruneTimer?: NodeJS.Timeout;
 
   constructor(
     connection: AmqpConnection,
@@ -143,9 +155,47 @@ export class OutboxRelay {
     this.running = true;
     void this.listen();
     this.loop = this.run();
+    const every = this.options.pruneEveryMs ?? 3_600_000;
+    if (every > 0) {
+      const prune = (): void => {
+        this.prune().catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : err }, 'pruning outbox/inbox failed; next try later'));
+      };
+      this.pruneTimer = setInterval(prune, every);
+      this.pruneTimer.unref();
+    }
+  }
+
+  /**
+   * Deletes published outbox rows older than OUTBOX_KEEP_DAYS and inbox records older than
+   * INBOX_KEEP_DAYS, in batches (short locks), so neither table grows without bound. Every
+   * relay does it; running it twice at once only finds less to delete.
+   */
+  async prune(): Promise<{ outbox: number; inbox: number }> {
+    const deleted = { outbox: 0, inbox: 0 };
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM outbox WHERE id = ANY(ARRAY(
+           SELECT id FROM outbox WHERE published_at < now() - make_interval(days => $1) LIMIT $2))`,
+        [OUTBOX_KEEP_DAYS, PRUNE_BATCH],
+      );
+      deleted.outbox += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) break;
+    }
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM inbox WHERE (consumer, message_id) IN (
+           SELECT consumer, message_id FROM inbox WHERE processed_at < now() - make_interval(days => $1) LIMIT $2)`,
+        [INBOX_KEEP_DAYS, PRUNE_BATCH],
+      );
+      deleted.inbox += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) break;
+    }
+    if (deleted.outbox || deleted.inbox) this.logger.info(deleted, 'pruned published outbox rows and old inbox records');
+    return deleted;
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.running = false;
     this.wakeAll();
     await this.loop;

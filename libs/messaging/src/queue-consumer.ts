@@ -29,7 +29,7 @@ export interface QueueConsumerOptions {
 export class QueueConsumer {
   private channel?: ChannelWrapper;
   /** The raw channel of the current connection and its consumer tag (cancel needs both). */
-  private current?: { ch: ConfirmChannel; consumerTag: string };
+  private current?: { ch: ConfirmChannel; consumerTag: string; acks: AckBatcher };
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly inbox: Inbox;
@@ -53,7 +53,7 @@ export class QueueConsumer {
         const work = this.handle(acks, msg).finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       }, { noAck: false });
-      this.current = { ch, consumerTag };
+      this.current = { ch, consumerTag, acks };
     });
     await this.channel.waitForConnect();
   }
@@ -72,6 +72,9 @@ export class QueueConsumer {
       }),
     ]);
     clearTimeout(timer);
+    // Acks wait for the end of the turn; send them before the channel goes, or the finished
+    // messages would be redelivered (harmless, the inbox skips them, but wasted).
+    this.current?.acks.flush();
     // Whatever is still running is abandoned: closing the channel returns it to the queue.
     await ch.close().catch(() => undefined);
   }
