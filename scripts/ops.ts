@@ -1,17 +1,20 @@
 // `npm run ops -- <command>`: operator tasks without HTTP, using the api's own service code.
 //   tokens create <name> | tokens list | tokens revoke <name|id>
 //   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
+//   secrets reseal
 import { loadEnv, type AppEnv } from '@pbx/config';
 import { DomainError } from '@pbx/contracts';
 import { AmqpConnection } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { createDataSource } from '@pbx/persistence';
-import { messagingOptions } from '@pbx/runtime';
+import { messagingOptions, secretBoxFromEnv } from '@pbx/runtime';
 import type { DataSource } from 'typeorm';
 import { ApiTokensRepository } from '../apps/api/src/auth/api-tokens.repository';
 import { ApiTokensService } from '../apps/api/src/auth/api-tokens.service';
 import { DeadLettersRepository } from '../apps/api/src/dead-letters/dead-letters.repository';
 import { DeadLettersService } from '../apps/api/src/dead-letters/dead-letters.service';
+import { SecretsRepository } from '../apps/api/src/secrets/secrets.repository';
+import { SecretsResealService } from '../apps/api/src/secrets/secrets-reseal.service';
 
 const USAGE = `usage: npm run ops -- <command>
   tokens create <name>        create an API token (printed once; only its SHA-256 is stored)
@@ -21,7 +24,9 @@ const USAGE = `usage: npm run ops -- <command>
                               list open dead letters (--all includes discarded ones)
   dlq show <id>               one dead letter with headers and body
   dlq replay <id>             republish it to its queue (once)
-  dlq discard <id>            discard it (recorded)`;
+  dlq discard <id>            discard it (recorded)
+  secrets reseal              after prepending a new key to SECRETS_KEY: seal every stored
+                              destination secret with it, so the old key can be dropped`;
 
 /** Who the CLI acts as in replayed_by / discarded_by. */
 const OPERATOR = `cli:${process.env.USER ?? 'unknown'}`;
@@ -93,6 +98,21 @@ async function dlq(env: AppEnv, [sub, ...rest]: string[]): Promise<void> {
   });
 }
 
+async function secrets(env: AppEnv, [sub]: string[]): Promise<number> {
+  if (sub !== 'reseal') throw new UsageError();
+  const logger = createLogger({ service: 'ops', level: 'warn' });
+  return withDatabase(env, async (ds) => {
+    const report = await new SecretsResealService(new SecretsRepository(ds), secretBoxFromEnv(env, logger)).reseal();
+    console.log(
+      `${report.destinations} destination(s) with secrets, ${report.fields} sealed field(s): ${report.resealed} re-sealed with the first key of SECRETS_KEY` +
+        (report.skippedChanged ? `, ${report.skippedChanged} destination(s) changed meanwhile (left as saved)` : ''),
+    );
+    for (const u of report.unreadable) console.log(`  cannot open ${u.field} of destination ${u.destinationId}: ${u.reason} (enter it again through the API)`);
+    // Unreadable values keep their destinations failing: say so with the exit code.
+    return report.unreadable.length ? 1 : 0;
+  });
+}
+
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
@@ -101,6 +121,7 @@ async function main(): Promise<number> {
   try {
     if (group === 'tokens') await tokens(env, args);
     else if (group === 'dlq') await dlq(env, args);
+    else if (group === 'secrets') return await secrets(env, args);
     else throw new UsageError();
     return 0;
   } catch (err) {

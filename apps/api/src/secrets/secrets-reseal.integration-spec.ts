@@ -1,0 +1,66 @@
+import { generateKey, SecretBox, SecretError } from '@pbx/secrets';
+import { migratedDatabase } from '@pbx/testing';
+import { SecretsRepository } from './secrets.repository';
+import { SecretsResealService } from './secrets-reseal.service';
+
+describe('secrets reseal (key rotation step 2, real Postgres)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  const k0 = generateKey(); // a key nobody has any more
+  const k1 = generateKey(); // the old key
+  const k2 = generateKey(); // the new key
+
+  beforeEach(async () => {
+    db = await migratedDatabase('reseal');
+  });
+  afterEach(async () => db.close());
+
+  async function destination(secrets: Record<string, string>): Promise<string> {
+    const [{ id: configurationId }] = await db.dataSource.query(
+      `INSERT INTO configurations (kind, name, name_key, report_to, interval, timezone, data)
+       VALUES ('backup', $1, $1, 'a@example.com', 'manual', 'UTC', '{}') RETURNING id`,
+      [`c-${Math.random().toString(36).slice(2)}`],
+    );
+    const [{ id }] = await db.dataSource.query(
+      `INSERT INTO destinations (configuration_id, position, type, secrets) VALUES ($1, 0, 'sftp', $2::jsonb) RETURNING id`,
+      [configurationId, JSON.stringify(secrets)],
+    );
+    return id;
+  }
+  const secretsOf = async (id: string): Promise<Record<string, string>> => (await db.dataSource.query('SELECT secrets FROM destinations WHERE id = $1', [id]))[0].secrets;
+
+  it('re-seals every value under an older key with the first key, leaves unreadable ones alone, and is idempotent', async () => {
+    const old = new SecretBox(`k1:${k1}`);
+    const lost = new SecretBox(`k0:${k0}`);
+    const a = await destination({ password: old.seal('pw-a'), privateKey: old.seal('key-a') });
+    const current = new SecretBox(`k2:${k2}`).seal('pw-b');
+    const b = await destination({ password: current });
+    const c = await destination({ password: lost.seal('pw-c') });
+
+    const service = new SecretsResealService(new SecretsRepository(db.dataSource), new SecretBox(`k2:${k2},k1:${k1}`));
+    const report = await service.reseal();
+    expect(report).toMatchObject({ destinations: 3, fields: 4, resealed: 2, skippedChanged: 0 });
+    expect(report.unreadable).toEqual([{ destinationId: c, field: 'password', reason: expect.stringContaining('k0') }]);
+
+    // The old key can go now: the new key alone opens everything that was readable.
+    const onlyNew = new SecretBox(`k2:${k2}`);
+    const sa = await secretsOf(a);
+    expect([onlyNew.open(sa.password), onlyNew.open(sa.privateKey)]).toEqual(['pw-a', 'key-a']);
+    expect((await secretsOf(b)).password).toBe(current); // already current: untouched
+    const sc = await secretsOf(c);
+    expect(() => onlyNew.open(sc.password)).toThrow(SecretError);
+    expect(lost.open(sc.password)).toBe('pw-c'); // unchanged, still openable by its own key
+
+    expect(await service.reseal()).toMatchObject({ resealed: 0 });
+  });
+
+  it('never overwrites a value saved through the API while it ran', async () => {
+    const old = new SecretBox(`k1:${k1}`);
+    const before = { password: old.seal('pw') };
+    const id = await destination(before);
+    const repo = new SecretsRepository(db.dataSource);
+    const saved = { password: new SecretBox(`k2:${k2}`).seal('new-pw') };
+    await db.dataSource.query('UPDATE destinations SET secrets = $2::jsonb WHERE id = $1', [id, JSON.stringify(saved)]);
+    expect(await repo.replaceIfUnchanged(id, before, { password: 'x' })).toBe(false);
+    expect(await secretsOf(id)).toEqual(saved);
+  });
+});

@@ -1,0 +1,28 @@
+import type { DataSource } from 'typeorm';
+
+export interface StoredSecrets {
+  id: string;
+  secrets: Record<string, string>;
+}
+
+/** The sealed secret fields of destinations (removed ones too: past runs still name them). */
+export class SecretsRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async destinationsWithSecrets(): Promise<StoredSecrets[]> {
+    return this.ds.query(`SELECT id, secrets FROM destinations WHERE secrets <> '{}'::jsonb ORDER BY created_at, id`);
+  }
+
+  /**
+   * Replaces a destination's sealed fields only if they are still what was read: a value saved
+   * through the API meanwhile (already sealed with the current key) is never overwritten.
+   */
+  async replaceIfUnchanged(id: string, before: Record<string, string>, after: Record<string, string>): Promise<boolean> {
+    const [, count] = (await this.ds.query('UPDATE destinations SET secrets = $3::jsonb WHERE id = $1 AND secrets = $2::jsonb', [
+      id,
+      JSON.stringify(before),
+      JSON.stringify(after),
+    ])) as [unknown, number];
+    return count === 1;
+  }
+}
