@@ -161,6 +161,10 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     expect(done.counts).toMatchObject({ archivedCdr: selected.cdr.length, archivedVoicemails: selected.voicemails.length, cdrDeleted: selected.cdr.length, voicemailsDeleted: selected.voicemails.length });
     // The resumed lease was released at the end: the lock is free, not left to its ttl.
     expect(await lock.currentHolder()).toBeNull();
+    // The run is final: its item list is gone from the PBX schema (the run keeps the counts).
+    const [{ lists }] = await db.dataSource.query(`SELECT count(*)::int AS lists FROM "${pbx.name}".archive_selection_runs WHERE selection_id = $1`, [run.id]);
+    const [{ items }] = await db.dataSource.query(`SELECT count(*)::int AS items FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id]);
+    expect({ lists, items }).toEqual({ lists: 0, items: 0 });
     await orphan.release();
 
     // A duplicate archive.delivered changes nothing.

@@ -84,6 +84,7 @@ export class ArchiverService {
       await lease.release();
       if (lease.signal.aborted) throw err;
       await this.runs.markFailed(run, describePackingError(err));
+      await this.dropSelection(run.id);
     }
   }
 
@@ -93,6 +94,7 @@ export class ArchiverService {
     if (!run || FINAL_RUN_STATUSES.includes(run.status)) return;
     if (!allSucceeded) {
       await this.runs.finishArchive(run, { deleted: null, error: 'not every destination confirmed the archive; nothing was deleted from the PBX' });
+      await this.dropSelection(runId);
       await this.releaseLease(runId);
       return;
     }
@@ -114,10 +116,21 @@ export class ArchiverService {
       const after = await this.source.stats();
       await this.runs.finishArchive(run, { deleted: { ...deleted, pbxBytesAfter: after.databaseBytes + after.dataDirBytes }, error: null });
       this.logger.info({ ...deleted }, 'archived items deleted from the PBX');
+      await this.dropSelection(runId);
     } finally {
       this.leases.delete(runId);
       await lease.release();
     }
+  }
+
+  /**
+   * The run is final: its list of selected items in the PBX schema has served (the run keeps
+   * the counts). A failure only leaves the list behind; it never touches PBX data.
+   */
+  private async dropSelection(runId: string): Promise<void> {
+    await this.source.dropArchiveSelection(runId).catch((err: unknown) =>
+      this.logger.warn({ err: err instanceof Error ? err.message : err }, 'could not drop the archive selection; it is left in the PBX schema'),
+    );
   }
 
   private async releaseLease(runId: string): Promise<void> {
