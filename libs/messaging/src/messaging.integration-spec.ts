@@ -165,6 +165,31 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     expect(pending).toBe(0);
   });
 
+  it('outbox: one relay listens for NOTIFY; when it stops, another takes over and new events still go out at once', async () => {
+    const writer = new OutboxWriter(db.schema);
+    const seen = new Map<string, number>();
+    await consume(async (e) => void seen.set(e.messageId, Date.now())).start();
+    // A poll interval far longer than the test: only a NOTIFY can get these rows out quickly.
+    const relays = [0, 1].map(() => new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 120_000 }, logger));
+    relays.forEach((r) => r.start());
+    try {
+      const listener = await expectEventually(() => relays.find((r) => r.isListener) ?? null);
+      await expectEventually(() => expect(relays.filter((r) => r.isListener)).toHaveLength(1));
+      const write = () => db.dataSource.transaction((tx) => writer.enqueue(tx, 'backup.due', { runId: randomUUID(), kind: 'backup' }, { correlationId: 'l' }));
+      const first = await write();
+      await expectEventually(() => seen.has(first), { timeoutMs: 5_000 });
+
+      await listener.stop();
+      const other = relays.find((r) => r !== listener)!;
+      await expectEventually(() => other.isListener, { timeoutMs: 10_000 });
+      const second = await write();
+      await expectEventually(() => seen.has(second), { timeoutMs: 5_000 });
+      expect(seen.size).toBe(2);
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+  });
+
   it('outbox: a held-back event is published when it becomes available, not before', async () => {
     const writer = new OutboxWriter(db.schema);
     const seen: number[] = [];
