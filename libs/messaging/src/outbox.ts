@@ -386,7 +386,7 @@ export class OutboxRelay {
       }
       this.listener = undefined;
       await client.end().catch(() => undefined);
-      if (this.running) await this.pause(leader ? 1000 : LISTENER_RETRY_MS);
+      if (this.running) await this.sleep(leader ? 1000 : LISTENER_RETRY_MS); // stop() cuts it short
     }
   }
 
@@ -394,19 +394,4 @@ export class OutboxRelay {
   get isListener(): boolean {
     return this.listener !== undefined;
   }
-
-  /** A wait that stop() cuts short. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.running) return resolve();
-      const done = (): void => {
-        clearTimeout(timer);
-        this.sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.sleepers.add(done);
-    });
-  }
-
 }
