@@ -65,6 +65,7 @@ export class ArchiverService {
         outPath: partial,
         configurationName: run.snapshot.name,
         pbxId: this.env.PBX_ID,
+        audioLevel: this.env.SAR_AUDIO_DEFLATE_LEVEL,
         kind: 'archive',
         archiveSelection: selection,
         signal: lease.signal,

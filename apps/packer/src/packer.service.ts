@@ -64,6 +64,7 @@ export class PackerService {
         outPath: partial,
         configurationName: run.snapshot.name,
         pbxId: this.env.PBX_ID,
+        audioLevel: this.env.SAR_AUDIO_DEFLATE_LEVEL,
         kind: 'backup',
         signal,
         onProgress: (p) => {

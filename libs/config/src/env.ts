@@ -65,6 +65,11 @@ export const envSchema = z.object({
   /** Redis key of the PBX maintenance lock (one per PBX; tests isolate with their own). */
   MAINTENANCE_LOCK_KEY: z.string().min(1).default('pbx:maintenance'),
   PACKER_CONCURRENCY: int(1, 1),
+  /**
+   * 0: audio is stored in the .sar, as format 1 (API.md) specifies. 1-9: audio is deflated at
+   * this level, for archives about the size of `zip -r`'s (docs/sar-format.md, bench/pack).
+   */
+  SAR_AUDIO_DEFLATE_LEVEL: z.coerce.number().int().min(0).max(9).default(0),
   DOWNLOAD_WINDOW_MS: int(24 * 60 * 60 * 1000, 0),
   SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),
   STALENESS_CHECK_MS: int(60_000, 100),

@@ -36,6 +36,11 @@ export interface WriteSarOptions {
   signal?: AbortSignal;
   /** Deflate level for text entries (default 6, like `zip`). */
   textLevel?: number;
+  /**
+   * 0 (default): audio is stored, as format 1 and API.md specify. 1-9: audio is deflated at
+   * this level too (an operator's choice for smaller archives; see docs/sar-format.md).
+   */
+  audioLevel?: number;
   /** Fixed creation time (tests); default now. */
   createdAt?: Date;
 }
@@ -50,6 +55,8 @@ export interface WriteSarResult {
 }
 
 const PROGRESS_EVERY_BYTES = 16 * 1024 * 1024;
+/** Audio files deflated ahead of the one being appended (zlib's thread pool has 4 threads; the CDR spool uses one). */
+const AUDIO_DEFLATE_AHEAD = 3;
 /** Audio is stored (already dense; deflate would cost CPU for little), everything else deflated. */
 const AUDIO_EXTENSIONS = /\.(wav|mp3|ogg|opus|gsm|alaw|ulaw|sln|g722)$/i;
 
@@ -80,6 +87,9 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     options.onProgress({ bytesWritten, entriesDone });
   };
   const zip = new ZipWriter(out, createdAt, (b) => report(b));
+  // Aborts the background deflating (CDR spool, audio spools) when the archive fails.
+  const internal = new AbortController();
+  const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
   const manifestEntries: SarManifestEntry[] = [];
   const counts: Record<string, number> = {};
 
@@ -107,20 +117,52 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     await add(path, stream, counter);
     counts[countKey] = counter.dataRows;
   };
+  const audioLevel = Math.max(0, Math.min(9, Math.floor(options.audioLevel ?? 0)));
+  /** Audio spool files not yet appended, with the deflating that writes them. */
+  const audioSpools = new Map<string, Promise<PreparedData>>();
+  let spoolSeq = 0;
   const addAudio = async (kind: AudioKind, countKey: string) => {
     let n = 0;
-    for await (const file of source.audioFiles(kind, kind === 'voicemail' ? filter : {})) {
-      signal?.throwIfAborted();
-      await add(file.relativePath, createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }));
-      n += 1;
+    const files = source.audioFiles(kind, kind === 'voicemail' ? filter : {});
+    if (!audioLevel) {
+      for await (const file of files) {
+        signal?.throwIfAborted();
+        await add(file.relativePath, createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }));
+        n += 1;
+      }
+      counts[countKey] = n;
+      return;
     }
+    // Deflating audio is CPU-bound: deflate the next files into spool files on zlib's thread
+    // pool (both cores) while the current one is appended, in order. Memory stays bounded:
+    // spools are on disk, not in memory.
+    const ahead: { path: string; spool: string; prepared: Promise<PreparedData> }[] = [];
+    const append = async () => {
+      const next = ahead.shift()!;
+      const prepared = await next.prepared;
+      const r = await zip.addPreparedEntry(next.path, prepared, createReadStream(next.spool, { highWaterMark: 1024 * 1024 }), signal);
+      await rm(next.spool, { force: true });
+      audioSpools.delete(next.spool);
+      manifestEntries.push({ path: r.path, size: r.size, sha256: r.sha256 });
+      entriesDone += 1;
+      n += 1;
+      report(zip.bytesWritten, true);
+    };
+    for await (const file of files) {
+      signal?.throwIfAborted();
+      const spool = `${outPath}.audio-spool-${spoolSeq++}`;
+      const prepared = prepareDeflated(createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }), spool, { level: audioLevel, signal: spoolSignal });
+      prepared.catch(() => undefined); // awaited in append(); this only avoids an unhandled rejection meanwhile
+      audioSpools.set(spool, prepared);
+      ahead.push({ path: file.relativePath, spool, prepared });
+      if (ahead.length > AUDIO_DEFLATE_AHEAD) await append();
+    }
+    while (ahead.length) await append();
     counts[countKey] = n;
   };
 
   // The CDR table is by far the largest text: deflate it into a spool file in the background
   // (zlib's thread pool + the Postgres backend) while audio, which is only hashed, is written.
-  const internal = new AbortController();
-  const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
   const spoolPath = `${outPath}.cdr-spool`;
   let cdrSpool: Promise<PreparedData> | undefined;
   try {
@@ -175,10 +217,12 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
   } catch (err) {
     internal.abort();
     await cdrSpool?.catch(() => undefined);
+    await Promise.allSettled(audioSpools.values()); // stopped writing before their files go
     await discard(out, outPath);
     throw err;
   } finally {
     await rm(spoolPath, { force: true });
+    await Promise.all([...audioSpools.keys()].map((p) => rm(p, { force: true })));
   }
 }
 

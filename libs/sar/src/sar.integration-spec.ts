@@ -200,6 +200,64 @@ describe('.sar writer and reader against a seeded PBX', () => {
     expect(await verifySar(copy)).toMatchObject({ ok: false, badEntry: '(archive)' });
   });
 
+  it('with audioLevel (opt-in), deflates audio too: every file round-trips, verifies, and standard unzip reads it', async () => {
+    const path = join(out.path, 'audio-deflated.sar');
+    const result = await writeSar({
+      source,
+      sections: { coreData: true, cdrAndVoicemails: true, announcements: true },
+      outPath: path,
+      configurationName: 'Nightly',
+      pbxId: 'pbx-test-1',
+      kind: 'backup',
+      audioLevel: 2,
+    });
+    const verified = await verifySar(path);
+    if (!verified.ok) throw new Error(`${verified.badEntry}: ${verified.reason}`);
+    const { manifest, entries } = await listSar(path);
+    const stored = await listSar(fullSar);
+    // The same entries in the same order with the same content; only the audio's method differs.
+    expect(manifest.entries).toEqual(stored.manifest.entries);
+    expect(result.size).toBeLessThan((await stat(fullSar)).size);
+    let audio = 0;
+    for (const kind of ['voicemail', 'announcements'] as AudioKind[]) {
+      for await (const f of source.audioFiles(kind)) {
+        const e = entries.find((x) => x.path === f.relativePath)!;
+        expect(e.method).toBe('deflate');
+        expect(e.compressedSize).toBeLessThan(e.size);
+        expect((await bytes(await openSarEntry(path, f.relativePath))).equals(await readFile(f.absolutePath))).toBe(true);
+        audio += 1;
+      }
+    }
+    expect(audio).toBe(18);
+    expect((await readdir(out.path)).filter((f) => f.startsWith('audio-deflated') && f !== 'audio-deflated.sar')).toEqual([]); // no spool left
+    await run('unzip', ['-tq', path]);
+  });
+
+  it('with audioLevel, a source that fails midway leaves no partial output and no audio spool', async () => {
+    const partial = join(out.path, 'broken-deflate.sar.partial');
+    const broken: PbxSource = Object.assign(Object.create(source) as PbxSource, {
+      async *audioFiles(kind: AudioKind, filter?: SelectionFilter) {
+        let n = 0;
+        for await (const f of source.audioFiles(kind, filter)) {
+          if (++n === 6) yield { ...f, absolutePath: join(data.path, 'gone.wav') };
+          else yield f;
+        }
+      },
+    });
+    await expect(
+      writeSar({
+        source: broken,
+        sections: { coreData: true, cdrAndVoicemails: true, announcements: true },
+        outPath: partial,
+        configurationName: 'x',
+        pbxId: 'p',
+        kind: 'backup',
+        audioLevel: 2,
+      }),
+    ).rejects.toThrow(/ENOENT/);
+    expect((await readdir(out.path)).filter((f) => f.startsWith('broken-deflate'))).toEqual([]);
+  });
+
   it('removes the partial output when a source fails midway', async () => {
     const partial = join(out.path, 'broken.sar.partial');
     const broken: PbxSource = Object.assign(Object.create(source) as PbxSource, {
