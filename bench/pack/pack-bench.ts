@@ -48,6 +48,7 @@ async function childSar(outPath: string): Promise<void> {
     configurationName: 'bench',
     pbxId: 'bench',
     kind: 'backup',
+    audioLevel: Number(arg('audio-level') ?? 0),
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await source.close();
@@ -118,15 +119,21 @@ async function main(): Promise<void> {
     results.push({ name: 'zip -r -0 (store)', seconds: m.seconds, bytes: (await stat(out)).size, maxRssMiB: m.maxRssMiB });
     await rm(out);
   }
-  const sarPath = join(workDir, 'bench.sar.partial');
-  const m = await timed(process.execPath, [__filename, '--child-sar', '--out', sarPath, '--database-url', databaseUrl, '--schema', schema, '--data-dir', dataDir], process.cwd());
-  const child = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; size: number };
-  results.push({ name: 'writeSar', seconds: m.seconds, bytes: child.size, maxRssMiB: m.maxRssMiB });
-  const v0 = Date.now();
-  const verified = await verifySar(sarPath);
-  const verifySeconds = (Date.now() - v0) / 1000;
-  if (!verified.ok) throw new Error(`verify failed: ${verified.badEntry} ${verified.reason}`);
-  await rm(sarPath);
+  // writeSar as specified (audio stored), then with the SAR_AUDIO_DEFLATE_LEVEL option.
+  const audioLevels = (arg('audio-levels') ?? '0,2').split(',').map(Number);
+  const verifications: string[] = [];
+  for (const level of audioLevels) {
+    const sarPath = join(workDir, 'bench.sar.partial');
+    const m = await timed(process.execPath, [__filename, '--child-sar', '--out', sarPath, '--database-url', databaseUrl, '--schema', schema, '--data-dir', dataDir, '--audio-level', String(level)], process.cwd());
+    const child = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; size: number };
+    results.push({ name: level ? `writeSar, audio deflated (level ${level})` : 'writeSar (audio stored)', seconds: m.seconds, bytes: child.size, maxRssMiB: m.maxRssMiB });
+    const v0 = Date.now();
+    const verified = await verifySar(sarPath);
+    const verifySeconds = (Date.now() - v0) / 1000;
+    if (!verified.ok) throw new Error(`verify failed: ${verified.badEntry} ${verified.reason}`);
+    verifications.push(`level ${level}: ${verifySeconds.toFixed(1)} s (${(child.size / 1048576 / verifySeconds).toFixed(0)} MiB/s)`);
+    await rm(sarPath);
+  }
 
   const MiB = 1024 * 1024;
   console.log(`\nPBX: ${stats.rowCounts.cdr} CDRs (CSV ${(csvBytes / MiB).toFixed(0)} MiB), ${stats.dataDirFiles} audio files (${(stats.dataDirBytes / MiB).toFixed(0)} MiB); input ${(inputBytes / MiB).toFixed(0)} MiB\n`);
@@ -139,7 +146,7 @@ async function main(): Promise<void> {
         `${(r.bytes / zipR.bytes).toFixed(3)}x | ${(zipR.seconds / r.seconds).toFixed(2)}x | ${r.maxRssMiB.toFixed(0)} |`,
     );
   }
-  console.log(`\nverifySar: ${verifySeconds.toFixed(1)} s (${(child.size / MiB / verifySeconds).toFixed(0)} MiB/s)`);
+  console.log(`\nverifySar: ${verifications.join('; ')}`);
   await rm(workDir, { recursive: true, force: true });
 }
 
