@@ -10,7 +10,7 @@ import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
 import { migratePbxSchema, seedPbx } from '@pbx/pbx-source';
 import { startApp } from '@pbx/runtime';
-import { verifySar } from '@pbx/sar';
+import { listSar, verifySar } from '@pbx/sar';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
 import { PackerModule } from './packer.module';
 
@@ -48,7 +48,7 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
     await db.close();
   });
 
-  async function startPacker(): Promise<INestApplication> {
+  async function startPacker(extra: Record<string, string | number> = {}): Promise<INestApplication> {
     const env = testEnv({
       DATABASE_SCHEMA: db.schema,
       PBX_DATABASE_SCHEMA: pbx.name,
@@ -58,6 +58,7 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
       MAINTENANCE_LOCK_KEY: lockKey,
       MAINTENANCE_DEFER_MS: 1500,
       MAINTENANCE_LOCK_TTL_MS: 3000,
+      ...extra,
     });
     const app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
     apps.push(app);
@@ -97,6 +98,22 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
     expect(readdirSync(join(dirs.path, `artifacts-${db.schema}`)).filter((f) => f.endsWith('.partial'))).toEqual([]);
     const events: { type: string }[] = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 ORDER BY created_at`, [run.id]);
     expect(events.map((e) => e.type)).toEqual(['backup.due', 'backup.packed']);
+  });
+
+  it('SAR_AUDIO_DEFLATE_LEVEL: audio is stored by default and deflated when the operator asks for it', async () => {
+    const methods = async (extra: Record<string, number>): Promise<string[]> => {
+      const app = await startPacker(extra);
+      const run = await createRun(db.dataSource);
+      await expectEventually(async () => (await runOf(run.id)).status === 'dispatching', { timeoutMs: 30_000 });
+      await app.close();
+      apps.splice(apps.indexOf(app), 1);
+      const file = join(dirs.path, `artifacts-${db.schema}`, `${run.id}.sar`);
+      expect((await verifySar(file)).ok).toBe(true);
+      const { entries } = await listSar(file);
+      return [...new Set(entries.filter((e) => e.path.endsWith('.wav')).map((e) => e.method))];
+    };
+    expect(await methods({})).toEqual(['store']);
+    expect(await methods({ SAR_AUDIO_DEFLATE_LEVEL: 2 })).toEqual(['deflate']);
   });
 
   it('defers a run while archiving holds the maintenance lock, by the configured delay, then packs it', async () => {
