@@ -190,6 +190,27 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     }
   });
 
+  it('outbox: a relay that cannot reach the broker does not take the listener role', async () => {
+    const writer = new OutboxWriter(db.schema);
+    const seen = new Set<string>();
+    await consume(async (e) => void seen.add(e.messageId)).start();
+    // Nothing listens on port 1: this relay's broker connection never comes up.
+    const cutOff = new AmqpConnection({ ...options, amqpUrl: 'amqp://guest:guest@127.0.0.1:1' }, logger);
+    const stranded = new OutboxRelay(cutOff, { databaseUrl: db.url, schema: db.schema, pollMs: 120_000 }, logger);
+    stranded.start();
+    const healthy = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 120_000 }, logger);
+    try {
+      healthy.start();
+      await expectEventually(() => healthy.isListener, { timeoutMs: 10_000 });
+      expect(stranded.isListener).toBe(false);
+      const id = await db.dataSource.transaction((tx) => writer.enqueue(tx, 'backup.due', { runId: randomUUID(), kind: 'backup' }, { correlationId: 'b' }));
+      await expectEventually(() => seen.has(id), { timeoutMs: 5_000 });
+    } finally {
+      await Promise.all([stranded.stop(), healthy.stop()]);
+      await cutOff.close();
+    }
+  });
+
   it('outbox: a held-back event is published when it becomes available, not before', async () => {
     const writer = new OutboxWriter(db.schema);
     const seen: number[] = [];

@@ -132,7 +132,7 @@ export class OutboxRelay {
   private pruneTimer?: NodeJS.Timeout;
 
   constructor(
-    connection: AmqpConnection,
+    private readonly connection: AmqpConnection,
     private readonly options: OutboxRelayOptions,
     private readonly logger: Logger,
   ) {
@@ -338,8 +338,13 @@ export class OutboxRelay {
   }
 
   private sleep(ms: number): Promise<void> {
+    return this.wait(ms, true);
+  }
+
+  /** Waits ms, cut short by wakeAll() (a NOTIFY, stop()); with `skipIfWoken`, not at all after a NOTIFY the loop has not handled yet. */
+  private wait(ms: number, skipIfWoken: boolean): Promise<void> {
     return new Promise((resolve) => {
-      if (this.woken || !this.running) return resolve();
+      if ((skipIfWoken && this.woken) || !this.running) return resolve();
       const done = (): void => {
         clearTimeout(timer);
         this.sleepers.delete(done);
@@ -365,6 +370,12 @@ export class OutboxRelay {
    */
   private async listen(): Promise<void> {
     while (this.running) {
+      // A relay that cannot reach the broker must not hold the listener role: it would take
+      // the NOTIFYs and publish nothing.
+      if (!this.connection.isConnected()) {
+        await this.wait(LISTENER_RETRY_MS, false);
+        continue;
+      }
       const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'pbx-backup-outbox-listen' });
       let leader = false;
       try {
@@ -377,16 +388,23 @@ export class OutboxRelay {
           await client.query(`LISTEN "${outboxChannel(this.options.schema)}"`);
           this.wakeAll(); // rows committed before LISTEN took effect
           await new Promise<void>((resolve) => {
-            client.on('error', () => resolve());
-            client.on('end', () => resolve());
+            const brokerCheck = setInterval(() => {
+              if (!this.connection.isConnected() || !this.running) done(); // hand the role over
+            }, 1000);
+            const done = (): void => {
+              clearInterval(brokerCheck);
+              resolve();
+            };
+            client.on('error', done);
+            client.on('end', done);
           });
         }
       } catch (err) {
         this.logger.warn({ err: err instanceof Error ? err.message : err }, 'outbox LISTEN connection failed; polling until it is back');
       }
       this.listener = undefined;
-      await client.end().catch(() => undefined);
-      if (this.running) await this.sleep(leader ? 1000 : LISTENER_RETRY_MS); // stop() cuts it short
+      await client.end().catch(() => undefined); // ends the session: the advisory lock goes with it
+      if (this.running) await this.wait(leader ? 1000 : LISTENER_RETRY_MS, false); // stop() cuts it short
     }
   }
 
