@@ -233,13 +233,18 @@ describe('.sar writer and reader against a seeded PBX', () => {
     await run('unzip', ['-tq', path]);
   });
 
-  it('with audioLevel, a source that fails midway leaves no partial output and no audio spool', async () => {
-    const partial = join(out.path, 'broken-deflate.sar.partial');
+  it.each([
+    ['audio stored', 0],
+    ['audio deflated (audioLevel 2)', 2],
+  ])('removes the partial output and every spool file when a source fails midway (%s)', async (_label, audioLevel) => {
+    const name = `broken-${audioLevel}`;
+    const partial = join(out.path, `${name}.sar.partial`);
     const broken: PbxSource = Object.assign(Object.create(source) as PbxSource, {
       async *audioFiles(kind: AudioKind, filter?: SelectionFilter) {
         let n = 0;
         for await (const f of source.audioFiles(kind, filter)) {
-          if (++n === 6) yield { ...f, absolutePath: join(data.path, 'gone.wav') };
+          // With audio deflated ahead, fail after a few files are already in flight.
+          if (++n === (audioLevel ? 6 : 3)) yield { ...f, absolutePath: join(data.path, 'gone.wav') };
           else yield f;
         }
       },
@@ -252,36 +257,12 @@ describe('.sar writer and reader against a seeded PBX', () => {
         configurationName: 'x',
         pbxId: 'p',
         kind: 'backup',
-        audioLevel: 2,
-      }),
-    ).rejects.toThrow(/ENOENT/);
-    expect((await readdir(out.path)).filter((f) => f.startsWith('broken-deflate'))).toEqual([]);
-  });
-
-  it('removes the partial output when a source fails midway', async () => {
-    const partial = join(out.path, 'broken.sar.partial');
-    const broken: PbxSource = Object.assign(Object.create(source) as PbxSource, {
-      async *audioFiles(kind: AudioKind, filter?: SelectionFilter) {
-        let n = 0;
-        for await (const f of source.audioFiles(kind, filter)) {
-          if (++n === 3) yield { ...f, absolutePath: join(data.path, 'gone.wav') };
-          else yield f;
-        }
-      },
-    });
-    await expect(
-      writeSar({
-        source: broken,
-        sections: { coreData: true, cdrAndVoicemails: true, announcements: true },
-        outPath: partial,
-        configurationName: 'x',
-        pbxId: 'p',
-        kind: 'backup',
+        audioLevel,
       }),
     ).rejects.toThrow(/ENOENT/);
     expect(await exists(partial)).toBe(false);
-    // The background CDR spool is gone too.
-    expect((await readdir(out.path)).filter((f) => f.startsWith('broken'))).toEqual([]);
+    // The background CDR spool and any audio spools are gone too.
+    expect((await readdir(out.path)).filter((f) => f.startsWith(name))).toEqual([]);
   });
 
   it('removes the partial output when aborted', async () => {
