@@ -211,6 +211,29 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     }
   });
 
+  it('two copies of one message in hand at once (a republish) take effect once', async () => {
+    const effects: string[] = [];
+    const publisher = new MessagePublisher(amqp);
+    const env = due();
+    // Both copies are in the queue before the consumer starts, so they arrive together and
+    // the inbox cannot tell the second apart until the first is recorded.
+    await publisher.publish(env);
+    await publisher.publish(env);
+    await publisher.publish(due()); // a different message still takes effect
+    await consume(async (e) => {
+      effects.push(e.messageId);
+      await new Promise((r) => setImmediate(r)); // a handler that yields, as real ones do
+    }).start();
+    // Done when both ids are recorded and nothing waits in the queue; a second effect of the
+    // duplicate would have happened before its twin's record.
+    await expectEventually(async () => {
+      const recorded: unknown[] = await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id = ANY($1::uuid[])', [[...new Set(effects)]]);
+      return effects.length >= 2 && recorded.length === new Set(effects).size && (await queueDepth(`${namespace}packer.jobs.v1`)) === 0;
+    });
+    expect(effects.filter((id) => id === env.messageId)).toHaveLength(1);
+    expect(effects).toHaveLength(2);
+  });
+
   it('outbox: a held-back event is published when it becomes available, not before', async () => {
     const writer = new OutboxWriter(db.schema);
     const seen: number[] = [];

@@ -33,6 +33,8 @@ export class QueueConsumer {
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly inbox: Inbox;
+  /** Message ids in hand → whether that copy ended handled (see handle()). */
+  private readonly handling = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -101,13 +103,24 @@ export class QueueConsumer {
       // which cost ~0.1 ms per message on the happy path (bench/messaging).
       let child: Logger | undefined;
       const log = (): Logger => (child ??= this.logger.child({ queue: this.options.queue, messageId: envelope.messageId, type: envelope.type, attempt }));
+      // A copy of a message this consumer is handling right now (a relay's republish, a
+      // redelivery after a broker cut) waits for it: the inbox cannot tell yet, because the
+      // first copy's record is not committed. Registered before the first await.
+      const id = envelope.messageId.toLowerCase();
+      const earlier = this.handling.get(id);
+      let settle!: (handled: boolean) => void;
+      const mine = new Promise<boolean>((resolve) => (settle = resolve));
+      this.handling.set(id, mine);
+      let handled = false;
       try {
-        if (await this.inbox.has(envelope.messageId)) {
+        if ((earlier && (await earlier)) || (await this.inbox.has(envelope.messageId))) {
           log().info('message already handled; acknowledging the duplicate');
+          handled = true;
           return this.ack(ch, msg);
         }
         await this.options.dispatch(envelope);
         await this.inbox.record(envelope.messageId);
+        handled = true;
         this.ack(ch, msg);
       } catch (err) {
         if (this.stopping && !(err instanceof PermanentMessageError)) {
@@ -122,6 +135,9 @@ export class QueueConsumer {
         const delay = retryDelayMs(this.options.retry, attempt);
         log().warn({ err: error.message, retryInMs: delay }, 'message failed; retrying later');
         await this.retry(ch, msg, attempt, delay, error);
+      } finally {
+        settle(handled);
+        if (this.handling.get(id) === mine) this.handling.delete(id);
       }
     });
   }
