@@ -171,27 +171,30 @@ export class OutboxRelay {
    * relay does it; running it twice at once only finds less to delete.
    */
   async prune(): Promise<{ outbox: number; inbox: number }> {
-    const deleted = { outbox: 0, inbox: 0 };
-    for (;;) {
-      const { rowCount } = await this.pool.query(
+    const deleted = {
+      outbox: await this.deleteInBatches(
         `DELETE FROM outbox WHERE id = ANY(ARRAY(
            SELECT id FROM outbox WHERE published_at < now() - make_interval(days => $1) LIMIT $2))`,
-        [OUTBOX_KEEP_DAYS, PRUNE_BATCH],
-      );
-      deleted.outbox += rowCount ?? 0;
-      if ((rowCount ?? 0) < PRUNE_BATCH) break;
-    }
-    for (;;) {
-      const { rowCount } = await this.pool.query(
+        OUTBOX_KEEP_DAYS,
+      ),
+      inbox: await this.deleteInBatches(
         `DELETE FROM inbox WHERE (consumer, message_id) IN (
            SELECT consumer, message_id FROM inbox WHERE processed_at < now() - make_interval(days => $1) LIMIT $2)`,
-        [INBOX_KEEP_DAYS, PRUNE_BATCH],
-      );
-      deleted.inbox += rowCount ?? 0;
-      if ((rowCount ?? 0) < PRUNE_BATCH) break;
-    }
+        INBOX_KEEP_DAYS,
+      ),
+    };
     if (deleted.outbox || deleted.inbox) this.logger.info(deleted, 'pruned published outbox rows and old inbox records');
     return deleted;
+  }
+
+  /** Runs `sql` ($1 = days, $2 = batch size) until a batch deletes less than a full batch. */
+  private async deleteInBatches(sql: string, days: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.pool.query(sql, [days, PRUNE_BATCH]);
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) return total;
+    }
   }
 
   async stop(): Promise<void> {
@@ -202,12 +205,6 @@ export class OutboxRelay {
     await Promise.allSettled([...this.inFlight]);
     await this.listener?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
-  }
-
-  /** Publishes what is due now and waits for it; returns how many rows were published. */
-  async drainOnce(): Promise<number> {
-    const pass = await this.startPass();
-    return pass ? pass.done : 0;
   }
 
   /**

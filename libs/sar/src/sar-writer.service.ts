@@ -14,7 +14,7 @@ import {
   type SarManifestEntry,
   type SectionSelection,
 } from './sar-manifest';
-import { prepareDeflated, ZipWriter, type PreparedData, type ZipMethod } from './zip-writer';
+import { prepareDeflated, ZipWriter, type PreparedData, type ZipEntryResult, type ZipMethod } from './zip-writer';
 
 export interface SarProgress {
   bytesWritten: number;
@@ -93,6 +93,16 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
   const manifestEntries: SarManifestEntry[] = [];
   const counts: Record<string, number> = {};
 
+  /** An entry is in the archive: list it in the manifest and report progress. */
+  const recorded = (r: ZipEntryResult) => {
+    manifestEntries.push({ path: r.path, size: r.size, sha256: r.sha256 });
+    entriesDone += 1;
+    report(zip.bytesWritten, true);
+  };
+  /** Appends an entry deflated ahead of time into `spool` (the CDR table, deflated audio). */
+  const appendSpooled = async (path: string, prepared: PreparedData, spool: string) => {
+    recorded(await zip.addPreparedEntry(path, prepared, createReadStream(spool, { highWaterMark: 1024 * 1024 }), signal));
+  };
   const add = async (path: string, stream: Readable | Buffer, csvCounter?: CsvRowCounter) => {
     const method = methodFor(path);
     let r;
@@ -108,9 +118,7 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
       if (!Buffer.isBuffer(stream)) stream.destroy();
       throw err;
     }
-    manifestEntries.push({ path, size: r.size, sha256: r.sha256 });
-    entriesDone += 1;
-    report(zip.bytesWritten, true);
+    recorded(r);
   };
   const addCsv = async (path: string, stream: Readable, countKey: string) => {
     const counter = new CsvRowCounter();
@@ -139,14 +147,10 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     const ahead: { path: string; spool: string; prepared: Promise<PreparedData> }[] = [];
     const append = async () => {
       const next = ahead.shift()!;
-      const prepared = await next.prepared;
-      const r = await zip.addPreparedEntry(next.path, prepared, createReadStream(next.spool, { highWaterMark: 1024 * 1024 }), signal);
+      await appendSpooled(next.path, await next.prepared, next.spool);
       await rm(next.spool, { force: true });
       audioSpools.delete(next.spool);
-      manifestEntries.push({ path: r.path, size: r.size, sha256: r.sha256 });
-      entriesDone += 1;
       n += 1;
-      report(zip.bytesWritten, true);
     };
     for await (const file of files) {
       signal?.throwIfAborted();
@@ -181,12 +185,8 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     }
     if (options.sections.announcements) await addAudio('announcements', 'announcements');
     if (cdrSpool) {
-      const prepared = await cdrSpool;
-      const r = await zip.addPreparedEntry('cdr/cdr.csv', prepared, createReadStream(spoolPath, { highWaterMark: 1024 * 1024 }), signal);
-      manifestEntries.push({ path: r.path, size: r.size, sha256: r.sha256 });
+      await appendSpooled('cdr/cdr.csv', await cdrSpool, spoolPath);
       counts.cdr = cdrCounter.dataRows;
-      entriesDone += 1;
-      report(zip.bytesWritten, true);
     }
 
     const manifest: SarManifest = {
