@@ -1,4 +1,5 @@
 import { Initial1764144000000 } from './1764144000000-initial';
+import { InboxKeyOrder1764230400000 } from './1764230400000-inbox-key-order';
 
 /** Every migration, oldest first. CI fails when the entities need SQL that is not here. */
-export const MIGRATIONS = [Initial1764144000000];
+export const MIGRATIONS = [Initial1764144000000, InboxKeyOrder1764230400000];
