@@ -7,6 +7,7 @@
  *        [--relay-batch 500] [--relay-in-flight 2]
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect, type ConsumeMessage } from 'amqplib';
@@ -73,6 +74,48 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+/**
+ * CPU seconds used so far by the local RabbitMQ (beam.smp) and Postgres (the postmaster, the
+ * backends it has reaped and the live ones), read from /proc: the bench process's own CPU
+ * leaves out the two servers, which on a small machine share its cores. Undefined where
+ * /proc does not show them (another host, not Linux).
+ */
+function serverCpuSeconds(): { broker: number; postgres: number } | undefined {
+  try {
+    const hz = 100; // USER_HZ on Linux
+    const procs = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .flatMap((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number); // f[0] is field 3 (state)
+          return [{ pid: Number(pid), comm, ppid: f[1], own: f[11] + f[12], children: f[13] + f[14] }];
+        } catch {
+          return []; // exited meanwhile
+        }
+      });
+    const beam = procs.filter((p) => p.comm === 'beam.smp');
+    const postmaster = procs.find((p) => p.comm === 'postgres' && !procs.some((q) => q.pid === p.ppid && q.comm === 'postgres'));
+    if (!beam.length || !postmaster) return undefined;
+    const backends = procs.filter((p) => p.ppid === postmaster.pid);
+    return {
+      broker: beam.reduce((t, p) => t + p.own, 0) / hz,
+      postgres: (postmaster.own + postmaster.children + backends.reduce((t, p) => t + p.own, 0)) / hz,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** " | broker X + postgres Y us/msg" since `before` (empty when unknown). */
+function serverCpuPerMessage(before: ReturnType<typeof serverCpuSeconds>, n: number): string {
+  const after = serverCpuSeconds();
+  if (!before || !after) return '';
+  const us = (s: number): string => ((1e6 * s) / n).toFixed(0);
+  return ` | broker ${us(after.broker - before.broker)} + postgres ${us(after.postgres - before.postgres)} us/msg`;
+}
+
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
@@ -117,6 +160,7 @@ async function rawBaseline(variant: 'minimal' | 'same-topology'): Promise<number
       },
       { noAck: false },
     );
+    const s0 = serverCpuSeconds();
     const c0 = cpuMs();
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
@@ -142,7 +186,7 @@ async function rawBaseline(variant: 'minimal' | 'same-topology'): Promise<number
     const rate = N / ((tLast - t0) / 1000);
     console.log(
       `raw amqplib (${variant}) N=${N} prefetch=${PREFETCH}: publish+confirm ${(N / ((tPublished - t0) / 1000)).toFixed(0)} msg/s, ` +
-        `end-to-end ${rate.toFixed(0)} msg/s (${((tLast - t0) / 1000).toFixed(2)} s), cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg  load ${load()}`,
+        `end-to-end ${rate.toFixed(0)} msg/s (${((tLast - t0) / 1000).toFixed(2)} s), cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg${serverCpuPerMessage(s0, N)}  load ${load()}`,
     );
     await pub.deleteQueue(rawQueue);
     if (variant === 'same-topology') await pub.deleteExchange(rawExchange);
@@ -291,17 +335,22 @@ async function throughput(mode: 'pipeline' | 'drain', relays: number, txRows: nu
       await p.startRelays();
       await sleep(500); // the relays' LISTEN connections come up before anything is written
     }
+    const s0 = serverCpuSeconds();
     const c0 = cpuMs();
     const t0 = performance.now();
     await writeAll(p, txRows, write);
     const tWritten = performance.now();
     const cWritten = cpuMs();
+    const sWritten = serverCpuSeconds();
     if (mode === 'drain') await p.startRelays();
     const tStart = mode === 'drain' ? performance.now() : t0;
     await within(p.allReceived(N), 300_000, 'outbox pipeline');
     const tLast = Math.max(...p.received.values());
     const rate = N / ((tLast - tStart) / 1000);
-    const cpu = mode === 'drain' ? `cpu write ${((1000 * (cWritten - c0)) / N).toFixed(0)} + relay/consume ${((1000 * (cpuMs() - cWritten)) / N).toFixed(0)} us/msg` : `cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg`;
+    const cpu =
+      mode === 'drain'
+        ? `cpu write ${((1000 * (cWritten - c0)) / N).toFixed(0)} + relay/consume ${((1000 * (cpuMs() - cWritten)) / N).toFixed(0)} us/msg${serverCpuPerMessage(sWritten, N)}`
+        : `cpu ${((1000 * (cpuMs() - c0)) / N).toFixed(0)} us/msg${serverCpuPerMessage(s0, N)}`;
     console.log(
       `${mode.padEnd(8)} relays=${relays} tx=${String(txRows).padStart(2)} rows (${write}) N=${N} prefetch=${PREFETCH}: writes ${(N / ((tWritten - t0) / 1000)).toFixed(0)} rows/s, ` +
         `${mode === 'drain' ? 'relay→consumer' : 'end-to-end'} ${rate.toFixed(0)} msg/s (${((tLast - tStart) / 1000).toFixed(2)} s)${raw ? ` = ${(rate / raw).toFixed(2)}x raw` : ''}, ` +

@@ -190,6 +190,32 @@ describe('messaging backbone (real RabbitMQ + Postgres)', () => {
     }
   });
 
+  it('outbox: enqueueMany commits its events with the transaction, and its NOTIFY gets them out at once', async () => {
+    const writer = new OutboxWriter(db.schema);
+    const seen = new Set<string>();
+    await consume(async (e) => void seen.add(e.messageId)).start();
+    // Only a NOTIFY can get rows out within the test: the poll is two minutes.
+    const relay = new OutboxRelay(amqp, { databaseUrl: db.url, schema: db.schema, pollMs: 120_000 }, logger);
+    relay.start();
+    try {
+      await expectEventually(() => relay.isListener);
+      const item = () => ({ type: 'backup.due' as const, payload: { runId: randomUUID(), kind: 'backup' as const }, correlationId: 'many' });
+      let rolledBack: string[] = [];
+      await expect(
+        db.dataSource.transaction(async (tx) => {
+          rolledBack = await writer.enqueueMany(tx, [item(), item()]);
+          throw new Error('the change failed');
+        }),
+      ).rejects.toThrow('the change failed');
+      const ids = await db.dataSource.transaction((tx) => writer.enqueueMany(tx, [item(), item(), item()]));
+      await expectEventually(() => expect([...seen].sort()).toEqual([...ids].sort()), { timeoutMs: 5_000 });
+      const rows: unknown[] = await db.dataSource.query('SELECT 1 FROM outbox WHERE id = ANY($1::uuid[])', [rolledBack]);
+      expect(rows).toHaveLength(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('outbox: a relay that cannot reach the broker does not take the listener role', async () => {
     const writer = new OutboxWriter(db.schema);
     const seen = new Set<string>();

@@ -58,14 +58,16 @@ export class OutboxWriter {
       };
     });
     // One jsonb parameter instead of 8 per row: no bind-parameter limit on the batch size.
+    // The NOTIFY rides on the same statement, as in enqueue.
     await manager.query(
-      `INSERT INTO outbox (id, type, version, routing_key, correlation_id, payload, created_at, available_at)
-       SELECT r.id, r.type, r.version, r.routing_key, r.correlation_id, r.payload, r.created_at, r.available_at
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, type varchar, version integer, routing_key varchar, correlation_id varchar,
-                                                 payload jsonb, created_at timestamptz, available_at timestamptz)`,
-      [JSON.stringify(rows)],
+      `WITH inserted AS (
+         INSERT INTO outbox (id, type, version, routing_key, correlation_id, payload, created_at, available_at)
+         SELECT r.id, r.type, r.version, r.routing_key, r.correlation_id, r.payload, r.created_at, r.available_at
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, type varchar, version integer, routing_key varchar, correlation_id varchar,
+                                                   payload jsonb, created_at timestamptz, available_at timestamptz))
+       SELECT pg_notify($2, '')`,
+      [JSON.stringify(rows), outboxChannel(this.schema)],
     );
-    await manager.query('SELECT pg_notify($1, $2)', [outboxChannel(this.schema), '']);
     return rows.map((r) => r.id);
   }
 }
