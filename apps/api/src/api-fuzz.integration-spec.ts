@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import request from 'supertest';
-import { loadEnv } from '@pbx/config';
 import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, testUrls } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, testEnv } from '@pbx/testing';
 import { createApiApp } from './api-app';
 
 const ADMIN = `admin-${randomUUID()}`;
@@ -42,12 +41,9 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
   beforeAll(async () => {
     db = await migratedDatabase('apifuzz');
     ns = amqpNamespace();
-    const env = loadEnv({
-      DATABASE_URL: testUrls.database,
+    const env = testEnv({
       DATABASE_SCHEMA: db.schema,
-      AMQP_URL: testUrls.amqp,
       AMQP_NAMESPACE: ns,
-      REDIS_URL: testUrls.redis,
       ADMIN_API_TOKEN: ADMIN,
       SECRETS_KEY: 'b2'.repeat(32),
       DEFAULT_TIMEZONE: 'UTC',

@@ -6,10 +6,10 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { connect } from 'amqplib';
-import { loadEnv, type AppEnv } from '@pbx/config';
+import type { AppEnv } from '@pbx/config';
 import { createLogger } from '@pbx/observability';
 import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, startDropboxFake, tempDir, testUrls, uniqueName, type DropboxFake } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, startDropboxFake, tempDir, testEnv, testUrls, uniqueName, type DropboxFake } from '@pbx/testing';
 import { createApiApp } from './api-app';
 import { ApiTokensRepository } from './auth/api-tokens.repository';
 import { ApiTokensService } from './auth/api-tokens.service';
@@ -72,12 +72,9 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
     dropbox = await startDropboxFake();
     await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
     await mkdir(join(dirs.path, 'backups'), { recursive: true });
-    env = loadEnv({
-      DATABASE_URL: testUrls.database,
+    env = testEnv({
       DATABASE_SCHEMA: db.schema,
-      AMQP_URL: testUrls.amqp,
       AMQP_NAMESPACE: ns,
-      REDIS_URL: testUrls.redis,
       ADMIN_API_TOKEN: ADMIN,
       SECRETS_KEY,
       ARTIFACT_DIR: join(dirs.path, 'artifacts'),

@@ -4,13 +4,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { loadEnv, type AppEnv } from '@pbx/config';
+import type { AppEnv } from '@pbx/config';
 import type { DeliveryCode, DestinationType, Envelope, MessageType, PayloadOf, RunKind } from '@pbx/contracts';
 import { AmqpConnection, createEnvelope, DeadLetterRecorder, MessagePublisher, republishDeadLetter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, snapshotOf, type DeliveryStatus, type Language } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testUrls, uniqueName } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testEnv, uniqueName } from '@pbx/testing';
 import { MailAdapter } from './mail.adapter';
 import { NotificationsRepository } from './notifications.repository';
 import { NotifierModule } from './notifier.module';
@@ -34,16 +34,11 @@ afterAll(async () => {
 });
 
 function envFor(namespace: string, extra: Record<string, string> = {}): AppEnv {
-  return loadEnv({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: testUrls.database,
+  return testEnv({
     DATABASE_SCHEMA: db.schema,
-    AMQP_URL: testUrls.amqp,
     AMQP_NAMESPACE: namespace,
     // One message at a time: a sentinel message handled means everything before it was handled.
     AMQP_PREFETCH: '1',
-    REDIS_URL: testUrls.redis,
     SMTP_URL: peers.smtp.url,
     MAIL_FROM: 'pbx-backup <backup@pbx.example.test>',
     PUBLIC_URL,

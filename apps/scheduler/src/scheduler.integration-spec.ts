@@ -1,13 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
-import { loadEnv } from '@pbx/config';
 import type { RunKind } from '@pbx/contracts';
 import { AmqpConnection, OutboxRelay, OutboxWriter, QueueConsumer } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, createDataSource, notifyScheduleChanged, RunsRepository, scheduleChannel, type Interval } from '@pbx/persistence';
 import { nextRunAt, slotsBetween, type ScheduleConfig } from '@pbx/scheduling';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, testUrls } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, testEnv, testUrls } from '@pbx/testing';
 import { ScheduleClaimer } from './schedule-claimer.service';
 import { ScheduleLoopService } from './schedule-loop.service';
 import { ScheduleRepository } from './schedule.repository';
@@ -284,14 +283,9 @@ describe('scheduler (real Postgres + RabbitMQ)', () => {
   });
 
   it('the app emits a slot created 1.5 s ahead within 2 s of its time while sleeping with a long max sleep (NOTIFY wakes it)', async () => {
-    const env = loadEnv({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      DATABASE_URL: testUrls.database,
+    const env = testEnv({
       DATABASE_SCHEMA: db.schema,
-      AMQP_URL: testUrls.amqp,
       AMQP_NAMESPACE: namespace,
-      REDIS_URL: testUrls.redis,
       SCHEDULER_MAX_SLEEP_MS: '600000',
     });
     const app: INestApplication = await NestFactory.create(SchedulerModule.forRoot(env, logger), { logger: false });
