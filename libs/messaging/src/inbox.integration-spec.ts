@@ -1,21 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { migratedDatabase } from '@pbx/testing';
+import { explainAnalyze, migratedDatabase, rowsScanned, type ExplainRow } from '@pbx/testing';
 import { Inbox, INBOX_LOOKUP_SQL, INBOX_RECORD_AND_LOOKUP_SQL } from './inbox';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows each scan of the inbox table or its key went through (the work of the look-up). */
-function inboxRowsScanned(node: PlanNode): number[] {
-  const own = node['Relation Name'] === 'inbox' || node['Index Name'] ? [node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(inboxRowsScanned)];
-}
 
 describe('Inbox (real Postgres)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;
@@ -54,8 +39,8 @@ describe('Inbox (real Postgres)', () => {
       [INBOX_LOOKUP_SQL, [consumer, ids]],
       [INBOX_RECORD_AND_LOOKUP_SQL, [consumer, ids, [randomUUID()]]],
     ] as const) {
-      const [{ 'QUERY PLAN': plans }]: { 'QUERY PLAN': { Plan: PlanNode }[] }[] = await db.dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, [...params]);
-      const scanned = inboxRowsScanned(plans[0].Plan);
+      const [explain]: ExplainRow[] = await db.dataSource.query(explainAnalyze(sql), [...params]);
+      const scanned = rowsScanned(explain, 'inbox');
       expect(scanned.length).toBeGreaterThan(0);
       expect(Math.max(...scanned)).toBeLessThanOrEqual(ids.length);
     }

@@ -1,21 +1,6 @@
 import { Client } from 'pg';
-import { migratedDatabase } from '@pbx/testing';
+import { explainAnalyze, migratedDatabase, rowsScanned, type ExplainRow } from '@pbx/testing';
 import { claimSql, relaySessionOptions } from './outbox';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows each scan of the outbox table or its indexes went through. */
-function outboxRowsScanned(node: PlanNode): number[] {
-  const own = node['Relation Name'] === 'outbox' || node['Index Name'] ? [node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(outboxRowsScanned)];
-}
 
 describe('OutboxRelay claim (real Postgres)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;
@@ -39,9 +24,9 @@ describe('OutboxRelay claim (real Postgres)', () => {
     await relaySession.connect();
     try {
       await relaySession.query('BEGIN');
-      const { rows } = await relaySession.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${claimSql(500)}`);
+      const { rows } = await relaySession.query<ExplainRow>(explainAnalyze(claimSql(500)));
       await relaySession.query('ROLLBACK');
-      const scanned = outboxRowsScanned(rows[0]['QUERY PLAN'][0].Plan);
+      const scanned = rowsScanned(rows[0], 'outbox');
       expect(scanned.length).toBeGreaterThan(0);
       // With bitmap scans allowed this read all 20,000 pending rows and sorted them.
       expect(Math.max(...scanned)).toBeLessThanOrEqual(500);

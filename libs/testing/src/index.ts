@@ -5,3 +5,4 @@ export * from './amqp';
 export * from './database';
 export * from './dropbox-fake';
 export * from './app-env';
+export * from './query-plan';
