@@ -126,8 +126,8 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     counts[countKey] = counter.dataRows;
   };
   const audioLevel = Math.max(0, Math.min(9, Math.floor(options.audioLevel ?? 0)));
-  /** Audio spool files not yet appended, with the deflating that writes them. */
-  const audioSpools = new Map<string, Promise<PreparedData>>();
+  /** Deflated audio not yet appended, in archive order, with the deflating that writes each spool. */
+  const audioSpools: { path: string; spool: string; prepared: Promise<PreparedData> }[] = [];
   let spoolSeq = 0;
   const addAudio = async (kind: AudioKind, countKey: string) => {
     let n = 0;
@@ -144,24 +144,22 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     // Deflating audio is CPU-bound: deflate the next files into spool files on zlib's thread
     // pool (both cores) while the current one is appended, in order. Memory stays bounded:
     // spools are on disk, not in memory.
-    const ahead: { path: string; spool: string; prepared: Promise<PreparedData> }[] = [];
-    const append = async () => {
-      const next = ahead.shift()!;
+    const appendOldest = async () => {
+      const next = audioSpools[0];
       await appendSpooled(next.path, await next.prepared, next.spool);
       await rm(next.spool, { force: true });
-      audioSpools.delete(next.spool);
+      audioSpools.shift(); // only now: a failed append leaves its spool to the cleanup
       n += 1;
     };
     for await (const file of files) {
       signal?.throwIfAborted();
       const spool = `${outPath}.audio-spool-${spoolSeq++}`;
       const prepared = prepareDeflated(createReadStream(file.absolutePath, { highWaterMark: 1024 * 1024 }), spool, { level: audioLevel, signal: spoolSignal });
-      prepared.catch(() => undefined); // awaited in append(); this only avoids an unhandled rejection meanwhile
-      audioSpools.set(spool, prepared);
-      ahead.push({ path: file.relativePath, spool, prepared });
-      if (ahead.length > AUDIO_DEFLATE_AHEAD) await append();
+      prepared.catch(() => undefined); // awaited in appendOldest(); this only avoids an unhandled rejection meanwhile
+      audioSpools.push({ path: file.relativePath, spool, prepared });
+      if (audioSpools.length > AUDIO_DEFLATE_AHEAD) await appendOldest();
     }
-    while (ahead.length) await append();
+    while (audioSpools.length) await appendOldest();
     counts[countKey] = n;
   };
 
@@ -217,12 +215,12 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
   } catch (err) {
     internal.abort();
     await cdrSpool?.catch(() => undefined);
-    await Promise.allSettled(audioSpools.values()); // stopped writing before their files go
+    await Promise.allSettled(audioSpools.map((a) => a.prepared)); // stopped writing before their files go
     await discard(out, outPath);
     throw err;
   } finally {
     await rm(spoolPath, { force: true });
-    await Promise.all([...audioSpools.keys()].map((p) => rm(p, { force: true })));
+    await Promise.all(audioSpools.map((a) => rm(a.spool, { force: true })));
   }
 }
 
