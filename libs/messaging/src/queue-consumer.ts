@@ -81,21 +81,21 @@ export class QueueConsumer {
     await ch.close().catch(() => undefined);
   }
 
-  private async handle(ch: AckBatcher, msg: ConsumeMessage): Promise<void> {
+  private async handle(acks: AckBatcher, msg: ConsumeMessage): Promise<void> {
     const headers = msg.properties.headers ?? {};
     const attempt = Number(headers[HEADERS.attempt] ?? 1) || 1;
     let body: unknown;
     try {
       body = JSON.parse(msg.content.toString('utf8'));
     } catch {
-      return this.deadLetter(ch, msg, attempt, new PermanentMessageError('body is not JSON'));
+      return this.deadLetter(acks, msg, attempt, new PermanentMessageError('body is not JSON'));
     }
     const check = checkEnvelope(body);
-    if (!check.ok) return this.deadLetter(ch, msg, attempt, new PermanentMessageError(check.reason));
+    if (!check.ok) return this.deadLetter(acks, msg, attempt, new PermanentMessageError(check.reason));
     const envelope = check.envelope;
     const accepted: readonly string[] = SUBSCRIPTIONS[this.options.queue];
     if (!accepted.includes(envelope.type)) {
-      return this.deadLetter(ch, msg, attempt, new PermanentMessageError(`queue ${this.options.queue} does not handle ${envelope.type}`));
+      return this.deadLetter(acks, msg, attempt, new PermanentMessageError(`queue ${this.options.queue} does not handle ${envelope.type}`));
     }
 
     await withCorrelation(envelope.correlationId, async () => {
@@ -116,25 +116,25 @@ export class QueueConsumer {
         if ((earlier && (await earlier)) || (await this.inbox.has(envelope.messageId))) {
           log().info('message already handled; acknowledging the duplicate');
           handled = true;
-          return this.ack(ch, msg);
+          return acks.ack(msg);
         }
         await this.options.dispatch(envelope);
         await this.inbox.record(envelope.messageId);
         handled = true;
-        this.ack(ch, msg);
+        acks.ack(msg);
       } catch (err) {
         if (this.stopping && !(err instanceof PermanentMessageError)) {
           // Shutting down: give the message back untouched rather than burn an attempt.
-          return this.nack(ch, msg);
+          return acks.nack(msg, true); // back to the queue untouched
         }
         const error = err instanceof Error ? err : new Error(String(err));
         if (error instanceof PermanentMessageError || attempt >= this.options.retry.maxAttempts) {
           log().error({ err: error }, 'message failed for good; dead-lettering it');
-          return this.deadLetter(ch, msg, attempt, error);
+          return this.deadLetter(acks, msg, attempt, error);
         }
         const delay = retryDelayMs(this.options.retry, attempt);
         log().warn({ err: error.message, retryInMs: delay }, 'message failed; retrying later');
-        await this.retry(ch, msg, attempt, delay, error);
+        await this.retry(acks, msg, attempt, delay, error);
       } finally {
         settle(handled);
         if (this.handling.get(id) === mine) this.handling.delete(id);
@@ -142,7 +142,7 @@ export class QueueConsumer {
     });
   }
 
-  private async retry(ch: AckBatcher, msg: ConsumeMessage, attempt: number, delayMs: number, error: Error): Promise<void> {
+  private async retry(acks: AckBatcher, msg: ConsumeMessage, attempt: number, delayMs: number, error: Error): Promise<void> {
     const names = this.connection.names;
     try {
       await this.connection.sendToQueue(names.retry(this.options.queue, attempt), msg.content, {
@@ -150,14 +150,14 @@ export class QueueConsumer {
         expiration: String(delayMs),
         headers: { ...this.failureHeaders(msg, error), [HEADERS.attempt]: attempt + 1 },
       });
-      this.ack(ch, msg);
+      acks.ack(msg);
     } catch (err) {
       this.logger.error({ err }, 'could not schedule a retry; returning the message to the queue');
-      this.nack(ch, msg);
+      acks.nack(msg, true); // back to the queue untouched
     }
   }
 
-  private async deadLetter(ch: AckBatcher, msg: ConsumeMessage, attempt: number, error: Error): Promise<void> {
+  private async deadLetter(acks: AckBatcher, msg: ConsumeMessage, attempt: number, error: Error): Promise<void> {
     const names = this.connection.names;
     try {
       await this.connection.publish(names.deadLetters, names.queue(this.options.queue), msg.content, {
@@ -170,10 +170,10 @@ export class QueueConsumer {
           [HEADERS.deadQueue]: this.options.queue,
         },
       });
-      this.ack(ch, msg);
+      acks.ack(msg);
     } catch (err) {
       this.logger.error({ err }, 'could not dead-letter; rejecting so the broker dead-letters it');
-      ch.nack(msg, false);
+      acks.nack(msg, false);
     }
   }
 
@@ -196,14 +196,5 @@ export class QueueConsumer {
       correlationId: p.correlationId,
       timestamp: p.timestamp,
     };
-  }
-
-  private ack(acks: AckBatcher, msg: ConsumeMessage): void {
-    acks.ack(msg);
-  }
-
-  /** Back to the queue untouched. */
-  private nack(acks: AckBatcher, msg: ConsumeMessage): void {
-    acks.nack(msg, true);
   }
 }
