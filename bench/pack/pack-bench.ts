@@ -56,6 +56,8 @@ async function childSar(outPath: string): Promise<void> {
 }
 
 /** Runs a command under /usr/bin/time -v; returns wall seconds and peak RSS. */
+const MiB = 1024 * 1024;
+
 async function timed(cmd: string, args: string[], cwd: string): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
   const t0 = process.hrtime.bigint();
   const child = spawn('/usr/bin/time', ['-v', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -131,11 +133,10 @@ async function main(): Promise<void> {
     const verified = await verifySar(sarPath);
     const verifySeconds = (Date.now() - v0) / 1000;
     if (!verified.ok) throw new Error(`verify failed: ${verified.badEntry} ${verified.reason}`);
-    verifications.push(`level ${level}: ${verifySeconds.toFixed(1)} s (${(child.size / 1048576 / verifySeconds).toFixed(0)} MiB/s)`);
+    verifications.push(`level ${level}: ${verifySeconds.toFixed(1)} s (${(child.size / MiB / verifySeconds).toFixed(0)} MiB/s)`);
     await rm(sarPath);
   }
 
-  const MiB = 1024 * 1024;
   console.log(`\nPBX: ${stats.rowCounts.cdr} CDRs (CSV ${(csvBytes / MiB).toFixed(0)} MiB), ${stats.dataDirFiles} audio files (${(stats.dataDirBytes / MiB).toFixed(0)} MiB); input ${(inputBytes / MiB).toFixed(0)} MiB\n`);
   const zipR = results.find((r) => r.name.startsWith('zip -r (')) ?? results[0];
   console.log('| packer | time (s) | MiB/s (input) | output (MiB) | size vs zip -r | speed vs zip -r | peak RSS (MiB) |');

@@ -4,11 +4,12 @@
  * `<runId>.sar` in ARTIFACT_DIR, no `.partial` (or CDR spool) left, and exactly one verified
  * file at the destination. Built apps as processes, driven through the public REST API.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { link, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { sha256File } from '@pbx/destinations';
 import { MaintenanceLock } from '@pbx/locking';
 import { generateSpeechWav, SeededRandom, seedPbx, WAV_HEADER_BYTES, WAV_SAMPLE_RATE } from '@pbx/pbx-source';
 import { verifySar } from '@pbx/sar';
@@ -25,12 +26,6 @@ const VOICEMAILS = 50;
 const AUDIO_BYTES = 5 * MiB;
 /** The packer is killed once this much of the archive is on disk. */
 const KILL_AT_BYTES = 16 * MiB;
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 describe('packer killed mid-pack', () => {
   let e: E2eEnv;
