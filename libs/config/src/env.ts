@@ -53,6 +53,17 @@ export const envSchema = z.object({
   MAIL_MAX_BYTES: int(20 * 1024 * 1024, 1),
   SECRETS_KEY: z.string().optional(),
   ADMIN_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How long audit events are kept (issue #15; docs/security.md). */
+  AUDIT_RETENTION_DAYS: int(365, 1),
+  /** Failed authentications one client address may make a minute before it gets 429. */
+  AUTH_FAILURES_PER_MINUTE: int(20, 1),
+  /** Requests one token (or, on public routes, one address) may make a minute. */
+  TOKEN_REQUESTS_PER_MINUTE: int(600, 1),
+  /** Comma-separated CIDRs and host names destinations may point at; empty = anywhere. */
+  DESTINATION_HOSTS_ALLOWED: z.string().default(''),
+  /** Hard limit of one POST /destinations/test, and how many one token may run at once. */
+  DESTINATION_TEST_TIMEOUT_MS: int(15000, 100),
+  DESTINATION_TESTS_PER_TOKEN: int(4, 1),
   PORT: int(3000),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.string().optional(),

@@ -9,9 +9,13 @@ export const ERROR_CODES = {
   gone: 'gone',
   notReady: 'not_ready',
   unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  rateLimited: 'rate_limited',
+  unsupportedMediaType: 'unsupported_media_type',
   alreadyReplayed: 'already_replayed',
   permanent: 'permanent_failure',
   transient: 'transient_failure',
+  unsupportedMediaType: 'unsupported_media_type',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

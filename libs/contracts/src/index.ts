@@ -1,3 +1,4 @@
 export * from './wire-names';
 export * from './messages';
 export * from './errors';
+export * from './access';

@@ -3,3 +3,4 @@ export * from './core.module';
 export * from './health.service';
 export * from './tokens';
 export * from './factories';
+export * from './public-route.decorator';

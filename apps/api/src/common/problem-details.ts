@@ -22,9 +22,13 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ERROR_CODES.gone]: 410,
   [ERROR_CODES.notReady]: 409,
   [ERROR_CODES.unauthorized]: 401,
+  [ERROR_CODES.forbidden]: 403,
+  [ERROR_CODES.rateLimited]: 429,
+  [ERROR_CODES.unsupportedMediaType]: 415,
   [ERROR_CODES.alreadyReplayed]: 409,
   [ERROR_CODES.permanent]: 422,
   [ERROR_CODES.transient]: 503,
+  [ERROR_CODES.unsupportedMediaType]: 415,
 };
 
 const TITLES: Record<number, string> = {
@@ -39,6 +43,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

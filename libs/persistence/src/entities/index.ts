@@ -1,4 +1,5 @@
 import { ApiTokenEntity } from './api-token.entity';
+import { AuditEventEntity } from './audit-event.entity';
 import { ConfigurationEntity } from './configuration.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
 import { DeliveryEntity } from './delivery.entity';
@@ -9,6 +10,7 @@ import { OutboxMessageEntity } from './outbox-message.entity';
 import { RunEntity } from './run.entity';
 
 export * from './api-token.entity';
+export * from './audit-event.entity';
 export * from './configuration.entity';
 export * from './dead-letter.entity';
 export * from './delivery.entity';
@@ -20,6 +22,7 @@ export * from './run.entity';
 
 export const ENTITIES = [
   ApiTokenEntity,
+  AuditEventEntity,
   ConfigurationEntity,
   DeadLetterEntity,
   DeliveryEntity,
