@@ -15,7 +15,6 @@ export const ERROR_CODES = {
   alreadyReplayed: 'already_replayed',
   permanent: 'permanent_failure',
   transient: 'transient_failure',
-  unsupportedMediaType: 'unsupported_media_type',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

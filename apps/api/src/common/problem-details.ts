@@ -28,7 +28,6 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ERROR_CODES.alreadyReplayed]: 409,
   [ERROR_CODES.permanent]: 422,
   [ERROR_CODES.transient]: 503,
-  [ERROR_CODES.unsupportedMediaType]: 415,
 };
 
 const TITLES: Record<number, string> = {
