@@ -85,7 +85,7 @@ describe('the whole pipeline, five processes, public API only', () => {
     );
     expect(run.status).toBe('succeeded');
     const { fileName, sha256: expected } = run.artifact!;
-    expect(fileName).toMatch(new RegExp(`^${name}_\\d{8}-\\d{6}\\.sar$`));
+    expect(fileName).toMatch(new RegExp(`^${name}_\\d{8}-\\d{6}_${run.id.slice(0, 8)}\\.sar$`));
 
     const downloaded = await api.download(`/api/v1/runs/${run.id}/download`);
     expect(sha256(downloaded)).toBe(expected);

@@ -3,6 +3,7 @@ import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import type { DeliveryCode } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
 import { DeliveryEntity, DestinationEntity, RunEntity } from '@pbx/persistence';
+import type { KeptFile } from './retention';
 
 export interface NewDelivery {
   destinationId: string;
@@ -85,12 +86,12 @@ export class DeliveriesRepository {
     await this.dataSource.query(`UPDATE deliveries SET status = 'pending', code = $2, error = $3 WHERE id = $1`, [id, code, error]);
   }
 
-  /** Succeeded, not yet pruned files of one destination and configuration, newest first. */
-  async keptFiles(destinationId: string, configurationId: string, manager: EntityManager = this.dataSource.manager): Promise<{ id: string; fileName: string }[]> {
+  /** Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders them). */
+  async keptFiles(destinationId: string, configurationId: string, manager: EntityManager = this.dataSource.manager): Promise<KeptFile[]> {
     return manager.query(
-      `SELECT d.id, r.artifact_file_name AS "fileName" FROM deliveries d JOIN runs r ON r.id = d.run_id
-        WHERE d.destination_id = $1 AND r.configuration_id = $2 AND d.status = 'succeeded' AND d.pruned_at IS NULL
-        ORDER BY d.finished_at DESC, d.id`,
+      `SELECT d.id, r.artifact_file_name AS "fileName", COALESCE(r.scheduled_for, r.created_at) AS "takenAt", d.finished_at AS "finishedAt"
+         FROM deliveries d JOIN runs r ON r.id = d.run_id
+        WHERE d.destination_id = $1 AND r.configuration_id = $2 AND d.status = 'succeeded' AND d.pruned_at IS NULL`,
       [destinationId, configurationId],
     );
   }

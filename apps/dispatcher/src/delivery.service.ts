@@ -9,6 +9,7 @@ import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DESTINATIONS, SECRET_BOX } from './dispatcher.tokens';
+import { retentionPlan } from './retention';
 import { RunFinalizerService } from './run-finalizer.service';
 
 const PROGRESS_EVERY_MS = 2000;
@@ -110,10 +111,12 @@ export class DeliveryService {
     const keepLast = run.snapshot.keepLast;
     if (!keepLast) return;
     const files = await this.repo.keptFiles(destinationId, run.configurationId);
-    for (const old of files.slice(keepLast)) {
-      await this.destinations.remove(config, run.snapshot.name, old.fileName);
-      await this.repo.markPruned(old.id);
-      this.logger.info({ fileName: old.fileName }, 'retention removed an old backup');
+    for (const { file, deleteFile } of retentionPlan(files, keepLast)) {
+      if (deleteFile) {
+        await this.destinations.remove(config, run.snapshot.name, file.fileName);
+        this.logger.info({ fileName: file.fileName }, 'retention removed an old backup');
+      }
+      await this.repo.markPruned(file.id);
     }
   }
 

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { artifactFileName } from '@pbx/destinations';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
@@ -51,15 +52,20 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     });
   }
 
-  /** A run as the packer leaves it: packed, artifact in ARTIFACT_DIR, backup.packed in the outbox. */
-  async function packedRun(cfg: ConfigurationEntity, at: string): Promise<{ run: RunEntity; sha256: string; fileName: string }> {
+  /**
+   * A run as the packer leaves it: packed, artifact in ARTIFACT_DIR, backup.packed in the outbox.
+   * `at` is the name's time stamp, or the run's scheduled time (the name then as the packer makes it).
+   */
+  async function packedRun(cfg: ConfigurationEntity, at: string | Date, nameOf = (runId: string) => artifactFileName(cfg.name, at as Date, runId)): Promise<{ run: RunEntity; sha256: string; fileName: string }> {
     const content = randomBytes(256 * 1024);
     const sha256 = createHash('sha256').update(content).digest('hex');
-    const fileName = `${cfg.name}_${at}.sar`;
     const outbox = new OutboxWriter(db.schema);
+    let fileName = '';
     const run = await db.dataSource.transaction(async (tx) => {
       const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
+      fileName = typeof at === 'string' ? `${cfg.name}_${at}.sar` : nameOf(r.id);
+      const scheduledFor = typeof at === 'string' ? null : at;
+      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', scheduledFor, packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
       return r;
@@ -121,6 +127,37 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     await expectEventually(() => expect(readdirSync(dir).sort()).toEqual([second.fileName, 'not-ours.sar'].sort()));
     const [{ last_success_at }] = await db.dataSource.query('SELECT last_success_at FROM configurations WHERE id = $1', [cfg.id]);
     expect(last_success_at).not.toBeNull();
+  });
+
+  it('two runs of one configuration in the same second write two files; keepLast 1 keeps the later run\'s', async () => {
+    const cfg = await configuration([{ type: 'local', settings: {} }], 1);
+    const dir = join(localRoot(), 'starface-backup', cfg.name);
+    const first = await packedRun(cfg, new Date('2026-12-01T01:30:00.200Z'));
+    const second = await packedRun(cfg, new Date('2026-12-01T01:30:00.700Z'));
+    expect(first.fileName).not.toBe(second.fileName);
+    await startDispatcher();
+    await expectEventually(async () => (await runOf(first.run.id)).status === 'succeeded' && (await runOf(second.run.id)).status === 'succeeded');
+    const delivered = [...(await runOf(first.run.id)).deliveries!, ...(await runOf(second.run.id)).deliveries!];
+    expect(new Set(delivered.map((d) => d.location)).size).toBe(2);
+    await expectEventually(() => expect(readdirSync(dir)).toEqual([second.fileName]));
+    expect(sha(join(dir, second.fileName))).toBe(second.sha256);
+  });
+
+  it('after an upgrade, an old file name two runs shared is one file: keepLast 1 keeps it', async () => {
+    await startDispatcher();
+    const cfg = await configuration([{ type: 'local', settings: {} }], 1);
+    const dir = join(localRoot(), 'starface-backup', cfg.name);
+    const oldName = () => `${cfg.name}_20261201-013000.sar`;
+    const first = await packedRun(cfg, new Date('2026-12-01T01:30:00.200Z'), oldName);
+    await expectEventually(async () => (await runOf(first.run.id)).status === 'succeeded');
+    const second = await packedRun(cfg, new Date('2026-12-01T01:30:00.700Z'), oldName);
+    await expectEventually(async () => (await runOf(second.run.id)).status === 'succeeded');
+    await expectEventually(async () => {
+      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE run_id = $1 AND pruned_at IS NOT NULL`, [first.run.id]);
+      expect(n).toBe(1);
+    });
+    expect(readdirSync(dir)).toEqual([oldName()]);
+    expect(sha(join(dir, oldName()))).toBe(second.sha256);
   });
 
   it('two dispatchers share 20 deliveries: each delivered exactly once', async () => {

@@ -2,13 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
+import { artifactFileName } from '@pbx/destinations';
 import { MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
 import { FINAL_RUN_STATUSES, type ArchiveItems } from '@pbx/persistence';
 import type { ArchiveCriteria, PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
-import { artifactFileName } from './artifact-name';
 import { describePackingError } from './packer.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
@@ -77,7 +77,7 @@ export class ArchiverService {
         archivedVoicemails: selection.voicemailCount,
         pbxBytesBefore: before.databaseBytes + before.dataDirBytes,
       };
-      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt), size: result.size, sha256: result.sha256 }, counts, result.entries);
+      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id), size: result.size, sha256: result.sha256 }, counts, result.entries);
       // The lease stays held (and extended) until finalize() has deleted the items.
       this.leases.set(run.id, lease);
     } catch (err) {

@@ -87,7 +87,7 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
       const r = await runOf(run.id);
       return r.status === 'dispatching' ? r : null;
     }, { timeoutMs: 30_000 });
-    expect(packed.artifactFileName).toMatch(/_\d{8}-\d{6}\.sar$/);
+    expect(packed.artifactFileName).toMatch(new RegExp(`_\\d{8}-\\d{6}_${run.id.slice(0, 8)}\\.sar$`));
     expect(packed.startedAt).not.toBeNull();
     const file = join(dirs.path, `artifacts-${db.schema}`, `${run.id}.sar`);
     const verified = await verifySar(file);

@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
+import { artifactFileName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import type { BackupSections, RunEntity } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
-import { artifactFileName } from './artifact-name';
 import { RunStateRepository } from './run-state.repository';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { PBX_SOURCE } from './packer.tokens';
@@ -76,7 +76,7 @@ export class PackerService {
         },
       });
       await rename(partial, final);
-      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt);
+      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id);
       await this.runs.markPacked(run, { fileName, size: result.size, sha256: result.sha256 }, result.counts, result.entries);
       const seconds = (Date.now() - started) / 1000;
       this.logger.info({ size: result.size, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');

@@ -11,3 +11,4 @@ export { DropboxAdapter, exchangeDropboxCode, dropboxFetch, localContentHash, ty
 export { EmailAdapter, estimateMailBytes, DEFAULT_MAIL_MAX_BYTES, type EmailAdapterOptions } from './email.adapter';
 export { sha256File } from './file-hash';
 export { destinationConfigFromStored } from './stored-destination';
+export { artifactFileName } from './artifact-name';
