@@ -13,7 +13,10 @@ describe('parseRange', () => {
     ['bytes=10-5', 100, { kind: 'unsatisfiable' }],
     ['bytes=-0', 100, { kind: 'unsatisfiable' }],
     ['bytes=-', 100, { kind: 'unsatisfiable' }],
-    ['items=0-1', 100, { kind: 'unsatisfiable' }],
+    ['items=0-1', 100, { kind: 'full' }],
+    ['pages = 1-2', 100, { kind: 'full' }],
+    ['BYTES=0-9', 100, { kind: 'partial', range: { start: 0, end: 9 } }],
+    ['0-9', 100, { kind: 'unsatisfiable' }],
     ['bytes=abc', 100, { kind: 'unsatisfiable' }],
     ['bytes=0-0', 0, { kind: 'unsatisfiable' }],
   ])('%s of %d bytes', (header, size, expected) => {

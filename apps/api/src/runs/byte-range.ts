@@ -8,14 +8,17 @@ export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange
 
 /**
  * RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Several ranges are
- * answered with the whole file (allowed; multipart is not worth it for archives).
- * Anything malformed or outside the file is unsatisfiable (416).
+ * answered with the whole file (allowed; multipart is not worth it for archives). A range
+ * unit other than `bytes` is ignored (whole file), as RFC 9110 §14.2 requires.
+ * Anything else malformed or outside the file is unsatisfiable (416).
  */
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined || header.trim() === '') return { kind: 'full' };
-  const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
+  // range-unit is an RFC 9110 token.
+  const m = /^\s*([!#$%&'*+.^_`|~0-9a-z-]+)\s*=\s*(.+)$/i.exec(header);
   if (!m) return { kind: 'unsatisfiable' };
-  const specs = m[1].split(',').map((s) => s.trim());
+  if (m[1].toLowerCase() !== 'bytes') return { kind: 'full' };
+  const specs = m[2].split(',').map((s) => s.trim());
   if (specs.length > 1) return specs.every((s) => /^(\d+-\d*|-\d+)$/.test(s)) ? { kind: 'full' } : { kind: 'unsatisfiable' };
   const spec = /^(\d*)-(\d*)$/.exec(specs[0]);
   if (!spec || (spec[1] === '' && spec[2] === '')) return { kind: 'unsatisfiable' };
