@@ -4,13 +4,16 @@ import type { AppEnv } from '@pbx/config';
 import { PinoNestLogger, type Logger } from '@pbx/observability';
 import { ApiModule, type ApiModuleOptions } from './api.module';
 import { jsonBodyMiddleware } from './common/json-body';
+import { securityHeaders } from './common/security-headers';
 import { setupOpenApi } from './openapi/openapi';
 
 /** Largest accepted JSON body: configurations are small, private keys at most 16 KiB each. */
 export const BODY_LIMIT = '1mb';
 
-/** HTTP wiring shared by main.ts and the tests: body parsing, OpenAPI docs. */
+/** HTTP wiring shared by main.ts and the tests: security headers, body parsing, OpenAPI docs. */
 export function configureApiApp(app: INestApplication, env: AppEnv): void {
+  // First, so that every answer (also a refused body) carries them.
+  app.use(...securityHeaders());
   const { jsonParser, urlencodedParser } = jsonBodyMiddleware(BODY_LIMIT);
   app.use(jsonParser);
   app.use(urlencodedParser);

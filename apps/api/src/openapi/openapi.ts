@@ -16,7 +16,8 @@ export function buildOpenApiDocument(app: INestApplication, defaultTimezone: str
         'Every /api/v1 route needs `Authorization: Bearer <token>`. Errors are application/problem+json (RFC 7807).',
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
+    // Tokens are opaque random strings; addBearerAuth would otherwise claim bearerFormat JWT.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'an opaque API token' }, 'bearer')
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
