@@ -1,5 +1,5 @@
 // `npm run ops -- <command>`: operator tasks without HTTP, using the api's own service code.
-//   tokens create <name> | tokens list | tokens revoke <name|id>
+//   tokens create <name> --role admin|operator|viewer | tokens list | tokens revoke <name|id>
 //   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
 //   secrets reseal
 import { loadEnv, type AppEnv } from '@pbx/config';
@@ -11,14 +11,19 @@ import { messagingOptions, secretBoxFromEnv } from '@pbx/runtime';
 import type { DataSource } from 'typeorm';
 import { ApiTokensRepository } from '../apps/api/src/auth/api-tokens.repository';
 import { ApiTokensService } from '../apps/api/src/auth/api-tokens.service';
+import { AuditRepository } from '../apps/api/src/audit/audit.repository';
+import { AuditService, type AuditActor } from '../apps/api/src/audit/audit.service';
 import { DeadLettersRepository } from '../apps/api/src/dead-letters/dead-letters.repository';
 import { DeadLettersService } from '../apps/api/src/dead-letters/dead-letters.service';
 import { SecretsRepository } from '../apps/api/src/secrets/secrets.repository';
 import { SecretsResealService } from '../apps/api/src/secrets/secrets-reseal.service';
 
 const USAGE = `usage: npm run ops -- <command>
-  tokens create <name>        create an API token (printed once; only its SHA-256 is stored)
-  tokens list                 list tokens (names, ids, created/revoked; never the token)
+  tokens create <name> --role admin|operator|viewer
+                              create an API token with a role (printed once; only its SHA-256
+                              is stored): admin may do everything; operator reads, starts runs,
+                              downloads and handles dead letters; viewer only reads
+  tokens list                 list tokens (names, roles, ids, created/revoked; never the token)
   tokens revoke <name|id>     revoke a token
   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all]
                               list open dead letters (--all includes discarded ones)
@@ -46,20 +51,27 @@ async function withDatabase<T>(env: AppEnv, fn: (ds: DataSource) => Promise<T>):
   }
 }
 
-async function tokens(env: AppEnv, [sub, arg]: string[]): Promise<void> {
+async function tokens(env: AppEnv, [sub, arg, ...rest]: string[]): Promise<void> {
   await withDatabase(env, async (ds) => {
     // The admin token is not needed to manage extra tokens; a random one disables it here.
     const service = new ApiTokensService(new ApiTokensRepository(ds), env.ADMIN_API_TOKEN ?? `unused-${Date.now()}-${Math.random()}`);
+    const audit = new AuditService(new AuditRepository(ds), createLogger({ service: 'ops', level: 'warn' }), env.AUDIT_RETENTION_DAYS);
+    const actor: AuditActor = { tokenId: null, tokenName: OPERATOR, clientAddress: null };
     if (sub === 'create' && arg) {
-      const { token, info } = await service.create(arg);
-      console.log(`created token "${info.name}" (id ${info.id}). Store it now, it is not shown again:\n${token}`);
+      const role = flag(rest, '--role');
+      if (!role) throw new UsageError();
+      const { token, info } = await service.create(arg, role);
+      await audit.record(actor, { action: 'token.create', targetType: 'token', targetId: info.id, outcome: 'ok', detail: { name: info.name, role: info.role } });
+      console.log(`created ${info.role} token "${info.name}" (id ${info.id}). Store it now, it is not shown again:\n${token}`);
     } else if (sub === 'list') {
       const list = await service.list();
       if (!list.length) console.log('no tokens');
-      for (const t of list) console.log(`${t.id}  ${t.name.padEnd(24)}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`);
+      for (const t of list) console.log(`${t.id}  ${t.name.padEnd(24)}  ${t.role.padEnd(8)}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`);
     } else if (sub === 'revoke' && arg) {
-      await service.revoke(arg);
-      console.log(`revoked ${arg}`);
+      for (const t of await service.revoke(arg)) {
+        await audit.record(actor, { action: 'token.revoke', targetType: 'token', targetId: t.id, outcome: 'ok', detail: { name: t.name, role: t.role } });
+        console.log(`revoked ${t.role} token "${t.name}" (id ${t.id})`);
+      }
     } else throw new UsageError();
   });
 }

@@ -80,6 +80,8 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
       ARTIFACT_DIR: join(dirs.path, 'artifacts'),
       LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
       DEFAULT_TIMEZONE: 'Europe/Berlin',
+      // This suite sends ~100 refused requests from one address on purpose (access.integration-spec tests the limit).
+      AUTH_FAILURES_PER_MINUTE: 100000,
       DROPBOX_APP_KEY: dropbox.appKey,
       DROPBOX_APP_SECRET: dropbox.appSecret,
       DROPBOX_API_BASE: dropbox.url,
@@ -275,7 +277,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
     it('a service-created token works until revoked', async () => {
       const tokens = new ApiTokensService(new ApiTokensRepository(ds), 'unused-admin-token-here');
       const name = uniqueName('ci');
-      const { token } = await tokens.create(name);
+      const { token } = await tokens.create(name, 'operator');
       const [row] = await ds.query('SELECT token_hash FROM api_tokens WHERE name = $1', [name]);
       expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
       expect(row.token_hash).not.toContain(token);

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
 import { exchangeDropboxCode, type DestinationRegistry } from '@pbx/destinations';
@@ -12,7 +13,15 @@ import { ArchiveConfigurationsController } from './archive-configurations/archiv
 import { resolveAdminToken } from './auth/admin-token';
 import { ApiTokensRepository } from './auth/api-tokens.repository';
 import { ApiTokensService } from './auth/api-tokens.service';
-import { BearerGuard } from './auth/bearer.guard';
+import { AccessGuard } from './auth/access.guard';
+import { AUTH_FAILURE_LIMIT, AuthFailuresService } from './auth/auth-failures.service';
+import { RouteAccessCheck } from './auth/route-access.check';
+import { TokenBudgetGuard } from './auth/token-budget.guard';
+import { AuditEventsController } from './audit/audit-events.controller';
+import { AuditInterceptor } from './audit/audit.interceptor';
+import { AuditRepository } from './audit/audit.repository';
+import { AuditRetentionService } from './audit/audit-retention.service';
+import { AuditService } from './audit/audit.service';
 import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { BackupConfigurationsController } from './configurations/backup-configurations.controller';
@@ -44,8 +53,21 @@ export class ApiModule {
   static forRoot(env: AppEnv, logger: Logger, options: ApiModuleOptions = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [CoreModule.forRoot({ service: 'api', env, logger, relay: true, recordDeadLetters: true })],
-      controllers: [BackupConfigurationsController, ArchiveConfigurationsController, RunsController, DeadLettersController, DestinationsController, MetricsController],
+      imports: [
+        CoreModule.forRoot({ service: 'api', env, logger, relay: true, recordDeadLetters: true }),
+        DiscoveryModule,
+        // The per-token request budget; the same storage counts failed authentications.
+        ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: env.TOKEN_REQUESTS_PER_MINUTE }] }),
+      ],
+      controllers: [
+        BackupConfigurationsController,
+        ArchiveConfigurationsController,
+        RunsController,
+        DeadLettersController,
+        DestinationsController,
+        MetricsController,
+        AuditEventsController,
+      ],
       providers: [
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         { provide: DESTINATION_REGISTRY, useFactory: () => options.destinationRegistry ?? destinationRegistryFromEnv(env) },
@@ -75,7 +97,19 @@ export class ApiModule {
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box),
         },
         { provide: MetricsService, inject: [DataSource], useFactory: (ds: DataSource) => new MetricsService(ds) },
-        { provide: APP_GUARD, inject: [ApiTokensService], useFactory: (tokens: ApiTokensService) => new BearerGuard(tokens) },
+        { provide: AUTH_FAILURE_LIMIT, useValue: env.AUTH_FAILURES_PER_MINUTE },
+        AuthFailuresService,
+        { provide: AuditService, inject: [DataSource], useFactory: (ds: DataSource) => new AuditService(new AuditRepository(ds), logger, env.AUDIT_RETENTION_DAYS) },
+        { provide: AuditRetentionService, inject: [AuditService], useFactory: (audit: AuditService) => new AuditRetentionService(audit, logger) },
+        RouteAccessCheck,
+        // Guards run in this order: who is calling and may they (deny by default), then their budget.
+        {
+          provide: APP_GUARD,
+          inject: [Reflector, ApiTokensService, AuthFailuresService, AuditService],
+          useFactory: (r: Reflector, t: ApiTokensService, f: AuthFailuresService, a: AuditService) => new AccessGuard(r, t, f, a),
+        },
+        { provide: APP_GUARD, useClass: TokenBudgetGuard },
+        { provide: APP_INTERCEPTOR, inject: [Reflector, AuditService], useFactory: (r: Reflector, a: AuditService) => new AuditInterceptor(r, a) },
         { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(logger) },
       ],
     };

@@ -13,8 +13,8 @@ export class ApiTokensRepository {
     return this.dataSource.manager.findOne(ApiTokenEntity, { where: { name, revokedAt: IsNull() } });
   }
 
-  async insert(name: string, tokenHash: string): Promise<ApiTokenEntity> {
-    const row = this.dataSource.manager.create(ApiTokenEntity, { name, tokenHash });
+  async insert(name: string, role: string, tokenHash: string): Promise<ApiTokenEntity> {
+    const row = this.dataSource.manager.create(ApiTokenEntity, { name, role, tokenHash });
     return this.dataSource.manager.save(row);
   }
 
@@ -22,15 +22,25 @@ export class ApiTokensRepository {
     return this.dataSource.manager.find(ApiTokenEntity, { order: { createdAt: 'ASC' } });
   }
 
-  /** Revokes the active tokens with this id or name; returns how many. */
-  async revoke(idOrName: string, byId: boolean): Promise<number> {
+  /** Revokes the active tokens with this id or name; returns them. */
+  async revoke(idOrName: string, byId: boolean): Promise<ApiTokenEntity[]> {
     const result = await this.dataSource.manager
       .createQueryBuilder()
       .update(ApiTokenEntity)
       .set({ revokedAt: () => 'now()' })
       .where(byId ? 'id = :v' : 'name = :v', { v: idOrName })
       .andWhere('revoked_at IS NULL')
+      .returning('*')
       .execute();
-    return result.affected ?? 0;
+    return (result.raw as Array<Record<string, unknown>>).map((r) =>
+      this.dataSource.manager.create(ApiTokenEntity, {
+        id: r.id as string,
+        name: r.name as string,
+        role: r.role as string,
+        tokenHash: r.token_hash as string,
+        createdAt: r.created_at as Date,
+        revokedAt: r.revoked_at as Date,
+      }),
+    );
   }
 }

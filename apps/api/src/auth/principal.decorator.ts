@@ -1,8 +1,10 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { AuthenticatedRequest } from './bearer.guard';
+import type { AuthenticatedRequest } from './access.guard';
 import type { Principal } from './api-tokens.service';
 
-/** The authenticated caller (set by the BearerGuard). */
+/** The authenticated caller (set by the AccessGuard); a public route has none and must not ask. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
-  return ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal ?? { kind: 'admin', name: 'admin' };
+  const principal = ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without an authenticated caller');
+  return principal;
 });

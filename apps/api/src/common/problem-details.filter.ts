@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nest
 import type { Request, Response } from 'express';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
+import { RateLimitedError } from '../auth/auth-failures.service';
 import { problem, STATUS_OF, writeProblem, type ProblemDetails } from './problem-details';
 
 /**
@@ -18,7 +19,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     const body = this.toProblem(exception, req);
-    writeProblem(res, { ...body, instance: req.originalUrl?.split('?')[0] });
+    // Throttler's own 429 has set Retry-After already; ours carry it on the error.
+    const headers: Record<string, string> = exception instanceof RateLimitedError ? { 'Retry-After': String(exception.retryAfterSeconds) } : {};
+    writeProblem(res, { ...body, instance: req.originalUrl?.split('?')[0] }, headers);
   }
 
   toProblem(exception: unknown, req: Request): ProblemDetails {
@@ -31,6 +34,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      if (status === 429) return problem(429, ERROR_CODES.rateLimited, 'too many requests for this token; try again later');
       const detail = status === 404 ? `no route ${req.method} ${req.path}` : exception.message;
       return problem(status, status === 404 ? ERROR_CODES.notFound : `http_${status}`, detail);
     }

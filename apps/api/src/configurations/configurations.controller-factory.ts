@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, type Type } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { RunKind } from '@pbx/contracts';
+import { RequirePermission } from '../auth/access.decorators';
+import { Audited, type ImpliedAuditEvent } from '../audit/audited.decorator';
 import { existingId } from '../common/ids';
 import type { Page } from '../common/pagination';
 import { paginationQuerySchema, validate } from '../common/validation';
@@ -13,6 +15,17 @@ import { destinationSchema, type ConfigurationAction } from './configuration.sch
 import { ConfigurationSchemas } from './configuration-schemas';
 import { ConfigurationsService, type ConfigurationDraft, type ConfigurationPatch } from './configurations.service';
 import { dropSecretMarkers, type DestinationRecord } from './destination-secrets';
+
+type CreateResult = { configuration?: ConfigurationResponse; run?: RunResponse };
+
+/** The configuration a create made (a runOnly one is dropped after its run, but was made). */
+const createdConfigurationId = (r: unknown): string | null => (r as CreateResult).configuration?.id ?? (r as CreateResult).run?.configurationId ?? null;
+
+/** "save and run" and "run only" also start a run. */
+const runStartedBy = (r: unknown): ImpliedAuditEvent[] => {
+  const { run } = r as CreateResult;
+  return run ? [{ action: 'run.start', targetType: 'configuration', targetId: run.configurationId, detail: { runId: run.id } }] : [];
+};
 
 interface ControllerSpec {
   kind: RunKind;
@@ -34,7 +47,6 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
   const { kind, label } = spec;
 
   @ApiTags(spec.tag)
-  @ApiBearerAuth('bearer')
   @Controller(spec.path)
   class ConfigurationsController {
     constructor(
@@ -43,6 +55,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
     ) {}
 
     @Post()
+    @RequirePermission('configurations.write')
+    @Audited('configuration.create', 'configuration', { param: null, targetFromResult: createdConfigurationId, implied: runStartedBy })
     @ApiOperation({ summary: `Create a ${label}`, description: 'action: save (201 { configuration }), saveAndRun (201 { configuration, run }), runOnly (202 { run }; the configuration is not kept).' })
     @ApiJsonBody(spec.createSchemaName)
     @ApiJson(201, 'ConfigurationEnvelope', 'Created')
@@ -61,6 +75,7 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
     }
 
     @Get()
+    @RequirePermission('configurations.read')
     @ApiOperation({ summary: `List ${label}s` })
     @ApiPaging()
     @ApiJson(200, 'ConfigurationPage', 'One page')
@@ -70,6 +85,7 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
     }
 
     @Get(':id')
+    @RequirePermission('configurations.read')
     @ApiOperation({ summary: `Read a ${label} (with nextRunAt)` })
     @ApiId()
     @ApiJson(200, 'Configuration', 'The configuration')
@@ -79,6 +95,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
     }
 
     @Patch(':id')
+    @RequirePermission('configurations.write')
+    @Audited('configuration.update', 'configuration')
     @ApiOperation({ summary: `Change a ${label}`, description: 'Absent fields are unchanged; destinations replaces the list (entries with id keep omitted secrets).' })
     @ApiId()
     @ApiJsonBody(spec.patchSchemaName)
@@ -91,6 +109,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
 
     @Delete(':id')
     @HttpCode(204)
+    @RequirePermission('configurations.write')
+    @Audited('configuration.delete', 'configuration')
     @ApiOperation({ summary: `Delete a ${label} (its runs stay in the history)` })
     @ApiId()
     @ApiProblems(404)
@@ -99,6 +119,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
     }
 
     @Post(':id/destinations')
+    @RequirePermission('configurations.write')
+    @Audited('destination.add', 'destination', { param: null, targetFromResult: (r) => (r as DestinationResponse).id })
     @ApiOperation({ summary: 'Add a destination' })
     @ApiId()
     @ApiJsonBody(REQUEST_SCHEMA.destination)
@@ -112,6 +134,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
 
     @Delete(':id/destinations/:destinationId')
     @HttpCode(204)
+    @RequirePermission('configurations.write')
+    @Audited('destination.remove', 'destination', { param: 'destinationId' })
     @ApiOperation({ summary: 'Remove a destination (not the last one)' })
     @ApiId()
     @ApiId('destinationId', 'UUID of the destination')
@@ -122,6 +146,8 @@ export function configurationsController(spec: ControllerSpec): Type<unknown> {
 
     @Post(':id/runs')
     @HttpCode(202)
+    @RequirePermission('runs.start')
+    @Audited('run.start', 'configuration', { detailFromResult: (r) => ({ runId: (r as { run: RunResponse }).run.id }) })
     @ApiOperation({ summary: 'Run now' })
     @ApiId()
     @ApiJson(202, 'RunEnvelope', 'The queued run')

@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequirePermission } from '../auth/access.decorators';
+import { Audited } from '../audit/audited.decorator';
 import { validate } from '../common/validation';
 import { ApiJson, ApiJsonBody, ApiProblems } from '../openapi/decorators';
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
@@ -7,13 +9,14 @@ import { destinationTestSchemaFor } from './destination-test.schema';
 import { DestinationTestService, type DestinationTestResponse } from './destination-test.service';
 
 @ApiTags('Destinations')
-@ApiBearerAuth('bearer')
 @Controller('api/v1/destinations')
 export class DestinationsController {
   constructor(private readonly tester: DestinationTestService) {}
 
   @Post('test')
   @HttpCode(200)
+  @RequirePermission('destinations.test')
+  @Audited('destination.test', 'destination', { param: null })
   @ApiOperation({ summary: 'Test a destination (connect, write and delete a probe file)', description: '200 even when the test failed: the report says which step failed.' })
   @ApiJsonBody(REQUEST_SCHEMA.destinationTest)
   @ApiJson(200, 'DestinationTestReport', 'The test report')

@@ -5,9 +5,12 @@ import { ref } from './request-schemas';
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Validation failed (errors[] names each field)',
   401: 'Missing or invalid bearer token',
+  403: 'The token\'s role does not allow this',
+  429: 'Too many requests (Retry-After says when to try again)',
   404: 'Unknown id',
   409: 'Conflict',
   410: 'Gone',
+  415: 'The body is not JSON (or there is none)',
   416: 'Range not satisfiable',
   422: 'Refused by a third party (e.g. Dropbox code exchange)',
 };
@@ -15,7 +18,7 @@ const PROBLEM_TEXT: Record<number, string> = {
 /** Problem responses (application/problem+json) an operation may answer with. */
 export function ApiProblems(...statuses: number[]): MethodDecorator {
   return applyDecorators(
-    ...[401, ...statuses].map((status) =>
+    ...[...new Set([401, 403, 429, ...statuses])].map((status) =>
       ApiResponse({ status, description: PROBLEM_TEXT[status] ?? 'Error', content: { 'application/problem+json': { schema: ref('Problem') } } }),
     ),
   );

@@ -13,22 +13,19 @@ export function buildOpenApiDocument(app: INestApplication, defaultTimezone: str
     .setTitle('pbx-backup API')
     .setDescription(
       'Backup and archive configurations, runs, downloads and dead letters of the PBX backup service. ' +
-        'Every /api/v1 route needs `Authorization: Bearer <token>`. Errors are application/problem+json (RFC 7807).',
+        'Every route except health, metrics and these docs needs `Authorization: Bearer <token>` of a role that ' +
+        'allows it (`x-permission` on each operation; docs/security.md). Errors are application/problem+json (RFC 7807).',
     )
     .setVersion('1')
     // Tokens are opaque random strings; addBearerAuth would otherwise claim bearerFormat JWT.
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'an opaque API token' }, 'bearer')
-    .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
   document.components = {
     ...document.components,
     schemas: { ...document.components?.schemas, ...RESPONSE_SCHEMAS, ...requestSchemaComponents(defaultTimezone) },
   };
-  // Health and metrics are public: no security requirement there.
-  for (const [path, item] of Object.entries(document.paths)) {
-    if (!path.startsWith('/api/v1')) for (const op of Object.values(item)) if (op && typeof op === 'object' && 'responses' in op) (op as { security?: unknown[] }).security = [];
-  }
+  // Operations carry their security from @RequirePermission (bearer); public ones have none.
   return document;
 }
 

@@ -1,7 +1,9 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
+import { RequirePermission } from '../auth/access.decorators';
+import { Audited } from '../audit/audited.decorator';
 import { existingId } from '../common/ids';
 import type { Page } from '../common/pagination';
 import { problem, writeProblem } from '../common/problem-details';
@@ -11,12 +13,12 @@ import type { RunResponse } from './run.mapper';
 import { RunsService } from './runs.service';
 
 @ApiTags('Runs')
-@ApiBearerAuth('bearer')
 @Controller('api/v1/runs')
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
   @Get()
+  @RequirePermission('runs.read')
   @ApiOperation({ summary: 'List runs (backup and archive, newest first; runs of deleted configurations included)' })
   @ApiPaging()
   @ApiQuery({ name: 'configurationId', required: false, schema: { type: 'string', format: 'uuid' } })
@@ -29,6 +31,7 @@ export class RunsController {
   }
 
   @Get(':id')
+  @RequirePermission('runs.read')
   @ApiOperation({ summary: 'Read a run with its deliveries' })
   @ApiId()
   @ApiJson(200, 'Run', 'The run')
@@ -38,6 +41,8 @@ export class RunsController {
   }
 
   @Get(':id/download')
+  @RequirePermission('runs.download')
+  @Audited('run.download', 'run')
   @ApiOperation({ summary: 'Download the .sar archive of a packed run (single byte ranges supported)' })
   @ApiId()
   @ApiResponse({ status: 200, description: 'The archive', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
