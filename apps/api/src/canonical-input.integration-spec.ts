@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { createLogger } from '@pbx/observability';
+import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, startDropboxFake, tempDir, testEnv, uniqueName, type DropboxFake } from '@pbx/testing';
+import { createApiApp } from './api-app';
+
+const ADMIN = `admin-${randomUUID()}`;
+const V1 = '/api/v1';
+const CONFIGS = `${V1}/backup-configurations`;
+
+/** Canonical input through HTTP: bytes, names, paths and GET-shaped destinations. */
+describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let ds: DataSource;
+  let ns: string;
+  let app: INestApplication;
+  let base: string;
+  let dirs: { path: string; remove: () => Promise<void> };
+  let dropbox: DropboxFake;
+
+  const body = (over: Record<string, unknown> = {}) => ({
+    name: uniqueName('Canonical'),
+    reportTo: 'ops@example.com',
+    interval: 'manual',
+    data: { coreData: true, cdrAndVoicemails: false, announcements: false },
+    destinations: [{ type: 'local' }],
+    ...over,
+  });
+
+  const post = (path: string, payload: unknown) => request(base).post(path).set('Authorization', `Bearer ${ADMIN}`).send(payload as object);
+  const get = (path: string) => request(base).get(path).set('Authorization', `Bearer ${ADMIN}`);
+  /** Bytes exactly as given: superagent would otherwise serialize the Buffer as a JSON object. */
+  const sendBytes = (method: 'post' | 'patch', path: string, bytes: Buffer) =>
+    request(base)[method](path)
+      .set('Authorization', `Bearer ${ADMIN}`)
+      .set('Content-Type', 'application/json')
+      .serialize((raw: unknown) => raw as string)
+      .send(bytes);
+
+  const counts = async () =>
+    (
+      await ds.query(
+        `SELECT (SELECT count(*) FROM configurations)::int AS c, (SELECT count(*) FROM destinations)::int AS d,
+                (SELECT count(*) FROM runs)::int AS r, (SELECT max(updated_at) FROM configurations) AS u`,
+      )
+    )[0] as { c: number; d: number; r: number; u: Date | null };
+
+  beforeAll(async () => {
+    db = await migratedDatabase('canon');
+    ds = db.dataSource;
+    ns = amqpNamespace();
+    dirs = await tempDir('pbx-canon-');
+    dropbox = await startDropboxFake();
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema,
+      AMQP_NAMESPACE: ns,
+      ADMIN_API_TOKEN: ADMIN,
+      SECRETS_KEY: 'c4'.repeat(32),
+      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
+      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
+      DEFAULT_TIMEZONE: 'UTC',
+      DROPBOX_APP_KEY: dropbox.appKey,
+      DROPBOX_APP_SECRET: dropbox.appSecret,
+      DROPBOX_API_BASE: dropbox.url,
+    });
+    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await dropbox?.close();
+    await deleteAmqpNamespace(ns);
+    await db?.close();
+    await dirs?.remove();
+  });
+
+  describe('malformed UTF-8', () => {
+    // Each is invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong "/",
+    // an encoded surrogate, a byte that never occurs in UTF-8.
+    const BAD_BYTES: Array<[string, number[]]> = [
+      ['lone continuation byte', [0x80]],
+      ['truncated two-byte sequence', [0xc3]],
+      ['overlong "/"', [0xc0, 0xaf]],
+      ['encoded surrogate', [0xed, 0xa0, 0x80]],
+      ['0xff', [0xff]],
+    ];
+    const withBytesInName = (bytes: number[]) => {
+      const [before, after] = JSON.stringify(body({ name: 'Bad@@name' })).split('@@');
+      return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+    };
+
+    it.each(BAD_BYTES)('POST with a %s in the name is 400 problem+json and stores nothing', async (_label, bytes) => {
+      const before = await counts();
+      const res = await sendBytes('post', CONFIGS, withBytesInName(bytes));
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 400, errors: [{ field: 'body', message: 'must be valid UTF-8' }] });
+      expect(await counts()).toEqual(before);
+    });
+
+    it('PATCH with malformed UTF-8 is 400 and changes nothing', async () => {
+      const created = await post(CONFIGS, body());
+      expect(created.status).toBe(201);
+      const before = await counts();
+      const res = await sendBytes('patch', `${CONFIGS}/${created.body.configuration.id}`, Buffer.concat([Buffer.from('{"name":"x'), Buffer.from([0xfe]), Buffer.from('"}')]));
+      expect(res.status).toBe(400);
+      expect(await counts()).toEqual(before);
+      expect((await get(`${CONFIGS}/${created.body.configuration.id}`)).body.name).toBe(created.body.configuration.name);
+    });
+  });
+});
