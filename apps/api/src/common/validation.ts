@@ -118,14 +118,18 @@ export const deadLettersQuerySchema = z.strictObject({
 });
 export type DeadLettersQuery = z.output<typeof deadLettersQuerySchema>;
 
-
-/** POST /api/v1/dead-letters/replay: replay every open letter matching the filter. */
-export const deadLettersReplayBodySchema = z.strictObject(
+/**
+ * POST /api/v1/dead-letters/replay and /discard: every open letter matching the filter. An
+ * empty filter matches everything, so it is only taken together with `all: true` (the rule
+ * is DeadLettersService's; the field is here so clients see it in the schema).
+ */
+export const deadLettersBulkBodySchema = z.strictObject(
   {
     queue: deadLettersQuerySchema.shape.queue,
     type: deadLettersQuerySchema.shape.type,
     runId: deadLettersQuerySchema.shape.runId,
+    all: z.boolean({ error: 'must be true or false' }).optional(),
   },
   { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
 );
-export type DeadLettersReplayBody = z.output<typeof deadLettersReplayBodySchema>;
+export type DeadLettersBulkBody = z.output<typeof deadLettersBulkBodySchema>;

@@ -1,21 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { RequirePermission } from '../auth/access.decorators';
+import { Audited } from '../audit/audited.decorator';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import type { Principal } from '../auth/api-tokens.service';
 import { existingId } from '../common/ids';
 import type { Page } from '../common/pagination';
-import { deadLettersQuerySchema, deadLettersReplayBodySchema, validate } from '../common/validation';
+import { JsonBody } from '../common/json-body.decorator';
+import { deadLettersBulkBodySchema, deadLettersQuerySchema, validate } from '../common/validation';
 import { ApiId, ApiJson, ApiJsonBody, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
 import { DeadLettersService, type DeadLetterResponse } from './dead-letters.service';
 
 @ApiTags('Dead letters')
-@ApiBearerAuth('bearer')
 @Controller('api/v1/dead-letters')
 export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get()
+  @RequirePermission('dead-letters.read')
   @ApiOperation({ summary: 'List dead letters (discarded ones only with includeDiscarded=true)' })
   @ApiPaging()
   @ApiQuery({ name: 'queue', required: false, schema: { type: 'string' } })
@@ -32,16 +35,30 @@ export class DeadLettersController {
   // Declared before ':id' routes so "replay" is never taken for an id.
   @Post('replay')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Replay every open dead letter matching a filter' })
-  @ApiJsonBody(REQUEST_SCHEMA.deadLettersReplay)
+  @RequirePermission('dead-letters.manage')
+  @Audited('dead-letter.replay', 'dead-letter', { param: null, detailFromResult: (r) => ({ count: (r as { replayed: number }).replayed }) })
+  @ApiOperation({ summary: 'Replay every open dead letter matching a filter', description: 'An empty filter needs "all": true.' })
+  @ApiJsonBody(REQUEST_SCHEMA.deadLettersBulk)
   @ApiJson(200, 'ReplayCount', 'How many were republished')
-  @ApiProblems(400)
-  async replayMatching(@Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<{ replayed: number }> {
-    const filter = validate(deadLettersReplayBodySchema, body ?? {});
-    return { replayed: await this.deadLetters.replayMatching(filter, who.name) };
+  @ApiProblems(400, 415)
+  async replayMatching(@JsonBody() body: unknown, @CurrentPrincipal() who: Principal): Promise<{ replayed: number }> {
+    return { replayed: await this.deadLetters.replayMatching(validate(deadLettersBulkBodySchema, body), who.name) };
+  }
+
+  @Post('discard')
+  @HttpCode(200)
+  @RequirePermission('dead-letters.manage')
+  @Audited('dead-letter.discard', 'dead-letter', { param: null, detailFromResult: (r) => ({ count: (r as { discarded: number }).discarded }) })
+  @ApiOperation({ summary: 'Discard every open dead letter matching a filter', description: 'An empty filter needs "all": true.' })
+  @ApiJsonBody(REQUEST_SCHEMA.deadLettersBulk)
+  @ApiJson(200, 'DiscardCount', 'How many were discarded')
+  @ApiProblems(400, 415)
+  async discardMatching(@JsonBody() body: unknown, @CurrentPrincipal() who: Principal): Promise<{ discarded: number }> {
+    return { discarded: await this.deadLetters.discardMatching(validate(deadLettersBulkBodySchema, body), who.name) };
   }
 
   @Get(':id')
+  @RequirePermission('dead-letters.read')
   @ApiOperation({ summary: 'Read a dead letter with headers and body' })
   @ApiId()
   @ApiJson(200, 'DeadLetter', 'The dead letter')
@@ -52,6 +69,8 @@ export class DeadLettersController {
 
   @Post(':id/replay')
   @HttpCode(200)
+  @RequirePermission('dead-letters.manage')
+  @Audited('dead-letter.replay', 'dead-letter')
   @ApiOperation({ summary: 'Republish a dead letter to its queue (once)' })
   @ApiId()
   @ApiJson(200, 'DeadLetter', 'The replayed dead letter')
@@ -62,6 +81,8 @@ export class DeadLettersController {
 
   @Delete(':id')
   @HttpCode(204)
+  @RequirePermission('dead-letters.manage')
+  @Audited('dead-letter.discard', 'dead-letter')
   @ApiOperation({ summary: 'Discard a dead letter (recorded, hidden from the list)' })
   @ApiId()
   @ApiProblems(404)

@@ -29,15 +29,25 @@ export class DeadLettersRepository {
     return tx.findOne(DeadLetterEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** Up to `limit` replayable letters of a filter, locked; rows another replay holds are skipped. */
-  lockReplayable(tx: EntityManager, filter: DeadLetterFilter, limit: number): Promise<DeadLetterEntity[]> {
-    return this.filtered(tx, { ...filter, includeDiscarded: false })
-      .andWhere('d.replayed_at IS NULL')
-      .orderBy('d.recorded_at', 'ASC')
-      .take(limit)
-      .setLock('pessimistic_write')
-      .setOnLocked('skip_locked')
-      .getMany();
+  /** Up to `limit` open letters of a filter, locked; rows another replay holds are skipped. */
+  lockOpen(tx: EntityManager, filter: DeadLetterFilter, limit: number): Promise<DeadLetterEntity[]> {
+    return this.open(tx, filter).orderBy('d.recorded_at', 'ASC').take(limit).setLock('pessimistic_write').setOnLocked('skip_locked').getMany();
+  }
+
+  /**
+   * Discards every open letter of a filter in one statement. A row a replay holds is waited
+   * for and then re-checked, so a letter replayed meanwhile is not also discarded.
+   */
+  async discardOpen(filter: DeadLetterFilter, by: string): Promise<number> {
+    const ids = this.open(this.dataSource.manager, filter).select('d.id');
+    const result = await this.dataSource.manager
+      .createQueryBuilder()
+      .update(DeadLetterEntity)
+      .set({ discardedAt: () => 'now()', discardedBy: by })
+      .where(`id IN (${ids.getQuery()})`, ids.getParameters())
+      .andWhere('replayed_at IS NULL AND discarded_at IS NULL')
+      .execute();
+    return result.affected ?? 0;
   }
 
   async markReplayed(tx: EntityManager, id: string, by: string): Promise<void> {
@@ -46,6 +56,11 @@ export class DeadLettersRepository {
 
   async markDiscarded(tx: EntityManager, id: string, by: string): Promise<void> {
     await tx.update(DeadLetterEntity, { id }, { discardedAt: () => 'now()', discardedBy: by });
+  }
+
+  /** Open: neither replayed nor discarded. */
+  private open(manager: EntityManager, filter: DeadLetterFilter): SelectQueryBuilder<DeadLetterEntity> {
+    return this.filtered(manager, { ...filter, includeDiscarded: false }).andWhere('d.replayed_at IS NULL');
   }
 
   private filtered(manager: EntityManager, f: DeadLetterFilter): SelectQueryBuilder<DeadLetterEntity> {

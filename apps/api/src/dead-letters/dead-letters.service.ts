@@ -1,6 +1,7 @@
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import { republishDeadLetter, type AmqpConnection } from '@pbx/messaging';
 import type { DeadLetterEntity } from '@pbx/persistence';
+import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
 import { DeadLettersRepository, type DeadLetterFilter } from './dead-letters.repository';
 
@@ -24,6 +25,14 @@ export interface DeadLetterResponse {
   body?: string;
 }
 
+/** A bulk replay or discard: a filter, or `all: true` for every open letter. */
+export interface DeadLetterBulkFilter {
+  queue?: string;
+  type?: string;
+  runId?: string;
+  all?: boolean;
+}
+
 const BULK_BATCH = 100;
 
 /**
@@ -44,14 +53,14 @@ export class DeadLettersService {
 
   async get(id: string): Promise<DeadLetterResponse> {
     const row = await this.repository.findById(id);
-    if (!row) throw notFound(id);
+    if (!row) throw notFound('dead letter');
     return toResponse(row, true);
   }
 
   async replay(id: string, by: string): Promise<DeadLetterResponse> {
     return this.repository.transaction(async (tx) => {
       const row = await this.repository.lockById(tx, id);
-      if (!row) throw notFound(id);
+      if (!row) throw notFound('dead letter');
       if (row.replayedAt) {
         throw new DomainError(
           ERROR_CODES.alreadyReplayed,
@@ -65,12 +74,13 @@ export class DeadLettersService {
     });
   }
 
-  /** Replays every open (not replayed, not discarded) letter of a filter, in batches. */
-  async replayMatching(filter: Omit<DeadLetterFilter, 'includeDiscarded'>, by: string): Promise<number> {
+  /** Replays every open (not replayed, not discarded) letter of a bulk filter, in batches. */
+  async replayMatching(bulk: DeadLetterBulkFilter, by: string): Promise<number> {
+    const filter = matchingFilter(bulk);
     let replayed = 0;
     for (;;) {
       const n = await this.repository.transaction(async (tx) => {
-        const rows = await this.repository.lockReplayable(tx, filter, BULK_BATCH);
+        const rows = await this.repository.lockOpen(tx, filter, BULK_BATCH);
         for (const row of rows) {
           await republishDeadLetter(this.amqp, row);
           await this.repository.markReplayed(tx, row.id, by);
@@ -82,16 +92,35 @@ export class DeadLettersService {
     }
   }
 
+  /** Discards every open letter of a bulk filter (recorded like a single discard). */
+  discardMatching(bulk: DeadLetterBulkFilter, by: string): Promise<number> {
+    return this.repository.discardOpen(matchingFilter(bulk), by);
+  }
+
   async discard(id: string, by: string): Promise<void> {
     await this.repository.transaction(async (tx) => {
       const row = await this.repository.lockById(tx, id);
-      if (!row) throw notFound(id);
+      if (!row) throw notFound('dead letter');
       if (!row.discardedAt) await this.repository.markDiscarded(tx, id, by);
     });
   }
 }
 
-const notFound = (id: string) => new DomainError(ERROR_CODES.notFound, `dead letter ${id} does not exist`);
+/**
+ * The one rule of bulk operations: a filter that names nothing matches every open letter, so
+ * it is only taken with an explicit `all: true` (an empty or unreadable body must not mean
+ * "everything").
+ */
+function matchingFilter({ all, ...filter }: DeadLetterBulkFilter): Omit<DeadLetterFilter, 'includeDiscarded'> {
+  const named = Object.values(filter).some((v) => v !== undefined);
+  if (!named && all !== true) {
+    throw new DomainError(ERROR_CODES.validation, 'Request validation failed', [
+      { field: 'all', message: 'must be true to act on every open dead letter (or give queue, type or runId)' },
+    ]);
+  }
+  return filter;
+}
+
 
 function toResponse(r: DeadLetterEntity, detail: boolean): DeadLetterResponse {
   const iso = (d: Date | null) => d?.toISOString() ?? null;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { createArchiveConfigurationSchema, patchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
 import { createBackupConfigurationSchema, destinationSchema, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
-import { deadLettersQuerySchema, deadLettersReplayBodySchema, paginationQuerySchema, runsQuerySchema } from '../common/validation';
+import { deadLettersBulkBodySchema, deadLettersQuerySchema, paginationQuerySchema, runsQuerySchema } from '../common/validation';
 import { destinationTestBodySchema } from '../destinations/destination-test.schema';
 
 /** Names under which the zod request schemas appear in components.schemas. */
@@ -12,7 +12,7 @@ export const REQUEST_SCHEMA = {
   patchArchive: 'PatchArchiveConfigurationRequest',
   destination: 'DestinationRequest',
   destinationTest: 'DestinationTestRequest',
-  deadLettersReplay: 'DeadLettersReplayRequest',
+  deadLettersBulk: 'DeadLettersBulkRequest',
   pagination: 'PaginationQuery',
   runsQuery: 'RunsQuery',
   deadLettersQuery: 'DeadLettersQuery',
@@ -30,7 +30,7 @@ export function requestSchemaComponents(defaultTimezone: string): Record<string,
     [REQUEST_SCHEMA.patchArchive]: patchArchiveConfigurationSchema(opts),
     [REQUEST_SCHEMA.destination]: destinationSchema,
     [REQUEST_SCHEMA.destinationTest]: destinationTestBodySchema,
-    [REQUEST_SCHEMA.deadLettersReplay]: deadLettersReplayBodySchema,
+    [REQUEST_SCHEMA.deadLettersBulk]: deadLettersBulkBodySchema,
     [REQUEST_SCHEMA.pagination]: paginationQuerySchema,
     [REQUEST_SCHEMA.runsQuery]: runsQuerySchema,
     [REQUEST_SCHEMA.deadLettersQuery]: deadLettersQuerySchema,
