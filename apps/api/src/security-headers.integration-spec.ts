@@ -9,7 +9,7 @@ import { createApiApp } from './api-app';
 
 const ADMIN = `admin-${randomUUID()}`;
 
-describe('security headers on every response (real Postgres + RabbitMQ, in-process)', () => {
+describe('security headers and what responses show (real Postgres + RabbitMQ, in-process)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;
   let ns: string;
   let dirs: Awaited<ReturnType<typeof tempDir>>;
@@ -99,6 +99,25 @@ describe('security headers on every response (real Postgres + RabbitMQ, in-proce
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     }
     expect(assets.some((a) => a.endsWith('swagger-ui-init.js'))).toBe(true);
+  });
+
+  it('404 details never repeat the submitted value', async () => {
+    const marker = `probe${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    for (const path of [
+      `/api/v1/${marker}`,
+      `/api/v1/runs/${marker}`,
+      `/api/v1/runs/${id}`,
+      `/api/v1/runs/${id}/download`,
+      `/api/v1/backup-configurations/${id}`,
+      `/api/v1/archive-configurations/${marker}`,
+      `/api/v1/dead-letters/${id}`,
+    ]) {
+      const res = await get(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      expect(res.body.detail).not.toContain(marker);
+      expect(res.body.detail).not.toContain(id);
+    }
   });
 
   it('the OpenAPI bearer scheme is an opaque token, not a JWT', async () => {

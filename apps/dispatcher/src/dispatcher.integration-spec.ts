@@ -114,6 +114,30 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     expect(await db.dataSource.manager.count(DeliveryEntity, { where: { runId: run.id } })).toBe(3);
   });
 
+  it('targets and errors show paths relative to the destination root, never the server\'s', async () => {
+    await startDispatcher();
+    await mkdir(join(localRoot(), 'c'), { recursive: true });
+    await writeFile(join(localRoot(), 'c', 'starface-backup'), 'a file where the folder belongs'); // ENOTDIR
+    const cfg = await configuration([
+      { type: 'local', settings: { path: 'a' } },
+      { type: 'local', settings: { path: 'c' } },
+      { type: 'usb', settings: { device: 'not-plugged-in' } },
+    ]);
+    const { run } = await packedRun(cfg, '20261201-013000');
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'partially_failed' ? r : null;
+    }, { timeoutMs: 30_000 });
+    const shown = JSON.stringify({ deliveries: done.deliveries, error: done.error });
+    expect(shown).not.toContain(dirs.path);
+    const byTarget = Object.fromEntries(done.deliveries!.map((d) => [d.target, d]));
+    expect(Object.keys(byTarget).sort()).toEqual(['[LOCAL]/a', '[LOCAL]/c', '[USB]not-plugged-in']);
+    expect(byTarget['[LOCAL]/c'].error).toContain(`/c/starface-backup/${cfg.name}`);
+    expect(byTarget['[USB]not-plugged-in'].error).toContain('/not-plugged-in');
+    const [{ payload }] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
+    expect(JSON.stringify(payload)).not.toContain(dirs.path);
+  });
+
   it('keeps the last N files it wrote and never touches other files there', async () => {
     await startDispatcher();
     const cfg = await configuration([{ type: 'local', settings: {} }], 1);

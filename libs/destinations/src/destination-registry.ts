@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { DestinationType } from '@pbx/contracts';
 import type { ConfigOf, DestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport } from './delivery';
@@ -5,6 +6,7 @@ import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
 import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
 import { SftpAdapter, SftpAdapterOptions } from './sftp.adapter';
+import { maskErrorPaths, maskReportPaths, maskServerPaths, type PathMask } from './server-paths';
 import { SmbAdapter, SmbAdapterOptions } from './smb.adapter';
 import { UsbAdapter } from './usb.adapter';
 
@@ -58,20 +60,30 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
   };
   // The union config is narrowed by its `type` tag; TS cannot correlate the two, hence the cast.
   const of = (config: DestinationConfig) => get(config.type) as unknown as DestinationAdapter<DestinationConfig>;
+  // Local and USB destinations show paths below their root (remote paths are the user's own);
+  // any kind shows private temp files and staged archives by name.
+  const masksOf = (config: DestinationConfig, req?: DeliveryRequest): PathMask[] => [
+    ...(config.type === 'local' ? [[options.localRoot, '/'] as const] : config.type === 'usb' ? [[options.usbRoot, '/'] as const] : []),
+    ...(options.tempDir ? [[options.tempDir, 'tmp/'] as const] : []),
+    ...(req ? [[dirname(req.filePath), 'artifacts/'] as const] : []),
+  ];
   return {
     get,
-    deliver: (config, req) => wrap(() => of(config).deliver(config, req)),
-    list: (config, name) => wrap(() => of(config).list(config, name)),
-    remove: (config, name, file) => wrap(() => of(config).remove(config, name, file)),
+    deliver: async (config, req) => {
+      const result = await wrap(() => of(config).deliver(config, req), masksOf(config, req));
+      return { ...result, target: maskServerPaths(result.target, masksOf(config)) };
+    },
+    list: (config, name) => wrap(() => of(config).list(config, name), masksOf(config)),
+    remove: (config, name, file) => wrap(() => of(config).remove(config, name, file), masksOf(config)),
     test: async (config) => {
       try {
-        return await of(config).test(config);
+        return maskReportPaths(await of(config).test(config), masksOf(config));
       } catch (err) {
-        const e = toDeliveryError(err);
+        const e = maskErrorPaths(err, masksOf(config));
         return { ok: false, code: e.code, steps: [{ step: 'test', ok: false, detail: e.message }] };
       }
     },
-    label: (config) => of(config).label(config),
+    label: (config) => maskServerPaths(of(config).label(config), masksOf(config)),
   };
 }
 
@@ -80,10 +92,10 @@ export function toDeliveryError(err: unknown): DeliveryError {
   return err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err), false, { cause: err });
 }
 
-async function wrap<T>(fn: () => Promise<T>): Promise<T> {
+async function wrap<T>(fn: () => Promise<T>, masks: readonly PathMask[]): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw toDeliveryError(err);
+    throw maskErrorPaths(err, masks);
   }
 }

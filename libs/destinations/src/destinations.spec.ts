@@ -135,9 +135,12 @@ describe('dropbox fetch rewrite', () => {
 describe('registry', () => {
   it('dispatches by type and labels every kind', () => {
     const reg = createDestinationRegistry({ localRoot: '/var/backups', usbRoot: '/media/usb', smtpUrl: 'smtp://x', mailFrom: 'a@b', dropbox: { appKey: 'k' } });
-    expect(reg.label({ type: 'local', path: 'pbx' })).toBe('[LOCAL]/var/backups/pbx');
+    // Local paths relative to the root: the server's directory layout is not shown.
+    expect(reg.label({ type: 'local', path: 'pbx' })).toBe('[LOCAL]/pbx');
+    expect(reg.label({ type: 'local' })).toBe('[LOCAL]/');
     expect(reg.label({ type: 'usb', device: 'stick' })).toBe('[USB]stick');
     expect(reg.label({ type: 'sftp', host: '10.0.0.5', username: 'u', path: '/backups' })).toBe('[SFTP]10.0.0.5:/backups');
+    expect(reg.label({ type: 'sftp', host: '10.0.0.5', username: 'u', path: '/var/backups' })).toBe('[SFTP]10.0.0.5:/var/backups');
     expect(reg.label({ type: 'smb', server: 'server', share: 'share', username: 'u', password: 'p', security: 'ntlmssp' })).toBe('[SMB]//server/share');
     expect(reg.label({ type: 'dropbox', path: '/path' })).toBe('[DROPBOX]/path');
     expect(reg.label({ type: 'email', to: 'ops@x' })).toBe('[EMAIL]ops@x');

@@ -35,7 +35,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 429) return problem(429, ERROR_CODES.rateLimited, 'too many requests for this token; try again later');
-      const detail = status === 404 ? `no route ${req.method} ${req.path}` : exception.message;
+      // The unknown path is not repeated: reflected input is what probes look for.
+      const detail = status === 404 ? 'no such route' : exception.message;
       return problem(status, status === 404 ? ERROR_CODES.notFound : `http_${status}`, detail);
     }
     const err = exception instanceof Error ? exception : new Error(String(exception));

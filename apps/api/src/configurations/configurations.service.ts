@@ -11,6 +11,7 @@ import {
 } from '@pbx/persistence';
 import { InvalidScheduleError, nextRunAt } from '@pbx/scheduling';
 import type { SecretBox } from '@pbx/secrets';
+import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
 import { toConfigurationResponse, toDestinationResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
 import { MAX_DESTINATIONS, type ConfigurationAction, type Interval, type Language } from './configuration.schema';
@@ -179,7 +180,7 @@ export class ConfigurationsService {
       await this.findOrFail(tx, kind, id, true);
       const current = await this.repository.activeDestinations(tx, [id]);
       if (!current.some((d) => d.id === destinationId)) {
-        throw new DomainError(ERROR_CODES.notFound, `destination ${destinationId} does not exist in ${KIND_LABEL[kind]} ${id}`);
+        throw notFound(`destination in this ${KIND_LABEL[kind]}`);
       }
       if (current.length === 1) {
         throw new DomainError(ERROR_CODES.conflict, 'the last destination cannot be removed (a configuration needs at least one; add another first)');
@@ -212,7 +213,7 @@ export class ConfigurationsService {
 
   private async findOrFail(m: EntityManager, kind: RunKind, id: string, lock = false): Promise<ConfigurationEntity> {
     const c = await this.repository.findVisible(m, kind, id, lock);
-    if (!c) throw new DomainError(ERROR_CODES.notFound, `${KIND_LABEL[kind]} ${id} does not exist`);
+    if (!c) throw notFound(KIND_LABEL[kind]);
     return c;
   }
 

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DestinationConfig, DestinationRegistry, TestReport } from '@pbx/destinations';
 import { DestinationEntity } from '@pbx/persistence';
 import type { SecretBox } from '@pbx/secrets';
+import { notFound } from '../common/ids';
 import { SECRET_FIELDS } from '../configurations/configuration.schema';
 import { toDestinationConfig } from '../configurations/destination-secrets';
 import type { DestinationTestBody } from './destination-test.schema';
@@ -38,7 +38,7 @@ export class DestinationTestService {
       .where('d.id = :destinationId AND d.configuration_id = :configurationId', { destinationId, configurationId })
       .andWhere('d.removed_at IS NULL AND c.deleted_at IS NULL AND c.ephemeral = false')
       .getOne();
-    if (!row) throw new DomainError(ERROR_CODES.notFound, `destination ${destinationId} of configuration ${configurationId} does not exist`);
+    if (!row) throw notFound('destination in this configuration');
     return toDestinationConfig(row, this.box);
   }
 }

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DeliveryEntity } from '@pbx/persistence';
+import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
 import type { RunsQuery } from '../common/validation';
 import { contentDisposition, parseRange } from './byte-range';
@@ -30,14 +31,14 @@ export class RunsService {
 
   async get(id: string): Promise<RunResponse> {
     const run = await this.repository.findById(id);
-    if (!run) throw notFound(id);
+    if (!run) throw notFound('run');
     return toRunResponse(run, await this.repository.deliveriesOf([id]));
   }
 
   /** The artifact of a packed run: 409 before packing, 410 once it was cleaned up. */
   async download(id: string, rangeHeader: string | undefined): Promise<Download> {
     const run = await this.repository.findById(id);
-    if (!run) throw notFound(id);
+    if (!run) throw notFound('run');
     if (!run.packedAt && !run.artifactFileName) {
       throw new DomainError(ERROR_CODES.notReady, `run ${id} is ${run.status}: its archive is not packed yet`);
     }
@@ -67,5 +68,4 @@ export class RunsService {
   }
 }
 
-const notFound = (id: string) => new DomainError(ERROR_CODES.notFound, `run ${id} does not exist`);
 const gone = (id: string) => new DomainError(ERROR_CODES.gone, `the archive of run ${id} was cleaned up (downloads are kept for a limited time)`);
