@@ -8,9 +8,11 @@ import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
+import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
 import { DispatcherModule } from './dispatcher.module';
 
+const SECRETS_KEY = 'b2'.repeat(32);
 const logger = createLogger({ service: 'dispatcher-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', () => {
@@ -35,19 +37,20 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   async function startDispatcher(): Promise<void> {
     const env = testEnv({
       DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4,
+      LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4, SECRETS_KEY,
     });
     apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
   }
 
-  async function configuration(destinations: { type: DestinationEntity['type']; settings: Record<string, unknown> }[], keepLast: number | null = null) {
+  type DestinationSeed = { type: DestinationEntity['type']; settings: Record<string, unknown>; secrets?: Record<string, string> };
+  async function configuration(destinations: DestinationSeed[], keepLast: number | null = null, ephemeral = false) {
     const name = `${uniqueName('Nightly full')}`;
     return db.dataSource.transaction(async (tx) => {
       const cfg = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast, notifyOnSuccess: false, language: 'en', ephemeral: false,
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast, notifyOnSuccess: false, language: 'en', ephemeral,
       }));
-      for (const [i, d] of destinations.entries()) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: d.type, settings: d.settings, secrets: {} }));
+      for (const [i, d] of destinations.entries()) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: d.type, settings: d.settings, secrets: d.secrets ?? {} }));
       return cfg;
     });
   }
@@ -136,6 +139,20 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     expect(byTarget['[USB]not-plugged-in'].error).toContain('/not-plugged-in');
     const [{ payload }] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
     expect(JSON.stringify(payload)).not.toContain(dirs.path);
+  });
+
+  it('erases the sealed secrets of a runOnly configuration when its run is final, and only those', async () => {
+    await startDispatcher();
+    const box = new SecretBox(SECRETS_KEY);
+    // A local destination ignores the extra field; what matters is what stays stored.
+    const sealed = () => [{ type: 'local' as const, settings: { path: 'a' }, secrets: { password: box.seal('hunter2') } }];
+    const once = await configuration(sealed(), null, true);
+    const kept = await configuration(sealed());
+    const runs = [await packedRun(once, '20261201-013000'), await packedRun(kept, '20261201-013000')];
+    for (const { run } of runs) await expectEventually(async () => (await runOf(run.id)).status === 'succeeded');
+    const secretsOf = async (configurationId: string) => (await db.dataSource.manager.findBy(DestinationEntity, { configurationId })).map((d) => d.secrets);
+    expect(await secretsOf(once.id)).toEqual([{}]);
+    expect(await secretsOf(kept.id)).toEqual([{ password: expect.any(String) }]);
   });
 
   it('keeps the last N files it wrote and never touches other files there', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { FINAL_RUN_STATUSES, type RunStatus } from '@pbx/persistence';
+import { eraseEphemeralDestinationSecrets, FINAL_RUN_STATUSES, type RunStatus } from '@pbx/persistence';
 import { ROOT_LOGGER } from '@pbx/runtime';
 
 interface DeliverySummary {
@@ -24,7 +24,8 @@ export function runResult(deliveries: DeliverySummary[]): { status: RunStatus; e
 
 /**
  * Closes a run when its last delivery became final: backups get their final status and
- * backup.succeeded / backup.failed; archive runs hand over to the archiver (which deletes
+ * backup.succeeded / backup.failed (a runOnly configuration's secrets are erased then);
+ * archive runs hand over to the archiver (which deletes
  * the archived items only when every destination confirmed the file).
  */
 @Injectable()
@@ -52,6 +53,7 @@ export class RunFinalizerService {
         return;
       }
       await tx.query('UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now() WHERE id = $1', [runId, result.status, result.error]);
+      await eraseEphemeralDestinationSecrets(tx, run.configuration_id);
       if (result.status === 'succeeded') {
         await tx.query('UPDATE configurations SET last_success_at = now(), stale_alerted_at = NULL WHERE id = $1', [run.configuration_id]);
         await this.outbox.enqueue(tx, 'backup.succeeded', { runId }, { correlationId: runId });

@@ -65,16 +65,16 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
     return app;
   }
 
-  async function createRun(ds: DataSource, name = uniqueName('cfg')): Promise<RunEntity> {
+  async function createRun(ds: DataSource, name = uniqueName('cfg'), ephemeral = false): Promise<RunEntity> {
     return ds.transaction(async (tx) => {
       const cfg = await tx.save(
         tx.create(ConfigurationEntity, {
           kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-          data: { coreData: true, cdrAndVoicemails: true, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
+          data: { coreData: true, cdrAndVoicemails: true, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral,
         }),
       );
-      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: 'local', settings: {}, secrets: {} }));
-      return new RunsRepository(ds, new OutboxWriter(db.schema)).createRun(tx, { configuration: cfg, trigger: 'manual' });
+      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: 'local', settings: {}, secrets: { password: 'sealed' } }));
+      return new RunsRepository(ds, new OutboxWriter(db.schema)).createRun(tx, { configuration: cfg, trigger: ephemeral ? 'runOnly' : 'manual' });
     });
   }
 
@@ -166,6 +166,13 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
     const [ev] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
     expect(ev.payload).toMatchObject({ status: 'failed', step: 'packing' });
     expect(existsSync(join(dirs.path, `artifacts-${db.schema}`, `${run.id}.sar.partial`))).toBe(false);
+
+    // A failed runOnly run is final: its configuration's sealed secrets are erased; a kept configuration's stay.
+    const runOnly = await createRun(db.dataSource, uniqueName('once'), true);
+    await expectEventually(async () => (await runOf(runOnly.id)).status === 'failed', { timeoutMs: 30_000 });
+    const secrets = async (r: RunEntity) => (await db.dataSource.manager.findOneByOrFail(DestinationEntity, { configurationId: r.configurationId })).secrets;
+    expect(await secrets(runOnly)).toEqual({});
+    expect(await secrets(run)).toEqual({ password: 'sealed' });
   });
 
   it('unknown run ids are acknowledged without effect', async () => {

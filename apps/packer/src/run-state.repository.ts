@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxWriter } from '@pbx/messaging';
-import { RunEntity, type Deferral, type RunProgress } from '@pbx/persistence';
+import { eraseEphemeralDestinationSecrets, RunEntity, type Deferral, type RunProgress } from '@pbx/persistence';
 import type { SarArtifact } from './packer.types';
 
 /** Run state changes of the packing step, each with its event in one transaction. */
@@ -60,6 +60,7 @@ export class RunStateRepository {
   async markFailed(run: RunEntity, error: string): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
       await tx.query(`UPDATE runs SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [run.id, error]);
+      await eraseEphemeralDestinationSecrets(tx, run.configurationId);
       if (run.kind === 'archive') await this.outbox.enqueue(tx, 'archive.failed', { runId: run.id, step: 'packing', error }, { correlationId: run.id });
       else await this.outbox.enqueue(tx, 'backup.failed', { runId: run.id, status: 'failed', step: 'packing', error }, { correlationId: run.id });
     });
@@ -89,6 +90,7 @@ export class RunStateRepository {
         `UPDATE runs SET status = $2, error = $3, finished_at = now(), counts = COALESCE(counts, '{}'::jsonb) || $4::jsonb, updated_at = now() WHERE id = $1`,
         [run.id, status, result.error, JSON.stringify(result.deleted ?? {})],
       );
+      await eraseEphemeralDestinationSecrets(tx, run.configurationId);
       if (result.deleted) {
         await tx.query(`UPDATE configurations SET last_success_at = now(), stale_alerted_at = NULL WHERE id = $1`, [run.configurationId]);
         await this.outbox.enqueue(tx, 'archive.succeeded', { runId: run.id }, { correlationId: run.id });

@@ -3,6 +3,7 @@ import { DomainError, ERROR_CODES, type FieldError, type RunKind } from '@pbx/co
 import {
   ConfigurationEntity,
   DestinationEntity,
+  eraseDestinationSecrets,
   notifyScheduleChanged,
   RunsRepository,
   type ArchiveItems,
@@ -156,6 +157,7 @@ export class ConfigurationsService {
     await this.repository.transaction(async (tx) => {
       await this.findOrFail(tx, kind, id, true);
       await this.repository.softDelete(tx, id);
+      await eraseDestinationSecrets(tx, id); // nothing delivers there again
       await notifyScheduleChanged(tx, this.options.schema);
     });
   }

@@ -1,1 +1,2 @@
 export * from './runs.repository';
+export * from './destination-secrets';
