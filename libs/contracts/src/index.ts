@@ -2,3 +2,4 @@ export * from './wire-names';
 export * from './messages';
 export * from './errors';
 export * from './access';
+export * from './canonical';

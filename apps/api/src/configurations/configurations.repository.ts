@@ -1,5 +1,5 @@
 import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
-import type { RunKind } from '@pbx/contracts';
+import { nameKey, type RunKind } from '@pbx/contracts';
 import { ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 
 /** I/O of configurations and their destinations; every method takes the caller's manager. */
@@ -14,11 +14,11 @@ export class ConfigurationsRepository {
     return this.dataSource.transaction(fn);
   }
 
-  /** Whether another live, listed configuration of this kind has the name (case-insensitive). */
+  /** Whether another live, listed configuration of this kind has the name (compared by nameKey). */
   async nameTaken(manager: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<boolean> {
     const qb = manager
       .createQueryBuilder(ConfigurationEntity, 'c')
-      .where('c.kind = :kind AND c.name_key = :key AND c.deleted_at IS NULL AND c.ephemeral = false', { kind, key: name.toLowerCase() });
+      .where('c.kind = :kind AND c.name_key = :key AND c.deleted_at IS NULL AND c.ephemeral = false', { kind, key: nameKey(name) });
     if (exceptId) qb.andWhere('c.id <> :id', { id: exceptId });
     return (await qb.getCount()) > 0;
   }

@@ -1,5 +1,5 @@
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, type FieldError, type RunKind } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, nameKey, type FieldError, type RunKind } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
@@ -80,7 +80,7 @@ export class ConfigurationsService {
       const entity = tx.create(ConfigurationEntity, {
         kind,
         name: draft.name,
-        nameKey: draft.name.toLowerCase(),
+        nameKey: nameKey(draft.name),
         reportTo: draft.reportTo,
         interval: draft.interval,
         startAt: draft.startAt ?? null,
@@ -129,7 +129,7 @@ export class ConfigurationsService {
       if (patch.name !== undefined) {
         await this.assertNameFree(tx, kind, patch.name, id);
         c.name = patch.name;
-        c.nameKey = patch.name.toLowerCase();
+        c.nameKey = nameKey(patch.name);
       }
       if (patch.reportTo !== undefined) c.reportTo = patch.reportTo;
       if (patch.interval !== undefined) c.interval = patch.interval;
@@ -301,7 +301,7 @@ export class ConfigurationsService {
 }
 
 function nameConflict(): DomainError {
-  return new DomainError(ERROR_CODES.conflict, 'a configuration with this name already exists (names are compared case-insensitively)', [
+  return new DomainError(ERROR_CODES.conflict, 'a configuration with this name already exists (names are compared after Unicode normalisation and case-insensitively)', [
     { field: 'name', message: 'is already used by another configuration' },
   ]);
 }

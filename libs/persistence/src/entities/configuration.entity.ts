@@ -34,8 +34,12 @@ export class ConfigurationEntity {
   @Column({ type: 'varchar', length: 64 })
   name!: string;
 
-  /** lower(name): the uniqueness key (names are unique case-insensitively). */
-  @Column({ name: 'name_key', type: 'varchar', length: 64 })
+  /**
+   * nameKey(name) of @pbx/contracts (NFC, case-folded): the uniqueness key. Folding turns one
+   * character into at most three (64 -> 192); the rest is room for the "/<id>" suffix the
+   * canonical-name-key migration gave duplicates that existed before the key was canonical.
+   */
+  @Column({ name: 'name_key', type: 'varchar', length: 255 })
   nameKey!: string;
 
   @Column({ name: 'report_to', type: 'varchar', length: 320 })
