@@ -31,6 +31,7 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
   });
 
   const post = (path: string, payload: unknown) => request(base).post(path).set('Authorization', `Bearer ${ADMIN}`).send(payload as object);
+  const patch = (path: string, payload: unknown) => request(base).patch(path).set('Authorization', `Bearer ${ADMIN}`).send(payload as object);
   const get = (path: string) => request(base).get(path).set('Authorization', `Bearer ${ADMIN}`);
   /** Bytes exactly as given: superagent would otherwise serialize the Buffer as a JSON object. */
   const sendBytes = (method: 'post' | 'patch', path: string, bytes: Buffer) =>
@@ -111,6 +112,79 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
       expect(res.status).toBe(400);
       expect(await counts()).toEqual(before);
       expect((await get(`${CONFIGS}/${created.body.configuration.id}`)).body.name).toBe(created.body.configuration.name);
+    });
+  });
+
+  describe('names', () => {
+    it.each([
+      ['a right-to-left override (U+202E)', 'Nightly \u202Erav.exe'],
+      ['a zero-width space (U+200B)', 'Night\u200Bly'],
+      ['a zero-width joiner (U+200D)', 'Night\u200Dly'],
+      ['a byte order mark (U+FEFF)', 'Night\uFEFFly'],
+      ['a bidi isolate (U+2066)', 'Nightly \u2066x\u2069'],
+      ['a soft hyphen (U+00AD)', 'Night\u00ADly'],
+      ['a line separator (U+2028)', 'Night\u2028ly'],
+      ['an unpaired surrogate', 'Night\uD800ly'],
+      ['a percent-encoded slash', '..%2fx'],
+    ])('a name with %s is 400 on create and on patch, and nothing is stored', async (_label, name) => {
+      const created = await post(CONFIGS, body());
+      const before = await counts();
+      const res = await post(CONFIGS, body({ name }));
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'name' })]));
+      const patched = await patch(`${CONFIGS}/${created.body.configuration.id}`, { name });
+      expect(patched.status).toBe(400);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('NFD and NFC spellings are one name: stored NFC, the twin is 409 on create and on patch', async () => {
+      const suffix = uniqueName('');
+      const nfd = `Cafe\u0301${suffix}`;
+      const nfc = `Caf\u00e9${suffix}`;
+      const first = await post(CONFIGS, body({ name: nfd }));
+      expect(first.status).toBe(201);
+      expect(first.body.configuration.name).toBe(nfc);
+      const [row] = await ds.query(`SELECT name, name_key FROM configurations WHERE id = $1`, [first.body.configuration.id]);
+      expect(row).toEqual({ name: nfc, name_key: nfc.toLowerCase() });
+      expect((await post(CONFIGS, body({ name: nfc }))).status).toBe(409);
+      expect((await post(CONFIGS, body({ name: nfd.toUpperCase() }))).status).toBe(409);
+      const other = await post(CONFIGS, body());
+      const before = await counts();
+      expect((await patch(`${CONFIGS}/${other.body.configuration.id}`, { name: nfc.toUpperCase() })).status).toBe(409);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('names equal under case folding are one name ("Straße" and "STRASSE")', async () => {
+      const suffix = uniqueName('');
+      expect((await post(CONFIGS, body({ name: `Stra\u00dfe${suffix}` }))).status).toBe(201);
+      const before = await counts();
+      expect((await post(CONFIGS, body({ name: `STRASSE${suffix}`.toUpperCase() }))).status).toBe(409);
+      expect(await counts()).toEqual(before);
+    });
+  });
+
+  describe('paths are judged by segments', () => {
+    const sftp = { type: 'sftp', host: '127.0.0.1', username: 'u', password: 'p' };
+    const smb = { type: 'smb', server: 'nas', username: 'u', password: 'p', security: 'ntlmv2' };
+    it.each([
+      ['local', { type: 'local', path: '..%2fx' }, 'destinations[0].path'],
+      ['local', { type: 'local', path: `pbx/${'x'.repeat(256)}` }, 'destinations[0].path'],
+      ['local', { type: 'local', path: 'pbx/ nightly' }, 'destinations[0].path'],
+      ['local', { type: 'local', path: 'a/\u202Eb' }, 'destinations[0].path'],
+      ['usb', { type: 'usb', device: '..%2F..' }, 'destinations[0].device'],
+      ['usb', { type: 'usb', device: 'stick\u200B' }, 'destinations[0].device'],
+      ['smb', { ...smb, share: 'backups/..%5cadmin$' }, 'destinations[0].share'],
+      ['smb', { ...smb, share: `backups/${'\u00e9'.repeat(128)}` }, 'destinations[0].share'],
+      ['sftp', { ...sftp, path: '/srv/%2e%2e/etc' }, 'destinations[0].path'],
+      ['sftp', { ...sftp, path: '/srv/backups ' }, 'destinations[0].path'],
+      ['dropbox', { type: 'dropbox', refreshToken: 'rt', path: '/PBX/..%2f..' }, 'destinations[0].path'],
+      ['dropbox', { type: 'dropbox', refreshToken: 'rt', path: `/${'x'.repeat(300)}` }, 'destinations[0].path'],
+    ])('%s %j is 400 naming the field, and nothing is stored', async (_kind, destination, field) => {
+      const before = await counts();
+      const res = await post(CONFIGS, body({ destinations: [destination] }));
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+      expect(await counts()).toEqual(before);
     });
   });
 });

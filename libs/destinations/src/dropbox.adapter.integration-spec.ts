@@ -72,7 +72,7 @@ describe('DropboxAdapter (dropbox SDK against the Dropbox fake)', () => {
 
   it('uses upload sessions above the threshold and resumes at the server offset after incorrect_offset', async () => {
     const adapter = new DropboxAdapter({ ...app(), sessionThresholdBytes: 4 * 1024 * 1024, chunkBytes: 1024 * 1024 });
-    const config: DropboxDestinationConfig = { type: 'dropbox', refreshToken: fake.issueRefreshToken(), path: 'sessions' };
+    const config: DropboxDestinationConfig = { type: 'dropbox', refreshToken: fake.issueRefreshToken(), path: '/sessions' };
     const before = { ...fake.stats };
     fake.failNextAppend(12_345); // the server "loses" the tail of what it had
     const progress: number[] = [];

@@ -6,7 +6,7 @@ import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
 import type { DeliveryCode } from '@pbx/contracts';
 import type { DropboxDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
-import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, probeName } from './paths';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, dropboxRoot, probeName } from './paths';
 
 export interface DropboxAppOptions {
   appKey: string;
@@ -111,13 +111,13 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
   }
 
   label(config: DropboxDestinationConfig): string {
-    return `[DROPBOX]${this.root(config) || '/'}`;
+    return `[DROPBOX]${dropboxRoot(config) || '/'}`;
   }
 
   async deliver(config: DropboxDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
     throwIfAborted(req.signal);
     const location = backupLocation(req.configurationName, req.fileName);
-    const path = `${this.root(config)}/${location}`;
+    const path = `${dropboxRoot(config)}/${location}`;
     const dbx = this.client(config);
     const localHash = await localContentHash(req.filePath, req.signal);
 
@@ -143,7 +143,7 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
 
   async list(config: DropboxDestinationConfig, configurationName: string): Promise<string[]> {
     const dbx = this.client(config);
-    const path = `${this.root(config)}/${backupDir(configurationName)}`;
+    const path = `${dropboxRoot(config)}/${backupDir(configurationName)}`;
     const names: string[] = [];
     try {
       let page = (await this.call(dbx, (d) => d.filesListFolder({ path }), 'list_folder')).result;
@@ -162,7 +162,7 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
 
   async remove(config: DropboxDestinationConfig, configurationName: string, fileName: string): Promise<void> {
     const dbx = this.client(config);
-    const path = `${this.root(config)}/${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
+    const path = `${dropboxRoot(config)}/${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
     await this.call(dbx, (d) => d.filesDeleteV2({ path }), 'delete').catch((err: unknown) => {
       if (!(err instanceof DeliveryError && err.code === 'notFound')) throw err;
     });
@@ -175,7 +175,7 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
       const dbx = this.client(config);
       const account = await this.call(dbx, (d) => d.usersGetCurrentAccount(), 'get_current_account');
       steps.push({ step: current, ok: true, detail: account.result.email });
-      const probe = `${this.root(config)}/${BACKUP_FOLDER}/${probeName()}`;
+      const probe = `${dropboxRoot(config)}/${BACKUP_FOLDER}/${probeName()}`;
       current = 'write probe file';
       await this.call(dbx, (d) => d.filesUpload({ path: probe, mode: { '.tag': 'overwrite' }, mute: true, contents: Buffer.from('pbx-backup probe\n') }), 'upload');
       steps.push({ step: current, ok: true });
@@ -188,14 +188,6 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
       steps.push({ step: current, ok: false, detail: e.message });
       return { ok: false, steps, code: e.code };
     }
-  }
-
-  /** "" (app folder root) or "/some/folder" without a trailing slash. */
-  private root(config: DropboxDestinationConfig): string {
-    const p = (config.path ?? '').trim().replace(/\/+$/, '');
-    if (!p) return '';
-    if (p.split('/').some((s) => s === '..' || s === '.')) throw new DeliveryError('notFound', `invalid Dropbox path ${JSON.stringify(config.path)}`, true);
-    return p.startsWith('/') ? p : `/${p}`;
   }
 
   private client(config: DropboxDestinationConfig): Conn {

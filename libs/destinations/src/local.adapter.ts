@@ -3,11 +3,13 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { LocalDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
 import { deliverToDirectory, DirectoryDeliveryOptions, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
+import { localSubPath } from './paths';
 
 /**
  * A directory on the service's own disk, below `localRoot`. The configured `path` is
- * relative to that root; anything that resolves outside it (.., absolute, symlink) is refused
- * so a user-entered path can never write elsewhere on the host.
+ * relative to that root and judged by the api's own rule (no "..", no absolute path); a
+ * symlink leading outside is refused too, so a user-entered path can never write elsewhere
+ * on the host.
  */
 export class LocalAdapter implements DestinationAdapter<LocalDestinationConfig> {
   readonly type = 'local' as const;
@@ -48,13 +50,12 @@ export class LocalAdapter implements DestinationAdapter<LocalDestinationConfig> 
     return testDirectory(dir, [{ step: 'resolve path', ok: true, detail: dir }]);
   }
 
-  /** The target without touching the disk (for labels); throws on traversal. */
+  /** The target without touching the disk (for labels); throws on a path the api would refuse. */
   private lexicalTarget(config: LocalDestinationConfig): string {
     const root = resolve(this.localRoot);
-    const sub = config.path ?? '';
-    if (sub.includes('\0')) throw new DeliveryError('sftpRightProblem', 'local path contains a NUL byte', true);
-    // An absolute path is accepted only when it already lies inside the root.
-    const chosen = isAbsolute(sub) ? resolve(sub) : resolve(root, sub);
+    const sub = localSubPath(config);
+    // Cannot happen for a canonical relative path; kept so no future rule change can write outside.
+    const chosen = resolve(root, sub);
     if (!isInside(root, chosen)) {
       throw new DeliveryError('sftpRightProblem', `local path ${JSON.stringify(sub)} is outside the local backup root`, true);
     }

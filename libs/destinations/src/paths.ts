@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { absolutePathProblems, portableNameProblems, relativePathProblems, sftpPathProblems, sharePathProblems } from '@pbx/contracts';
 import { DeliveryError } from './delivery';
+import type { DropboxDestinationConfig, LocalDestinationConfig, SftpDestinationConfig, SmbDestinationConfig, UsbDestinationConfig } from './destination-config';
 
 /** Every adapter writes below this folder of its destination root (STARFACE's layout). */
 export const BACKUP_FOLDER = 'starface-backup';
@@ -7,14 +9,47 @@ export const BACKUP_FOLDER = 'starface-backup';
 /**
  * A configuration or file name becomes one path segment on every destination kind (POSIX,
  * SMB, Dropbox). Refuse what would escape or split it instead of silently rewriting it:
- * two configurations must never end up in the same folder.
+ * two configurations must never end up in the same folder. The rule is the api's own
+ * (@pbx/contracts portableNameProblems), so a name the api accepted is delivered.
  */
 export function checkSegment(kind: 'configuration name' | 'file name', value: string): string {
-  // Control characters and the characters SMB/Windows forbid in names.
-  if (!value || value === '.' || value === '..' || /[/\\\x00-\x1f<>:"|?*]/.test(value) || value !== value.trim() || value.endsWith('.')) {
-    throw new DeliveryError('notFound', `invalid ${kind} ${JSON.stringify(value)}: it must be a single path segment`, true);
-  }
+  return checkCanonical(portableNameProblems(value), 'notFound', kind, value);
+}
+
+/** Throws a permanent DeliveryError listing the problems a canonical-input rule found. */
+function checkCanonical(problems: string[], code: 'notFound' | 'sftpRightProblem', what: string, value: string): string {
+  if (problems.length) throw new DeliveryError(code, `invalid ${what} ${JSON.stringify(value)}: ${problems.join('; ')}`, true);
   return value;
+}
+
+// Each adapter's configured folder, judged by the same rule as the api's request schema.
+
+/** Local: the sub-folder below the local root ('' for the root itself). */
+export function localSubPath(config: LocalDestinationConfig): string {
+  return config.path === undefined ? '' : checkCanonical(relativePathProblems(config.path), 'sftpRightProblem', 'local path', config.path);
+}
+
+/** USB: the volume's folder name below the USB root, if one is configured. */
+export function usbDeviceName(config: UsbDestinationConfig): string | undefined {
+  return config.device === undefined ? undefined : checkCanonical(portableNameProblems(config.device), 'notFound', 'USB device', config.device);
+}
+
+/** SMB: the share, then its sub-folders. */
+export function smbShareSegments(config: SmbDestinationConfig): [string, ...string[]] {
+  const [share, ...sub] = checkCanonical(sharePathProblems(config.share), 'notFound', 'SMB share', config.share).replace(/\/$/, '').split('/');
+  return [share, ...sub];
+}
+
+/** SFTP: the server folder, absolute or "." for the login folder. */
+export function sftpBaseDir(config: SftpDestinationConfig): string {
+  const path = config.path ?? '.';
+  return checkCanonical(sftpPathProblems(path), 'notFound', 'SFTP path', path);
+}
+
+/** Dropbox: "" (the app folder) or "/some/folder" without a trailing slash. */
+export function dropboxRoot(config: DropboxDestinationConfig): string {
+  const path = config.path ?? '/';
+  return checkCanonical(absolutePathProblems(path), 'notFound', 'Dropbox path', path).replace(/\/$/, '');
 }
 
 /** `starface-backup/<name>` — relative, '/'-separated. */

@@ -3,7 +3,7 @@ import SftpClient from 'ssh2-sftp-client';
 import type { DeliveryCode } from '@pbx/contracts';
 import type { SftpDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
-import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName } from './paths';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
 
 export interface SftpAdapterOptions {
   /** Handshake + auth must finish within this (ms). */
@@ -47,7 +47,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
   async deliver(config: SftpDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
     throwIfAborted(req.signal);
     const location = backupLocation(req.configurationName, req.fileName);
-    const dir = joinRemote(config.path || '.', backupDir(req.configurationName));
+    const dir = joinRemote(sftpBaseDir(config), backupDir(req.configurationName));
     const finalPath = `${dir}/${req.fileName}`;
     const session = await this.connect(config, req.signal);
     const aborted = abortPromise(req.signal);
@@ -86,7 +86,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
   }
 
   async list(config: SftpDestinationConfig, configurationName: string): Promise<string[]> {
-    const dir = joinRemote(config.path || '.', backupDir(configurationName));
+    const dir = joinRemote(sftpBaseDir(config), backupDir(configurationName));
     return this.withSession(config, async (client) => {
       const exists = await this.step(() => client.exists(dir), `cannot stat ${dir}`);
       if (!exists) return [];
@@ -99,7 +99,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
   }
 
   async remove(config: SftpDestinationConfig, configurationName: string, fileName: string): Promise<void> {
-    const file = joinRemote(config.path || '.', backupDir(configurationName), checkSegment('file name', fileName));
+    const file = joinRemote(sftpBaseDir(config), backupDir(configurationName), checkSegment('file name', fileName));
     await this.withSession(config, (client) => this.step(() => client.delete(file, true), `cannot delete ${file}`));
   }
 
@@ -117,7 +117,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       return { ok: false, steps, code: 'hostKeyMismatch', hostKeyFingerprint: presented };
     }
     let session: Session | undefined;
-    const base = config.path || '.';
+    const base = sftpBaseDir(config);
     const dir = joinRemote(base, BACKUP_FOLDER);
     const probe = `${dir}/${probeName()}`;
     let current = 'connect';

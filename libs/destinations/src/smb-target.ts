@@ -1,6 +1,7 @@
 import type { DeliveryCode } from '@pbx/contracts';
 import type { SmbDestinationConfig } from './destination-config';
 import { DeliveryError } from './delivery';
+import { smbShareSegments } from './paths';
 
 export interface SmbTarget {
   server: string;
@@ -12,12 +13,9 @@ export interface SmbTarget {
   domain?: string;
 }
 
-/** Splits "share/sub/dir" and "DOMAIN\\user"; refuses empty or traversing parts. */
+/** Splits "share/sub/dir" (judged by the api's own rule) and "DOMAIN\\user". */
 export function parseSmbTarget(config: SmbDestinationConfig): SmbTarget {
-  const parts = config.share.replace(/\\/g, '/').split('/').filter(Boolean);
-  const [share, ...sub] = parts;
-  if (!share) throw new DeliveryError('notFound', 'SMB share name is empty', true);
-  if (parts.some((p) => p === '..' || p === '.')) throw new DeliveryError('notFound', `invalid SMB path ${JSON.stringify(config.share)}`, true);
+  const [share, ...sub] = smbShareSegments(config);
   if (!config.server || /[\s/\\]/.test(config.server)) throw new DeliveryError('notFound', `invalid SMB server ${JSON.stringify(config.server)}`, true);
   let username = config.username;
   let domain: string | undefined;

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { UsbDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
 import { deliverToDirectory, DirectoryDeliveryOptions, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
-import { checkSegment } from './paths';
+import { usbDeviceName } from './paths';
 
 export interface UsbAdapterOptions {
   usbRoot: string;
@@ -51,7 +51,8 @@ export class UsbAdapter implements DestinationAdapter<UsbDestinationConfig> {
   }
 
   private async mountedTarget(config: UsbDestinationConfig): Promise<string> {
-    const dir = config.device ? join(this.options.usbRoot, checkSegment('configuration name', config.device)) : this.options.usbRoot;
+    const device = usbDeviceName(config);
+    const dir = device === undefined ? this.options.usbRoot : join(this.options.usbRoot, device);
     const st = await stat(dir).catch(() => null);
     if (!st?.isDirectory()) throw new DeliveryError('mountfail', `USB volume ${dir} is not present`, false);
     if (this.options.allowUnmounted) return dir;

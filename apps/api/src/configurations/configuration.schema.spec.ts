@@ -156,6 +156,10 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
     ['name with a trailing tab', { name: 'Nightly\t' }, 'name', /start or end with a space|control/],
     ['name ending in a dot', { name: 'Nightly.' }, 'name', /end with a dot/],
     ['reserved device name', { name: 'NUL' }, 'name', /reserved device name/],
+    ['name with a right-to-left override', { name: 'Nightly\u202Etxt.exe' }, 'name', /invisible formatting characters/],
+    ['name with a zero-width space', { name: 'Night\u200Bly' }, 'name', /invisible formatting characters/],
+    ['name with an unpaired surrogate', { name: 'Night\uD800ly' }, 'name', /unpaired surrogates/],
+    ['name with a percent-encoded slash', { name: '..%2fx' }, 'name', /percent-encoded/],
     ['name not a string', { name: 42 }, 'name', /must be a string/],
     ['missing reportTo', { reportTo: undefined }, 'reportTo', /is required/],
     ['bad reportTo', { reportTo: 'ops-at-example.com' }, 'reportTo', /e-mail address/],
@@ -201,6 +205,14 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
     const hit = errors.find((e) => e.field === field);
     expect(hit).toBeDefined();
     expect(hit?.message).toMatch(message);
+  });
+
+  it('stores the name NFC, so every spelling makes the same folder, and checks its length in that form', () => {
+    const nfc = 'Caf\u00e9 nightly';
+    expect(validate(create, { ...validBody(), name: 'Cafe\u0301 nightly' }).name).toBe(nfc);
+    expect(validate(patch, { name: 'Cafe\u0301 nightly' }).name).toBe(nfc);
+    // 64 characters once composed, 65 as typed in NFD.
+    expect(validate(create, { ...validBody(), name: `${'x'.repeat(63)}e\u0301` }).name).toHaveLength(64);
   });
 
   it('startAt must parse in the timezone: wall time is checked against the zone, not the server', () => {
@@ -282,7 +294,7 @@ describe('destinations: the validation matrix', () => {
     ['usb device with slash', { type: 'usb', device: 'sdb/1' }, 'destinations[0].device', /must not contain/],
     ['usb device ..', { type: 'usb', device: '..' }, 'destinations[0].device', /"\." or "\.\."/],
     ['usb device empty', { type: 'usb', device: '' }, 'destinations[0].device', /must not be empty/],
-    ['usb device too long', { type: 'usb', device: 'd'.repeat(65) }, 'destinations[0].device', /at most 64/],
+    ['usb device too long', { type: 'usb', device: 'd'.repeat(256) }, 'destinations[0].device', /255 bytes/],
     // email
     ['email missing to', { type: 'email' }, 'destinations[0].to', /is required/],
     ['email bad to', { type: 'email', to: 'backup' }, 'destinations[0].to', /e-mail address/],

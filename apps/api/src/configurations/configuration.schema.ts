@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { DESTINATION_TYPES } from '@pbx/contracts';
+import {
+  absolutePathProblems,
+  canonicalName,
+  DESTINATION_TYPES,
+  portableNameProblems,
+  relativePathProblems,
+  sftpPathProblems,
+  sharePathProblems,
+} from '@pbx/contracts';
 
 /**
  * Request schemas of /api/v1/backup-configurations (and the building blocks the archive
@@ -48,10 +56,6 @@ const mustBe = (what: string) => (iss: RawIssue) => (isMissing(iss) ? 'is requir
 const oneOfText = (values: readonly string[]) => `one of ${values.join(', ')}`;
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-/** Characters Windows/SMB refuse in a file or directory name. */
-const FORBIDDEN_NAME_CHARS = /[/\\:*?"<>|]/;
-export const FORBIDDEN_NAME_CHARS_TEXT = 'must not contain / \\ : * ? " < > |';
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const asRecord = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
@@ -91,36 +95,26 @@ const email = () =>
   z.email({ error: mustBe('an e-mail address like admin@example.com') }).max(254, { error: 'must be at most 254 characters' });
 
 // ---------------------------------------------------------------------------------------------
-// Configuration name: it becomes a directory name on every destination
+// Configuration name: it becomes a folder name on every destination
 
-/** Everything wrong with a configuration name; empty when it is usable as a directory name. */
+/** Everything wrong with a configuration name; empty when it is usable as a folder name. */
 export function nameProblems(v: string): string[] {
   if (v.length === 0) return ['must not be empty'];
-  return [...(v.length > NAME_MAX_LENGTH ? [`must be at most ${NAME_MAX_LENGTH} characters`] : []), ...nameCharacterProblems(v)];
+  return [...(v.length > NAME_MAX_LENGTH ? [`must be at most ${NAME_MAX_LENGTH} characters`] : []), ...portableNameProblems(v)];
 }
 
-function nameCharacterProblems(v: string): string[] {
-  const problems: string[] = [];
-  if (/^\s|\s$/.test(v)) problems.push('must not start or end with a space');
-  if (FORBIDDEN_NAME_CHARS.test(v)) problems.push(FORBIDDEN_NAME_CHARS_TEXT);
-  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
-  if (v === '.' || v === '..') problems.push('must not be "." or ".."');
-  // Windows/SMB silently strip a trailing dot and refuse device names, which would make two
-  // configurations share a directory or the upload fail on the share.
-  else if (v.endsWith('.')) problems.push('must not end with a dot');
-  if (WINDOWS_RESERVED.test(v)) problems.push('must not be a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9)');
-  return problems;
-}
-
-// Length as zod checks so the JSON Schema shows minLength/maxLength.
+// Stored NFC, so every spelling of a name makes the same folder; the checks (length as zod
+// checks so the JSON Schema shows minLength/maxLength) judge the stored form.
 export const configurationNameSchema = z
   .string({ error: mustBe('a string') })
+  .overwrite(canonicalName)
   .min(1, { error: 'must not be empty' })
   .max(NAME_MAX_LENGTH, { error: `must be at most ${NAME_MAX_LENGTH} characters` })
   .superRefine((v, ctx) => {
-    for (const message of nameCharacterProblems(v)) ctx.addIssue({ code: 'custom', message });
+    if (v.length === 0) return;
+    for (const message of portableNameProblems(v)) ctx.addIssue({ code: 'custom', message });
   })
-  .meta({ description: 'Unique name; also the directory name on every destination.' });
+  .meta({ description: 'Unique name (compared after Unicode NFC normalisation and case folding); stored NFC; also the folder name on every destination.' });
 
 // ---------------------------------------------------------------------------------------------
 // Schedule: interval, startAt, timezone
@@ -186,7 +180,8 @@ const timezoneSchema = checkedString('an IANA time zone like Europe/Berlin', (v)
 ).meta({ description: 'IANA time zone of startAt and of the schedule; defaults to the server time zone.' });
 
 // ---------------------------------------------------------------------------------------------
-// Hosts and paths
+// Hosts and paths. The path rules are @pbx/contracts' canonical-input functions: the adapters
+// check a stored destination with the same ones, so what is accepted here is delivered there.
 
 const HOST_LABEL = '[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
 const HOSTNAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*$`);
@@ -205,68 +200,6 @@ function hostProblems(v: string): string | undefined {
 }
 
 const hostSchema = () => checkedString('a host name or IP address', hostProblems);
-
-function segmentProblems(segments: string[]): string[] {
-  const problems = new Set<string>();
-  for (const s of segments) {
-    if (s === '') problems.add('must not contain empty segments (//)');
-    else if (s === '.' || s === '..') problems.add('must not contain "." or ".." segments');
-  }
-  return [...problems];
-}
-
-function pathCommonProblems(v: string): string[] {
-  const problems: string[] = [];
-  if (v.length > 1024) problems.push('must be at most 1024 characters');
-  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
-  if (v.includes('\\')) problems.push('must use / as separator, not \\');
-  return problems;
-}
-
-/** "a/b/c": no leading "/", no "..". A trailing "/" is tolerated. */
-function relativePathProblems(v: string): string[] {
-  if (v.length === 0) return ['must not be empty (leave it out for the top directory)'];
-  if (v.startsWith('/')) return ['must be relative (no leading /)'];
-  return [...pathCommonProblems(v), ...segmentProblems(v.replace(/\/$/, '').split('/'))];
-}
-
-/** "/a/b": leading "/", no "..". "/" alone is the root. */
-function absolutePathProblems(v: string): string[] {
-  if (!v.startsWith('/')) return ['must be an absolute path starting with /'];
-  if (v === '/') return [];
-  return [...pathCommonProblems(v), ...segmentProblems(v.slice(1).replace(/\/$/, '').split('/'))];
-}
-
-function sftpPathProblems(v: string): string[] {
-  if (v === '.') return [];
-  if (!v.startsWith('/')) return ['must be an absolute path starting with /, or "." for the login directory'];
-  return absolutePathProblems(v);
-}
-
-function safeSegmentProblems(v: string, max: number): string[] {
-  const problems: string[] = [];
-  if (v.length === 0) return ['must not be empty'];
-  if (v.length > max) problems.push(`must be at most ${max} characters`);
-  if (FORBIDDEN_NAME_CHARS.test(v)) problems.push(FORBIDDEN_NAME_CHARS_TEXT);
-  if (CONTROL_CHARS.test(v)) problems.push('must not contain control characters');
-  if (v === '.' || v === '..') problems.push('must not be "." or ".."');
-  if (/^\s|\s$/.test(v)) problems.push('must not start or end with a space');
-  return problems;
-}
-
-function shareProblems(v: string): string[] {
-  if (v.length === 0) return ['must not be empty'];
-  if (v.includes('\\')) return ['must be the share name, then sub-directories joined with / (not \\), e.g. backups/pbx'];
-  if (v.startsWith('/')) return ['must start with the share name, not with / (e.g. backups/pbx)'];
-  const problems = new Set<string>();
-  if (v.length > 1024) problems.add('must be at most 1024 characters');
-  for (const segment of v.replace(/\/$/, '').split('/')) {
-    if (segment === '') problems.add('must not contain empty segments (//)');
-    else if (segment === '.' || segment === '..') problems.add('must not contain "." or ".." segments');
-    else for (const p of safeSegmentProblems(segment, 255)) problems.add(p);
-  }
-  return [...problems];
-}
 
 const PRIVATE_KEY =
   /^\s*-----BEGIN ((?:OPENSSH|RSA|DSA|EC|ENCRYPTED) )?PRIVATE KEY-----\r?\n[\s\S]+?\r?\n-----END \1PRIVATE KEY-----\s*$/;
@@ -320,7 +253,7 @@ function destinationKinds() {
     .strictObject({
       type: z.literal('smb'),
       server: hostSchema(),
-      share: checkedString('a share name', shareProblems),
+      share: checkedString('a share name', sharePathProblems),
       username: plainText(1, 256),
       password: secretText(1024).optional(),
       security: oneOf(SMB_SECURITY_METHODS),
@@ -349,6 +282,8 @@ function destinationKinds() {
         .string({ error: mustBe('a host key fingerprint') })
         .regex(FINGERPRINT, { error: 'must look like SHA256: followed by 43 base64 characters (as printed by ssh-keygen -l)' })
         .optional(),
+      /** Without a fingerprint: pin the key the server presents when saving (not stored). */
+      trustOnFirstUse: bool().optional(),
     })
     .superRefine((v, ctx) => {
       if (v.password === undefined && v.privateKey === undefined && !keepsStoredSecrets(v)) {
@@ -377,7 +312,7 @@ function destinationKinds() {
 
   const usb = z.strictObject({
     type: z.literal('usb'),
-    device: checkedString('a device name', (v) => safeSegmentProblems(v, 64)).optional(),
+    device: checkedString('a device name', portableNameProblems).optional(),
   });
 
   const emailDest = z.strictObject({
