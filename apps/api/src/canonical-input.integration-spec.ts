@@ -187,4 +187,30 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
       expect(await counts()).toEqual(before);
     });
   });
+
+  describe('a destination exactly as GET returned it', () => {
+    const FINGERPRINT = `SHA256:${'A1b2C3d4+/'.repeat(4)}abc`;
+    const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
+    const sealed = async (ids: string[]) =>
+      Object.fromEntries(((await ds.query(`SELECT id, secrets FROM destinations WHERE id = ANY($1)`, [ids])) as Array<{ id: string; secrets: unknown }>).map((r) => [r.id, r.secrets]));
+
+    it.each([
+      ['smb', () => ({ type: 'smb', server: 'nas', share: 'backups/pbx', username: 'backup', password: 'smb-secret-1', security: 'ntlmv2' }), ['hasPassword']],
+      ['sftp with a password', () => ({ type: 'sftp', host: '127.0.0.1', username: 'u', password: 'sftp-secret-1', hostKeyFingerprint: FINGERPRINT }), ['hasPassword']],
+      ['sftp with a private key', () => ({ type: 'sftp', host: '127.0.0.1', username: 'u', privateKey: PRIVATE_KEY, hostKeyFingerprint: FINGERPRINT }), ['hasPrivateKey']],
+      ['dropbox', () => ({ type: 'dropbox', authorizationCode: dropbox.issueAuthorizationCode(), path: '/PBX' }), ['hasRefreshToken']],
+    ])('%s: sent back unchanged in a PATCH, it keeps its stored secrets', async (_kind, destination, flags) => {
+      const created = await post(CONFIGS, body({ destinations: [destination()] }));
+      expect(created.status).toBe(201);
+      const id = created.body.configuration.id as string;
+      const shown = (await get(`${CONFIGS}/${id}`)).body.destinations as Array<Record<string, unknown>>;
+      for (const flag of flags) expect(shown[0][flag]).toBe(true);
+      const before = await sealed(shown.map((d) => d.id as string));
+
+      const res = await patch(`${CONFIGS}/${id}`, { destinations: shown });
+      expect(res.status).toBe(200);
+      expect(res.body.destinations).toEqual(shown);
+      expect(await sealed(shown.map((d) => d.id as string))).toEqual(before);
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
-import { SECRET_MARKER } from './destination-secrets';
+import { SECRET_MARKER, secretFlag } from './destination-secrets';
 
 /** A destination as responses show it: settings, and for each stored secret a marker and a flag. */
 export type DestinationResponse = { id: string; type: string } & Record<string, unknown>;
@@ -24,14 +24,12 @@ export interface ConfigurationResponse {
   updatedAt: string;
 }
 
-const flagOf = (field: string) => `has${field[0].toUpperCase()}${field.slice(1)}`;
-
 /** Never includes a secret value: only `"password": "***"` and `hasPassword: true`. */
 export function toDestinationResponse(d: DestinationEntity): DestinationResponse {
   const out: DestinationResponse = { id: d.id, type: d.type, ...d.settings };
   for (const field of Object.keys(d.secrets ?? {})) {
     out[field] = SECRET_MARKER;
-    out[flagOf(field)] = true;
+    out[secretFlag(field)] = true;
   }
   return out;
 }

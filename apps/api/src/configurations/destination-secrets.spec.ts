@@ -1,9 +1,13 @@
 import type { DestinationEntity } from '@pbx/persistence';
 import { SecretBox } from '@pbx/secrets';
 import { toDestinationResponse } from './configuration.mapper';
-import { dropSecretMarkers, missingSecret, sealSecrets, splitDestination, toDestinationConfig } from './destination-secrets';
+import { validate } from '../common/validation';
+import { patchDestinationSchema } from './configuration.schema';
+import { dropSecretMarkers, missingSecret, sealSecrets, splitDestination, toDestinationConfig, type DestinationRecord } from './destination-secrets';
 
 const box = new SecretBox('c3'.repeat(32));
+const ID = '8d7e8a0e-9d4f-4a52-9b1f-0f4b2b8f4a11';
+const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
 
 describe('destination secrets', () => {
   it('splits write-only fields from settings (id and type are columns)', () => {
@@ -46,6 +50,18 @@ describe('destination secrets', () => {
     expect(dropSecretMarkers(body)).toEqual({ destinations: [{ id: 'a', type: 'smb' }, { type: 'smb', password: '***' }, { id: 'b', type: 'sftp', password: 'new' }] });
     expect(dropSecretMarkers('x')).toBe('x');
     expect(dropSecretMarkers({ destinations: 'x' })).toEqual({ destinations: 'x' });
+  });
+
+  it.each([
+    ['smb', { server: 'nas', share: 'b', username: 'u', security: 'ntlmv2', driver: 'smbclient' }, { password: 'pw' }],
+    ['sftp', { host: 'h', port: 22, username: 'u', path: '.' }, { password: 'pw', privateKey: PRIVATE_KEY }],
+    ['dropbox', { path: '/PBX' }, { refreshToken: 'rt' }],
+  ] as const)('a %s destination exactly as a response showed it is a valid PATCH entry that sends no secret', (type, settings, secrets) => {
+    const shown = toDestinationResponse({ id: ID, type, settings, secrets: sealSecrets(box, secrets) } as unknown as DestinationEntity);
+    expect(Object.keys(shown)).toEqual(expect.arrayContaining(Object.keys(secrets).map((f) => `has${f[0].toUpperCase()}${f.slice(1)}`)));
+    const entry = (dropSecretMarkers({ destinations: [shown] }) as { destinations: unknown[] }).destinations[0];
+    const parsed = validate(patchDestinationSchema, entry);
+    expect(splitDestination(parsed as DestinationRecord).secrets).toEqual({});
   });
 
   it.each([

@@ -7,6 +7,11 @@ import { SECRET_FIELDS, type SecretField } from './configuration.schema';
 /** The marker responses show instead of a stored secret; sending it back on PATCH keeps the value. */
 export const SECRET_MARKER = '***';
 
+/** The flag responses show next to a stored secret: `password` → `hasPassword`. */
+export function secretFlag(field: string): string {
+  return `has${field[0].toUpperCase()}${field.slice(1)}`;
+}
+
 /** A validated destination (create or patch shape) as a plain record. */
 export type DestinationRecord = { type: DestinationType; id?: string } & Record<string, unknown>;
 
@@ -60,8 +65,9 @@ export function toDestinationConfig(destination: Pick<DestinationEntity, 'type' 
 }
 
 /**
- * PATCH bodies may echo the "***" marker of a response for a destination that keeps its id:
- * that means "unchanged", so the marker is dropped before validation (it is not a password).
+ * PATCH bodies may echo a destination exactly as a response showed it: for one that keeps its
+ * id, the "***" marker and the `hasPassword: true` flag mean "unchanged", so both are dropped
+ * before validation (the marker is not a password, the flag is not a field).
  */
 export function dropSecretMarkers(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
@@ -72,7 +78,10 @@ export function dropSecretMarkers(body: unknown): unknown {
     destinations: destinations.map((d: unknown) => {
       if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof (d as { id?: unknown }).id !== 'string') return d;
       const copy = { ...(d as Record<string, unknown>) };
-      for (const field of SECRET_FIELDS) if (copy[field] === SECRET_MARKER) delete copy[field];
+      for (const field of SECRET_FIELDS) {
+        if (copy[field] === SECRET_MARKER) delete copy[field];
+        if (copy[secretFlag(field)] === true) delete copy[secretFlag(field)];
+      }
       return copy;
     }),
   };
