@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
@@ -153,6 +154,120 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
       { numRuns: 300 },
     );
     expect(requests).toBe(2000);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Canonical input: bytes, invisible characters, look-alike names, escaping paths, GET shapes.
+
+  const CONFIGS = `${V1}/backup-configurations`;
+  /** Bytes exactly as given: superagent would otherwise serialize a Buffer as a JSON object. */
+  const sendBytes = (method: 'post' | 'patch', path: string, bytes: Buffer) =>
+    request(base)[method](path)
+      .set('Authorization', `Bearer ${ADMIN}`)
+      .set('Content-Type', 'application/json')
+      .serialize((raw: unknown) => raw as string)
+      .send(bytes);
+
+  const malformedUtf8 = fc.uint8Array({ minLength: 1, maxLength: 6 }).map((b) => Buffer.from(b)).filter((b) => !isUtf8(b));
+  const INVISIBLE = ['\u202E', '\u202D', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u061C', '\u2066', '\u2069', '\u{E0001}', '\u0000', '\u001B', '\u0085', '\u2028'];
+  const withInvisible = fc
+    .tuple(fc.string({ unit: fc.constantFrom('a', 'B', ' ', '-', 'é', '東'), minLength: 1, maxLength: 20 }), fc.constantFrom(...INVISIBLE), fc.nat())
+    .map(([text, bad, at]) => `${text.slice(0, at % (text.length + 1))}${bad}${text.slice(at % (text.length + 1))}`);
+  const GOOD_SEGMENTS = ['pbx', 'nightly', 'Site A', 'é', '東京'];
+  const BAD_SEGMENTS = ['..', '.', '..%2fx', 'a%2Fb', '%5c', '%2e%2e', 'x%00', ' lead', 'trail ', 'x'.repeat(256), '\u00e9'.repeat(128), 'a\u202Eb', 'a\u200Bb', 'a\u0000b'];
+  /** A path with at least one certainly-bad segment among good ones. */
+  const badSegments = fc
+    .tuple(fc.array(fc.constantFrom(...GOOD_SEGMENTS), { maxLength: 3 }), fc.constantFrom(...BAD_SEGMENTS), fc.array(fc.constantFrom(...GOOD_SEGMENTS), { maxLength: 3 }))
+    .map(([before, bad, after]) => [...before, bad, ...after].join('/'));
+  const SMB = { type: 'smb', server: 'nas', username: 'u', password: 'p', security: 'ntlmv2' };
+  const SFTP = { type: 'sftp', host: '127.0.0.1', username: 'u', password: 'p', hostKeyFingerprint: `SHA256:${'A1b2C3d4+/'.repeat(4)}abc` };
+  const escapingDestination = fc.oneof(
+    badSegments.map((path) => ({ type: 'local', path })),
+    fc.constantFrom(...BAD_SEGMENTS).map((device) => ({ type: 'usb', device })),
+    badSegments.map((share) => ({ ...SMB, share: `backups/${share}` })),
+    badSegments.map((path) => ({ ...SFTP, path: `/${path}` })),
+    badSegments.map((path) => ({ type: 'dropbox', refreshToken: 'rt', path: `/${path}` })),
+  );
+  /** Every spelling that nameKey folds onto the same key. */
+  const twinOf = (name: string) =>
+    fc.tuple(fc.constantFrom('NFC', 'NFD') as fc.Arbitrary<'NFC' | 'NFD'>, fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length })).map(([form, upper]) =>
+      [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join('').normalize(form),
+    );
+
+  it('canonical input: malformed UTF-8, invisible characters, look-alike names, escaping paths and GET-shaped destinations are 4xx and write nothing', async () => {
+    // A configuration with every kind of secret, and one whose name the twins copy.
+    const withSecrets = await send('post', CONFIGS, {
+      ...valid(),
+      destinations: [{ ...SMB, share: 'backups' }, SFTP, { type: 'dropbox', refreshToken: 'rt-fuzz', path: '/PBX' }],
+    });
+    expect(withSecrets.status).toBe(201);
+    const secretsId = withSecrets.body.configuration.id as string;
+    const shown = withSecrets.body.configuration.destinations as Array<Record<string, unknown>>;
+    const original = `Stra\u00dfe Caf\u00e9 ${randomUUID()}`;
+    expect((await send('post', CONFIGS, { ...valid(), name: original })).status).toBe(201);
+    // GET-shaped destinations sent back as they are: accepted, secrets kept.
+    expect((await send('patch', `${CONFIGS}/${secretsId}`, { destinations: shown })).status).toBe(200);
+
+    const before = await snapshot();
+    let requests = 0;
+    const refused = async (res: request.Response, payload: unknown) => {
+      requests++;
+      expectRefused(res.status, res.body, payload);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+    };
+
+    await fc.assert(
+      fc.asyncProperty(malformedUtf8, fc.constantFrom('name', 'reportTo', 'timezone'), fc.constantFrom('post', 'patch') as fc.Arbitrary<'post' | 'patch'>, async (bytes, field, method) => {
+        const [head, tail] = JSON.stringify({ ...valid(), [field]: '@@' }).split('@@');
+        const raw = Buffer.concat([Buffer.from(head), bytes, Buffer.from(tail)]);
+        const res = await sendBytes(method, method === 'post' ? CONFIGS : `${CONFIGS}/${existingId}`, raw);
+        await refused(res, raw.toString('hex'));
+        expect(res.status).toBe(400);
+      }),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(withInvisible, async (name) => {
+        await refused(await send('post', CONFIGS, { ...valid(), name }), name);
+        await refused(await send('patch', `${CONFIGS}/${existingId}`, { name }), name);
+      }),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(twinOf(original), async (name) => {
+        const created = await send('post', CONFIGS, { ...valid(), name });
+        await refused(created, name);
+        expect(created.status).toBe(409);
+        await refused(await send('patch', `${CONFIGS}/${existingId}`, { name }), name);
+      }),
+      { numRuns: 100 },
+    );
+    await fc.assert(
+      fc.asyncProperty(escapingDestination, async (destination) => {
+        const res = await send('post', CONFIGS, { ...valid(), destinations: [destination] });
+        await refused(res, destination);
+        expect(res.status).toBe(400);
+        await refused(await send('patch', `${CONFIGS}/${secretsId}`, { destinations: [...shown, destination] }), destination);
+      }),
+      { numRuns: 200 },
+    );
+    // GET-shaped destinations with one certainly-wrong change.
+    const mutation = fc.oneof(
+      fc.record({ flag: fc.constantFrom('hasPassword', 'hasPrivateKey', 'hasRefreshToken'), value: fc.constantFrom(false, 'true', 1, null, '***') }).map(({ flag, value }) => (d: Record<string, unknown>) => ({ ...d, [flag]: value })),
+      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['Password', 'PrivateKey', 'RefreshToken', 'AuthorizationCode'].includes(k)).map((k) => (d: Record<string, unknown>) => ({ ...d, [`has${k}`]: true })),
+      fc.uuid().map((id) => (d: Record<string, unknown>) => ({ ...d, id })),
+      fc.constantFrom('local', 'usb', 'smb', 'sftp', 'dropbox', 'email').map((type) => (d: Record<string, unknown>) => (d.type === type ? { ...d, id: 'not-a-uuid' } : { ...d, type })),
+      badSegments.map((path) => (d: Record<string, unknown>) => (d.type === 'smb' ? { ...d, share: `b/${path}` } : { ...d, path: `/${path}` })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: shown.length - 1 }), mutation, async (index, change) => {
+        const destinations = shown.map((d, i) => (i === index ? change(d) : d));
+        await refused(await send('patch', `${CONFIGS}/${secretsId}`, { destinations }), destinations);
+      }),
+      { numRuns: 200 },
+    );
+    expect(requests).toBe(150 + 300 + 200 + 400 + 200);
     expect(await snapshot()).toEqual(before);
   });
 });
