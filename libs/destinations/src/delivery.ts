@@ -29,6 +29,8 @@ export interface TestStep {
   step: string;
   ok: boolean;
   detail?: string;
+  /** What really happened when `detail` is deliberately vague: for the log, never for the caller. */
+  cause?: string;
 }
 
 export interface TestReport {
@@ -46,8 +48,8 @@ export interface DestinationAdapter<C extends DestinationConfig = DestinationCon
   list(config: C, configurationName: string): Promise<string[]>;
   /** Deletes one file; a file that is already gone is not an error. */
   remove(config: C, configurationName: string, fileName: string): Promise<void>;
-  /** Connects, writes and deletes a probe file under `starface-backup/`. Never throws. */
-  test(config: C): Promise<TestReport>;
+  /** Connects, writes and deletes a probe file under `starface-backup/`. Never throws. `signal` tears the connection down. */
+  test(config: C, signal?: AbortSignal): Promise<TestReport>;
   label(config: C): string;
 }
 
@@ -90,6 +92,22 @@ export function isDeliveryError(err: unknown): err is DeliveryError {
 /** The message of any thrown value, for wrapping. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The one message for every way of not reaching a server: refused, reset, silence, another
+ * protocol on the port. Whoever may point a destination anywhere must not learn which (a
+ * destination test would be a port scanner); the real cause stays in the error's `cause`.
+ */
+export const CONNECT_FAILED = 'could not connect to the server (unreachable, refused, timed out or not the expected service)';
+
+export function connectFailed(cause: unknown): DeliveryError {
+  return new DeliveryError('mountfail', CONNECT_FAILED, false, { cause });
+}
+
+/** A failed test step; a vague message keeps its cause for the log. */
+export function failedStep(step: string, err: DeliveryError): TestStep {
+  return { step, ok: false, detail: err.message, ...(err.cause !== undefined ? { cause: errorMessage(err.cause) } : {}) };
 }
 
 /** Throws `timeout` (transient) when the caller aborted. */

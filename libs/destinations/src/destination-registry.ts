@@ -7,6 +7,7 @@ import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
 import { SftpAdapter, SftpAdapterOptions } from './sftp.adapter';
 import { maskErrorPaths, maskReportPaths, maskServerPaths, type PathMask } from './server-paths';
+import { HostAllowlist } from './host-allowlist';
 import { SmbAdapter, SmbAdapterOptions } from './smb.adapter';
 import { UsbAdapter } from './usb.adapter';
 
@@ -29,6 +30,8 @@ export interface DestinationRegistryOptions {
   mailMaxBytes?: number;
   dropbox: DropboxAdapterOptions;
   sftp?: SftpAdapterOptions;
+  /** Where SFTP destinations may connect (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  hosts?: HostAllowlist;
   smb?: Omit<SmbAdapterOptions, 'tempDir'>;
   /** Private temp files (SMB credential files, the legacy SMB worker script). */
   tempDir?: string;
@@ -39,7 +42,7 @@ export interface DestinationRegistry {
   deliver(config: DestinationConfig, req: DeliveryRequest): Promise<DeliveryResult>;
   list(config: DestinationConfig, configurationName: string): Promise<string[]>;
   remove(config: DestinationConfig, configurationName: string, fileName: string): Promise<void>;
-  test(config: DestinationConfig): Promise<TestReport>;
+  test(config: DestinationConfig, signal?: AbortSignal): Promise<TestReport>;
   label(config: DestinationConfig): string;
 }
 
@@ -49,7 +52,7 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
     local: new LocalAdapter(options.localRoot, { fsync: options.localFsync, verify: options.localVerify }),
     usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted, verify: options.localVerify }),
     smb: new SmbAdapter({ ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
-    sftp: new SftpAdapter(options.sftp),
+    sftp: new SftpAdapter({ hosts: options.hosts, ...options.sftp }),
     dropbox: new DropboxAdapter(options.dropbox),
     email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes }),
   };
@@ -75,9 +78,9 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
     },
     list: (config, name) => wrap(() => of(config).list(config, name), masksOf(config)),
     remove: (config, name, file) => wrap(() => of(config).remove(config, name, file), masksOf(config)),
-    test: async (config) => {
+    test: async (config, signal) => {
       try {
-        return maskReportPaths(await of(config).test(config), masksOf(config));
+        return maskReportPaths(await of(config).test(config, signal), masksOf(config));
       } catch (err) {
         const e = maskErrorPaths(err, masksOf(config));
         return { ok: false, code: e.code, steps: [{ step: 'test', ok: false, detail: e.message }] };

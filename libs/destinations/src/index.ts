@@ -10,5 +10,6 @@ export { SMB_SECURITY_ARGS } from './smbclient.driver';
 export { DropboxAdapter, exchangeDropboxCode, dropboxFetch, localContentHash, type DropboxAdapterOptions, type DropboxAppOptions } from './dropbox.adapter';
 export { EmailAdapter, estimateMailBytes, DEFAULT_MAIL_MAX_BYTES, type EmailAdapterOptions } from './email.adapter';
 export { sha256File } from './file-hash';
+export { HostAllowlist, HOST_NOT_ALLOWED, type HostLookup } from './host-allowlist';
 export { destinationConfigFromStored } from './stored-destination';
 export { artifactFileName } from './artifact-name';

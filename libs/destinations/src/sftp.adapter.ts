@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import SftpClient from 'ssh2-sftp-client';
 import type { DeliveryCode } from '@pbx/contracts';
 import type { SftpDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
+import { HostAllowlist } from './host-allowlist';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
 
 export interface SftpAdapterOptions {
@@ -11,6 +12,8 @@ export interface SftpAdapterOptions {
   /** fastPut tuning; the defaults reached ~1.1x OpenSSH `sftp` on loopback (bench/deliver). */
   chunkSize?: number;
   concurrency?: number;
+  /** Where destinations may point (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  hosts?: HostAllowlist;
 }
 
 /** "SHA256:" + unpadded base64 of the raw host key blob — what `ssh-keygen -lf` prints. */
@@ -103,15 +106,16 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     await this.withSession(config, (client) => this.step(() => client.delete(file, true), `cannot delete ${file}`));
   }
 
-  async test(config: SftpDestinationConfig): Promise<TestReport> {
+  async test(config: SftpDestinationConfig, signal?: AbortSignal): Promise<TestReport> {
     const steps: TestStep[] = [];
     if (!config.hostKeyFingerprint) {
       // Learn the fingerprint without authenticating: credentials are never sent to an unverified host.
-      const presented = await this.fetchFingerprint(config).catch((err: unknown) => {
-        steps.push({ step: 'connect', ok: false, detail: errorMessage(err) });
+      let failure: DeliveryError | undefined;
+      const presented = await this.fetchFingerprint(config, signal).catch((err: unknown) => {
+        failure = sftpError(err, 'connect');
         return null;
       });
-      if (!presented) return { ok: false, steps, code: err2code(steps) };
+      if (!presented) return { ok: false, steps: [failedStep('connect', failure!)], code: failure!.code };
       steps.push({ step: 'connect', ok: true });
       steps.push({ step: 'verify host key', ok: false, detail: `no host key pinned; the server presented ${presented}` });
       return { ok: false, steps, code: 'hostKeyMismatch', hostKeyFingerprint: presented };
@@ -122,7 +126,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     const probe = `${dir}/${probeName()}`;
     let current = 'connect';
     try {
-      session = await this.connect(config);
+      session = await this.connect(config, signal);
       steps.push({ step: 'connect', ok: true, detail: `host key ${session.presented}` });
       current = `mkdir ${dir}`;
       await this.step(() => session!.client.mkdir(dir, true), current);
@@ -136,7 +140,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       return { ok: true, steps, hostKeyFingerprint: session.presented };
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err));
-      steps.push({ step: current, ok: false, detail: e.message });
+      steps.push(failedStep(current, e));
       return { ok: false, steps, code: e.code, hostKeyFingerprint: session?.presented ?? (e as SftpConnectError).presented };
     } finally {
       await session?.client.end().catch(() => undefined);
@@ -178,10 +182,17 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     // A socket error after connect must not become an unhandled 'error' event.
     session.client.on('error', () => undefined);
     let verifierRejected = false;
+    // Checked here, on the address actually dialled, not only when the configuration was saved.
+    const address = await (this.options.hosts ?? HostAllowlist.anywhere).resolve(config.host).catch((err: unknown) => {
+      throw err instanceof DeliveryError ? err : connectFailed(err);
+    });
+    // Aborting tears the socket down, also in the middle of the handshake.
+    const ssh = (session.client as unknown as { client: { setNoDelay(v: boolean): void; destroy(): void } }).client;
+    signal?.addEventListener('abort', () => ssh.destroy(), { once: true });
     try {
       throwIfAborted(signal);
       await session.client.connect({
-        host: config.host,
+        host: address,
         port: config.port ?? 22,
         username: config.username,
         password: config.password,
@@ -203,17 +214,20 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
           : `no host key pinned for ${config.host} (it presented ${session.presented}); confirm the fingerprint first`;
         throw Object.assign(new DeliveryError('hostKeyMismatch', msg, true, { cause: err }), { presented: session.presented });
       }
-      throw Object.assign(sftpError(err, `cannot connect to ${config.host}:${config.port ?? 22}`), { presented: session.presented });
+      throwIfAborted(signal);
+      const e = sftpError(err, `cannot connect to ${config.host}:${config.port ?? 22}`);
+      // Wrong credentials are worth telling; every other way of not getting in looks the same.
+      throw Object.assign(e.code === 'authFailed' ? e : connectFailed(err), { presented: session.presented });
     }
     // Nagle + delayed ACK cost an order of magnitude on the many small SFTP packets.
-    (session.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
+    ssh.setNoDelay(true);
     return session;
   }
 
   /** Handshake only, host key always rejected: learns the fingerprint, sends no credentials. */
-  private async fetchFingerprint(config: SftpDestinationConfig): Promise<string> {
+  private async fetchFingerprint(config: SftpDestinationConfig, signal?: AbortSignal): Promise<string> {
     try {
-      await this.connect({ ...config, hostKeyFingerprint: undefined, password: undefined, privateKey: undefined });
+      await this.connect({ ...config, hostKeyFingerprint: undefined, password: undefined, privateKey: undefined }, signal);
     } catch (err) {
       const presented = (err as SftpConnectError).presented;
       if (presented) return presented;
@@ -246,11 +260,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 type SftpConnectError = DeliveryError & { presented?: string };
-
-function err2code(steps: TestStep[]): DeliveryCode {
-  const detail = steps.at(-1)?.detail ?? '';
-  return classify(detail, undefined);
-}
 
 // SFTP status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in err.code.
 const SFTP_NO_SUCH_FILE = 2;

@@ -1,5 +1,5 @@
 import type { AppEnv } from '@pbx/config';
-import { createDestinationRegistry, type DestinationRegistry } from '@pbx/destinations';
+import { createDestinationRegistry, HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { SecretBox } from '@pbx/secrets';
 
@@ -14,6 +14,7 @@ export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
     mailFrom: env.MAIL_FROM,
     mailMaxBytes: env.MAIL_MAX_BYTES,
     dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE },
+    hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED),
   });
 }
 
