@@ -17,6 +17,8 @@ import { ApiTokensService } from './auth/api-tokens.service';
 const ADMIN = `admin-${randomUUID()}`;
 const SECRETS_KEY = 'a1'.repeat(32);
 const V1 = '/api/v1';
+/** SFTP destinations are saved only with a pinned host key (nothing listens on port 1 anyway). */
+const PINNED = `SHA256:${'A'.repeat(43)}`;
 
 describe('api (real Postgres + RabbitMQ, in-process)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;
@@ -297,7 +299,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
         `${V1}/backup-configurations`,
         body({
           destinations: [
-            { type: 'sftp', host: '127.0.0.1', port: 1, username: 'u', password, path: '/backups' },
+            { type: 'sftp', host: '127.0.0.1', port: 1, username: 'u', password, path: '/backups', hostKeyFingerprint: PINNED },
             { type: 'smb', server: 'nas.local', share: 'backup/pbx', username: 'u', password: smbPassword, security: 'ntlmv2' },
             { type: 'dropbox', authorizationCode: code },
           ],
@@ -324,7 +326,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
       const patched = await api().patch(`${V1}/backup-configurations/${c.id}`, {
         reportTo: 'other@example.com',
         destinations: [
-          { id: c.destinations[0].id, type: 'sftp', host: '127.0.0.1', port: 1, username: 'u2', path: '/backups' },
+          { id: c.destinations[0].id, type: 'sftp', host: '127.0.0.1', port: 1, username: 'u2', path: '/backups', hostKeyFingerprint: PINNED },
           { ...c.destinations[1], hasPassword: undefined },
           { id: c.destinations[2].id, type: 'dropbox' },
         ],
@@ -339,7 +341,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
 
       // A new password replaces the stored one.
       const newPassword = `sftp-new-${randomUUID()}`;
-      await api().patch(`${V1}/backup-configurations/${c.id}`, { destinations: [{ id: c.destinations[0].id, type: 'sftp', host: '127.0.0.1', port: 1, username: 'u', password: newPassword, path: '/backups' }] });
+      await api().patch(`${V1}/backup-configurations/${c.id}`, { destinations: [{ id: c.destinations[0].id, type: 'sftp', host: '127.0.0.1', port: 1, username: 'u', password: newPassword, path: '/backups', hostKeyFingerprint: PINNED }] });
       const [only]: typeof rows = await ds.query('SELECT id, settings, secrets FROM destinations WHERE configuration_id = $1 AND removed_at IS NULL', [c.id]);
       expect(box.open(only.secrets.password)).toBe(newPassword);
 

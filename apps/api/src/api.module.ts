@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } fr
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import { exchangeDropboxCode, type DestinationRegistry } from '@pbx/destinations';
+import { exchangeDropboxCode, HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { RunsRepository } from '@pbx/persistence';
@@ -81,9 +81,9 @@ export class ApiModule {
         { provide: ApiTokensService, inject: [DataSource, ADMIN_TOKEN], useFactory: (ds: DataSource, admin: string) => new ApiTokensService(new ApiTokensRepository(ds), admin) },
         {
           provide: ConfigurationsService,
-          inject: [DataSource, OutboxWriter, SECRET_BOX, DROPBOX_CODE_EXCHANGE],
-          useFactory: (ds: DataSource, outbox: OutboxWriter, box: SecretBox, exchange: DropboxCodeExchange) =>
-            new ConfigurationsService(new ConfigurationsRepository(ds), new RunsRepository(ds, outbox), box, exchange, { schema: env.DATABASE_SCHEMA }),
+          inject: [DataSource, OutboxWriter, SECRET_BOX, DROPBOX_CODE_EXCHANGE, DestinationTestService],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, box: SecretBox, exchange: DropboxCodeExchange, tester: DestinationTestService) =>
+            new ConfigurationsService(new ConfigurationsRepository(ds), new RunsRepository(ds, outbox), box, exchange, (d) => tester.presentedHostKey(d), { schema: env.DATABASE_SCHEMA, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }),
         },
         { provide: RunsService, inject: [DataSource], useFactory: (ds: DataSource) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR) },
         {
@@ -94,7 +94,7 @@ export class ApiModule {
         {
           provide: DestinationTestService,
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
-          useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box),
+          useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box, { timeoutMs: env.DESTINATION_TEST_TIMEOUT_MS, perToken: env.DESTINATION_TESTS_PER_TOKEN, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }, logger),
         },
         { provide: MetricsService, inject: [DataSource], useFactory: (ds: DataSource) => new MetricsService(ds) },
         { provide: AUTH_FAILURE_LIMIT, useValue: env.AUTH_FAILURES_PER_MINUTE },

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   alreadyReplayed: 'already_replayed',
   permanent: 'permanent_failure',
   transient: 'transient_failure',
+  hostKeyUnconfirmed: 'host_key_unconfirmed',
+  destinationUnreachable: 'destination_unreachable',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -28,6 +30,8 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly errors: FieldError[] = [],
+    /** Facts a client can act on, e.g. the fingerprint to confirm (problem+json members). */
+    readonly details: Record<string, string | number> = {},
   ) {
     super(message);
     this.name = 'DomainError';

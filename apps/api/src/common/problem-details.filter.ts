@@ -30,7 +30,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (exception.code === ERROR_CODES.validation) {
         return problem(status, exception.code, exception.message, { errors: exception.errors });
       }
-      return problem(status, exception.code, exception.message, exception.errors.length ? { errors: exception.errors } : {});
+      return problem(status, exception.code, exception.message, { ...exception.details, ...(exception.errors.length ? { errors: exception.errors } : {}) });
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -11,6 +11,7 @@ import {
   type RunEntity,
 } from '@pbx/persistence';
 import { InvalidScheduleError, nextRunAt } from '@pbx/scheduling';
+import { HostAllowlist } from '@pbx/destinations';
 import type { SecretBox } from '@pbx/secrets';
 import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
@@ -18,6 +19,8 @@ import { toConfigurationResponse, toDestinationResponse, type ConfigurationRespo
 import { MAX_DESTINATIONS, type ConfigurationAction, type Interval, type Language } from './configuration.schema';
 import { ConfigurationsRepository } from './configurations.repository';
 import { missingSecret, sealSecrets, splitDestination, type DestinationRecord } from './destination-secrets';
+import { assertHostsAllowed } from '../destinations/destination-hosts';
+import { confirmHostKeys, NO_PIN_LISTENER, reportPins, type ConfirmedHostKeys, type HostKeyPinListener, type HostKeyProbe } from './host-key-pinning';
 
 /** A validated create request of either kind (archive `items` arrive as `data`). */
 export interface ConfigurationDraft {
@@ -47,6 +50,8 @@ export interface ConfigurationsServiceOptions {
   /** Postgres schema: the scheduler's NOTIFY channel is per schema. */
   schema: string;
   now?: () => Date;
+  /** DESTINATION_HOSTS_ALLOWED; default anywhere. */
+  hosts?: HostAllowlist;
 }
 
 const KIND_LABEL: Record<RunKind, string> = { backup: 'backup configuration', archive: 'archive configuration' };
@@ -65,7 +70,9 @@ export class ConfigurationsService {
     private readonly runs: RunsRepository,
     private readonly box: SecretBox,
     private readonly exchangeDropboxCode: DropboxCodeExchange,
+    private readonly probeHostKey: HostKeyProbe,
     private readonly options: ConfigurationsServiceOptions,
+    private readonly pins: HostKeyPinListener = NO_PIN_LISTENER,
   ) {
     this.now = options.now ?? (() => new Date());
   }
@@ -74,7 +81,7 @@ export class ConfigurationsService {
     const ephemeral = action === 'runOnly';
     // Cheap refusals first, so a Dropbox code is not spent on a request that fails anyway.
     if (!ephemeral) await this.assertNameFree(this.repository.manager, kind, draft.name);
-    const destinations = await this.exchangeCodes(draft.destinations, (i) => `destinations[${i}]`);
+    const { destinations, pinned } = await this.prepareDestinations(draft.destinations, (i) => `destinations[${i}]`);
     return this.inTransaction(async (tx) => {
       if (!ephemeral) await this.assertNameFree(tx, kind, draft.name);
       const entity = tx.create(ConfigurationEntity, {
@@ -101,6 +108,7 @@ export class ConfigurationsService {
       let run: RunEntity | undefined;
       if (action !== 'save') run = await this.runs.createRun(tx, { configuration, trigger: ephemeral ? 'runOnly' : 'manual' });
       if (!ephemeral) await notifyScheduleChanged(tx, this.options.schema);
+      await reportPins(this.pins, configuration.id, stored.map((d) => d.id), pinned);
       return { configuration: ephemeral ? undefined : toConfigurationResponse(configuration, stored), run };
     });
   }
@@ -123,7 +131,7 @@ export class ConfigurationsService {
     const m = this.repository.manager;
     await this.findOrFail(m, kind, id);
     if (patch.name !== undefined) await this.assertNameFree(m, kind, patch.name, id);
-    const incoming = patch.destinations ? await this.exchangeCodes(patch.destinations, (i) => `destinations[${i}]`) : undefined;
+    const incoming = patch.destinations ? await this.prepareDestinations(patch.destinations, (i) => `destinations[${i}]`) : undefined;
     return this.inTransaction(async (tx) => {
       const c = await this.findOrFail(tx, kind, id, true);
       if (patch.name !== undefined) {
@@ -145,9 +153,10 @@ export class ConfigurationsService {
       c.nextRunAt = this.computeNextRun(c.interval, c.startAt ?? undefined, c.timezone);
       const current = await this.repository.activeDestinations(tx, [id]);
       let destinations = current;
-      if (incoming) destinations = await this.replaceDestinations(tx, id, current, incoming);
+      if (incoming) destinations = await this.replaceDestinations(tx, id, current, incoming.destinations);
       const saved = await this.repository.saveConfiguration(tx, c);
       await notifyScheduleChanged(tx, this.options.schema);
+      if (incoming) await reportPins(this.pins, id, destinations.map((d) => d.id), incoming.pinned);
       return toConfigurationResponse(saved, destinations);
     });
   }
@@ -164,7 +173,10 @@ export class ConfigurationsService {
 
   async addDestination(kind: RunKind, id: string, input: DestinationRecord): Promise<DestinationResponse> {
     await this.findOrFail(this.repository.manager, kind, id);
-    const [destination] = await this.exchangeCodes([input], () => '');
+    const {
+      destinations: [destination],
+      pinned,
+    } = await this.prepareDestinations([input], () => '');
     return this.repository.transaction(async (tx) => {
       await this.findOrFail(tx, kind, id, true);
       const current = await this.repository.activeDestinations(tx, [id]);
@@ -173,6 +185,7 @@ export class ConfigurationsService {
       }
       const position = await this.repository.nextPosition(tx, id);
       const [saved] = await this.repository.saveDestinations(tx, [this.newDestination(tx, id, position, destination)]);
+      await reportPins(this.pins, id, [saved.id], pinned);
       return toDestinationResponse(saved);
     });
   }
@@ -231,6 +244,17 @@ export class ConfigurationsService {
       if (err instanceof InvalidScheduleError) throw validationError([{ field: 'startAt', message: 'cannot be interpreted in the given timezone' }]);
       throw err;
     }
+  }
+
+  /**
+   * The checks that reach out before a save: the host allowlist, then SFTP host keys, then
+   * Dropbox codes last (they work once, so a refusal must not spend one). Pins are reported
+   * inside the save's transaction, so a listener that fails (the audit trail) saves nothing.
+   */
+  private async prepareDestinations(destinations: DestinationRecord[], at: (i: number) => string): Promise<ConfirmedHostKeys> {
+    await assertHostsAllowed(this.options.hosts ?? HostAllowlist.anywhere, destinations, at);
+    const confirmed = await confirmHostKeys(destinations, this.probeHostKey, at);
+    return { ...confirmed, destinations: await this.exchangeCodes(confirmed.destinations, at) };
   }
 
   /** Replaces each Dropbox authorizationCode by the refresh token it is worth. */

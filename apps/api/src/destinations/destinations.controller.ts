@@ -2,6 +2,8 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited } from '../audit/audited.decorator';
+import type { Principal } from '../auth/api-tokens.service';
+import { CurrentPrincipal } from '../auth/principal.decorator';
 import { validate } from '../common/validation';
 import { ApiJson, ApiJsonBody, ApiProblems } from '../openapi/decorators';
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
@@ -20,8 +22,8 @@ export class DestinationsController {
   @ApiOperation({ summary: 'Test a destination (connect, write and delete a probe file)', description: '200 even when the test failed: the report says which step failed.' })
   @ApiJsonBody(REQUEST_SCHEMA.destinationTest)
   @ApiJson(200, 'DestinationTestReport', 'The test report')
-  @ApiProblems(400, 404)
-  test(@Body() body: unknown): Promise<DestinationTestResponse> {
-    return this.tester.test(validate(destinationTestSchemaFor(body), body));
+  @ApiProblems(400, 404, 429)
+  test(@Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<DestinationTestResponse> {
+    return this.tester.test(validate(destinationTestSchemaFor(body), body), who.tokenId ?? who.name);
   }
 }
