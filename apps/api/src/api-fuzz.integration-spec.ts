@@ -48,6 +48,8 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
       ADMIN_API_TOKEN: ADMIN,
       SECRETS_KEY: 'b2'.repeat(32),
       DEFAULT_TIMEZONE: 'UTC',
+      // Thousands of requests a minute from one token: the budget is not what is tested here.
+      TOKEN_REQUESTS_PER_MINUTE: 1_000_000,
     });
     app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
     await app.listen(0, '127.0.0.1');
