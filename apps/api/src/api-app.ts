@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { AppEnv } from '@pbx/config';
 import { PinoNestLogger, type Logger } from '@pbx/observability';
 import { ApiModule, type ApiModuleOptions } from './api.module';
+import { requestContext } from './audit/request-context';
 import { jsonBodyMiddleware } from './common/json-body';
 import { securityHeaders } from './common/security-headers';
 import { setupOpenApi } from './openapi/openapi';
@@ -14,6 +15,7 @@ export const BODY_LIMIT = '1mb';
 export function configureApiApp(app: INestApplication, env: AppEnv): void {
   // First, so that every answer (also a refused body) carries them.
   app.use(...securityHeaders());
+  app.use(requestContext);
   const { jsonParser, urlencodedParser } = jsonBodyMiddleware(BODY_LIMIT);
   app.use(jsonParser);
   app.use(urlencodedParser);

@@ -21,7 +21,7 @@ import { AuditEventsController } from './audit/audit-events.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRepository } from './audit/audit.repository';
 import { AuditRetentionService } from './audit/audit-retention.service';
-import { AuditService } from './audit/audit.service';
+import { AuditService, hostKeyPinsToAudit } from './audit/audit.service';
 import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { BackupConfigurationsController } from './configurations/backup-configurations.controller';
@@ -81,9 +81,17 @@ export class ApiModule {
         { provide: ApiTokensService, inject: [DataSource, ADMIN_TOKEN], useFactory: (ds: DataSource, admin: string) => new ApiTokensService(new ApiTokensRepository(ds), admin) },
         {
           provide: ConfigurationsService,
-          inject: [DataSource, OutboxWriter, SECRET_BOX, DROPBOX_CODE_EXCHANGE, DestinationTestService],
-          useFactory: (ds: DataSource, outbox: OutboxWriter, box: SecretBox, exchange: DropboxCodeExchange, tester: DestinationTestService) =>
-            new ConfigurationsService(new ConfigurationsRepository(ds), new RunsRepository(ds, outbox), box, exchange, (d) => tester.presentedHostKey(d), { schema: env.DATABASE_SCHEMA, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }),
+          inject: [DataSource, OutboxWriter, SECRET_BOX, DROPBOX_CODE_EXCHANGE, DestinationTestService, AuditService],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, box: SecretBox, exchange: DropboxCodeExchange, tester: DestinationTestService, audit: AuditService) =>
+            new ConfigurationsService(
+              new ConfigurationsRepository(ds),
+              new RunsRepository(ds, outbox),
+              box,
+              exchange,
+              (d) => tester.presentedHostKey(d),
+              { schema: env.DATABASE_SCHEMA, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) },
+              hostKeyPinsToAudit(audit),
+            ),
         },
         { provide: RunsService, inject: [DataSource], useFactory: (ds: DataSource) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR) },
         {

@@ -144,6 +144,20 @@ describe('destinations: host keys on save, the test endpoint, the host allowlist
       const added = await post(`${V1}/backup-configurations/${id}/destinations`, sftp({ trustOnFirstUse: true }));
       expect(added.body).toMatchObject({ hostKeyFingerprint: sftpHostKeyFingerprint() });
       expect(added.status).toBe(201);
+
+      // Each pin is in the audit trail, as the caller who saved it, with what was trusted.
+      const pins = await api.ds.query(
+        `SELECT token_name, target_id, outcome, detail FROM audit_events WHERE action = 'destination.host-key-pin' AND detail->>'configurationId' = $1 ORDER BY at`,
+        [id],
+      );
+      expect(pins).toEqual(
+        [d.id, added.body.id].map((destinationId) => ({
+          token_name: 'admin',
+          target_id: destinationId,
+          outcome: 'ok',
+          detail: { configurationId: id, host: '127.0.0.1', port: expect.any(Number), fingerprint: sftpHostKeyFingerprint() },
+        })),
+      );
     });
 
     it('a server that cannot be reached at save time: 422 with the one connection-failure message, nothing saved', async () => {
