@@ -164,7 +164,7 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
   });
 
   describe('paths are judged by segments', () => {
-    const sftp = { type: 'sftp', host: '127.0.0.1', username: 'u', password: 'p' };
+    const sftp = { type: 'sftp', host: '127.0.0.1', username: 'u', password: 'p', hostKeyFingerprint: `SHA256:${'A1b2C3d4+/'.repeat(4)}abc` };
     const smb = { type: 'smb', server: 'nas', username: 'u', password: 'p', security: 'ntlmv2' };
     it.each([
       ['local', { type: 'local', path: '..%2fx' }, 'destinations[0].path'],
