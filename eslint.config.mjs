@@ -36,7 +36,7 @@ export default [
             {
               sourceTag: 'type:contracts',
               onlyDependOnLibsWithTags: [],
-              bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', 'pg-*', 'amqplib', 'amqp-connection-manager', 'ioredis', 'redlock', 'express', 'nodemailer', 'ssh2*', 'dropbox', 'archiver', 'yauzl', 'pino', 'fs', 'node:*', 'net', 'http', 'child_process'],
+              bannedExternalImports: ['@nestjs/*', 'typeorm', 'pg', 'pg-*', 'amqplib', 'amqp-connection-manager', 'ioredis', 'redlock', 'express', 'nodemailer', 'ssh2*', 'dropbox', 'yauzl', 'pino', 'fs', 'node:*', 'net', 'http', 'child_process'],
             },
           ],
         },

@@ -1,3 +1,5 @@
+import rangeParser from 'range-parser';
+
 /** One satisfiable byte range (inclusive ends), as parsed from a `Range` header. */
 export interface ByteRange {
   start: number;
@@ -7,30 +9,26 @@ export interface ByteRange {
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
 /**
- * RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Several ranges are
- * answered with the whole file (allowed; multipart is not worth it for archives). A range
- * unit other than `bytes` is ignored (whole file), as RFC 9110 §14.2 requires.
- * Anything else malformed or outside the file is unsatisfiable (416).
+ * RFC 9110 single byte ranges: `bytes=a-b`, `bytes=a-`, `bytes=-n`, parsed by range-parser
+ * (the parser express uses). Several ranges are answered with the whole file (allowed;
+ * multipart is not worth it for archives). A range unit other than `bytes` is ignored (whole
+ * file), as RFC 9110 §14.2 requires. Anything else malformed or outside the file is
+ * unsatisfiable (416).
  */
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined || header.trim() === '') return { kind: 'full' };
-  // range-unit is an RFC 9110 token.
-  const m = /^\s*([!#$%&'*+.^_`|~0-9a-z-]+)\s*=\s*(.+)$/i.exec(header);
-  if (!m) return { kind: 'unsatisfiable' };
-  if (m[1].toLowerCase() !== 'bytes') return { kind: 'full' };
-  const specs = m[2].split(',').map((s) => s.trim());
-  if (specs.length > 1) return specs.every((s) => /^(\d+-\d*|-\d+)$/.test(s)) ? { kind: 'full' } : { kind: 'unsatisfiable' };
-  const spec = /^(\d*)-(\d*)$/.exec(specs[0]);
-  if (!spec || (spec[1] === '' && spec[2] === '')) return { kind: 'unsatisfiable' };
-  if (spec[1] === '') {
-    const suffix = Number(spec[2]);
-    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'partial', range: { start: Math.max(0, size - suffix), end: size - 1 } };
+  const eq = header.indexOf('=');
+  if (eq >= 0 && header.slice(0, eq).trim().toLowerCase() !== 'bytes') return { kind: 'full' };
+  const specs = header.slice(eq + 1).split(',');
+  const parsed = rangeParser(size, header);
+  if (parsed === -2) return { kind: 'unsatisfiable' };
+  if (specs.length > 1) return { kind: 'full' };
+  if (parsed === -1) {
+    // range-parser refuses a suffix longer than the file; RFC 9110 §14.1.2 means the whole file.
+    const suffix = /^\s*-(\d+)\s*$/.exec(specs[0]);
+    return suffix && size > 0 && Number(suffix[1]) > size ? { kind: 'partial', range: { start: 0, end: size - 1 } } : { kind: 'unsatisfiable' };
   }
-  const start = Number(spec[1]);
-  const end = spec[2] === '' ? size - 1 : Math.min(Number(spec[2]), size - 1);
-  if (!Number.isSafeInteger(start) || start >= size || (spec[2] !== '' && Number(spec[2]) < start)) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', range: { start, end } };
+  return { kind: 'partial', range: { start: parsed[0].start, end: parsed[0].end } };
 }
 
 /** `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266 / 5987). */
