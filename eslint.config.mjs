@@ -3,6 +3,11 @@
 //   type:lib       -> may use libs and contracts, never apps
 //   type:contracts -> imports nothing of ours and no framework or I/O package
 //   type:testing   -> helpers for tests; never imported by production code
+//   type:tool      -> scripts/ (CLIs, migrations, demo): libs and contracts, never apps
+//   type:bench     -> bench/: libs, contracts, testing; never apps
+// An app reached by relative path is refused by the same rule ("relative or absolute path").
+// Which files may import @pbx/testing is a file-level rule (no-restricted-imports below):
+// project tags cannot tell a spec from the code beside it.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -33,6 +38,8 @@ export default [
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
             // End-to-end tests drive the built apps as processes; they import libs, never apps.
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             {
               sourceTag: 'type:contracts',
               onlyDependOnLibsWithTags: [],
@@ -41,7 +48,12 @@ export default [
           ],
         },
       ],
+      'no-restricted-imports': ['error', { paths: [{ name: '@pbx/testing', message: 'Test helpers are for tests (*.spec, *.integration-spec, *.e2e-spec, test/, bench/), never production code.' }] }],
     },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
   {
     // Tests and one-shot entry points may read the environment and use test helpers.

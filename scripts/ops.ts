@@ -1,4 +1,4 @@
-// `npm run ops -- <command>`: operator tasks without HTTP, using the api's own service code.
+// `npm run ops -- <command>`: operator tasks without HTTP, through the services the api uses (@pbx/ops).
 //   tokens create <name> --role admin|operator|viewer | tokens list | tokens revoke <name|id>
 //   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
 //   secrets reseal
@@ -6,17 +6,20 @@ import { loadEnv, type AppEnv } from '@pbx/config';
 import { DomainError } from '@pbx/contracts';
 import { AmqpConnection } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
+import {
+  ApiTokensRepository,
+  ApiTokensService,
+  AuditRepository,
+  AuditService,
+  DeadLettersRepository,
+  DeadLettersService,
+  SecretsRepository,
+  SecretsResealService,
+  type AuditActor,
+} from '@pbx/ops';
 import { createDataSource } from '@pbx/persistence';
 import { messagingOptions, secretBoxFromEnv } from '@pbx/runtime';
 import type { DataSource } from 'typeorm';
-import { ApiTokensRepository } from '../apps/api/src/auth/api-tokens.repository';
-import { ApiTokensService } from '../apps/api/src/auth/api-tokens.service';
-import { AuditRepository } from '../apps/api/src/audit/audit.repository';
-import { AuditService, type AuditActor } from '../apps/api/src/audit/audit.service';
-import { DeadLettersRepository } from '../apps/api/src/dead-letters/dead-letters.repository';
-import { DeadLettersService } from '../apps/api/src/dead-letters/dead-letters.service';
-import { SecretsRepository } from '../apps/api/src/secrets/secrets.repository';
-import { SecretsResealService } from '../apps/api/src/secrets/secrets-reseal.service';
 
 const USAGE = `usage: npm run ops -- <command>
   tokens create <name> --role admin|operator|viewer

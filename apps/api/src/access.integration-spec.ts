@@ -8,9 +8,7 @@ import type { Role } from '@pbx/contracts';
 import { createLogger } from '@pbx/observability';
 import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
 import { createApiApp } from './api-app';
-import { AuditService } from './audit/audit.service';
-import { ApiTokensRepository } from './auth/api-tokens.repository';
-import { ApiTokensService } from './auth/api-tokens.service';
+import { ApiTokensRepository, ApiTokensService, AuditService } from '@pbx/ops';
 
 const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';

@@ -11,8 +11,7 @@ import { createLogger } from '@pbx/observability';
 import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, startDropboxFake, tempDir, testEnv, testUrls, uniqueName, type DropboxFake } from '@pbx/testing';
 import { createApiApp } from './api-app';
-import { ApiTokensRepository } from './auth/api-tokens.repository';
-import { ApiTokensService } from './auth/api-tokens.service';
+import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
 
 const ADMIN = `admin-${randomUUID()}`;
 const SECRETS_KEY = 'a1'.repeat(32);

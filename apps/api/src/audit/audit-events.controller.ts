@@ -6,7 +6,7 @@ import type { Page } from '../common/pagination';
 import { validate } from '../common/validation';
 import { ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { auditEventsQuerySchema } from './audit-events.schema';
-import { AuditService, type AuditEventResponse } from './audit.service';
+import { AuditService, type AuditEventResponse } from '@pbx/ops';
 
 @ApiTags('Audit')
 @Controller('api/v1/audit-events')

@@ -1,6 +1,6 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Logger } from '@pbx/observability';
-import type { AuditService } from './audit.service';
+import type { AuditService } from '@pbx/ops';
 
 const EVERY_MS = 60 * 60 * 1000;
 

@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { DomainError } from '@pbx/contracts';
 import { STATUS_OF } from '../common/problem-details';
-import { actorOf, AuditService } from './audit.service';
+import { AuditService } from '@pbx/ops';
+import { actorOf } from './request-audit';
 import { AUDITED, type AuditedSpec } from './audited.decorator';
 
 function statusOf(err: unknown): number {

@@ -3,9 +3,9 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DomainError, ERROR_CODES, roleAllows, type Permission } from '@pbx/contracts';
 import { PUBLIC_ROUTE } from '@pbx/runtime';
-import { AuditService } from '../audit/audit.service';
+import { ApiTokensService, AuditService, type Principal } from '@pbx/ops';
 import { AUDITED, type AuditedSpec } from '../audit/audited.decorator';
-import { ApiTokensService, type Principal } from './api-tokens.service';
+import { recordRequest } from '../audit/request-audit';
 import { AuthFailuresService } from './auth-failures.service';
 import { REQUIRED_PERMISSION } from './access.decorators';
 
@@ -37,7 +37,7 @@ export class AccessGuard implements CanActivate {
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(REQUIRED_PERMISSION, targets);
     if (permission && roleAllows(principal.role, permission)) return true;
     const audited = this.reflector.get<AuditedSpec | undefined>(AUDITED, context.getHandler());
-    if (audited) await this.audit.recordRequest(req, audited, { outcome: 'refused', targetId: audited.targetFromRequest(req), detail: { status: 403 } });
+    if (audited) await recordRequest(this.audit, req, audited, { outcome: 'refused', targetId: audited.targetFromRequest(req), detail: { status: 403 } });
     throw new DomainError(ERROR_CODES.forbidden, permission ? `the role "${principal.role}" may not do this` : 'this route is not open to any role');
   }
 

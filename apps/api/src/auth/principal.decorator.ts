@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { AuthenticatedRequest } from './access.guard';
-import type { Principal } from './api-tokens.service';
+import type { Principal } from '@pbx/ops';
 
 /** The authenticated caller (set by the AccessGuard); a public route has none and must not ask. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {

@@ -1,15 +1,2 @@
-/** The shape of every paged list response. */
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  limit: number;
-}
-
-export function offsetOf(q: { page: number; limit: number }): number {
-  return (q.page - 1) * q.limit;
-}
-
-export function pageOf<T>(items: T[], total: number, q: { page: number; limit: number }): Page<T> {
-  return { items, total, page: q.page, limit: q.limit };
-}
+// The paging rule lives with the services the api shares with the ops CLI.
+export { offsetOf, pageOf, type Page } from '@pbx/ops';

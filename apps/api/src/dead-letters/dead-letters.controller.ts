@@ -3,14 +3,14 @@ import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited } from '../audit/audited.decorator';
 import { CurrentPrincipal } from '../auth/principal.decorator';
-import type { Principal } from '../auth/api-tokens.service';
+import type { Principal } from '@pbx/ops';
 import { existingId } from '../common/ids';
 import type { Page } from '../common/pagination';
 import { JsonBody } from '../common/json-body.decorator';
 import { deadLettersBulkBodySchema, deadLettersQuerySchema, validate } from '../common/validation';
 import { ApiId, ApiJson, ApiJsonBody, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
-import { DeadLettersService, type DeadLetterResponse } from './dead-letters.service';
+import { DeadLettersService, type DeadLetterResponse } from '@pbx/ops';
 
 @ApiTags('Dead letters')
 @Controller('api/v1/dead-letters')

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited } from '../audit/audited.decorator';
-import type { Principal } from '../auth/api-tokens.service';
+import type { Principal } from '@pbx/ops';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { validate } from '../common/validation';
 import { ApiJson, ApiJsonBody, ApiProblems } from '../openapi/decorators';

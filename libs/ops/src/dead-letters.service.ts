@@ -1,8 +1,8 @@
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import { republishDeadLetter, type AmqpConnection } from '@pbx/messaging';
 import type { DeadLetterEntity } from '@pbx/persistence';
-import { notFound } from '../common/ids';
-import { offsetOf, pageOf, type Page } from '../common/pagination';
+import { notFound } from './ids';
+import { offsetOf, pageOf, type Page } from './pagination';
 import { DeadLettersRepository, type DeadLetterFilter } from './dead-letters.repository';
 
 export interface DeadLetterResponse {

@@ -1,12 +1,7 @@
-import type { Request } from 'express';
 import type { AuditAction, AuditOutcome, AuditTargetType } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
-import type { Principal } from '../auth/api-tokens.service';
-import { offsetOf, pageOf, type Page } from '../common/pagination';
-import type { HostKeyPinListener } from '../configurations/host-key-pinning';
-import type { AuditedSpec } from './audited.decorator';
-import { currentRequest } from './request-context';
 import { AuditRepository, type AuditFilter } from './audit.repository';
+import { offsetOf, pageOf, type Page } from './pagination';
 
 type Detail = Record<string, string | number | boolean | null>;
 
@@ -40,11 +35,6 @@ export interface AuditEventResponse {
 
 const PRUNE_BATCH = 5_000;
 
-export function actorOf(req: (Request & { principal?: Principal }) | undefined): AuditActor {
-  const p = req?.principal;
-  return { tokenId: p?.tokenId ?? null, tokenName: p?.name ?? 'anonymous', clientAddress: req?.ip ?? null };
-}
-
 /**
  * The audit trail: every change and every access to PBX data, with who, what, on which
  * target, the outcome and from where. Never a secret: callers pass ids and plain facts only.
@@ -77,16 +67,6 @@ export class AuditService {
     }
   }
 
-  /** Records an audited route's call from its request (actor, address) and spec. */
-  recordRequest(req: Request, spec: AuditedSpec, event: { outcome: AuditOutcome; targetId: string | null; detail?: Detail }): Promise<void> {
-    return this.record(actorOf(req), { action: spec.action, targetType: spec.targetType, ...event });
-  }
-
-  /** Records an event a service reports during a request, as that request's caller. */
-  recordInRequest(event: AuditEventInput): Promise<void> {
-    return this.record(actorOf(currentRequest()), event);
-  }
-
   async list(filter: AuditFilter, paging: { page: number; limit: number }): Promise<Page<AuditEventResponse>> {
     const [rows, total] = await this.repository.list(filter, offsetOf(paging), paging.limit);
     return pageOf(
@@ -117,18 +97,4 @@ export class AuditService {
       if (n < PRUNE_BATCH) return total;
     }
   }
-}
-
-/** Host keys pinned on first use become audit events of the request that saved them. */
-export function hostKeyPinsToAudit(audit: AuditService): HostKeyPinListener {
-  return {
-    hostKeyPinned: (e) =>
-      audit.recordInRequest({
-        action: 'destination.host-key-pin',
-        targetType: 'destination',
-        targetId: e.destinationId,
-        outcome: 'ok',
-        detail: { configurationId: e.configurationId, host: e.host, port: e.port, fingerprint: e.fingerprint },
-      }),
-  };
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DomainError, ERROR_CODES, ROLES, isRole, type Role } from '@pbx/contracts';
-import { isUuid } from '../common/ids';
+import { isUuid } from './ids';
 import { ApiTokensRepository } from './api-tokens.repository';
 
 /** Who made a request: the admin token or a named extra token, with its role. */
@@ -26,7 +26,7 @@ export const sha256Hex = (value: string): string => createHash('sha256').update(
 
 /**
  * API tokens: the ADMIN_API_TOKEN (compared in constant time) plus extra tokens stored only
- * as SHA-256 hashes. Used by the bearer guard and by the ops CLI.
+ * as SHA-256 hashes. Used by the api's bearer guard and by the ops CLI.
  */
 export class ApiTokensService {
   private readonly adminDigest: Buffer;
