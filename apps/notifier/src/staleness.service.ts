@@ -1,15 +1,13 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import type { RunKind } from '@pbx/contracts';
+import type { RunKind, ScheduledInterval } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
 import { publicBaseUrl } from './report.service';
 import { langOf, renderStaleAlert, type StaleAlertModel } from './templates';
-
-type ScheduledInterval = 'hourly' | 'daily' | 'weekly' | 'monthly';
 
 const HOUR = 3_600_000;
 /** Nominal length of each schedule interval (a month counts as its longest, 31 days). */

@@ -3,3 +3,4 @@ export * from './messages';
 export * from './errors';
 export * from './access';
 export * from './canonical';
+export * from './domain';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DELIVERY_CODES } from './domain/delivery-codes';
+import { RUN_KINDS, type FailedRunStatus } from './domain/runs';
 
 /**
  * Every message on the bus: its wire name, version, routing key and payload schema.
@@ -9,24 +11,6 @@ import { z } from 'zod';
  */
 const uuid = z.uuid();
 const isoTime = z.iso.datetime({ offset: true });
-
-export const RUN_KINDS = ['backup', 'archive'] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
-
-export const DELIVERY_CODES = [
-  'successful',
-  'mountfail',
-  'alreadyRunning',
-  'mailtobig',
-  'sftpRightProblem',
-  'authFailed',
-  'hostKeyMismatch',
-  'notFound',
-  'quotaExceeded',
-  'timeout',
-  'ioError',
-] as const;
-export type DeliveryCode = (typeof DELIVERY_CODES)[number];
 
 export const DESTINATION_TYPES = ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -89,7 +73,7 @@ export const MESSAGES = {
     routingKey: 'backup.failed.v1',
     payload: z.object({
       runId: uuid,
-      status: z.enum(['failed', 'partially_failed']),
+      status: z.enum(['failed', 'partially_failed'] as const satisfies readonly FailedRunStatus[]),
       step: z.enum(['packing', 'delivery']),
       error: z.string().nullable(),
     }),

@@ -1,6 +1,8 @@
-/** How often a backup configuration runs. `manual` never runs on its own. */
-export const SCHEDULE_INTERVALS = ['manual', 'hourly', 'daily', 'weekly', 'monthly'] as const;
-export type ScheduleInterval = (typeof SCHEDULE_INTERVALS)[number];
+import { INTERVALS, type Interval } from '@pbx/contracts';
+
+/** How often a configuration runs (the contracts' vocabulary). `manual` never runs on its own. */
+export const SCHEDULE_INTERVALS = INTERVALS;
+export type ScheduleInterval = Interval;
 
 /** The schedule part of a backup configuration. */
 export interface ScheduleConfig {

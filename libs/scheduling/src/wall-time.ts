@@ -1,4 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
+import { checkStartAt, isValidTimezone } from '@pbx/contracts';
+
+export { isValidTimezone };
 
 /**
  * Wall-clock times are handled as "floating" DateTimes: luxon DateTimes in UTC whose
@@ -13,10 +16,6 @@ import { DateTime, IANAZone } from 'luxon';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
-
-export function isValidTimezone(tz: string): boolean {
-  return typeof tz === 'string' && tz.length > 0 && IANAZone.isValidZone(tz);
-}
 
 /** The floating wall time of `instantMs` as seen in `zone`. */
 export function toWallTime(instantMs: number, zone: IANAZone): DateTime {
@@ -55,10 +54,6 @@ export type ParsedStartAt =
   | { ok: true; /** The start as wall time in the zone. */ anchor: DateTime; utc: Date; /** Floating wall time the schedule repeats. */ wall: DateTime }
   | { ok: false; message: string };
 
-// A date AND a time are required; an offset (Z or ±hh[:mm]) is optional.
-const START_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
-const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/;
-
 /**
  * Parses a configuration's `startAt` in `timezone`.
  * - Without offset it is a wall time in the zone (gap -> first instant after the gap,
@@ -67,11 +62,14 @@ const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/;
  */
 export function parseStartAt(startAt: string, timezone: string): ParsedStartAt {
   if (!isValidTimezone(timezone)) return { ok: false, message: `unknown time zone "${timezone}"` };
-  if (typeof startAt !== 'string' || !START_AT.test(startAt)) {
-    return { ok: false, message: `startAt "${startAt}" is not an ISO date-time like 2026-12-01T02:30:00` };
+  // The syntax is the contracts' (the api validates with the same check), luxon only reads it.
+  const check = checkStartAt(startAt);
+  if (!check.ok) {
+    const what = check.problem === 'format' ? 'a valid ISO date-time like 2026-12-01T02:30:00' : 'a valid date-time';
+    return { ok: false, message: `startAt "${startAt}" is not ${what}` };
   }
   const zone = IANAZone.create(timezone);
-  if (HAS_OFFSET.test(startAt)) {
+  if (check.form === 'offset') {
     const instant = DateTime.fromISO(startAt, { setZone: true });
     if (!instant.isValid) return { ok: false, message: `startAt "${startAt}" is not a valid date-time` };
     const ms = instant.toMillis();

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { isValidTimezone } from '@pbx/contracts';
 import {
   ConfigurationSchemaOptions,
   actionNotAllowed,
   commonFields,
   destinationListSchema,
   destinationSchema,
-  isValidTimezone,
   patchDestinationSchema,
   scheduleRules,
 } from '../configurations/configuration.schema';

@@ -2,7 +2,8 @@ import { DomainError } from '@pbx/contracts';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { createArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
-import { createBackupConfigurationSchema, parseStartAt, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
+import { parseStartAt } from '@pbx/scheduling';
+import { createBackupConfigurationSchema, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
 import {
   deadLettersQuerySchema,
   formatFieldPath,
@@ -266,8 +267,8 @@ describe('validate: properties', () => {
         const result = outcome(createSchema, { ...body, startAt, timezone });
         const [y, mo, d] = startAt.slice(0, 10).split('-').map(Number);
         const real = new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d;
-        // Accepted exactly when the calendar date is real, and then luxon resolves it.
-        if (result === 'ok') return real && parseStartAt(startAt, timezone) !== undefined;
+        // Accepted exactly when the calendar date is real, and then the scheduler reads it.
+        if (result === 'ok') return real && parseStartAt(startAt, timezone).ok;
         return !real && result.errors.some((e) => e.field === 'startAt' && /not a valid date/.test(e.message));
       }),
       { numRuns: 1000 },

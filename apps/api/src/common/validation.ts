@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError, ERROR_CODES, FieldError, RUN_KINDS } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, FieldError, RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
 
 /**
  * Request validation for every api endpoint: parse with a zod schema, or throw one
@@ -76,9 +76,6 @@ function fallbackMessage(iss: z.core.$ZodRawIssue): string | undefined {
 
 // ---------------------------------------------------------------------------------------------
 // Query strings (values arrive as strings; numbers are coerced)
-
-export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 const pageNumber = z.coerce
   .number({ error: 'must be a whole number of 1 or more' })

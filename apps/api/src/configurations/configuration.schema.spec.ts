@@ -1,5 +1,6 @@
 import { DomainError, FieldError } from '@pbx/contracts';
 import { z } from 'zod';
+import { parseStartAt } from '@pbx/scheduling';
 import { validate } from '../common/validation';
 import {
   SECRET_FIELDS,
@@ -7,7 +8,6 @@ import {
   createBackupConfigurationSchema,
   destinationSchema,
   nameProblems,
-  parseStartAt,
   patchBackupConfigurationSchema,
   patchDestinationSchema,
   withoutSecrets,
@@ -216,10 +216,14 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
   });
 
   it('startAt must parse in the timezone: wall time is checked against the zone, not the server', () => {
-    expect(parseStartAt('2026-03-29T02:30:00', 'Europe/Berlin')?.isValid).toBe(true);
-    expect(parseStartAt('2026-02-30T02:30:00', 'Europe/Berlin')).toBeUndefined();
-    expect(parseStartAt('2026-12-01T02:30:00', 'Europe/Berlin')?.toISO()).toBe('2026-12-01T02:30:00.000+01:00');
-    expect(parseStartAt('2026-12-01T02:30:00-05:00', 'Europe/Berlin')?.toUTC().hour).toBe(7);
+    const at = (startAt: string) => {
+      const parsed = parseStartAt(startAt, 'Europe/Berlin');
+      return parsed.ok ? parsed.anchor : undefined;
+    };
+    expect(at('2026-03-29T02:30:00')?.isValid).toBe(true);
+    expect(at('2026-02-30T02:30:00')).toBeUndefined();
+    expect(at('2026-12-01T02:30:00')?.toISO()).toBe('2026-12-01T02:30:00.000+01:00');
+    expect(at('2026-12-01T02:30:00-05:00')?.toUTC().hour).toBe(7);
   });
 });
 

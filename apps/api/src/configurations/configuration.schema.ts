@@ -1,10 +1,14 @@
 import { isIP } from 'node:net';
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
   absolutePathProblems,
   canonicalName,
+  checkStartAt,
   DESTINATION_TYPES,
+  INTERVALS,
+  isInterval,
+  isValidTimezone,
+  LANGUAGES,
   portableNameProblems,
   relativePathProblems,
   sftpPathProblems,
@@ -21,12 +25,8 @@ import {
  * represented; they are re-checked on every request anyway).
  */
 
-export const INTERVALS = ['manual', 'hourly', 'daily', 'weekly', 'monthly'] as const;
-export type Interval = (typeof INTERVALS)[number];
 export const ACTIONS = ['save', 'saveAndRun', 'runOnly'] as const;
 export type ConfigurationAction = (typeof ACTIONS)[number];
-export const LANGUAGES = ['en', 'de'] as const;
-export type Language = (typeof LANGUAGES)[number];
 /** SMB authentication methods; the destinations lib maps them onto its drivers. */
 export const SMB_SECURITY_METHODS = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
 export type SmbSecurityMethod = (typeof SMB_SECURITY_METHODS)[number];
@@ -119,61 +119,14 @@ export const configurationNameSchema = z
 // ---------------------------------------------------------------------------------------------
 // Schedule: interval, startAt, timezone
 
-const WALL_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?$/;
-const OFFSET = /(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
-
-export type StartAtForm = 'wall' | 'offset';
-
-/** "wall" for a local wall time (interpreted in `timezone`), "offset" for an absolute time. */
-export function startAtForm(v: string): StartAtForm | undefined {
-  if (WALL_TIME.test(v)) return 'wall';
-  const offset = OFFSET.exec(v);
-  if (offset && WALL_TIME.test(v.slice(0, offset.index))) return 'offset';
-  return undefined;
-}
-
-/**
- * Parses startAt: a wall time in `timezone`, or an absolute time with offset. A wall time that
- * does not exist in the zone (DST gap) is valid here; the scheduler resolves it. Returns
- * undefined for a malformed value or an impossible date such as 2026-02-30.
- */
-export function parseStartAt(v: string, timezone: string): DateTime | undefined {
-  const form = startAtForm(v);
-  if (!form) return undefined;
-  const parsed = form === 'wall' ? DateTime.fromISO(v, { zone: timezone }) : DateTime.fromISO(v, { setZone: true });
-  return parsed.isValid ? parsed : undefined;
-}
-
-/** The calendar date exists (no 2026-02-30); cheap, so the field check needs no time zone. */
-function isRealDate(v: string): boolean {
-  const [year, month, day] = [Number(v.slice(0, 4)), Number(v.slice(5, 7)), Number(v.slice(8, 10))];
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  return day >= 1 && day <= days;
-}
-
+// The contracts' check is the scheduler's too: what passes here, the scheduler can read.
 const startAtSchema = checkedString('a date and time like 2026-12-01T02:30:00', (v) => {
-  if (!startAtForm(v)) return 'must be a local date and time like 2026-12-01T02:30 or 2026-12-01T02:30:00, or an ISO time with offset like 2026-12-01T02:30:00+01:00';
-  if (!isRealDate(v)) return 'is not a valid date';
-  return undefined;
+  const check = checkStartAt(v);
+  if (check.ok) return undefined;
+  return check.problem === 'date'
+    ? 'is not a valid date'
+    : 'must be a local date and time like 2026-12-01T02:30 or 2026-12-01T02:30:00, or an ISO time with offset like 2026-12-01T02:30:00+01:00';
 }).meta({ description: 'First automatic start and anchor of the interval: wall time in `timezone` (e.g. 2026-12-01T02:30:00) or ISO time with offset. Required unless interval is manual.' });
-
-// Building an Intl.DateTimeFormat costs ~0.1 ms; the set of real zones is small, so remember
-// the valid ones (invalid input is unbounded and is not cached).
-const knownZones = new Set<string>();
-
-export function isValidTimezone(tz: string): boolean {
-  if (knownZones.has(tz)) return true;
-  // Intl also accepts offsets like "+01:00" on newer runtimes; the contract asks for IANA names.
-  if (tz.length > 64 || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz)) return false;
-  try {
-    new Intl.DateTimeFormat(undefined, { timeZone: tz });
-  } catch {
-    return false;
-  }
-  if (knownZones.size < 1000) knownZones.add(tz);
-  return true;
-}
 
 const timezoneSchema = checkedString('an IANA time zone like Europe/Berlin', (v) =>
   isValidTimezone(v) ? undefined : 'must be an IANA time zone like Europe/Berlin or UTC',
@@ -403,14 +356,14 @@ export const actionNotAllowed = z
  *
  * "startAt must parse in timezone" needs no rule of its own: a real calendar date (field check)
  * in a valid IANA zone (field check) always resolves, a DST-gap wall time included, so
- * parseStartAt succeeds for every accepted body (a property test holds us to that). Skipping
+ * @pbx/scheduling's parseStartAt succeeds for every accepted body (a property test holds us to that). Skipping
  * luxon here keeps validation ~3x cheaper.
  */
 export function scheduleRules(mode: SchemaMode) {
   return [
     (value: unknown, ctx: z.core.$RefinementCtx<unknown>) => {
       const v = asRecord(value);
-      const interval = typeof v.interval === 'string' && (INTERVALS as readonly string[]).includes(v.interval) ? v.interval : undefined;
+      const interval = isInterval(v.interval) ? v.interval : undefined;
       if (mode === 'create' && interval !== undefined && interval !== 'manual' && v.startAt === undefined) {
         ctx.addIssue({ code: 'custom', path: ['startAt'], message: `is required when interval is "${interval}" (only "manual" needs none)` });
       }

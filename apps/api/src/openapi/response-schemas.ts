@@ -1,4 +1,10 @@
-/** JSON Schemas of the responses (hand-written: responses are built by mappers, not zod). */
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, INTERVALS, LANGUAGES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
+
+/**
+ * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
+ * enum is the contracts' vocabulary, so a new value shows up here by itself.
+ */
+const oneOf = (values: readonly string[]) => ({ type: 'string', enum: [...values] });
 const str = { type: 'string' };
 const nstr = { type: ['string', 'null'] };
 const dt = { type: 'string', format: 'date-time' };
@@ -31,7 +37,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     type: 'object',
     description: 'A destination without its secrets: each stored secret shows as "***" plus has<Field>: true.',
     required: ['id', 'type'],
-    properties: { id: { type: 'string', format: 'uuid' }, type: { type: 'string', enum: ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email'] } },
+    properties: { id: { type: 'string', format: 'uuid' }, type: oneOf(DESTINATION_TYPES) },
     additionalProperties: true,
   },
   Configuration: {
@@ -39,10 +45,10 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['id', 'kind', 'name', 'reportTo', 'interval', 'timezone', 'destinations', 'nextRunAt'],
     properties: {
       id: { type: 'string', format: 'uuid' },
-      kind: { type: 'string', enum: ['backup', 'archive'] },
+      kind: oneOf(RUN_KINDS),
       name: str,
       reportTo: str,
-      interval: { type: 'string', enum: ['manual', 'hourly', 'daily', 'weekly', 'monthly'] },
+      interval: oneOf(INTERVALS),
       startAt: nstr,
       timezone: str,
       data: { type: 'object', description: 'backup: { coreData, cdrAndVoicemails, announcements }' },
@@ -50,7 +56,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       keepLast: { type: ['integer', 'null'] },
       destinations: { type: 'array', items: ref('Destination') },
       notifyOnSuccess: bool,
-      language: { type: 'string', enum: ['en', 'de'] },
+      language: oneOf(LANGUAGES),
       nextRunAt: ndt,
       lastSuccessAt: ndt,
       createdAt: dt,
@@ -63,8 +69,8 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       destinationId: str,
       type: str,
       target: str,
-      status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
-      code: nstr,
+      status: oneOf(DELIVERY_STATUSES),
+      code: { type: ['string', 'null'], enum: [...DELIVERY_CODES, null] },
       attempts: int,
       error: nstr,
       location: nstr,
@@ -78,11 +84,11 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['id', 'kind', 'configurationId', 'configurationName', 'trigger', 'status', 'deliveries'],
     properties: {
       id: { type: 'string', format: 'uuid' },
-      kind: { type: 'string', enum: ['backup', 'archive'] },
+      kind: oneOf(RUN_KINDS),
       configurationId: str,
       configurationName: str,
-      trigger: { type: 'string', enum: ['schedule', 'manual', 'runOnly'] },
-      status: { type: 'string', enum: ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] },
+      trigger: oneOf(RUN_TRIGGERS),
+      status: oneOf(RUN_STATUSES),
       catchUp: bool,
       scheduledFor: ndt,
       deferredUntil: ndt,
@@ -126,7 +132,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     properties: {
       ok: bool,
       steps: { type: 'array', items: { type: 'object', properties: { step: str, ok: bool, detail: str } } },
-      code: str,
+      code: oneOf(DELIVERY_CODES),
       hostKeyFingerprint: str,
     },
   },

@@ -1,9 +1,11 @@
 import { DateTime } from 'luxon';
+import { DEFAULT_LANGUAGE, isLanguage, type Language } from '@pbx/contracts';
 
-export type Lang = 'en' | 'de';
+/** The report languages (the contracts' vocabulary). */
+export type Lang = Language;
 
 export function langOf(value: string | null | undefined): Lang {
-  return value === 'de' ? 'de' : 'en';
+  return isLanguage(value) ? value : DEFAULT_LANGUAGE;
 }
 
 /** A point in time in the configuration's time zone, e.g. "2030-01-02 03:00:00 UTC" / "02.01.2030 03:00:00 UTC". */

@@ -1,16 +1,16 @@
-import type { DeliveryCode, DestinationType, RunKind } from '@pbx/contracts';
+import type { DeliveryCode, DeliveryStatus, DestinationType, FinalRunStatus, Language, RunKind, RunTrigger } from '@pbx/contracts';
 import { deliveryCodeText } from './delivery-codes';
 import { render, type Block, type ListItem, type RenderedMail } from './document';
 import { formatBytes, formatCount, formatTime, type Lang } from './format';
 
-export type RunOutcome = 'failed' | 'partially_failed' | 'succeeded';
+export type RunOutcome = FinalRunStatus;
 export type FailedStep = 'packing' | 'delivery' | 'deletion';
 
 export interface DeliveryLine {
   type: DestinationType;
   /** e.g. "[SFTP]10.0.0.5:/backups" (never settings or secrets beyond this label). */
   target: string;
-  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  status: DeliveryStatus;
   code: DeliveryCode | null;
   error: string | null;
   location: string | null;
@@ -22,7 +22,7 @@ export interface RunReportModel {
   outcome: RunOutcome;
   configurationName: string;
   runId: string;
-  trigger: 'schedule' | 'manual' | 'runOnly';
+  trigger: RunTrigger;
   catchUp: boolean;
   scheduledFor: Date | null;
   startedAt: Date | null;
@@ -38,6 +38,14 @@ export interface RunReportModel {
   timezone: string;
   link: string;
 }
+
+/** The texts each language must have for every outcome, trigger and delivery status. */
+type ReportTexts = Record<string, unknown> & {
+  outcome: Record<RunOutcome, string>;
+  intro: Record<RunOutcome, (kind: RunKind) => string>;
+  triggers: Record<RunTrigger, string>;
+  statuses: Record<DeliveryStatus, string>;
+};
 
 const STRINGS = {
   en: {
@@ -116,7 +124,7 @@ const STRINGS = {
     packingHint: 'Prüfen Sie, ob Datenbank und Datenverzeichnis der TK-Anlage erreichbar sind und der Sicherungsserver genug freien Speicherplatz hat, und starten Sie die Sicherung dann manuell zur Kontrolle.',
     footer: 'Diese Nachricht wurde automatisch von pbx-backup versandt.',
   },
-} as const;
+} as const satisfies Record<Language, ReportTexts>;
 
 /** "[SFTP]10.0.0.5:/backups"; a target the dispatcher left empty still names the type. */
 export function deliveryLabel(d: Pick<DeliveryLine, 'type' | 'target'>): string {

@@ -1,4 +1,4 @@
-import type { RunKind } from '@pbx/contracts';
+import type { Language, RunKind, ScheduledInterval } from '@pbx/contracts';
 import { render, type Block, type RenderedMail } from './document';
 import { formatTime, type Lang } from './format';
 
@@ -6,7 +6,7 @@ export interface StaleAlertModel {
   kind: RunKind;
   configurationId: string;
   configurationName: string;
-  interval: 'hourly' | 'daily' | 'weekly' | 'monthly';
+  interval: ScheduledInterval;
   /** null: never succeeded since `createdAt`. */
   lastSuccessAt: Date | null;
   createdAt: Date;
@@ -26,7 +26,7 @@ const STRINGS = {
       `The ${kind === 'backup' ? 'backup' : 'archiving'} configuration "${name}" has not completed successfully for more than ${hours} hours, although it is scheduled to run regularly.`,
     configuration: 'Configuration',
     interval: 'Interval',
-    intervals: { hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly' },
+    intervals: { hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly' } satisfies Record<ScheduledInterval, string>,
     lastSuccess: 'Last successful run',
     never: (created: string) => `never (configuration created ${created})`,
     lastRun: 'Latest run',
@@ -44,7 +44,7 @@ const STRINGS = {
       `Die ${kind === 'backup' ? 'Sicherungs' : 'Archivierungs'}konfiguration „${name}“ wurde seit mehr als ${hours} Stunden nicht erfolgreich ausgeführt, obwohl sie regelmäßig laufen soll.`,
     configuration: 'Konfiguration',
     interval: 'Intervall',
-    intervals: { hourly: 'stündlich', daily: 'täglich', weekly: 'wöchentlich', monthly: 'monatlich' },
+    intervals: { hourly: 'stündlich', daily: 'täglich', weekly: 'wöchentlich', monthly: 'monatlich' } satisfies Record<ScheduledInterval, string>,
     lastSuccess: 'Letzter erfolgreicher Lauf',
     never: (created: string) => `noch nie (Konfiguration angelegt ${created})`,
     lastRun: 'Letzter Lauf',
@@ -55,7 +55,7 @@ const STRINGS = {
     rearm: 'Diese Warnung kommt einmal; erneut erst, wenn nach einem erfolgreichen Lauf wieder zu lange keiner gelingt.',
     link: 'Konfiguration (API)',
   },
-} as const;
+} as const satisfies Record<Language, unknown>;
 
 export function renderStaleAlert(m: StaleAlertModel, lang: Lang): RenderedMail {
   const s = STRINGS[lang];

@@ -1,9 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { RunKind } from '@pbx/contracts';
+import type { Interval, Language, RunKind } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
-export type Interval = 'manual' | 'hourly' | 'daily' | 'weekly' | 'monthly';
-export type Language = 'en' | 'de';
+export type { Interval, Language };
 
 /** Which data a backup includes (`kind: backup`). */
 export interface BackupSections {

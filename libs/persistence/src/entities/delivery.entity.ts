@@ -1,8 +1,9 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
-import type { DeliveryCode, DestinationType } from '@pbx/contracts';
+import { DELIVERY_STATUSES, type DeliveryCode, type DeliveryStatus, type DestinationType } from '@pbx/contracts';
 import { RunEntity } from './run.entity';
 
-export type DeliveryStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+// The delivery vocabulary is the contracts'; re-exported for the code that reads it from here.
+export { DELIVERY_STATUSES, type DeliveryStatus };
 
 /** One run's delivery to one destination; unique per (run, destination) so a fan-out replay adds nothing. */
 @Entity('deliveries')

@@ -1,12 +1,10 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { DestinationType, RunKind } from '@pbx/contracts';
+import type { DestinationType, RunKind, RunStatus, RunTrigger } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
 import { DeliveryEntity } from './delivery.entity';
 
-export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'partially_failed', 'failed'];
-export type RunTrigger = 'schedule' | 'manual' | 'runOnly';
+// The run vocabulary is the contracts'; re-exported for the code that reads it from here.
+export { FINAL_RUN_STATUSES, RUN_STATUSES, type RunStatus, type RunTrigger } from '@pbx/contracts';
 
 /** What a run needs of its configuration, frozen when the run is created. No secrets. */
 export interface RunSnapshot {

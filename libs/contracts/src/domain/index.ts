@@ -1,0 +1,4 @@
+export * from './schedule';
+export * from './runs';
+export * from './language';
+export * from './delivery-codes';

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** Run vocabulary: what a run is, how it was started, where it stands. */
+
+export const RUN_KINDS = ['backup', 'archive'] as const;
+export const runKindSchema = z.enum(RUN_KINDS);
+export type RunKind = z.output<typeof runKindSchema>;
+
+export const RUN_TRIGGERS = ['schedule', 'manual', 'runOnly'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] as const;
+export const runStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.output<typeof runStatusSchema>;
+const FINAL = ['succeeded', 'partially_failed', 'failed'] as const satisfies readonly RunStatus[];
+/** A run in one of these never changes again. */
+export const FINAL_RUN_STATUSES: readonly RunStatus[] = FINAL;
+export type FinalRunStatus = (typeof FINAL)[number];
+/** How a run that did not succeed ended. */
+export type FailedRunStatus = Exclude<FinalRunStatus, 'succeeded'>;
+
+export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
+  return FINAL_RUN_STATUSES.includes(status);
+}
