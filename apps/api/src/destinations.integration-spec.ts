@@ -51,6 +51,20 @@ const sftp = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
+const smb = (over: Record<string, unknown> = {}) => ({
+  type: 'smb',
+  server: peers.host,
+  port: peers.smb.port,
+  share: peers.smb.share,
+  username: peers.smb.username,
+  password: peers.smb.password,
+  security: 'ntlmssp',
+  ...over,
+});
+
+/** The legacy driver (@marsaud/smb2 in a worker process), against the NTLMv1 Samba. */
+const legacySmb = (over: Record<string, unknown> = {}) => smb({ driver: 'legacy-smb2', security: 'ntlmv1-legacy', port: peers.smb.legacyPort, ...over });
+
 const configuration = (destinations: unknown[]) => ({
   name: uniqueName('HostKeys'),
   reportTo: 'ops@example.com',
@@ -197,6 +211,50 @@ describe('destinations: host keys on save, the test endpoint, the host allowlist
         await silent.close();
         await reset.close();
         await new Promise((r) => http.close(r));
+      }
+    });
+
+    it('SMB (smbclient and the legacy driver) answers refused, silent, reset and HTTP exactly as SFTP does; the silent connection is torn down at the time limit', async () => {
+      const refused = await listener(() => undefined);
+      await refused.close();
+      const silent = await listener(() => undefined);
+      const reset = await listener((s) => s.resetAndDestroy());
+      const http = createHttpServer((_req, res) => res.end('hello'));
+      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+      const httpPort = (http.address() as AddressInfo).port;
+      const kinds = { sftp: (port: number) => sftp({ port, hostKeyFingerprint: sftpHostKeyFingerprint() }), smbclient: (port: number) => smb({ port }), legacy: (port: number) => legacySmb({ port }) };
+      try {
+        const answers: Record<string, unknown> = {};
+        for (const [kind, destination] of Object.entries(kinds)) {
+          for (const [name, port] of [['refused', refused.port], ['silent', silent.port], ['reset', reset.port], ['http', httpPort]] as const) {
+            const started = Date.now();
+            const res = await post(`${V1}/destinations/test`, { destination: destination(port) });
+            expect(res.status).toBe(200);
+            answers[`${kind} ${name}`] = res.body;
+            if (name === 'silent') {
+              // The answer comes at the limit, and whatever the test started (socket, smbclient, worker) is gone with it.
+              expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+              expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+              await expectEventually(async () => silent.open.size === 0 || null, { timeoutMs: 1000, message: `${kind}: the silent connection is still open after the time limit` });
+            }
+          }
+        }
+        const expected = { ok: false, code: 'mountfail', steps: [{ step: 'connect', ok: false, detail: CONNECT_FAILED }] };
+        expect(answers).toEqual(Object.fromEntries(Object.keys(answers).map((k) => [k, expected])));
+      } finally {
+        await silent.close();
+        await reset.close();
+        await new Promise((r) => http.close(r));
+      }
+    });
+
+    it('a real SMB server still passes the test, and a wrong password stays authFailed (not a connection failure)', async () => {
+      for (const destination of [smb(), legacySmb()]) {
+        const ok = await post(`${V1}/destinations/test`, { destination });
+        expect(ok.body).toMatchObject({ ok: true });
+        const wrong = await post(`${V1}/destinations/test`, { destination: { ...destination, password: 'wrong-password' } });
+        expect(wrong.body).toMatchObject({ ok: false, code: 'authFailed' });
+        expect(JSON.stringify(wrong.body)).not.toContain(CONNECT_FAILED);
       }
     });
 

@@ -105,9 +105,25 @@ export function connectFailed(cause: unknown): DeliveryError {
   return new DeliveryError('mountfail', CONNECT_FAILED, false, { cause });
 }
 
+/**
+ * What really happened behind a vague or re-wrapped error, for the log: the messages down its
+ * `cause` chain that add something (a wrapper repeating its cause's text adds nothing).
+ */
+export function causeMessage(err: unknown): string | undefined {
+  const said = [errorMessage(err)];
+  let cause = (err as { cause?: unknown } | undefined)?.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 8; depth++) {
+    const text = errorMessage(cause);
+    if (!said.some((s) => s.includes(text))) said.push(text);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return said.length > 1 ? said.slice(1).join(': ') : undefined;
+}
+
 /** A failed test step; a vague message keeps its cause for the log. */
 export function failedStep(step: string, err: DeliveryError): TestStep {
-  return { step, ok: false, detail: err.message, ...(err.cause !== undefined ? { cause: errorMessage(err.cause) } : {}) };
+  const cause = causeMessage(err);
+  return { step, ok: false, detail: err.message, ...(cause !== undefined ? { cause } : {}) };
 }
 
 /** Throws `timeout` (transient) when the caller aborted. */

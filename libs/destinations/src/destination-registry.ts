@@ -30,7 +30,7 @@ export interface DestinationRegistryOptions {
   mailMaxBytes?: number;
   dropbox: DropboxAdapterOptions;
   sftp?: SftpAdapterOptions;
-  /** Where SFTP destinations may connect (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  /** Where SFTP and SMB destinations may connect (DESTINATION_HOSTS_ALLOWED); default anywhere. */
   hosts?: HostAllowlist;
   smb?: Omit<SmbAdapterOptions, 'tempDir'>;
   /** Private temp files (SMB credential files, the legacy SMB worker script). */
@@ -51,7 +51,7 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
   const adapters: { [T in DestinationType]: DestinationAdapter<ConfigOf<T>> } = {
     local: new LocalAdapter(options.localRoot, { fsync: options.localFsync, verify: options.localVerify }),
     usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted, verify: options.localVerify }),
-    smb: new SmbAdapter({ ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
+    smb: new SmbAdapter({ hosts: options.hosts, ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
     sftp: new SftpAdapter({ hosts: options.hosts, ...options.sftp }),
     dropbox: new DropboxAdapter(options.dropbox),
     email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes }),

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { DeliveryError } from './delivery';
+import { connectFailed, DeliveryError } from './delivery';
 
 /** Resolves a host name to all its addresses (dns.lookup, as the socket would). */
 export type HostLookup = (host: string) => Promise<string[]>;
@@ -95,6 +95,19 @@ export class HostAllowlist {
     const plain = unmapIpv4(address);
     const family = isIP(plain);
     return family !== 0 && this.networks.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  }
+}
+
+/**
+ * The address an adapter connects to for `host`: resolved and checked against `hosts` right
+ * before connecting, not only when the configuration was saved. A refusal stays `notFound`; a
+ * name that does not resolve is a connection failure like any other (CONNECT_FAILED).
+ */
+export async function dialAddress(hosts: HostAllowlist | undefined, host: string): Promise<string> {
+  try {
+    return await (hosts ?? HostAllowlist.anywhere).resolve(host);
+  } catch (err) {
+    throw err instanceof DeliveryError ? err : connectFailed(err);
   }
 }
 

@@ -3,7 +3,7 @@ import SftpClient from 'ssh2-sftp-client';
 import type { DeliveryCode } from '@pbx/contracts';
 import type { SftpDestinationConfig } from './destination-config';
 import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
-import { HostAllowlist } from './host-allowlist';
+import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
 
 export interface SftpAdapterOptions {
@@ -183,9 +183,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     session.client.on('error', () => undefined);
     let verifierRejected = false;
     // Checked here, on the address actually dialled, not only when the configuration was saved.
-    const address = await (this.options.hosts ?? HostAllowlist.anywhere).resolve(config.host).catch((err: unknown) => {
-      throw err instanceof DeliveryError ? err : connectFailed(err);
-    });
+    const address = await dialAddress(this.options.hosts, config.host);
     // Aborting tears the socket down, also in the middle of the handshake.
     const ssh = (session.client as unknown as { client: { setNoDelay(v: boolean): void; destroy(): void } }).client;
     signal?.addEventListener('abort', () => ssh.destroy(), { once: true });

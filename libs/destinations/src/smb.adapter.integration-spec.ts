@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { makeTestArchive, peers, tempDir, uniqueName } from '@pbx/testing';
 import type { SmbDestinationConfig } from './destination-config';
 import { sha256File } from './file-hash';
+import { HostAllowlist } from './host-allowlist';
 import { SmbAdapter } from './smb.adapter';
 
 /** Against the real Samba instances of scripts/test-peers.sh. */
@@ -159,5 +160,31 @@ describe('SmbAdapter, legacy-smb2 driver (@marsaud/smb2 against legacy Samba: SM
 
   it('refuses to run unless the configuration says ntlmv1-legacy', async () => {
     await expect(adapter.deliver({ ...base, security: 'ntlmssp' }, { ...src, configurationName: uniqueName() })).rejects.toMatchObject({ code: 'authFailed' });
+  });
+});
+
+describe('SmbAdapter with a host allowlist (real Samba): both drivers dial the checked address', () => {
+  let tmp: { path: string; remove: () => Promise<void> };
+  let src: Awaited<ReturnType<typeof makeTestArchive>>;
+  beforeAll(async () => {
+    tmp = await tempDir('pbx-smb-hosts-');
+    src = await makeTestArchive(tmp.path, 256 * 1024 + 3, 'hosts.sar');
+  });
+  afterAll(() => tmp.remove());
+
+  const configs: SmbDestinationConfig[] = [
+    { type: 'smb', server: 'localhost', port: peers.smb.port, share: peers.smb.share, username: peers.smb.username, password: peers.smb.password, security: 'ntlmssp' },
+    { type: 'smb', driver: 'legacy-smb2', server: 'localhost', port: peers.smb.legacyPort, share: peers.smb.share, username: peers.smb.username, password: peers.smb.password, security: 'ntlmv1-legacy' },
+  ];
+
+  it.each(configs.map((c) => [c.driver ?? 'smbclient', c] as const))('%s: a name resolving inside the list delivers; outside it is refused', async (_driver, config) => {
+    const inside = new SmbAdapter({ tempDir: tmp.path, hosts: HostAllowlist.parse('127.0.0.0/8') });
+    const name = uniqueName('hosts');
+    // deliver resolves only once the server reported the full size (one connection, checked address).
+    await expect(inside.deliver(config, { ...src, configurationName: name })).resolves.toMatchObject({ verified: 'size' });
+    await inside.remove(config, name, src.fileName);
+    expect(await inside.test(config)).toMatchObject({ ok: true });
+    const outside = new SmbAdapter({ tempDir: tmp.path, hosts: HostAllowlist.parse('10.0.0.0/8') });
+    expect(await outside.test(config)).toMatchObject({ ok: false, code: 'notFound' });
   });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, partialName, probeName } from './paths';
 import { LegacySmb2Driver, LegacySmb2Options } from './smb2-legacy.driver';
 import { parseSmbTarget, smbLabel } from './smb-target';
@@ -40,7 +40,8 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
 
   constructor(private readonly options: SmbAdapterOptions = {}) {
     this.runner = new SmbclientRunner(options);
-    this.legacy = new LegacySmb2Driver(options.legacy ?? {});
+    // One allowlist for both drivers.
+    this.legacy = new LegacySmb2Driver({ hosts: options.hosts, ...options.legacy });
   }
 
   label(config: SmbDestinationConfig): string {
@@ -109,7 +110,7 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
     checkRun(run, `delete ${file}`, MISSING);
   }
 
-  async test(config: SmbDestinationConfig): Promise<TestReport> {
+  async test(config: SmbDestinationConfig, signal?: AbortSignal): Promise<TestReport> {
     const steps: TestStep[] = [];
     let current = 'connect';
     try {
@@ -118,17 +119,17 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
       const probe = `${dir}/${probeName()}`;
       if (config.driver === 'legacy-smb2') {
         current = 'connect, write and delete probe (legacy SMB2 driver)';
-        await this.legacy.probe(config, dirLevels(dir), probe);
+        await this.legacy.probe(config, dirLevels(dir), probe, signal);
         steps.push({ step: current, ok: true });
         return { ok: true, steps };
       }
-      checkRun(await this.runner.run(config, ['ls']), 'connect');
+      checkRun(await this.runner.run(config, ['ls'], { signal }), 'connect');
       steps.push({ step: 'connect', ok: true, detail: `//${target.server}/${target.share}` });
       current = 'write and delete probe file';
       const local = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'pbx-smb-probe-'));
       try {
         await writeFile(join(local, 'probe'), 'pbx-backup probe\n');
-        const run = await this.runner.run(config, [...dirLevels(dir).map((d) => `mkdir ${q(d)}`), `put ${q(join(local, 'probe'))} ${q(probe)}`, `del ${q(probe)}`]);
+        const run = await this.runner.run(config, [...dirLevels(dir).map((d) => `mkdir ${q(d)}`), `put ${q(join(local, 'probe'))} ${q(probe)}`, `del ${q(probe)}`], { signal });
         checkRun({ ...run, output: withoutExistingDirs(run.output) }, current);
       } finally {
         await rm(local, { recursive: true, force: true });
@@ -137,7 +138,8 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
       return { ok: true, steps };
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err));
-      steps.push({ step: current, ok: false, detail: e.message });
+      // Not getting in is reported as SFTP does: the step is 'connect', whatever the driver was at.
+      steps.push(failedStep(e.message === CONNECT_FAILED ? 'connect' : current, e));
       return { ok: false, steps, code: e.code };
     }
   }

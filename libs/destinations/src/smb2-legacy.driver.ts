@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, throwIfAborted } from './delivery';
+import { connectFailed, DeliveryError, DeliveryRequest, throwIfAborted } from './delivery';
+import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { legacySmb2WorkerMain } from './smb2-legacy.worker';
 import { ntStatusCode, parseSmbTarget } from './smb-target';
 
@@ -15,13 +16,16 @@ export interface LegacySmb2Options {
   tempDir?: string;
   /** WRITE requests in flight (64 KiB each). */
   concurrency?: number;
+  /** Where servers may be (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  hosts?: HostAllowlist;
 }
 
 type WorkerMessage =
   | { type: 'ready' }
   | { type: 'progress'; bytes: number }
   | { type: 'result'; value: unknown }
-  | { type: 'error'; code?: string; message: string };
+  /** `connecting`: no SMB dialect was agreed yet (connect or negotiate failed). */
+  | { type: 'error'; code?: string; message: string; connecting?: boolean };
 
 export interface LegacyEntry {
   name: string;
@@ -86,9 +90,9 @@ export class LegacySmb2Driver {
     await this.call(config, { op: 'remove', path });
   }
 
-  async probe(config: SmbDestinationConfig, dirLevels: string[], path: string): Promise<void> {
+  async probe(config: SmbDestinationConfig, dirLevels: string[], path: string, signal?: AbortSignal): Promise<void> {
     this.checkSecurity(config);
-    await this.call(config, { op: 'probe', dirLevels, path });
+    await this.call(config, { op: 'probe', dirLevels, path }, signal);
   }
 
   /** The downgrade must be explicit in the configuration, not a side effect of picking a driver. */
@@ -101,7 +105,10 @@ export class LegacySmb2Driver {
   private async call(config: SmbDestinationConfig, request: Record<string, unknown>, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<unknown> {
     throwIfAborted(signal);
     const t = parseSmbTarget(config);
+    // Checked on the address the worker dials, not only when the configuration was saved.
+    const address = await dialAddress(this.options.hosts, t.server);
     const file = await ensureWorkerFile(this.options.tempDir ?? tmpdir());
+    throwIfAborted(signal);
     return new Promise((resolve, reject) => {
       // --openssl-legacy-provider: the library's NTLM code needs MD4/DES, which OpenSSL 3 hides.
       const child = fork(file, [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
@@ -126,7 +133,7 @@ export class LegacySmb2Driver {
         switch (msg.type) {
           case 'ready':
             // Credentials travel over the IPC channel, never argv/env.
-            child.send({ ...request, concurrency: this.options.concurrency, target: { server: t.server, port: t.port, share: t.share, username: t.username, domain: t.domain, password: config.password } });
+            child.send({ ...request, concurrency: this.options.concurrency, target: { server: t.server, address, port: t.port, share: t.share, username: t.username, domain: t.domain, password: config.password } });
             break;
           case 'progress':
             onProgress?.(msg.bytes);
@@ -135,7 +142,7 @@ export class LegacySmb2Driver {
             finish(() => resolve(msg.value));
             break;
           case 'error':
-            finish(() => reject(legacyError(msg.code, msg.message)));
+            finish(() => reject(legacyError(msg)));
             break;
         }
       });
@@ -147,7 +154,9 @@ export class LegacySmb2Driver {
   }
 }
 
-function legacyError(code: string | undefined, message: string): DeliveryError {
+function legacyError({ code, message, connecting }: { code?: string; message: string; connecting?: boolean }): DeliveryError {
+  // Refused, reset, silence, junk or no common dialect look alike to the caller (the cause is for the log).
+  if (connecting) return connectFailed(Object.assign(new Error(`legacy SMB: ${code ? `${code}: ` : ''}${message}`), { code }));
   if (code?.startsWith('STATUS_')) return new DeliveryError(ntStatusCode(`NT_${code}`), `legacy SMB: ${code}: ${message}`);
   if (code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE'].includes(code)) {
     return new DeliveryError('mountfail', `legacy SMB: ${message}`, false);

@@ -21,6 +21,9 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     unlink(path: string): Promise<void>;
     readdir(path: string, options: { stats: true }): Promise<{ name: string; size: number; isDirectory(): boolean }[]>;
     disconnect(): void;
+    /** Where the library's socket connects (parsed from the UNC share, set before connecting). */
+    ip: string;
+    socket: import('node:net').Socket;
   }
   interface Connection {
     responses: Record<string, unknown>;
@@ -29,7 +32,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
   }
   interface Request {
     op: 'deliver' | 'list' | 'remove' | 'probe';
-    target: { server: string; port: number; share: string; username: string; domain?: string; password: string };
+    target: { server: string; address: string; port: number; share: string; username: string; domain?: string; password: string };
     filePath?: string;
     size?: number;
     dirLevels?: string[];
@@ -42,8 +45,20 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
   const fs = require('node:fs/promises') as typeof import('node:fs/promises');
   const pathMod = require('node:path') as typeof import('node:path');
   const libDir = pathMod.dirname(smb2Main);
+  type Smb2Request = (name: string, params: unknown, c: Connection, cb: (err: unknown, ...rest: unknown[]) => void) => void;
+  const forge = require(pathMod.join(libDir, 'tools/smb2-forge')) as { response: (c: Connection) => (data: Buffer) => void; request: Smb2Request };
+
+  // Until the server has agreed on a dialect, every failure (refused, reset, silence, junk, no
+  // common dialect) is the caller's one connection failure. The library's modules keep their own
+  // reference to `request`, so it is wrapped before they are loaded.
+  let connecting = true;
+  const request = forge.request;
+  forge.request = (name, params, c, cb) =>
+    request(name, params, c, (err, ...rest) => {
+      if (!err && name === 'negotiate') connecting = false;
+      cb(err, ...rest);
+    });
   const SMB2 = require(smb2Main) as new (opts: Record<string, unknown>) => Smb2Client;
-  const forge = require(pathMod.join(libDir, 'tools/smb2-forge')) as { response: (c: Connection) => (data: Buffer) => void };
   const SMB2Message = require(pathMod.join(libDir, 'tools/smb2-message')) as new () => {
     parseBuffer(b: Buffer): void;
     getHeaders(): { MessageId: Buffer };
@@ -55,7 +70,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
   };
   const fail = (err: unknown): void => {
     const e = err as { code?: string; message?: string };
-    send({ type: 'error', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err) });
+    send({ type: 'error', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err), connecting });
     setImmediate(() => process.exit(1));
   };
   process.on('uncaughtException', fail);
@@ -143,6 +158,14 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
       password: t.password,
       autoCloseTimeout: 0,
     });
+    // Dial the address that was checked against the allowlist; the UNC keeps the server's name.
+    client.ip = t.address;
+    // A peer that hangs up before answering (an HTTP server does) would otherwise leave the
+    // half-open socket waiting for ever.
+    let finished = false;
+    client.socket.once('end', () => {
+      if (!finished) fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
+    });
     try {
       switch (req.op) {
         case 'deliver': {
@@ -179,6 +202,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
       }
       return null;
     } finally {
+      finished = true;
       client.disconnect();
     }
   }

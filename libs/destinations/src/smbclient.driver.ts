@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig, SmbSecurity } from './destination-config';
-import { DeliveryError, errorMessage, throwIfAborted } from './delivery';
+import { connectFailed, DeliveryError, errorMessage, throwIfAborted } from './delivery';
+import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { ntStatusCode, parseSmbTarget, SmbTarget } from './smb-target';
 
 export interface SmbclientOptions {
@@ -13,6 +14,8 @@ export interface SmbclientOptions {
   tempDir?: string;
   /** Per-request timeout smbclient uses (`-t`, seconds). */
   requestTimeoutSeconds?: number;
+  /** Where servers may be (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  hosts?: HostAllowlist;
 }
 
 export interface SmbclientRun {
@@ -67,6 +70,9 @@ export class SmbclientRunner {
   ): Promise<SmbclientRun> {
     throwIfAborted(opts.signal);
     const target = parseSmbTarget(config);
+    // Checked on the address smbclient dials (-I); the name stays in the UNC for the server (and Kerberos).
+    const address = await dialAddress(this.options.hosts, target.server);
+    throwIfAborted(opts.signal);
     const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'pbx-smb-'));
     try {
       const authFile = join(dir, 'auth');
@@ -75,6 +81,7 @@ export class SmbclientRunner {
         `//${target.server}/${target.share}`,
         '-p',
         String(target.port),
+        ...(address !== target.server ? ['-I', address] : []),
         '-A',
         authFile,
         '-t',
@@ -144,9 +151,23 @@ async function readOffset(pid: number, file: string): Promise<number | null> {
   return null;
 }
 
+/**
+ * smbclient reports failures before any SMB session on these lines: the TCP connection (refused,
+ * unreachable, unresolvable name) and the dialect negotiation (reset, silence, another protocol
+ * on the port: NT_STATUS_INVALID_NETWORK_RESPONSE comes from any binary junk too).
+ */
+const CONNECT_PHASE = /^(do_connect:|protocol negotiation failed:)|\bConnection to \S+ failed\b/;
+
+/** True when smbclient never got an SMB session: the one connection failure, whatever the cause. */
+export function isConnectPhaseFailure(line: string): boolean {
+  return CONNECT_PHASE.test(line);
+}
+
 /** Throws the DeliveryError for the first unexpected NT_STATUS (or a failed exit). */
 export function checkRun(run: SmbclientRun, what: string, tolerated: readonly string[] = []): void {
   const hit = firstNtStatus(run.output, tolerated);
+  // Which of them it was would tell a caller what listens on the port: one answer, the line is the cause.
+  if (hit && isConnectPhaseFailure(hit.line)) throw connectFailed(new Error(`smbclient: ${hit.line}`));
   if (hit) throw new DeliveryError(ntStatusCode(hit.status), `${what}: ${hit.line}`);
   if (run.exitCode !== 0) {
     const last = run.output.trim().split('\n').at(-1) ?? '';
