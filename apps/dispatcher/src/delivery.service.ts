@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { destinationConfigFromStored, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
+import { causeMessage, destinationConfigFromStored, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import type { RunEntity } from '@pbx/persistence';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
@@ -96,11 +96,13 @@ export class DeliveryService {
       await this.finalizer.finalizeIfDone(run.id);
     } catch (err) {
       const e = toDeliveryError(err);
+      // The recorded message may be deliberately uniform (CONNECT_FAILED): the operator gets the real reason here.
+      const cause = causeMessage(e);
       if (e.permanent || attempt >= this.env.AMQP_MAX_ATTEMPTS) {
-        log.error({ code: e.code, err: e.message, attempt }, 'delivery failed');
+        log.error({ code: e.code, err: e.message, cause, attempt }, 'delivery failed');
         return this.finish(run, () => this.repo.fail(delivery, e.code, e.message));
       }
-      log.warn({ code: e.code, err: e.message, attempt }, 'delivery failed; will retry');
+      log.warn({ code: e.code, err: e.message, cause, attempt }, 'delivery failed; will retry');
       await this.repo.noteRetry(delivery.id, e.code, e.message);
       throw new RetryableDeliveryError(`${e.code}: ${e.message}`);
     }
