@@ -14,18 +14,21 @@ describe('SftpAdapter (real OpenSSH)', () => {
   const adapter = new SftpAdapter({ readyTimeoutMs: 10_000 });
   let base: SftpDestinationConfig;
   let subdir: string;
+  /** The server path of this suite's folder (SFTP paths are absolute, or "." for the login folder). */
+  let dir: string;
 
   beforeAll(async () => {
     tmp = await tempDir('pbx-sftp-');
     src = await makeTestArchive(tmp.path, 5 * 1024 * 1024 + 123, 'backup 2026-11-26.sar');
     subdir = uniqueName('sftp');
+    dir = join(peers.sftp.homeDir, subdir);
     base = {
       type: 'sftp',
       host: peers.host,
       port: peers.sftp.port,
       username: peers.sftp.username,
       password: peers.sftp.password,
-      path: subdir,
+      path: dir,
       hostKeyFingerprint: sftpHostKeyFingerprint(),
     };
   });
@@ -42,7 +45,7 @@ describe('SftpAdapter (real OpenSSH)', () => {
     const res = await adapter.deliver(base, { ...src, configurationName: name, onProgress: (n) => progress.push(n) });
     expect(res).toEqual({
       location: `starface-backup/${name}/${src.fileName}`,
-      target: `[SFTP]127.0.0.1:2222:${subdir}`,
+      target: `[SFTP]127.0.0.1:2222:${dir}`,
       verified: 'size',
     });
     const landed = join(peers.sftp.homeDir, subdir, res.location);
@@ -93,7 +96,7 @@ describe('SftpAdapter (real OpenSSH)', () => {
   });
 
   it('a directory without write permission -> sftpRightProblem', async () => {
-    const config = { ...base, path: peers.sftp.readOnlyDir };
+    const config = { ...base, path: join(peers.sftp.homeDir, peers.sftp.readOnlyDir) };
     await expect(adapter.deliver(config, { ...src, configurationName: uniqueName() })).rejects.toMatchObject({
       code: 'sftpRightProblem',
       permanent: true,

@@ -184,9 +184,12 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     let verifierRejected = false;
     // Checked here, on the address actually dialled, not only when the configuration was saved.
     const address = await dialAddress(this.options.hosts, config.host);
-    // Aborting tears the socket down, also in the middle of the handshake.
+    // Aborting during the handshake tears the socket down (a silent server would hold it for
+    // readyTimeout). Once connected the session stays usable, so an aborted upload can still
+    // delete its partial file; the callers race their steps against the signal instead.
     const ssh = (session.client as unknown as { client: { setNoDelay(v: boolean): void; destroy(): void } }).client;
-    signal?.addEventListener('abort', () => ssh.destroy(), { once: true });
+    const destroy = () => ssh.destroy();
+    signal?.addEventListener('abort', destroy, { once: true });
     try {
       throwIfAborted(signal);
       await session.client.connect({
@@ -217,6 +220,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       // Wrong credentials are worth telling; every other way of not getting in looks the same.
       throw Object.assign(e.code === 'authFailed' ? e : connectFailed(err), { presented: session.presented });
     }
+    signal?.removeEventListener('abort', destroy);
     // Nagle + delayed ACK cost an order of magnitude on the many small SFTP packets.
     ssh.setNoDelay(true);
     return session;
