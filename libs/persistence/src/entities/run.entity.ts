@@ -73,6 +73,10 @@ export class RunEntity {
   @Column({ name: 'packed_at', type: 'timestamptz', nullable: true })
   packedAt!: Date | null;
 
+  /** Every delivery answered (set once; an archive run is then handed to the archiver). */
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
+  deliveredAt!: Date | null;
+
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
 

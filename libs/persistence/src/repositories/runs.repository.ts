@@ -4,6 +4,7 @@ import type { MessageType, PayloadOf } from '@pbx/contracts';
 import { ConfigurationEntity } from '../entities/configuration.entity';
 import { DestinationEntity } from '../entities/destination.entity';
 import { RunEntity, type RunSnapshot, type RunTrigger } from '../entities/run.entity';
+import { INITIAL_RUN_STATUS } from '../lifecycle/run-transitions';
 
 /** One event for `OutboxPort.enqueueMany`: type and payload matched per message type. */
 export type OutboxPortItem = { [T in MessageType]: { type: T; payload: PayloadOf<T>; correlationId: string; availableAt?: Date } }[MessageType];
@@ -60,7 +61,7 @@ export class RunsRepository {
       configurationName: configuration.name,
       trigger: input.trigger,
       catchUp: input.catchUp ?? false,
-      status: 'queued',
+      status: INITIAL_RUN_STATUS,
       scheduledFor: input.scheduledFor ?? null,
       deferrals: [],
       snapshot: snapshotOf(configuration, destinations),
@@ -94,7 +95,7 @@ export class RunsRepository {
         configurationName: configuration.name,
         trigger,
         catchUp: catchUp ?? false,
-        status: 'queued',
+        status: INITIAL_RUN_STATUS,
         scheduledFor: scheduledFor ?? null,
         deferrals: [],
         snapshot: snapshotOf(configuration, byConfiguration.get(configuration.id) ?? []),

@@ -1,0 +1,3 @@
+export * from './run-lifecycle';
+export * from './run-lifecycle.repository';
+export * from './run-transitions';

@@ -1,0 +1,154 @@
+import type { EntityManager } from 'typeorm';
+import type { DeliveryCode, DeliveryStatus, DestinationType, FinalRunStatus, RunStatus } from '@pbx/contracts';
+import type { Deferral, RunProgress } from '../entities/run.entity';
+
+/** A run's status change and the fields that go with it (the status decides which). */
+export type RunChange =
+  | { to: 'packing' }
+  | { to: 'deferred'; deferral: Deferral }
+  | { to: 'dispatching'; artifact: { fileName: string; size: number; sha256: string }; counts: Record<string, number>; progress: RunProgress }
+  | { to: FinalRunStatus; error: string | null; counts?: Record<string, number> };
+
+/** A delivery's status change and the fields that go with it. */
+export type DeliveryChange =
+  | { to: 'running' }
+  | { to: 'pending'; code: DeliveryCode; error: string }
+  | { to: 'succeeded'; location: string; target: string; bytes: number }
+  | { to: 'failed'; code: DeliveryCode; error: string };
+
+export interface NewDelivery {
+  destinationId: string;
+  type: DestinationType;
+  target: string;
+}
+
+/**
+ * The SQL of run and delivery state. Each status change is one conditional UPDATE guarded by
+ * the statuses it may come from, so two writers racing for one row cannot both apply it and
+ * a replayed message finds nothing to do. Only RunLifecycle calls it.
+ */
+export class RunLifecycleRepository {
+  /** Applies `change` when the run is in one of `from`; returns its configuration id, or null when it was not. */
+  async updateRun(manager: EntityManager, runId: string, change: RunChange, from: readonly RunStatus[]): Promise<{ configurationId: string } | null> {
+    const [set, params] = runSet(change);
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+    const [rows]: [{ configuration_id: string }[], number] = await manager.query(
+      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING configuration_id`,
+      [runId, from, change.to, ...params],
+    );
+    return rows.length ? { configurationId: rows[0].configuration_id } : null;
+  }
+
+  async runStatus(manager: EntityManager, runId: string): Promise<RunStatus | null> {
+    const [row]: { status: RunStatus }[] = await manager.query('SELECT status FROM runs WHERE id = $1', [runId]);
+    return row?.status ?? null;
+  }
+
+  /** Applies `change` when the delivery is in one of `from`; returns its attempt count, or null when it was not. */
+  async updateDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange, from: readonly DeliveryStatus[]): Promise<{ attempts: number } | null> {
+    const [set, params] = deliverySet(change);
+    const [rows]: [{ attempts: number }[], number] = await manager.query(
+      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING attempts`,
+      [deliveryId, from, change.to, ...params],
+    );
+    return rows.length ? { attempts: rows[0].attempts } : null;
+  }
+
+  async deliveryStatus(manager: EntityManager, deliveryId: string): Promise<DeliveryStatus | null> {
+    const [row]: { status: DeliveryStatus }[] = await manager.query('SELECT status FROM deliveries WHERE id = $1', [deliveryId]);
+    return row?.status ?? null;
+  }
+
+  /** A succeeded run: its configuration is fresh again (the staleness alarm may fire anew). */
+  async recordConfigurationSuccess(manager: EntityManager, configurationId: string): Promise<void> {
+    await manager.query('UPDATE configurations SET last_success_at = now(), stale_alerted_at = NULL WHERE id = $1', [configurationId]);
+  }
+
+  async saveRunProgress(manager: EntityManager, runId: string, progress: RunProgress): Promise<void> {
+    await manager.query(`UPDATE runs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'packing'`, [runId, JSON.stringify(progress)]);
+  }
+
+  /** A deferral without a status change (an archive run's deletion waiting for the lock). */
+  async appendDeferral(manager: EntityManager, runId: string, deferral: Deferral): Promise<void> {
+    await manager.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1`, [runId, JSON.stringify([deferral])]);
+  }
+
+  /** Sets `delivered_at` once; true only for the call that set it. */
+  async markDelivered(manager: EntityManager, runId: string): Promise<boolean> {
+    const [rows]: [unknown[], number] = await manager.query(
+      `UPDATE runs SET delivered_at = now(), updated_at = now() WHERE id = $1 AND delivered_at IS NULL RETURNING id`,
+      [runId],
+    );
+    return rows.length > 0;
+  }
+
+  /** One pending delivery per destination; rows that exist already add nothing. Returns the new ids. */
+  async insertDeliveries(manager: EntityManager, runId: string, deliveries: readonly NewDelivery[], status: DeliveryStatus): Promise<string[]> {
+    const created: string[] = [];
+    for (const d of deliveries) {
+      const rows: { id: string }[] = await manager.query(
+        `INSERT INTO deliveries (run_id, destination_id, type, target, status) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (run_id, destination_id) DO NOTHING RETURNING id`,
+        [runId, d.destinationId, d.type, d.target.slice(0, 300), status],
+      );
+      if (rows.length) created.push(rows[0].id);
+    }
+    return created;
+  }
+
+  async saveDeliveryProgress(manager: EntityManager, deliveryId: string, bytes: number): Promise<void> {
+    await manager.query(`UPDATE deliveries SET bytes_sent = $2 WHERE id = $1 AND status = 'running'`, [deliveryId, bytes]);
+  }
+
+  async markPruned(manager: EntityManager, deliveryId: string): Promise<void> {
+    await manager.query(`UPDATE deliveries SET pruned_at = now() WHERE id = $1`, [deliveryId]);
+  }
+
+  /** Final runs whose artifact outlived the download window, locked for this transaction (replicas skip them). */
+  async claimExpiredArtifacts(manager: EntityManager, windowMs: number, finalStatuses: readonly RunStatus[], limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM runs
+        WHERE status = ANY($2::varchar[]) AND artifact_file_name IS NOT NULL AND artifact_removed_at IS NULL
+          AND finished_at < now() - ($1 || ' milliseconds')::interval
+        ORDER BY finished_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
+      [String(windowMs), finalStatuses, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async markArtifactRemoved(manager: EntityManager, runId: string): Promise<void> {
+    await manager.query('UPDATE runs SET artifact_removed_at = now() WHERE id = $1', [runId]);
+  }
+}
+
+/** The SET list (after status) of a run change; its parameters start at $4. */
+function runSet(change: RunChange): [string, unknown[]] {
+  switch (change.to) {
+    case 'packing':
+      return ['started_at = COALESCE(started_at, now()), deferred_until = NULL, error = NULL, progress = NULL', []];
+    case 'deferred':
+      return ['deferred_until = $4, deferrals = deferrals || $5::jsonb', [change.deferral.until, JSON.stringify([change.deferral])]];
+    case 'dispatching':
+      return [
+        `packed_at = now(), artifact_file_name = $4, artifact_size = $5, artifact_sha256 = $6,
+         counts = COALESCE(counts, '{}'::jsonb) || $7::jsonb, progress = $8::jsonb`,
+        [change.artifact.fileName, change.artifact.size, change.artifact.sha256, JSON.stringify(change.counts), JSON.stringify(change.progress)],
+      ];
+    default:
+      return [`error = $4, finished_at = now(), counts = CASE WHEN $5::jsonb IS NULL THEN counts ELSE COALESCE(counts, '{}'::jsonb) || $5::jsonb END`, [change.error, change.counts ? JSON.stringify(change.counts) : null]];
+  }
+}
+
+/** The SET list (after status) of a delivery change; its parameters start at $4. */
+function deliverySet(change: DeliveryChange): [string, unknown[]] {
+  switch (change.to) {
+    case 'running':
+      return ['attempts = attempts + 1, started_at = COALESCE(started_at, now()), error = NULL, bytes_sent = 0', []];
+    case 'pending':
+      return ['code = $4, error = $5', [change.code, change.error]];
+    case 'succeeded':
+      return [`code = 'successful', location = $4, target = $5, bytes_sent = $6, error = NULL, finished_at = now()`, [change.location, change.target.slice(0, 300), change.bytes]];
+    case 'failed':
+      return ['code = $4, error = $5, finished_at = now()', [change.code, change.error]];
+  }
+}

@@ -1,0 +1,82 @@
+import type { EntityManager } from 'typeorm';
+import { FINAL_RUN_STATUSES, isFinalRunStatus, type DeliveryStatus, type RunStatus } from '@pbx/contracts';
+import type { Deferral, RunProgress } from '../entities/run.entity';
+import { eraseEphemeralDestinationSecrets } from '../repositories/destination-secrets';
+import { RunLifecycleRepository, type DeliveryChange, type NewDelivery, type RunChange } from './run-lifecycle.repository';
+import { deliverySourcesOf, INITIAL_DELIVERY_STATUS, runSourcesOf } from './run-transitions';
+
+/**
+ * Whether a transition was applied. Refused (the row was not in a status the table allows
+ * as a source, or does not exist) is an answer, not an error: a redelivered or replayed
+ * message asks for a transition that already happened and must find nothing to do.
+ */
+export type RunTransitionResult = { applied: true } | { applied: false; status: RunStatus | null };
+export type DeliveryTransitionResult = { applied: true; attempts: number } | { applied: false; status: DeliveryStatus | null };
+
+/**
+ * The one owner of a run's and a delivery's state after creation: every status change goes
+ * through `transition` / `transitionDelivery` and the table in run-transitions.ts, together
+ * with what must happen with it. Pass the transaction's manager to keep a change and its
+ * event (outbox) atomic.
+ */
+export class RunLifecycle {
+  constructor(private readonly repo: RunLifecycleRepository = new RunLifecycleRepository()) {}
+
+  async transition(manager: EntityManager, runId: string, change: RunChange): Promise<RunTransitionResult> {
+    const applied = await this.repo.updateRun(manager, runId, change, runSourcesOf(change.to));
+    if (!applied) return { applied: false, status: await this.repo.runStatus(manager, runId) };
+    if (isFinalRunStatus(change.to)) {
+      // A final run delivers nothing more: a runOnly configuration's credentials have served.
+      await eraseEphemeralDestinationSecrets(manager, applied.configurationId);
+      if (change.to === 'succeeded') await this.repo.recordConfigurationSuccess(manager, applied.configurationId);
+    }
+    return { applied: true };
+  }
+
+  async transitionDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange): Promise<DeliveryTransitionResult> {
+    const applied = await this.repo.updateDelivery(manager, deliveryId, change, deliverySourcesOf(change.to));
+    if (!applied) return { applied: false, status: await this.repo.deliveryStatus(manager, deliveryId) };
+    return { applied: true, attempts: applied.attempts };
+  }
+
+  /** Packing progress, kept only while the run is packing (a late write never touches a later status). */
+  saveProgress(manager: EntityManager, runId: string, progress: RunProgress): Promise<void> {
+    return this.repo.saveRunProgress(manager, runId, progress);
+  }
+
+  /** A wait that does not change the status (an archive run's deletion waits for the lock). */
+  recordDeferral(manager: EntityManager, runId: string, deferral: Deferral): Promise<void> {
+    return this.repo.appendDeferral(manager, runId, deferral);
+  }
+
+  /**
+   * Records that every delivery of the run answered. True only the first time, so the
+   * hand-over to the archiver is written once however often the last delivery is replayed.
+   */
+  markDelivered(manager: EntityManager, runId: string): Promise<boolean> {
+    return this.repo.markDelivered(manager, runId);
+  }
+
+  /** The run's deliveries, created `pending`; a destination that has one already gets none. Returns the new ids. */
+  planDeliveries(manager: EntityManager, runId: string, deliveries: readonly NewDelivery[]): Promise<string[]> {
+    return this.repo.insertDeliveries(manager, runId, deliveries, INITIAL_DELIVERY_STATUS);
+  }
+
+  saveDeliveryProgress(manager: EntityManager, deliveryId: string, bytes: number): Promise<void> {
+    return this.repo.saveDeliveryProgress(manager, deliveryId, bytes);
+  }
+
+  /** Retention deleted this delivery's file at the destination. */
+  markPruned(manager: EntityManager, deliveryId: string): Promise<void> {
+    return this.repo.markPruned(manager, deliveryId);
+  }
+
+  /** Final runs whose artifact outlived the download window, locked by this transaction. */
+  claimExpiredArtifacts(manager: EntityManager, windowMs: number, limit: number): Promise<string[]> {
+    return this.repo.claimExpiredArtifacts(manager, windowMs, FINAL_RUN_STATUSES, limit);
+  }
+
+  markArtifactRemoved(manager: EntityManager, runId: string): Promise<void> {
+    return this.repo.markArtifactRemoved(manager, runId);
+  }
+}
