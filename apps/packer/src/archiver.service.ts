@@ -50,7 +50,10 @@ export class ArchiverService {
     if (!run || isStaleDue(run)) return;
     const lease = await this.gate.enter(`archive:${run.id}`, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
     if (!lease) return;
-    await this.runs.markPacking(run.id);
+    if (!(await this.runs.markPacking(run.id))) {
+      await lease.release();
+      return;
+    }
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);
     try {

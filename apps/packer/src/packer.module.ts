@@ -4,6 +4,7 @@ import type { AppEnv } from '@pbx/config';
 import { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
 import { PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
+import { RunLifecycle } from '@pbx/persistence';
 import { CoreModule, REDIS } from '@pbx/runtime';
 import { ArchiverService } from './archiver.service';
 import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handler';
@@ -32,6 +33,7 @@ export class PackerModule {
         MaintenanceGate,
         ArchiverService,
         RunStateRepository,
+        { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
         PbxSourceCloser,
         {
           provide: PBX_SOURCE,

@@ -49,7 +49,7 @@ export class PackerService {
   }
 
   private async pack(run: RunEntity, signal: AbortSignal): Promise<PackOutcome> {
-    await this.runs.markPacking(run.id);
+    if (!(await this.runs.markPacking(run.id))) return 'skipped';
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);
     const final = join(dir, `${run.id}.sar`);

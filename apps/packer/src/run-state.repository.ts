@@ -1,30 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxWriter } from '@pbx/messaging';
-import { eraseEphemeralDestinationSecrets, RunEntity, type Deferral, type RunProgress } from '@pbx/persistence';
+import { RunEntity, RunLifecycle, type Deferral, type RunProgress } from '@pbx/persistence';
 import type { SarArtifact } from './packer.types';
 
-/** Run state changes of the packing step, each with its event in one transaction. */
+/**
+ * Run state changes of the packing step, each with its event in one transaction. The
+ * statuses themselves are RunLifecycle's; an event is written only when its change applied,
+ * so a replayed message announces nothing twice.
+ */
 @Injectable()
 export class RunStateRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
+    private readonly lifecycle: RunLifecycle,
   ) {}
 
   findRun(runId: string): Promise<RunEntity | null> {
     return this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
   }
 
-  async markPacking(runId: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE runs SET status = 'packing', started_at = COALESCE(started_at, now()), deferred_until = NULL, error = NULL, progress = NULL, updated_at = now() WHERE id = $1`,
-      [runId],
-    );
+  /** False when the run is past packing (another packer finished it meanwhile). */
+  async markPacking(runId: string): Promise<boolean> {
+    return (await this.lifecycle.transition(this.dataSource.manager, runId, { to: 'packing' })).applied;
   }
 
   async saveProgress(runId: string, progress: RunProgress): Promise<void> {
-    await this.dataSource.query(`UPDATE runs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'packing'`, [runId, JSON.stringify(progress)]);
+    await this.lifecycle.saveProgress(this.dataSource.manager, runId, progress);
   }
 
   /** The run waits: its due event is written again, held back until `until`. */
@@ -33,10 +36,7 @@ export class RunStateRepository {
     const until = new Date(at.getTime() + delayMs);
     await this.dataSource.transaction(async (tx) => {
       const deferral: Deferral = { at: at.toISOString(), until: until.toISOString(), heldBy };
-      await tx.query(
-        `UPDATE runs SET status = 'deferred', deferred_until = $2, deferrals = deferrals || $3::jsonb, updated_at = now() WHERE id = $1`,
-        [run.id, until.toISOString(), JSON.stringify([deferral])],
-      );
+      if (!(await this.lifecycle.transition(tx, run.id, { to: 'deferred', deferral })).applied) return;
       if (run.kind === 'archive') await this.outbox.enqueue(tx, 'archive.due', { runId: run.id, kind: 'archive' }, { correlationId: run.id, availableAt: until });
       else await this.outbox.enqueue(tx, 'backup.due', { runId: run.id, kind: 'backup' }, { correlationId: run.id, availableAt: until });
       await this.outbox.enqueue(tx, 'backup.deferred', { runId: run.id, kind: run.kind, deferredUntil: until.toISOString(), heldBy: heldBy ?? 'unknown' }, { correlationId: run.id });
@@ -47,20 +47,14 @@ export class RunStateRepository {
   async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<void> {
     const progress: RunProgress = { bytes: artifact.size, entriesDone: entries, entriesTotal: entries, updatedAt: new Date().toISOString() };
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE runs SET status = 'dispatching', packed_at = now(), artifact_file_name = $2, artifact_size = $3, artifact_sha256 = $4,
-                counts = COALESCE(counts, '{}'::jsonb) || $5::jsonb, progress = $6::jsonb, updated_at = now()
-          WHERE id = $1`,
-        [run.id, artifact.fileName, artifact.size, artifact.sha256, JSON.stringify(counts), JSON.stringify(progress)],
-      );
+      if (!(await this.lifecycle.transition(tx, run.id, { to: 'dispatching', artifact, counts, progress })).applied) return;
       await this.outbox.enqueue(tx, 'backup.packed', { runId: run.id, kind: run.kind, artifact }, { correlationId: run.id });
     });
   }
 
   async markFailed(run: RunEntity, error: string): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE runs SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [run.id, error]);
-      await eraseEphemeralDestinationSecrets(tx, run.configurationId);
+      if (!(await this.lifecycle.transition(tx, run.id, { to: 'failed', error })).applied) return;
       if (run.kind === 'archive') await this.outbox.enqueue(tx, 'archive.failed', { runId: run.id, step: 'packing', error }, { correlationId: run.id });
       else await this.outbox.enqueue(tx, 'backup.failed', { runId: run.id, status: 'failed', step: 'packing', error }, { correlationId: run.id });
     });
@@ -71,8 +65,7 @@ export class RunStateRepository {
     const at = new Date();
     const until = new Date(at.getTime() + delayMs);
     await this.dataSource.transaction(async (tx) => {
-      const deferral: Deferral = { at: at.toISOString(), until: until.toISOString(), heldBy };
-      await tx.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1`, [run.id, JSON.stringify([deferral])]);
+      await this.lifecycle.recordDeferral(tx, run.id, { at: at.toISOString(), until: until.toISOString(), heldBy });
       await this.outbox.enqueue(tx, 'archive.delivered', { runId: run.id, allSucceeded: true }, { correlationId: run.id, availableAt: until });
     });
     return until;
@@ -85,18 +78,10 @@ export class RunStateRepository {
         `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS ok, count(*)::int AS total FROM deliveries WHERE run_id = $1`,
         [run.id],
       );
-      const status = result.deleted ? 'succeeded' : ok > 0 && ok < total ? 'partially_failed' : 'failed';
-      await tx.query(
-        `UPDATE runs SET status = $2, error = $3, finished_at = now(), counts = COALESCE(counts, '{}'::jsonb) || $4::jsonb, updated_at = now() WHERE id = $1`,
-        [run.id, status, result.error, JSON.stringify(result.deleted ?? {})],
-      );
-      await eraseEphemeralDestinationSecrets(tx, run.configurationId);
-      if (result.deleted) {
-        await tx.query(`UPDATE configurations SET last_success_at = now(), stale_alerted_at = NULL WHERE id = $1`, [run.configurationId]);
-        await this.outbox.enqueue(tx, 'archive.succeeded', { runId: run.id }, { correlationId: run.id });
-      } else {
-        await this.outbox.enqueue(tx, 'archive.failed', { runId: run.id, step: 'delivery', error: result.error }, { correlationId: run.id });
-      }
+      const to = result.deleted ? 'succeeded' : ok > 0 && ok < total ? 'partially_failed' : 'failed';
+      if (!(await this.lifecycle.transition(tx, run.id, { to, error: result.error, counts: result.deleted ?? {} })).applied) return;
+      if (result.deleted) await this.outbox.enqueue(tx, 'archive.succeeded', { runId: run.id }, { correlationId: run.id });
+      else await this.outbox.enqueue(tx, 'archive.failed', { runId: run.id, step: 'delivery', error: result.error }, { correlationId: run.id });
     });
   }
 }
