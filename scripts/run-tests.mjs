@@ -10,7 +10,8 @@ const tiers = (dash === -1 ? argv : argv.slice(0, dash)).filter(Boolean);
 const extra = dash === -1 ? [] : argv.slice(dash + 1);
 const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
 
-if (selected.some((t) => t !== 'unit') && process.env.SKIP_TEST_PEERS !== '1') {
+const startedPeers = selected.some((t) => t !== 'unit') && process.env.SKIP_TEST_PEERS !== '1';
+if (startedPeers) {
   const peers = spawnSync('bash', ['scripts/test-peers.sh'], { stdio: 'inherit' });
   if (peers.status !== 0) {
     console.error('test peers did not start (scripts/test-peers.sh); see above');
@@ -55,6 +56,9 @@ for (const tier of selected) {
     console.log(`[${tier}] jest produced no results`);
   }
 }
+// Peers this run started are stopped again: left running they hold the ports for another
+// checkout (KEEP_TEST_PEERS=1 keeps them for the next run of this one).
+if (startedPeers && process.env.KEEP_TEST_PEERS !== '1') spawnSync('bash', ['scripts/test-peers.sh', 'stop'], { stdio: 'inherit' });
 if (failed > 0) exitCode = 1;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(exitCode);

@@ -11,7 +11,10 @@
 #   SMTP sink    127.0.0.1:2525  any auth; each mail stored as $BASE/smtp/mail/*.eml
 #
 # Throwaway configs and data live under $BASE (default <repo>/var/test-peers, env TEST_PEERS_DIR).
-# Optional argument: only one peer (infra|sshd|samba|samba-legacy|smtp).
+# Optional argument: only one peer (infra|sshd|samba|samba-legacy|smtp), or `stop` to stop the
+# peers this checkout started (npm run test-peers:stop). A peer on one of these ports that
+# another checkout started is stopped and replaced: its host keys, shares and mail folder are
+# not this checkout's, and tests against it fail in misleading ways.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +52,32 @@ wait_for() {
   return 1
 }
 tcp_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+# Every process with a listening socket on PORT.
+listeners() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
+# Is PID a peer of this checkout? Its command line or environment names $BASE.
+ours() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$BASE" || tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qF "$BASE"; }
+# Stops every process listening on PORT that is not this checkout's own peer (Samba binds
+# with SO_REUSEPORT, so a foreign smbd can share the port with ours and take half the connections).
+evict_foreign() {
+  local port=$1 foreign=() pid i
+  for pid in $(listeners "$port"); do ours "$pid" || foreign+=("$pid"); done
+  ((${#foreign[@]})) || return 0
+  echo "  port $port is held by another checkout's peer (pid ${foreign[*]}): stopping it"
+  kill "${foreign[@]}" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "${foreign[@]}" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "${foreign[@]}" 2>/dev/null || true
+}
+# stop_pidfile FILE: stops the daemon whose pid FILE names (this checkout's).
+stop_pidfile() {
+  [[ -s $1 ]] || return 0
+  local pid
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null && echo "  stopped pid $pid ($1)"
+  rm -f "$1"
+}
 ensure_user() { # NAME PASSWORD HOME SHELL
   id "$1" >/dev/null 2>&1 || useradd -M -d "$3" -s "$4" "$1"
   usermod -d "$3" "$1" >/dev/null 2>&1 || true
@@ -141,6 +170,7 @@ ssh_up() {
 }
 start_sshd() {
   echo "[sshd] 127.0.0.1:$SSH_PORT"
+  evict_foreign "$SSH_PORT"
   if ssh_up; then echo "  already running"; return 0; fi
   local t
   t=$(now)
@@ -241,6 +271,7 @@ start_smbd() {
   local label=$1 D=$2 port=$3 name=$4 extra=$5 shares=$6
   shift 6
   echo "[$label] 127.0.0.1:$port"
+  evict_foreign "$port"
   if smb_up "$D/smb.conf" "$port" "$@"; then echo "  already running"; return 0; fi
   local t
   t=$(now)
@@ -311,6 +342,7 @@ SMTP_DIR=$BASE/smtp
 smtp_up() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SMTP_PORT; head -c3 <&3" 2>/dev/null | grep -q 220; }
 start_smtp() {
   echo "[smtp-sink] 127.0.0.1:$SMTP_PORT"
+  evict_foreign "$SMTP_PORT"
   if smtp_up; then echo "  already running"; return 0; fi
   local t
   t=$(now)
@@ -327,6 +359,14 @@ start_smtp() {
 }
 
 # ------------------------------------------------------------------ main
+if [[ $ONLY == stop ]]; then
+  echo "[stop] test peers of $BASE"
+  stop_pidfile "$SSHD_DIR/sshd.pid"
+  stop_pidfile "$BASE/samba/run/smbd.pid"
+  stop_pidfile "$BASE/samba-legacy/run/smbd.pid"
+  stop_pidfile "$SMTP_DIR/smtp.pid"
+  exit 0
+fi
 T0=$(now)
 mkdir -p "$BASE"
 chmod 755 "$BASE"
