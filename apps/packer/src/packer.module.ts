@@ -37,7 +37,13 @@ export class PackerModule {
         PbxSourceCloser,
         {
           provide: PBX_SOURCE,
-          useFactory: () => new PostgresPbxSource({ databaseUrl: env.PBX_DATABASE_URL, schema: env.PBX_DATABASE_SCHEMA, dataDir: env.PBX_DATA_DIR }),
+          useFactory: () =>
+            new PostgresPbxSource({
+              databaseUrl: env.PBX_DATABASE_URL,
+              schema: env.PBX_DATABASE_SCHEMA,
+              dataDir: env.PBX_DATA_DIR,
+              onIdleConnectionError: (err) => logger.warn({ error: { message: err.message } }, 'PBX database dropped an idle connection; it is replaced on next use'),
+            }),
         },
         {
           provide: MAINTENANCE_LOCK,

@@ -27,6 +27,14 @@ export interface PostgresPbxSourceOptions {
   dataDir: string;
   /** Pool size (default 4): one COPY stream holds one connection while it is read. */
   maxConnections?: number;
+  /** Shown in pg_stat_activity (default `pbx-backup-pbx-source`). */
+  applicationName?: string;
+  /**
+   * Told when Postgres drops an idle pooled connection (restart, failover, an admin's
+   * pg_terminate_backend). The pool replaces it on the next query; without a listener pg's
+   * 'error' event would end the process.
+   */
+  onIdleConnectionError?: (err: Error) => void;
 }
 
 /** Column lists per core table, so the export layout does not depend on column order in the DB. */
@@ -55,7 +63,13 @@ export class PostgresPbxSource implements PbxSource {
 
   constructor(private readonly options: PostgresPbxSourceOptions) {
     // UTC so exported timestamps do not depend on the server's or client's time zone.
-    this.pool = new Pool({ connectionString: options.databaseUrl, max: options.maxConnections ?? 4, options: '-c TimeZone=UTC' });
+    this.pool = new Pool({
+      connectionString: options.databaseUrl,
+      max: options.maxConnections ?? 4,
+      options: '-c TimeZone=UTC',
+      application_name: options.applicationName ?? 'pbx-backup-pbx-source',
+    });
+    this.pool.on('error', (err) => options.onIdleConnectionError?.(err));
     this.s = quoteIdent(options.schema);
   }
 

@@ -2,7 +2,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Client } from 'pg';
-import { freshSchema, tempDir, testUrls, uniqueName } from '@pbx/testing';
+import { expectEventually, freshSchema, tempDir, testUrls, uniqueName } from '@pbx/testing';
 import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from './index';
 
 const NOW = new Date('2024-06-14T12:00:00Z');
@@ -159,6 +159,23 @@ describe('PostgresPbxSource', () => {
     // Idempotent: a further run deletes nothing.
     expect(await source.deleteArchived('run-1')).toEqual({ cdrDeleted: 0, voicemailsDeleted: 0, filesDeleted: 0 });
     expect((await ids(db, schema.name, 'cdr')).size).toBe(cdrAfter.size);
+  });
+
+  it('survives Postgres dropping its idle connections: told, not crashed, and the next read reconnects', async () => {
+    const appName = uniqueName('pbxsrc-drop');
+    const errors: Error[] = [];
+    const dropped = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: schema.name, dataDir: data.path, maxConnections: 2, applicationName: appName, onIdleConnectionError: (e) => errors.push(e) });
+    try {
+      expect((await dropped.stats()).rowCounts.users).toBe(30);
+      // Without a listener on the pool this 'error' event would end the process (the packer: 7 of 7).
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t', [appName]);
+      expect(rows[0].n).toBeGreaterThanOrEqual(1);
+      await expectEventually(() => errors.length >= 1);
+      expect(errors[0].message).toMatch(/terminat/i);
+      expect((await dropped.stats()).rowCounts.users).toBe(30);
+    } finally {
+      await dropped.close();
+    }
   });
 
   it('rejects unknown selections and unsafe selection ids', async () => {
