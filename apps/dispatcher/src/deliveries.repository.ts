@@ -1,22 +1,37 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import type { DeliveryCode } from '@pbx/contracts';
+import type { DeliveryCode, FinalRunStatus, RunKind, RunStatus } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
-import { DeliveryEntity, DestinationEntity, RunEntity } from '@pbx/persistence';
+import { DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, type NewDelivery } from '@pbx/persistence';
 import type { KeptFile } from './retention';
 
-export interface NewDelivery {
-  destinationId: string;
-  type: DeliveryEntity['type'];
+export type { NewDelivery };
+
+/** What the finalizer needs of a delivery to judge the run. */
+export interface DeliverySummary {
+  type: string;
   target: string;
+  status: string;
+  code: string | null;
 }
 
-/** Deliveries and the events that go with their state changes. */
+export interface LockedRun {
+  id: string;
+  kind: RunKind;
+  status: RunStatus;
+}
+
+/**
+ * Deliveries, the run results they lead to and the events that go with both; the artifact
+ * cleanup's rows. Statuses are RunLifecycle's;
+ * an event is written only when its change applied, so a replayed message announces nothing twice.
+ */
 @Injectable()
 export class DeliveriesRepository {
   constructor(
     readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
+    private readonly lifecycle: RunLifecycle,
   ) {}
 
   findRun(runId: string): Promise<RunEntity | null> {
@@ -34,56 +49,39 @@ export class DeliveriesRepository {
   /** One delivery row and one backup.deliver per destination; rows that exist already add nothing. */
   async fanOut(runId: string, deliveries: NewDelivery[]): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
-      let created = 0;
-      for (const d of deliveries) {
-        const rows: { id: string }[] = await tx.query(
-          `INSERT INTO deliveries (run_id, destination_id, type, target) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (run_id, destination_id) DO NOTHING RETURNING id`,
-          [runId, d.destinationId, d.type, d.target.slice(0, 300)],
-        );
-        if (!rows.length) continue;
-        created++;
-        await this.outbox.enqueue(tx, 'backup.deliver', { runId, deliveryId: rows[0].id }, { correlationId: runId });
-      }
-      return created;
+      const created = await this.lifecycle.planDeliveries(tx, runId, deliveries);
+      for (const deliveryId of created) await this.outbox.enqueue(tx, 'backup.deliver', { runId, deliveryId }, { correlationId: runId });
+      return created.length;
     });
   }
 
-  /** Marks an attempt started; returns the attempt number. */
-  async startAttempt(id: string): Promise<number> {
-    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-    const [rows]: [{ attempts: number }[], number] = await this.dataSource.query(
-      `UPDATE deliveries SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now()), error = NULL, bytes_sent = 0
-        WHERE id = $1 RETURNING attempts`,
-      [id],
-    );
-    return rows[0].attempts;
+  /** Marks an attempt started; returns the delivery's attempt count, or null when it is final already. */
+  async startAttempt(id: string): Promise<number | null> {
+    const result = await this.lifecycle.transitionDelivery(this.dataSource.manager, id, { to: 'running' });
+    return result.applied ? result.attempts : null;
   }
 
   async saveProgress(id: string, bytes: number): Promise<void> {
-    await this.dataSource.query(`UPDATE deliveries SET bytes_sent = $2 WHERE id = $1 AND status = 'running'`, [id, bytes]);
+    await this.lifecycle.saveDeliveryProgress(this.dataSource.manager, id, bytes);
   }
 
   async succeed(d: DeliveryEntity, location: string, target: string, bytes: number): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE deliveries SET status = 'succeeded', code = 'successful', location = $2, target = $3, bytes_sent = $4, error = NULL, finished_at = now() WHERE id = $1`,
-        [d.id, location, target.slice(0, 300), bytes],
-      );
+      if (!(await this.lifecycle.transitionDelivery(tx, d.id, { to: 'succeeded', location, target, bytes })).applied) return;
       await this.outbox.enqueue(tx, 'delivery.succeeded', { runId: d.runId, deliveryId: d.id, destinationType: d.type, location }, { correlationId: d.runId });
     });
   }
 
   async fail(d: DeliveryEntity, code: DeliveryCode, error: string): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE deliveries SET status = 'failed', code = $2, error = $3, finished_at = now() WHERE id = $1`, [d.id, code, error]);
+      if (!(await this.lifecycle.transitionDelivery(tx, d.id, { to: 'failed', code, error })).applied) return;
       await this.outbox.enqueue(tx, 'delivery.failed', { runId: d.runId, deliveryId: d.id, destinationType: d.type, code, error }, { correlationId: d.runId });
     });
   }
 
   /** A transient failure that will be retried: visible on the delivery meanwhile. */
   async noteRetry(id: string, code: DeliveryCode, error: string): Promise<void> {
-    await this.dataSource.query(`UPDATE deliveries SET status = 'pending', code = $2, error = $3 WHERE id = $1`, [id, code, error]);
+    await this.lifecycle.transitionDelivery(this.dataSource.manager, id, { to: 'pending', code, error });
   }
 
   /** Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders them). */
@@ -97,6 +95,46 @@ export class DeliveriesRepository {
   }
 
   async markPruned(deliveryId: string): Promise<void> {
-    await this.dataSource.query(`UPDATE deliveries SET pruned_at = now() WHERE id = $1`, [deliveryId]);
+    await this.lifecycle.markPruned(this.dataSource.manager, deliveryId);
+  }
+
+  /**
+   * Runs `judge` in a transaction holding the run's row lock (the last two deliveries of a run
+   * may finish at the same moment), with the run and its deliveries as they are now.
+   */
+  async withRunLocked(runId: string, judge: (tx: EntityManager, run: LockedRun, deliveries: DeliverySummary[]) => Promise<void>): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const [run]: LockedRun[] = await tx.query('SELECT id, kind, status FROM runs WHERE id = $1 FOR UPDATE', [runId]);
+      if (!run) return;
+      const deliveries: DeliverySummary[] = await tx.query('SELECT type, target, status, code FROM deliveries WHERE run_id = $1', [runId]);
+      await judge(tx, run, deliveries);
+    });
+  }
+
+  /** An archive run's deliveries all answered: the archiver takes over, once. */
+  async handOverArchive(tx: EntityManager, runId: string, allSucceeded: boolean): Promise<void> {
+    if (!(await this.lifecycle.markDelivered(tx, runId))) return;
+    await this.outbox.enqueue(tx, 'archive.delivered', { runId, allSucceeded }, { correlationId: runId });
+  }
+
+  /** A backup run's result with its event; false when the run was final already. */
+  async finishBackup(tx: EntityManager, runId: string, result: { status: FinalRunStatus; error: string | null }): Promise<boolean> {
+    await this.lifecycle.markDelivered(tx, runId);
+    if (!(await this.lifecycle.transition(tx, runId, { to: result.status, error: result.error })).applied) return false;
+    if (result.status === 'succeeded') await this.outbox.enqueue(tx, 'backup.succeeded', { runId }, { correlationId: runId });
+    else await this.outbox.enqueue(tx, 'backup.failed', { runId, status: result.status, step: 'delivery', error: result.error }, { correlationId: runId });
+    return true;
+  }
+
+  /** Final runs whose artifact outlived the download window; `remove` runs for each under its row lock. */
+  async removeExpiredArtifacts(windowMs: number, remove: (runId: string) => Promise<void>): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      const ids = await this.lifecycle.claimExpiredArtifacts(tx, windowMs, 100);
+      for (const id of ids) {
+        await remove(id);
+        await this.lifecycle.markArtifactRemoved(tx, id);
+      }
+      return ids.length;
+    });
   }
 }

@@ -76,6 +76,7 @@ export class DeliveryService {
     }
 
     const attempt = await this.repo.startAttempt(delivery.id);
+    if (attempt === null) return; // final meanwhile (another copy of this message finished it)
     let lastProgress = 0;
     try {
       const result = await this.destinations.deliver(config, {
@@ -98,7 +99,8 @@ export class DeliveryService {
       const e = toDeliveryError(err);
       // The recorded message may be deliberately uniform (CONNECT_FAILED): the operator gets the real reason here.
       const cause = causeMessage(e);
-      if (e.permanent || attempt >= this.env.AMQP_MAX_ATTEMPTS) {
+      // The delivery's own count decides; the transport only brings the message back.
+      if (e.permanent || attempt >= this.env.DELIVERY_MAX_ATTEMPTS) {
         log.error({ code: e.code, err: e.message, cause, attempt }, 'delivery failed');
         return this.finish(run, () => this.repo.fail(delivery, e.code, e.message));
       }

@@ -11,6 +11,7 @@ import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
 import { DispatcherModule } from './dispatcher.module';
+import { RunFinalizerService } from './run-finalizer.service';
 
 const SECRETS_KEY = 'b2'.repeat(32);
 const logger = createLogger({ service: 'dispatcher-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -34,10 +35,11 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   });
 
   const localRoot = () => join(dirs.path, 'backups');
-  async function startDispatcher(): Promise<void> {
+  async function startDispatcher(overrides: Record<string, string | number> = {}): Promise<void> {
     const env = testEnv({
       DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'),
       LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4, SECRETS_KEY,
+      ...overrides,
     });
     apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
   }
@@ -115,6 +117,32 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       expect(n).toBe(2);
     });
     expect(await db.dataSource.manager.count(DeliveryEntity, { where: { runId: run.id } })).toBe(3);
+  });
+
+  it('a delivery fails for good after DELIVERY_MAX_ATTEMPTS attempts counted on its row, however often the transport would retry', async () => {
+    await startDispatcher({ AMQP_MAX_ATTEMPTS: 4, DELIVERY_MAX_ATTEMPTS: 1 });
+    const cfg = await configuration([{ type: 'usb', settings: { device: 'not-plugged-in' } }]);
+    const { run } = await packedRun(cfg, '20261201-013000');
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'failed' ? r : null;
+    }, { timeoutMs: 30_000 });
+    expect(done.deliveries).toMatchObject([{ status: 'failed', code: 'mountfail', attempts: 1 }]);
+  });
+
+  it('hands an archive run to the archiver once, however often the finalizer is asked, and leaves its status to the archiver', async () => {
+    const cfg = await configuration([{ type: 'local', settings: { path: 'a' } }, { type: 'local', settings: { path: 'b' } }]);
+    const { run } = await packedRun(cfg, '20261201-013000');
+    await db.dataSource.query(`UPDATE runs SET kind = 'archive' WHERE id = $1`, [run.id]);
+    await startDispatcher();
+    const handedOver = () => db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'archive.delivered'`, [run.id]);
+    await expectEventually(async () => expect(await handedOver()).toHaveLength(1), { timeoutMs: 30_000 });
+    const finalizer = apps[0].get(RunFinalizerService);
+    await Promise.all([finalizer.finalizeIfDone(run.id), finalizer.finalizeIfDone(run.id)]);
+    expect(await handedOver()).toEqual([{ payload: { runId: run.id, allSucceeded: true } }]);
+    const after = await runOf(run.id);
+    expect(after.status).toBe('dispatching');
+    expect(after.deliveredAt).toBeInstanceOf(Date);
   });
 
   it('targets and errors show paths relative to the destination root, never the server\'s', async () => {

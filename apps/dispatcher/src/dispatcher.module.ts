@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import type { AppEnv } from '@pbx/config';
 import type { Logger } from '@pbx/observability';
+import { RunLifecycle } from '@pbx/persistence';
 import { CoreModule, destinationRegistryFromEnv, secretBoxFromEnv } from '@pbx/runtime';
 import { ArtifactCleanupService } from './artifact-cleanup.service';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -20,6 +21,7 @@ export class DispatcherModule {
       providers: [
         DeliveryService,
         DeliveriesRepository,
+        { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
         RunFinalizerService,
         ArtifactCleanupService,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },

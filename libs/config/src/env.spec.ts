@@ -33,6 +33,15 @@ describe('loadEnv', () => {
     expect(errorOf({ [name]: value }).message).toContain(name);
   });
 
+  it('limits delivery attempts by DELIVERY_MAX_ATTEMPTS, by default as many as the transport retries', () => {
+    expect(loadEnv({}).DELIVERY_MAX_ATTEMPTS).toBe(5);
+    expect(loadEnv({ AMQP_MAX_ATTEMPTS: '3' }).DELIVERY_MAX_ATTEMPTS).toBe(3);
+    expect(loadEnv({ AMQP_MAX_ATTEMPTS: '8', DELIVERY_MAX_ATTEMPTS: '2' })).toMatchObject({ AMQP_MAX_ATTEMPTS: 8, DELIVERY_MAX_ATTEMPTS: 2 });
+    expect(errorOf({ DELIVERY_MAX_ATTEMPTS: '0' }).message).toContain('DELIVERY_MAX_ATTEMPTS');
+    // More delivery attempts than message attempts: the message would be dead-lettered first.
+    expect(errorOf({ AMQP_MAX_ATTEMPTS: '3', DELIVERY_MAX_ATTEMPTS: '4' }).message).toMatch(/DELIVERY_MAX_ATTEMPTS: must be at most AMQP_MAX_ATTEMPTS \(3\)/);
+  });
+
   it('refuses a malformed SECRETS_KEY without echoing it', () => {
     const err = errorOf({ SECRETS_KEY: 'not-a-key-but-a-secret-value' });
     expect(err.message).toContain('SECRETS_KEY');

@@ -33,6 +33,11 @@ export const envSchema = z.object({
   /** Attempts before a failing message is dead-lettered, and the first retry delay (doubles). */
   AMQP_MAX_ATTEMPTS: int(5, 1),
   AMQP_RETRY_DELAY_MS: int(2000, 10),
+  /**
+   * Attempts (counted on the delivery row) before a delivery fails for good. Unset: as many as
+   * AMQP_MAX_ATTEMPTS, the most the transport offers before it dead-letters the message.
+   */
+  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   PBX_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pbx'),
   PBX_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
@@ -91,7 +96,7 @@ export const envSchema = z.object({
   DROPBOX_API_BASE: z.string().optional(),
 });
 
-export type AppEnv = z.infer<typeof envSchema>;
+export type AppEnv = Omit<z.infer<typeof envSchema>, 'DELIVERY_MAX_ATTEMPTS'> & { DELIVERY_MAX_ATTEMPTS: number };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -111,7 +116,11 @@ export function loadEnv(raw: Record<string, string | undefined>): AppEnv {
   if (env.SECRETS_KEY !== undefined && !isValidKeyRing(env.SECRETS_KEY)) {
     throw new ConfigError(['SECRETS_KEY: must be 64 hex characters or base64 of 32 bytes, optionally "id:key,id:key" (first is current)']);
   }
-  return env;
+  // A delivery message dead-lettered before its delivery used its attempts would leave the run unfinished.
+  if (env.DELIVERY_MAX_ATTEMPTS !== undefined && env.DELIVERY_MAX_ATTEMPTS > env.AMQP_MAX_ATTEMPTS) {
+    throw new ConfigError([`DELIVERY_MAX_ATTEMPTS: must be at most AMQP_MAX_ATTEMPTS (${env.AMQP_MAX_ATTEMPTS}); a message is retried no more often than that`]);
+  }
+  return { ...env, DELIVERY_MAX_ATTEMPTS: env.DELIVERY_MAX_ATTEMPTS ?? env.AMQP_MAX_ATTEMPTS };
 }
 
 function isValidKeyRing(value: string): boolean {
