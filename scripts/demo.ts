@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isMountPoint } from '@pbx/destinations';
+import { isMountPoint } from '@pbx/destinations/adapters';
 import { verifySar } from '@pbx/sar';
 
 // ------------------------------------------------------------------ settings (env read once)

@@ -12,7 +12,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LocalAdapter, SftpAdapter, SmbAdapter, sshFingerprint } from '@pbx/destinations';
+import { LocalAdapter, SftpAdapter, SmbAdapter, sshFingerprint } from '@pbx/destinations/adapters';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.argv[2] ?? 1024);

@@ -3,12 +3,12 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } fr
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import { exchangeDropboxCode, HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
+import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService } from '@pbx/ops';
 import { RunsRepository } from '@pbx/persistence';
-import { CoreModule, destinationRegistryFromEnv, secretBoxFromEnv } from '@pbx/runtime';
+import { CoreModule, lazyDestinationRegistry, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
 import { resolveAdminToken } from './auth/admin-token';
@@ -66,11 +66,12 @@ export class ApiModule {
       ],
       providers: [
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
-        { provide: DESTINATION_REGISTRY, useFactory: () => options.destinationRegistry ?? destinationRegistryFromEnv(env) },
+        // The adapters load on the first destination test or host-key probe, not at boot.
+        { provide: DESTINATION_REGISTRY, useFactory: () => options.destinationRegistry ?? lazyDestinationRegistry(env) },
         {
           provide: DROPBOX_CODE_EXCHANGE,
           useFactory: (): DropboxCodeExchange =>
-            options.dropboxCodeExchange ?? ((code) => exchangeDropboxCode(code, { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE })),
+            options.dropboxCodeExchange ?? lazyDropboxCodeExchange(env),
         },
         { provide: ADMIN_TOKEN, useFactory: () => resolveAdminToken(env.ADMIN_API_TOKEN, logger, options.adminTokenFile) },
         { provide: ConfigurationSchemas, useFactory: () => new ConfigurationSchemas(env.DEFAULT_TIMEZONE) },

@@ -130,3 +130,8 @@ export function failedStep(step: string, err: DeliveryError): TestStep {
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new DeliveryError('timeout', 'delivery aborted', false);
 }
+
+/** Every failure leaving the registry is a DeliveryError with a code. */
+export function toDeliveryError(err: unknown): DeliveryError {
+  return err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err), false, { cause: err });
+}

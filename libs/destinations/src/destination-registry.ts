@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { DestinationType } from '@pbx/contracts';
 import type { ConfigOf, DestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
 import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
 import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
@@ -88,11 +88,6 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
     },
     label: (config) => maskServerPaths(of(config).label(config), masksOf(config)),
   };
-}
-
-/** Every failure leaving the registry is a DeliveryError with a code. */
-export function toDeliveryError(err: unknown): DeliveryError {
-  return err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err), false, { cause: err });
 }
 
 async function wrap<T>(fn: () => Promise<T>, masks: readonly PathMask[]): Promise<T> {

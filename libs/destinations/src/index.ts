@@ -1,14 +1,11 @@
+// The light entry: configuration types, path rules, errors, host allowlist, file names. It
+// loads no adapter and no client library (ssh2, dropbox, nodemailer, SMB), so apps that do
+// not deliver stay small; the adapters and the registry are '@pbx/destinations/adapters'.
 export * from './destination-config';
+export { DESTINATION_REGISTRY } from './destination-registry.token';
 export * from './delivery';
 export * from './paths';
-export * from './destination-registry';
-export { LocalAdapter } from './local.adapter';
-export { UsbAdapter, isMountPoint, type UsbAdapterOptions } from './usb.adapter';
-export { SftpAdapter, sshFingerprint, type SftpAdapterOptions } from './sftp.adapter';
-export { SmbAdapter, type SmbAdapterOptions } from './smb.adapter';
-export { SMB_SECURITY_ARGS } from './smbclient.driver';
-export { DropboxAdapter, exchangeDropboxCode, dropboxFetch, localContentHash, type DropboxAdapterOptions, type DropboxAppOptions } from './dropbox.adapter';
-export { EmailAdapter, estimateMailBytes, DEFAULT_MAIL_MAX_BYTES, type EmailAdapterOptions } from './email.adapter';
+export type { DestinationRegistry, DestinationRegistryOptions } from './destination-registry';
 export { sha256File } from './file-hash';
 export { HostAllowlist, HOST_NOT_ALLOWED, type HostLookup } from './host-allowlist';
 export { destinationConfigFromStored } from './stored-destination';

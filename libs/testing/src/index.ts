@@ -6,3 +6,4 @@ export * from './database';
 export * from './dropbox-fake';
 export * from './app-env';
 export * from './query-plan';
+export * from './module-loads';

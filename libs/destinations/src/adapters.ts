@@ -1,0 +1,10 @@
+// The heavy entry: the six adapters and their client libraries. Loaded by the dispatcher, and
+// by the api only when it first tests a destination or exchanges a Dropbox code.
+export { createDestinationRegistry } from './destination-registry';
+export { LocalAdapter } from './local.adapter';
+export { UsbAdapter, isMountPoint, type UsbAdapterOptions } from './usb.adapter';
+export { SftpAdapter, sshFingerprint, type SftpAdapterOptions } from './sftp.adapter';
+export { SmbAdapter, type SmbAdapterOptions } from './smb.adapter';
+export { SMB_SECURITY_ARGS } from './smbclient.driver';
+export { DropboxAdapter, exchangeDropboxCode, dropboxFetch, localContentHash, type DropboxAdapterOptions, type DropboxAppOptions } from './dropbox.adapter';
+export { EmailAdapter, estimateMailBytes, DEFAULT_MAIL_MAX_BYTES, type EmailAdapterOptions } from './email.adapter';
