@@ -1,5 +1,5 @@
 /** Injection tokens of the api. */
 export const SECRET_BOX = Symbol('SECRET_BOX');
-export const DESTINATION_REGISTRY = Symbol('DESTINATION_REGISTRY');
+export { DESTINATION_REGISTRY } from '@pbx/destinations';
 export const DROPBOX_CODE_EXCHANGE = Symbol('DROPBOX_CODE_EXCHANGE');
 export const ADMIN_TOKEN = Symbol('ADMIN_TOKEN');

@@ -8,7 +8,7 @@ import type { RunEntity } from '@pbx/persistence';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
-import { DESTINATIONS, SECRET_BOX } from './dispatcher.tokens';
+import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { retentionPlan } from './retention';
 import { RunFinalizerService } from './run-finalizer.service';
 
@@ -27,7 +27,7 @@ export class DeliveryService {
   constructor(
     private readonly repo: DeliveriesRepository,
     private readonly finalizer: RunFinalizerService,
-    @Inject(DESTINATIONS) private readonly destinations: DestinationRegistry,
+    @Inject(DESTINATION_REGISTRY) private readonly destinations: DestinationRegistry,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,

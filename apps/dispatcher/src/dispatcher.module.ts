@@ -9,7 +9,7 @@ import { ArtifactCleanupService } from './artifact-cleanup.service';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveryService } from './delivery.service';
 import { DispatcherHandler } from './dispatcher.handler';
-import { DESTINATIONS, SECRET_BOX } from './dispatcher.tokens';
+import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
 
 @Module({})
@@ -27,7 +27,7 @@ export class DispatcherModule {
         ArtifactCleanupService,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         {
-          provide: DESTINATIONS,
+          provide: DESTINATION_REGISTRY,
           useFactory: async () => {
             // The "server hard drive" root is ours to create; a USB root is not (unplugged = mountfail).
             await mkdir(env.LOCAL_BACKUP_ROOT, { recursive: true });

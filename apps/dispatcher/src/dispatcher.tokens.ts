@@ -1,2 +1,2 @@
-export const DESTINATIONS = Symbol('DESTINATIONS');
+export { DESTINATION_REGISTRY } from '@pbx/destinations';
 export const SECRET_BOX = Symbol('SECRET_BOX');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_CODES } from './domain/delivery-codes';
+import { DESTINATION_TYPES } from './domain/destinations';
 import { RUN_KINDS, type FailedRunStatus } from './domain/runs';
 
 /**
@@ -11,9 +12,6 @@ import { RUN_KINDS, type FailedRunStatus } from './domain/runs';
  */
 const uuid = z.uuid();
 const isoTime = z.iso.datetime({ offset: true });
-
-export const DESTINATION_TYPES = ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email'] as const;
-export type DestinationType = (typeof DESTINATION_TYPES)[number];
 
 const artifact = z.object({
   fileName: z.string().min(1),

@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import { isValidTimezone } from '@pbx/contracts';
-import {
-  ConfigurationSchemaOptions,
-  actionNotAllowed,
-  commonFields,
-  destinationListSchema,
-  destinationSchema,
-  patchDestinationSchema,
-  scheduleRules,
-} from '../configurations/configuration.schema';
+import { DEFAULT_LANGUAGE, destinationSchema, patchDestinationSchema } from '@pbx/contracts';
+import { actionNotAllowed, commonFields } from '../configurations/configuration-fields';
+import { destinationListSchema } from '../configurations/destination-fields';
+import { checkedDefaultTimezone, scheduleRules, type ConfigurationSchemaOptions } from '../configurations/schedule-fields';
 
 /**
  * Request schemas of /api/v1/archive-configurations: same conventions as backup configurations
@@ -48,9 +42,7 @@ const itemsSchema = z
   });
 
 export function createArchiveConfigurationSchema(opts: ConfigurationSchemaOptions) {
-  if (!isValidTimezone(opts.defaultTimezone)) {
-    throw new Error(`defaultTimezone "${opts.defaultTimezone}" is not a valid IANA time zone`);
-  }
+  const defaultTimezone = checkedDefaultTimezone(opts);
   const [rule, params] = scheduleRules('create');
   return z
     .strictObject(
@@ -59,11 +51,11 @@ export function createArchiveConfigurationSchema(opts: ConfigurationSchemaOption
         reportTo: commonFields.reportTo,
         interval: commonFields.interval,
         startAt: commonFields.startAt.optional(),
-        timezone: commonFields.timezone.default(opts.defaultTimezone),
+        timezone: commonFields.timezone.default(defaultTimezone),
         items: itemsSchema,
         destinations: destinationListSchema(destinationSchema),
         notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
-        language: commonFields.language.default('en'),
+        language: commonFields.language.default(DEFAULT_LANGUAGE),
         action: commonFields.action.default('save'),
       },
       { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },

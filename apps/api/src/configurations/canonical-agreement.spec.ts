@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import type { z } from 'zod';
 import { backupDir, dropboxRoot, localSubPath, sftpBaseDir, smbShareSegments, usbDeviceName } from '@pbx/destinations';
 import { validate } from '../common/validation';
-import { createBackupConfigurationSchema, destinationSchema, NAME_MAX_LENGTH } from './configuration.schema';
+import { destinationSchema } from '@pbx/contracts';
+import { NAME_MAX_LENGTH } from './configuration-fields';
+import { createBackupConfigurationSchema } from './configuration.schema';
 
 /**
  * Whatever the api accepts, the adapter delivers to, and vice versa: every name and path field

@@ -1,17 +1,10 @@
-import { DomainError, FieldError } from '@pbx/contracts';
+import { destinationSchema, DomainError, FieldError, patchDestinationSchema, SECRET_FIELDS, SMB_SECURITY_METHODS } from '@pbx/contracts';
 import { z } from 'zod';
 import { parseStartAt } from '@pbx/scheduling';
 import { validate } from '../common/validation';
-import {
-  SECRET_FIELDS,
-  SMB_SECURITY_METHODS,
-  createBackupConfigurationSchema,
-  destinationSchema,
-  nameProblems,
-  patchBackupConfigurationSchema,
-  patchDestinationSchema,
-  withoutSecrets,
-} from './configuration.schema';
+import { nameProblems } from './configuration-fields';
+import { createBackupConfigurationSchema, patchBackupConfigurationSchema } from './configuration.schema';
+import { withoutSecrets } from './destination-fields';
 
 const create = createBackupConfigurationSchema({ defaultTimezone: 'Europe/Berlin' });
 const patch = patchBackupConfigurationSchema({ defaultTimezone: 'Europe/Berlin' });

@@ -11,7 +11,8 @@ import { ApiId, ApiJson, ApiJsonBody, ApiPaging, ApiProblems } from '../openapi/
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
 import { toRunResponse, type RunResponse } from '../runs/run.mapper';
 import type { ConfigurationResponse, DestinationResponse } from './configuration.mapper';
-import { destinationSchema, type ConfigurationAction } from './configuration.schema';
+import { destinationSchema } from '@pbx/contracts';
+import type { ConfigurationAction } from './configuration-fields';
 import { ConfigurationSchemas } from './configuration-schemas';
 import { ConfigurationsService, type ConfigurationDraft, type ConfigurationPatch } from './configurations.service';
 import { dropSecretMarkers, type DestinationRecord } from './destination-secrets';

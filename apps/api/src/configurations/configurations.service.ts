@@ -1,5 +1,5 @@
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, nameKey, type FieldError, type Interval, type Language, type RunKind } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, missingSecret, nameKey, type FieldError, type Interval, type Language, type RunKind } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
@@ -16,9 +16,10 @@ import type { SecretBox } from '@pbx/secrets';
 import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
 import { toConfigurationResponse, toDestinationResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
-import { MAX_DESTINATIONS, type ConfigurationAction } from './configuration.schema';
+import type { ConfigurationAction } from './configuration-fields';
+import { MAX_DESTINATIONS } from './destination-fields';
 import { ConfigurationsRepository } from './configurations.repository';
-import { missingSecret, sealSecrets, splitDestination, type DestinationRecord } from './destination-secrets';
+import { sealSecrets, splitDestination, type DestinationRecord } from './destination-secrets';
 import { assertHostsAllowed } from '../destinations/destination-hosts';
 import { confirmHostKeys, NO_PIN_LISTENER, reportPins, type ConfirmedHostKeys, type HostKeyPinListener, type HostKeyProbe } from './host-key-pinning';
 

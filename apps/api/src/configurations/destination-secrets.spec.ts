@@ -2,8 +2,9 @@ import type { DestinationEntity } from '@pbx/persistence';
 import { SecretBox } from '@pbx/secrets';
 import { toDestinationResponse } from './configuration.mapper';
 import { validate } from '../common/validation';
-import { patchDestinationSchema } from './configuration.schema';
-import { dropSecretMarkers, missingSecret, sealSecrets, splitDestination, toDestinationConfig, type DestinationRecord } from './destination-secrets';
+import { patchDestinationSchema } from '@pbx/contracts';
+import { missingSecret } from '@pbx/contracts';
+import { dropSecretMarkers, sealSecrets, splitDestination, toDestinationConfig, type DestinationRecord } from './destination-secrets';
 
 const box = new SecretBox('c3'.repeat(32));
 const ID = '8d7e8a0e-9d4f-4a52-9b1f-0f4b2b8f4a11';

@@ -1,8 +1,7 @@
-import type { DestinationType } from '@pbx/contracts';
-import type { DestinationConfig } from '@pbx/destinations';
+import { isSecretField, SECRET_FIELDS, type DestinationType } from '@pbx/contracts';
+import { destinationConfigFromStored, type DestinationConfig } from '@pbx/destinations';
 import type { DestinationEntity } from '@pbx/persistence';
 import type { SecretBox } from '@pbx/secrets';
-import { SECRET_FIELDS, type SecretField } from './configuration.schema';
 
 /** The marker responses show instead of a stored secret; sending it back on PATCH keeps the value. */
 export const SECRET_MARKER = '***';
@@ -19,49 +18,31 @@ export interface SplitDestination {
   type: DestinationType;
   settings: Record<string, unknown>;
   /** field -> plaintext; never logged, sealed before it is stored. */
-  secrets: Partial<Record<SecretField, string>>;
+  secrets: Record<string, string>;
 }
 
-const isSecretField = (k: string): k is SecretField => (SECRET_FIELDS as readonly string[]).includes(k);
-
-/** Separates the write-only fields from the settings stored in clear. */
+/** Separates the write-only fields (the kind's `secret(…)` marks) from the settings stored in clear. */
 export function splitDestination(input: DestinationRecord): SplitDestination {
   const settings: Record<string, unknown> = {};
-  const secrets: Partial<Record<SecretField, string>> = {};
+  const secrets: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
     if (key === 'type' || key === 'id' || value === undefined) continue;
-    if (isSecretField(key)) {
+    if (isSecretField(input.type, key)) {
       if (typeof value === 'string') secrets[key] = value;
     } else settings[key] = value;
   }
   return { type: input.type, settings, secrets };
 }
 
-export function sealSecrets(box: SecretBox, secrets: Partial<Record<SecretField, string>>): Record<string, string> {
+export function sealSecrets(box: SecretBox, secrets: Record<string, string>): Record<string, string> {
   const sealed: Record<string, string> = {};
   for (const [key, value] of Object.entries(secrets)) if (value !== undefined) sealed[key] = box.seal(value);
   return sealed;
 }
 
-/** Which secret a destination type cannot work without; the error names the field. */
-export function missingSecret(type: DestinationType, stored: Record<string, unknown>): { field: SecretField; message: string } | undefined {
-  switch (type) {
-    case 'smb':
-      return stored.password ? undefined : { field: 'password', message: 'is required' };
-    case 'sftp':
-      return stored.password || stored.privateKey ? undefined : { field: 'password', message: 'a password or a privateKey is required' };
-    case 'dropbox':
-      return stored.refreshToken ? undefined : { field: 'authorizationCode', message: 'is required: the confirmation key Dropbox shows after you allow access (or a refreshToken)' };
-    default:
-      return undefined;
-  }
-}
-
 /** The destination as the adapters want it: settings plus opened secrets. Never log the result. */
 export function toDestinationConfig(destination: Pick<DestinationEntity, 'type' | 'settings' | 'secrets'>, box: SecretBox): DestinationConfig {
-  const opened: Record<string, string> = {};
-  for (const [key, sealed] of Object.entries(destination.secrets ?? {})) opened[key] = box.open(sealed);
-  return { ...destination.settings, ...opened, type: destination.type } as DestinationConfig;
+  return destinationConfigFromStored(destination.type, destination.settings, destination.secrets ?? {}, (sealed) => box.open(sealed));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { destinationSchema } from '../configurations/configuration.schema';
+import { destinationSchema } from '@pbx/contracts';
 
 const uuid = () => z.uuid({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a UUID') });
 

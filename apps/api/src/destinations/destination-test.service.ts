@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
+import { SECRET_FIELDS_BY_KIND } from '@pbx/contracts';
 import { CONNECT_FAILED, type DestinationConfig, type DestinationRegistry, type HostAllowlist, type TestReport } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { DestinationEntity } from '@pbx/persistence';
 import type { SecretBox } from '@pbx/secrets';
 import { notFound } from '../common/ids';
-import { SECRET_FIELDS } from '../configurations/configuration.schema';
 import { toDestinationConfig } from '../configurations/destination-secrets';
 import type { DestinationRecord } from '../configurations/destination-secrets';
 import { assertHostsAllowed } from './destination-hosts';
@@ -100,7 +100,7 @@ export class DestinationTestService {
 
 function secretValues(config: DestinationConfig): string[] {
   const record = config as unknown as Record<string, unknown>;
-  return SECRET_FIELDS.map((f) => record[f]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  return SECRET_FIELDS_BY_KIND[config.type].map((f) => record[f]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
 }
 
 /** Adapters should never echo a secret; this makes sure a report cannot carry one anyway. */

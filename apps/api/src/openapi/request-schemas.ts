@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createArchiveConfigurationSchema, patchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
-import { createBackupConfigurationSchema, destinationSchema, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
+import { destinationSchema } from '@pbx/contracts';
+import { createBackupConfigurationSchema, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
 import { deadLettersBulkBodySchema, deadLettersQuerySchema, paginationQuerySchema, runsQuerySchema } from '../common/validation';
 import { destinationTestBodySchema } from '../destinations/destination-test.schema';
 

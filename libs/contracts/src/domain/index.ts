@@ -2,3 +2,5 @@ export * from './schedule';
 export * from './runs';
 export * from './language';
 export * from './delivery-codes';
+export * from './fields';
+export * from './destinations';

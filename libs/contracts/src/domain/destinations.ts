@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { absolutePathProblems, portableNameProblems, relativePathProblems, sftpPathProblems, sharePathProblems } from '../canonical';
+import { bool, checkedString, email, hostSchema, intBetween, isObject, isSecretSchema, mustBe, oneOf, oneOfText, plainText, privateKeyText, secretText, tokenText } from './fields';
+
+/**
+ * The destination kinds: ONE discriminated union, the only definition of each kind's fields.
+ * The api validates requests with it (and shows it in OpenAPI), the adapters' config types are
+ * derived from it (libs/destinations), and a field marked `secret(…)` is sealed at rest and
+ * never returned. A new kind is a schema here plus an entry in SECRETS_NEEDED; the compiler
+ * then names the adapter registry, the notifier's labels and every exhaustive switch.
+ */
+
+/** SMB authentication methods; the destinations lib maps them onto its drivers. */
+export const SMB_SECURITY_METHODS = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
+export type SmbSecurityMethod = (typeof SMB_SECURITY_METHODS)[number];
+/** Default `smbclient` (Samba, SMB3). `legacy-smb2` only for old SMB2-only/NTLMv1 devices. */
+export const SMB_DRIVERS = ['smbclient', 'legacy-smb2'] as const;
+export type SmbDriver = (typeof SMB_DRIVERS)[number];
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+const localDestination = z.strictObject({
+  type: z.literal('local'),
+  /** Sub-directory below the service's local root; must stay inside it. */
+  path: checkedString('a relative path', relativePathProblems).optional(),
+});
+
+const smbDestination = z.strictObject({
+  type: z.literal('smb'),
+  server: hostSchema(),
+  /** Share name, optionally followed by sub-directories: "backup" or "backup/pbx/site-a". */
+  share: checkedString('a share name', sharePathProblems),
+  /** "user", "user@domain" or "DOMAIN\\user". */
+  username: plainText(1, 256),
+  password: secretText(1024).optional(),
+  security: oneOf(SMB_SECURITY_METHODS),
+  port: intBetween(1, 65535).optional(),
+  driver: oneOf(SMB_DRIVERS).default('smbclient'),
+});
+
+const sftpDestination = z.strictObject({
+  type: z.literal('sftp'),
+  host: hostSchema(),
+  port: intBetween(1, 65535).default(22),
+  username: plainText(1, 256),
+  password: secretText(1024).optional(),
+  /** OpenSSH/PEM private key text. */
+  privateKey: privateKeyText().optional(),
+  /** Absolute server path or "." (the login directory). */
+  path: checkedString('a path', sftpPathProblems).default('.'),
+  /** "SHA256:" + unpadded base64, exactly as `ssh-keygen -lf` prints it. Required to deliver. */
+  hostKeyFingerprint: z
+    .string({ error: mustBe('a host key fingerprint') })
+    .regex(FINGERPRINT, { error: 'must look like SHA256: followed by 43 base64 characters (as printed by ssh-keygen -l)' })
+    .optional(),
+  /** Without a fingerprint: pin the key the server presents when saving (a request, never stored). */
+  trustOnFirstUse: bool().optional(),
+});
+
+const dropboxDestination = z.strictObject({
+  type: z.literal('dropbox'),
+  /** One-time code; exchanged for a refresh token before anything is stored. */
+  authorizationCode: tokenText().optional(),
+  refreshToken: tokenText().optional(),
+  /** Folder inside the app folder, default "/" (the app root). */
+  path: checkedString('a Dropbox path', absolutePathProblems).optional(),
+});
+
+const usbDestination = z.strictObject({
+  type: z.literal('usb'),
+  /** Name of the mounted volume below the service's USB root (e.g. "stick"). */
+  device: checkedString('a device name', portableNameProblems).optional(),
+});
+
+const emailDestination = z.strictObject({
+  type: z.literal('email'),
+  to: email(),
+});
+
+/** The kinds' shapes, in the order error messages list them. */
+const SHAPES = [localDestination, smbDestination, sftpDestination, dropboxDestination, usbDestination, emailDestination] as const;
+
+type Shape = (typeof SHAPES)[number];
+export type DestinationKind = Shape['shape']['type']['value'];
+/** Every destination kind, in the order of the union. */
+export const DESTINATION_KINDS = SHAPES.map((s) => s.shape.type.value) as readonly DestinationKind[] as readonly [DestinationKind, ...DestinationKind[]];
+/** The same list under the name the messages use (a delivery's `destinationType`). */
+export const DESTINATION_TYPES = DESTINATION_KINDS;
+export type DestinationType = DestinationKind;
+
+export function isDestinationKind(value: unknown): value is DestinationKind {
+  return typeof value === 'string' && (DESTINATION_KINDS as readonly string[]).includes(value);
+}
+
+const secretFieldsOf = (schema: Shape) =>
+  Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([, field]) => isSecretSchema(field))
+    .map(([name]) => name);
+
+/** Secret field names of each kind, read from the `secret(…)` marks of its schema. */
+export const SECRET_FIELDS_BY_KIND = {} as Record<DestinationKind, readonly string[]>;
+for (const schema of SHAPES) SECRET_FIELDS_BY_KIND[schema.shape.type.value] = secretFieldsOf(schema);
+/** Every secret field of any kind. */
+export const SECRET_FIELDS: readonly string[] = [...new Set(Object.values(SECRET_FIELDS_BY_KIND).flat())];
+
+export function isSecretField(kind: DestinationKind, field: string): boolean {
+  return SECRET_FIELDS_BY_KIND[kind]?.includes(field) ?? false;
+}
+
+export interface MissingSecret {
+  field: string;
+  message: string;
+}
+
+/**
+ * Which secret a kind cannot work without (null: none). Judged on a request (what it carries)
+ * and on a stored destination (what is sealed), so create and PATCH refuse alike.
+ */
+export const SECRETS_NEEDED: Record<DestinationKind, ((has: (field: string) => boolean) => MissingSecret | undefined) | null> = {
+  local: null,
+  usb: null,
+  email: null,
+  smb: (has) => (has('password') ? undefined : { field: 'password', message: 'is required' }),
+  sftp: (has) => (has('password') || has('privateKey') ? undefined : { field: 'password', message: 'a password or a privateKey is required' }),
+  dropbox: (has) =>
+    has('authorizationCode') || has('refreshToken')
+      ? undefined
+      : { field: 'authorizationCode', message: 'is required: the confirmation key Dropbox shows after you allow access (or a refreshToken)' },
+};
+
+/** The secret a destination lacks, given which fields it has (values are not looked at beyond presence). */
+export function missingSecret(kind: DestinationKind, present: Record<string, unknown>): MissingSecret | undefined {
+  return SECRETS_NEEDED[kind]?.((field) => present[field] !== undefined && present[field] !== null && present[field] !== '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request rules across fields. They run even when another field failed (`when`), so every
+// problem is listed at once; they only compare values, whatever their type.
+
+const evenWithOtherErrors = { when: (payload: z.core.ParsePayload) => isObject(payload.value) };
+/** A PATCH entry that names a stored destination: omitted secrets mean "keep". */
+const keepsStoredSecrets = (v: object) => 'id' in v && typeof v.id === 'string';
+
+function withRules<S extends Shape>(schema: S) {
+  const kind = schema.shape.type.value;
+  return schema
+    .superRefine((v, ctx) => {
+      if (keepsStoredSecrets(v)) return;
+      const missing = missingSecret(kind, v as Record<string, unknown>);
+      if (missing) ctx.addIssue({ code: 'custom', path: [missing.field], message: missing.message });
+    }, evenWithOtherErrors)
+    .superRefine((v, ctx) => kindRules(v as z.output<Shape>, ctx), evenWithOtherErrors) as S;
+}
+
+function kindRules(v: z.output<Shape>, ctx: z.core.$RefinementCtx<unknown>): void {
+  if (v.type === 'smb' && v.security === 'ntlmv1-legacy' && v.driver !== 'legacy-smb2' && (SMB_DRIVERS as readonly unknown[]).includes(v.driver)) {
+    ctx.addIssue({ code: 'custom', path: ['driver'], message: 'must be "legacy-smb2" when security is "ntlmv1-legacy"' });
+  }
+  if (v.type === 'dropbox' && v.authorizationCode !== undefined && v.refreshToken !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['refreshToken'], message: 'give either authorizationCode or refreshToken, not both' });
+  }
+}
+
+const destinationUnionError = (iss: z.core.$ZodRawIssue) => {
+  if (iss.code === 'invalid_union') {
+    const value = (iss.input as { type?: unknown } | undefined)?.type;
+    return value === undefined ? `is required: ${oneOfText(DESTINATION_KINDS)}` : `must be ${oneOfText(DESTINATION_KINDS)}`;
+  }
+  return iss.input === undefined ? 'is required' : 'must be an object';
+};
+
+const KINDS = SHAPES.map(withRules) as unknown as typeof SHAPES;
+
+/** One destination as sent on create (and on POST …/destinations or a destination test). */
+export const destinationSchema = z.discriminatedUnion('type', [...KINDS], { error: destinationUnionError });
+
+const destinationId = { id: z.uuid({ error: mustBe('the id of an existing destination') }).optional() };
+
+const withId = <S extends Shape>(schema: S) => schema.safeExtend(destinationId);
+type WithIds<T extends readonly Shape[]> = { [I in keyof T]: ReturnType<typeof withId<T[I]>> };
+
+/** One destination in a PATCH list: may carry `id`, and then omitted secrets are kept. */
+export const patchDestinationSchema = z.discriminatedUnion('type', KINDS.map(withId) as unknown as WithIds<typeof SHAPES>, { error: destinationUnionError });
+
+/** A validated destination (defaults applied). */
+export type DestinationInput = z.output<typeof destinationSchema>;
+/** What a client may send. */
+export type DestinationBody = z.input<typeof destinationSchema>;
+export type PatchDestinationInput = z.output<typeof patchDestinationSchema>;
+/** The validated fields of one kind. */
+export type DestinationOf<K extends DestinationKind> = Extract<DestinationInput, { type: K }>;
+/** Fields a request may carry that are never stored. */
+export type RequestOnlyField = 'trustOnFirstUse';
