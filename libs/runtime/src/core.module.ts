@@ -1,4 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -70,6 +71,8 @@ export class CoreModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, applicationName: `pbx-backup-${service}` }), retryAttempts: 30, retryDelay: 1000 }),
         }),
+        // Health is reported by HealthService in its own shape; terminus need not log it too.
+        TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController],
       providers: [
