@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox';
 import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
-import type { DeliveryCode } from '@pbx/contracts';
+import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DropboxDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { classifyDropboxFault, DropboxFault, DropboxFaultRule, DropboxRecovery } from './dropbox-faults';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, dropboxRoot, probeName } from './paths';
 
 export interface DropboxAppOptions {
@@ -15,6 +20,20 @@ export interface DropboxAppOptions {
   apiBase?: string;
 }
 
+/** How one delivery attempt rides out faults before it gives up (then the dispatcher retries later). */
+export interface DropboxRetryOptions {
+  /** Repeats of one request after transient failures (429, 5xx, dropped connection, timeout). Default 5. */
+  maxRetries?: number;
+  /** First back-off delay; doubles per repeat, with full jitter. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Longest wait Dropbox may ask for (Retry-After) that is waited out inside the attempt. Default 60 s. */
+  maxWaitMs?: number;
+  /** All waiting one attempt may do (back-off and Retry-After together). Default 5 min. */
+  budgetMs?: number;
+  /** New upload sessions after an expired or closed one, per attempt. Default 2. */
+  maxNewSessions?: number;
+}
+
 export interface DropboxAdapterOptions extends DropboxAppOptions {
   /** Above this size upload sessions are used (Dropbox's single-request cap is 150 MB). */
   sessionThresholdBytes?: number;
@@ -22,27 +41,75 @@ export interface DropboxAdapterOptions extends DropboxAppOptions {
   chunkBytes?: number;
   /** How often one session may resume after incorrect_offset before giving up. */
   maxResumes?: number;
+  /** A request fails when no byte moves (connecting, sending or receiving) for this long. Default 60 s. */
+  requestTimeoutMs?: number;
+  retry?: DropboxRetryOptions;
+  /** Waiting, replaceable in tests (e.g. to record a 30 s Retry-After without waiting it). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const DEFAULT_THRESHOLD = 150 * 1024 * 1024;
+/** Dropbox's single-request cap is 150 MB (10^6), the smaller reading of "150 MB". */
+export const DROPBOX_SINGLE_UPLOAD_MAX_BYTES = 150_000_000;
 const DEFAULT_CHUNK = 8 * 1024 * 1024;
 const HASH_BLOCK = 4 * 1024 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const RETRY_DEFAULTS: Required<DropboxRetryOptions> = { maxRetries: 5, baseDelayMs: 500, maxWaitMs: 60_000, budgetMs: 300_000, maxNewSessions: 2 };
 
 type FetchFn = (url: RequestInfo, init?: RequestInit) => ReturnType<typeof nodeFetch>;
+
+/** The Dropbox app is not set up on this server: say which setting is missing. */
+function assertAppSetUp(app: DropboxAppOptions): void {
+  const missing = [!app.appKey && 'DROPBOX_APP_KEY', !app.appSecret && 'DROPBOX_APP_SECRET'].filter(Boolean);
+  if (missing.length) {
+    throw new DomainError(ERROR_CODES.transient, `Dropbox is not set up on this server: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`);
+  }
+}
+
+/**
+ * Dropbox's authorize URL for this app: the user opens it, allows access and copies the
+ * one-time code shown (no redirect URI), which `exchangeDropboxCode` turns into a refresh
+ * token; `token_access_type=offline` is what makes Dropbox issue one.
+ */
+export async function dropboxAuthorizeUrl(app: DropboxAppOptions): Promise<string> {
+  assertAppSetUp(app);
+  const auth = new DropboxAuth({ clientId: app.appKey });
+  // The SDK's types demand a redirect URI; the code flow without one is Dropbox's "paste the code" flow.
+  return String(await auth.getAuthenticationUrl(undefined as unknown as string, undefined, 'code', 'offline'));
+}
+
+/** A request that moves no byte for `idleMs` (connecting included) is torn down with ETIMEDOUT. */
+function idleTimeout<A extends HttpAgent>(agent: A, idleMs: number): A {
+  const create = agent.createConnection.bind(agent) as (o: ClientRequestArgs & HttpsRequestOptions, cb?: (err: Error | null, s: Duplex) => void) => Duplex | null | undefined;
+  agent.createConnection = (options, cb) => {
+    const socket = create(options, cb);
+    socket?.on('timeout', () => socket.destroy(Object.assign(new Error(`Dropbox did not answer: no data for ${idleMs} ms`), { code: 'ETIMEDOUT' })));
+    return socket;
+  };
+  return agent;
+}
 
 /**
  * The SDK's own `fetch` option, with https://{api,content}.dropboxapi.com rewritten to
  * `apiBase` when one is configured. node-fetch v2 because the SDK's download path calls
- * `res.buffer()`.
+ * `res.buffer()`. Every request gets the idle timeout (keep-alive agents whose sockets time
+ * out after `requestTimeoutMs` without traffic).
  */
-export function dropboxFetch(apiBase?: string): FetchFn {
-  if (!apiBase) return nodeFetch;
-  const base = apiBase.replace(/\/+$/, '');
+export function dropboxFetch(apiBase?: string, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): FetchFn {
+  const http = idleTimeout(new HttpAgent({ keepAlive: true, timeout: requestTimeoutMs }), requestTimeoutMs);
+  const https = idleTimeout(new HttpsAgent({ keepAlive: true, timeout: requestTimeoutMs }), requestTimeoutMs);
+  const agent = (url: URL) => (url.protocol === 'http:' ? http : https);
+  const base = apiBase?.replace(/\/+$/, '');
   return (url, init) => {
     const target = typeof url === 'string' ? new URL(url) : null;
-    if (target && /(^|\.)dropbox(api)?\.com$/.test(target.hostname)) return nodeFetch(`${base}${target.pathname}${target.search}`, init);
-    return nodeFetch(url, init);
+    if (base && target && /(^|\.)dropbox(api)?\.com$/.test(target.hostname)) return nodeFetch(`${base}${target.pathname}${target.search}`, { ...init, agent });
+    return nodeFetch(url, { ...init, agent });
   };
+}
+
+/** The same fetch, aborted with `signal` (node-fetch v2 honours `signal`). */
+function withSignal(fetch: FetchFn, signal: AbortSignal | undefined): FetchFn {
+  if (!signal) return fetch;
+  return (url, init) => fetch(url, { ...init, signal: signal as NonNullable<RequestInit['signal']> });
 }
 
 /**
@@ -50,6 +117,8 @@ export function dropboxFetch(apiBase?: string): FetchFn {
  * token (store it encrypted; the code itself is worthless afterwards).
  */
 export async function exchangeDropboxCode(code: string, app: DropboxAppOptions & { codeVerifier?: string }): Promise<string> {
+  // Without the secret the SDK would try PKCE and fail with a message about a code verifier.
+  if (!app.codeVerifier) assertAppSetUp(app);
   const auth = new DropboxAuth({ clientId: app.appKey, clientSecret: app.appSecret, fetch: dropboxFetch(app.apiBase) });
   if (app.codeVerifier) auth.setCodeVerifier(app.codeVerifier);
   try {
@@ -95,19 +164,70 @@ interface DbxErrorBody {
   error?: unknown;
 }
 
+/** Stored file metadata as upload and finish return it. */
+interface Stored {
+  size: number;
+  content_hash?: string;
+}
+
+/** What one delivery attempt may still do: its waiting budget and the caller's signal. */
+class Attempt {
+  private waitedMs = 0;
+  constructor(
+    readonly retry: Required<DropboxRetryOptions>,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  get remainingMs(): number {
+    return Math.max(0, this.retry.budgetMs - this.waitedMs);
+  }
+
+  spend(ms: number): void {
+    this.waitedMs += ms;
+  }
+}
+
+/** A Dropbox failure with what the table says about it (recovery) and what Dropbox told (offset, wait). */
+export class DropboxDeliveryError extends DeliveryError {
+  constructor(
+    rule: Pick<DropboxFaultRule, 'code' | 'permanent' | 'recovery'>,
+    message: string,
+    readonly details: { correctOffset?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(rule.code, message, rule.permanent, { cause: details.cause });
+    this.name = 'DropboxDeliveryError';
+    this.recovery = rule.recovery;
+  }
+  readonly recovery: DropboxRecovery;
+  get correctOffset(): number | undefined {
+    return this.details.correctOffset;
+  }
+  /** How long Dropbox asked to wait, when that was more than this attempt could: the dispatcher retries later. */
+  get retryAfterMs(): number | undefined {
+    return this.details.retryAfterMs;
+  }
+}
+
+const recoveryOf = (err: unknown): DropboxRecovery | undefined => (err instanceof DropboxDeliveryError ? err.recovery : undefined);
+
 /**
  * Dropbox via the official SDK. Dropbox commits an upload atomically (a file appears only
  * when files/upload or upload_session/finish succeeds), so no partial name + move is needed;
- * mode "overwrite" replaces an older copy in the same commit.
+ * mode "overwrite" replaces an older copy in the same commit. Faults are ridden out inside
+ * the attempt as DROPBOX_FAULTS says (dropbox-faults.ts).
  */
 export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConfig> {
   readonly type = 'dropbox' as const;
   /** One DropboxAuth per refresh token, so access tokens are reused until they expire. */
   private readonly auths = new Map<string, DropboxAuth>();
   private readonly fetch: FetchFn;
+  private readonly retry: Required<DropboxRetryOptions>;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(private readonly options: DropboxAdapterOptions) {
-    this.fetch = dropboxFetch(options.apiBase);
+    this.fetch = dropboxFetch(options.apiBase, options.requestTimeoutMs);
+    this.retry = { ...RETRY_DEFAULTS, ...options.retry };
+    this.sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
   }
 
   label(config: DropboxDestinationConfig): string {
@@ -118,22 +238,19 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
     throwIfAborted(req.signal);
     const location = backupLocation(req.configurationName, req.fileName);
     const path = `${dropboxRoot(config)}/${location}`;
-    const dbx = this.client(config);
+    const attempt = new Attempt(this.retry, req.signal);
+    const conn = this.client(config, req.signal);
     const localHash = await localContentHash(req.filePath, req.signal);
 
-    const existing = await this.call(dbx, (d) => d.filesGetMetadata({ path }), 'get_metadata').catch((err: unknown) => {
-      if (err instanceof DeliveryError && err.code === 'notFound') return null;
-      throw err;
-    });
-    const ex = existing?.result as { '.tag'?: string; size?: number; content_hash?: string } | undefined;
-    if (ex?.['.tag'] === 'file' && ex.size === req.size && ex.content_hash === localHash) {
+    const existing = await this.stored(conn, path, attempt);
+    if (existing && existing.size === req.size && existing.content_hash === localHash) {
       req.onProgress?.(req.size);
       return { location, target: this.label(config), verified: 'content_hash', alreadyPresent: true };
     }
 
     req.onProgress?.(0);
-    const meta =
-      req.size > (this.options.sessionThresholdBytes ?? DEFAULT_THRESHOLD) ? await this.uploadInSession(dbx, path, req) : await this.uploadSingle(dbx, path, req);
+    const threshold = Math.min(this.options.sessionThresholdBytes ?? DROPBOX_SINGLE_UPLOAD_MAX_BYTES, DROPBOX_SINGLE_UPLOAD_MAX_BYTES);
+    const meta = req.size > threshold ? await this.uploadInSession(conn, path, req, attempt, localHash) : await this.uploadSingle(conn, path, req, attempt);
     if (meta.size !== req.size || (meta.content_hash && meta.content_hash !== localHash)) {
       throw new DeliveryError('ioError', `Dropbox stored ${meta.size} bytes with content_hash ${meta.content_hash}, expected ${req.size} / ${localHash}`, false);
     }
@@ -142,16 +259,17 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
   }
 
   async list(config: DropboxDestinationConfig, configurationName: string): Promise<string[]> {
-    const dbx = this.client(config);
+    const conn = this.client(config);
+    const attempt = new Attempt(this.retry, undefined);
     const path = `${dropboxRoot(config)}/${backupDir(configurationName)}`;
     const names: string[] = [];
     try {
-      let page = (await this.call(dbx, (d) => d.filesListFolder({ path }), 'list_folder')).result;
+      let page = (await this.call(conn, (d) => d.filesListFolder({ path }), 'list_folder', attempt)).result;
       for (;;) {
         for (const e of page.entries) if (e['.tag'] === 'file' && !e.name.startsWith('.probe-')) names.push(e.name);
         if (!page.has_more) break;
         const cursor = page.cursor;
-        page = (await this.call(dbx, (d) => d.filesListFolderContinue({ cursor }), 'list_folder/continue')).result;
+        page = (await this.call(conn, (d) => d.filesListFolderContinue({ cursor }), 'list_folder/continue', attempt)).result;
       }
     } catch (err) {
       if (err instanceof DeliveryError && err.code === 'notFound') return [];
@@ -161,26 +279,28 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
   }
 
   async remove(config: DropboxDestinationConfig, configurationName: string, fileName: string): Promise<void> {
-    const dbx = this.client(config);
+    const conn = this.client(config);
     const path = `${dropboxRoot(config)}/${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
-    await this.call(dbx, (d) => d.filesDeleteV2({ path }), 'delete').catch((err: unknown) => {
+    await this.call(conn, (d) => d.filesDeleteV2({ path }), 'delete', new Attempt(this.retry, undefined)).catch((err: unknown) => {
       if (!(err instanceof DeliveryError && err.code === 'notFound')) throw err;
     });
   }
 
-  async test(config: DropboxDestinationConfig): Promise<TestReport> {
+  async test(config: DropboxDestinationConfig, signal?: AbortSignal): Promise<TestReport> {
     const steps: TestStep[] = [];
     let current = 'authorise';
+    // A test answers quickly: no waiting out rate limits or back-off.
+    const attempt = new Attempt({ ...this.retry, maxRetries: 0 }, signal);
     try {
-      const dbx = this.client(config);
-      const account = await this.call(dbx, (d) => d.usersGetCurrentAccount(), 'get_current_account');
+      const conn = this.client(config, signal);
+      const account = await this.call(conn, (d) => d.usersGetCurrentAccount(), 'get_current_account', attempt);
       steps.push({ step: current, ok: true, detail: account.result.email });
       const probe = `${dropboxRoot(config)}/${BACKUP_FOLDER}/${probeName()}`;
       current = 'write probe file';
-      await this.call(dbx, (d) => d.filesUpload({ path: probe, mode: { '.tag': 'overwrite' }, mute: true, contents: Buffer.from('pbx-backup probe\n') }), 'upload');
+      await this.call(conn, (d) => d.filesUpload({ path: probe, mode: { '.tag': 'overwrite' }, mute: true, contents: Buffer.from('pbx-backup probe\n') }), 'upload', attempt);
       steps.push({ step: current, ok: true });
       current = 'delete probe file';
-      await this.call(dbx, (d) => d.filesDeleteV2({ path: probe }), 'delete');
+      await this.call(conn, (d) => d.filesDeleteV2({ path: probe }), 'delete', attempt);
       steps.push({ step: current, ok: true });
       return { ok: true, steps };
     } catch (err) {
@@ -190,7 +310,7 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
     }
   }
 
-  private client(config: DropboxDestinationConfig): Conn {
+  private client(config: DropboxDestinationConfig, signal?: AbortSignal): Conn {
     if (!config.refreshToken) {
       throw new DeliveryError(
         'authFailed',
@@ -203,81 +323,145 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
       auth = new DropboxAuth({ refreshToken: config.refreshToken, clientId: this.options.appKey, clientSecret: this.options.appSecret, fetch: this.fetch });
       this.auths.set(config.refreshToken, auth);
     }
-    return { dbx: new Dropbox({ auth, fetch: this.fetch }), auth };
+    // The access token is shared; the signal belongs to this delivery's requests only.
+    return { dbx: new Dropbox({ auth, fetch: withSignal(this.fetch, signal) }), auth };
+  }
+
+  /** The file at `path`, or null when there is none (or a folder). */
+  private async stored(conn: Conn, path: string, attempt: Attempt): Promise<Stored | null> {
+    try {
+      const res = await this.call(conn, (d) => d.filesGetMetadata({ path }), 'get_metadata', attempt);
+      const meta = res.result as { '.tag'?: string } & Stored;
+      return meta['.tag'] === 'file' ? meta : null;
+    } catch (err) {
+      if (err instanceof DeliveryError && err.code === 'notFound') return null;
+      throw err;
+    }
   }
 
   /**
-   * One API call; an access token Dropbox reports as expired (or revoked early) is refreshed
-   * once and the call repeated. The SDK itself refreshes only by its own clock.
+   * One API call, repeated as the fault table says: an access token Dropbox reports as
+   * expired (the SDK refreshes only by its own clock) is refreshed once; a rate limit is
+   * waited out as Dropbox asks; 5xx, dropped connections and timeouts back off with jitter.
+   * `fn` builds the request anew each time (a fresh body stream).
    */
-  private async call<T>(conn: Conn, fn: (d: Dropbox) => Promise<T>, what: string): Promise<T> {
-    try {
-      return await fn(conn.dbx);
-    } catch (err) {
-      if (!(err instanceof DropboxResponseError) || err.status !== 401 || !summary(err).startsWith('expired_access_token')) throw dropboxError(err, what);
-    }
-    try {
-      await conn.auth.refreshAccessToken();
-      return await fn(conn.dbx);
-    } catch (err) {
-      throw dropboxError(err, what);
+  private async call<T>(conn: Conn, fn: (d: Dropbox) => Promise<T>, what: string, attempt: Attempt): Promise<T> {
+    let refreshed = false;
+    for (let retries = 0; ; ) {
+      throwIfAborted(attempt.signal);
+      let err: DropboxDeliveryError;
+      try {
+        return await fn(conn.dbx);
+      } catch (e) {
+        err = dropboxError(e, what);
+      }
+      if (err.recovery === 'refreshToken' && !refreshed) {
+        refreshed = true;
+        try {
+          await conn.auth.refreshAccessToken();
+        } catch (e) {
+          throw dropboxError(e, what);
+        }
+        continue;
+      }
+      if ((err.recovery === 'waitAndRetry' || err.recovery === 'backoffAndRetry') && retries < attempt.retry.maxRetries) {
+        await this.pause(err, retries++, what, attempt);
+        continue;
+      }
+      throw err;
     }
   }
 
-  private async uploadSingle(dbx: Conn, path: string, req: DeliveryRequest): Promise<{ size: number; content_hash?: string }> {
+  /** Waits before repeating a request: what Dropbox asked for, else exponential back-off with full jitter. */
+  private async pause(err: DropboxDeliveryError, retry: number, what: string, attempt: Attempt): Promise<void> {
+    const asked = retryAfterMs(err.cause);
+    const cap = Math.min(attempt.retry.maxWaitMs, attempt.remainingMs);
+    if (asked !== undefined && asked > cap) {
+      throw new DropboxDeliveryError(
+        { code: err.code, permanent: false, recovery: 'fail' },
+        `${err.message}; Dropbox asked to wait ${Math.ceil(asked / 1000)} s, more than this attempt may wait (${Math.floor(cap / 1000)} s): try again later`,
+        { retryAfterMs: asked, cause: err },
+      );
+    }
+    const backoff = attempt.retry.baseDelayMs * 2 ** retry;
+    const ms = asked ?? Math.round(backoff / 2 + (Math.random() * backoff) / 2);
+    if (ms > attempt.remainingMs) throw err;
+    attempt.spend(ms);
+    try {
+      await this.sleep(ms, attempt.signal);
+    } catch (e) {
+      throw dropboxError(e, what);
+    }
+  }
+
+  private async uploadSingle(conn: Conn, path: string, req: DeliveryRequest, attempt: Attempt): Promise<Stored> {
     // The body streams from disk (node-fetch accepts a stream): no whole-file buffer.
     const res = await this.call(
-      dbx,
+      conn,
       (d) => d.filesUpload({ path, mode: { '.tag': 'overwrite' }, autorename: false, mute: true, contents: createReadStream(req.filePath, { highWaterMark: 1024 * 1024, signal: req.signal }) }),
       'upload',
+      attempt,
     );
     return res.result;
   }
 
-  /** start → append_v2… → finish, resuming at the server's offset after incorrect_offset. */
-  private async uploadInSession(dbx: Conn, path: string, req: DeliveryRequest): Promise<{ size: number; content_hash?: string }> {
-    const chunkBytes = this.options.chunkBytes ?? DEFAULT_CHUNK;
+  /**
+   * start → append_v2… → finish. A repeated chunk after a lost answer meets incorrect_offset
+   * and continues at the server's correct_offset (no byte is appended twice); an expired or
+   * closed session is replaced by a new one; a refused finish is repeated alone (`call`).
+   */
+  private async uploadInSession(conn: Conn, path: string, req: DeliveryRequest, attempt: Attempt, localHash: string): Promise<Stored> {
+    const chunkBytes = Math.min(this.options.chunkBytes ?? DEFAULT_CHUNK, DROPBOX_SINGLE_UPLOAD_MAX_BYTES);
     const maxResumes = this.options.maxResumes ?? 5;
     const fh = await open(req.filePath, 'r');
     try {
       const buf = Buffer.allocUnsafe(chunkBytes);
-      const start = await this.call(dbx, (d) => d.filesUploadSessionStart({ close: false, contents: Buffer.alloc(0) }), 'upload_session/start');
-      const sessionId = start.result.session_id;
-      let offset = 0;
-      let resumes = 0;
-      for (;;) {
-        throwIfAborted(req.signal);
-        const { bytesRead } = await fh.read(buf, 0, Math.min(chunkBytes, req.size - offset), offset);
-        const contents = buf.subarray(0, bytesRead);
-        const last = offset + bytesRead >= req.size;
+      for (let newSessions = 0; ; newSessions++) {
         try {
-          if (last) {
-            const cursorOffset = offset;
-            const res = await this.call(
-              dbx,
-              (d) =>
-                d.filesUploadSessionFinish({
-                  cursor: { session_id: sessionId, offset: cursorOffset },
-                  commit: { path, mode: { '.tag': 'overwrite' }, autorename: false, mute: true },
-                  contents,
-                }),
-              'upload_session/finish',
-            );
-            return res.result;
-          }
-          const cursorOffset = offset;
-          await this.call(dbx, (d) => d.filesUploadSessionAppendV2({ cursor: { session_id: sessionId, offset: cursorOffset }, close: false, contents }), 'upload_session/append_v2');
-          offset += bytesRead;
-          req.onProgress?.(offset);
+          return await this.oneSession(conn, path, req, attempt, { fh, buf, maxResumes });
         } catch (err) {
-          const correct = err instanceof DeliveryError ? (err as DeliveryError & { correctOffset?: number }).correctOffset : undefined;
-          if (correct === undefined || resumes >= maxResumes || correct > req.size) throw err;
-          resumes++;
-          offset = correct; // the server is the truth: continue from what it has
+          if (recoveryOf(err) !== 'newSession' || newSessions >= attempt.retry.maxNewSessions) throw err;
+          // A finish whose answer was lost may have committed before the session vanished.
+          const there = await this.stored(conn, path, attempt);
+          if (there && there.size === req.size && there.content_hash === localHash) return there;
+          req.onProgress?.(0);
         }
       }
     } finally {
       await fh.close();
+    }
+  }
+
+  private async oneSession(
+    conn: Conn,
+    path: string,
+    req: DeliveryRequest,
+    attempt: Attempt,
+    io: { fh: Awaited<ReturnType<typeof open>>; buf: Buffer; maxResumes: number },
+  ): Promise<Stored> {
+    const start = await this.call(conn, (d) => d.filesUploadSessionStart({ close: false, contents: Buffer.alloc(0) }), 'upload_session/start', attempt);
+    const sessionId = start.result.session_id;
+    let offset = 0;
+    let resumes = 0;
+    for (;;) {
+      throwIfAborted(req.signal);
+      const { bytesRead } = await io.fh.read(io.buf, 0, Math.min(io.buf.length, req.size - offset), offset);
+      const contents = io.buf.subarray(0, bytesRead);
+      const cursor = { session_id: sessionId, offset };
+      try {
+        if (offset + bytesRead >= req.size) {
+          const commit = { path, mode: { '.tag': 'overwrite' as const }, autorename: false, mute: true };
+          return (await this.call(conn, (d) => d.filesUploadSessionFinish({ cursor, commit, contents }), 'upload_session/finish', attempt)).result;
+        }
+        await this.call(conn, (d) => d.filesUploadSessionAppendV2({ cursor, close: false, contents }), 'upload_session/append_v2', attempt);
+        offset += bytesRead;
+        req.onProgress?.(offset);
+      } catch (err) {
+        const correct = err instanceof DropboxDeliveryError && err.recovery === 'resumeAtOffset' ? err.correctOffset : undefined;
+        if (correct === undefined || resumes >= io.maxResumes || correct > req.size) throw err;
+        resumes++;
+        offset = correct; // the server is the truth: continue from what it has
+      }
     }
   }
 }
@@ -299,31 +483,37 @@ function findCorrectOffset(value: unknown): number | undefined {
   return undefined;
 }
 
-function classify(status: number, text: string): Exclude<DeliveryCode, 'successful'> {
-  if (status === 401 || /invalid_grant|invalid_client|invalid_access_token|expired_access_token/.test(text)) return 'authFailed';
-  if (/insufficient_space|insufficient_quota|storage_quota/.test(text)) return 'quotaExceeded';
-  if (/no_write_permission|no_permission|team_folder|access_error|restricted_content|disallowed_name/.test(text)) return 'sftpRightProblem';
-  if (/not_found|malformed_path/.test(text)) return 'notFound';
-  if (status === 429 || /too_many_(write_)?(requests|operations)|rate_limit/.test(text)) return 'timeout';
-  if (status === 400 && /payload_too_large|too_large/.test(text)) return 'quotaExceeded';
-  return 'ioError';
+/** The wait Dropbox asked for: `retry_after` in a RateLimitError body, else the Retry-After header (seconds or a date). */
+function retryAfterMs(err: unknown): number | undefined {
+  if (!(err instanceof DropboxResponseError)) return undefined;
+  const body = err.error as { error?: { retry_after?: unknown } } | undefined;
+  const inBody = typeof body === 'object' && body ? body.error?.retry_after : undefined;
+  if (typeof inBody === 'number' && inBody >= 0) return inBody * 1000;
+  const header = (err.headers as { get?(name: string): string | null } | undefined)?.get?.('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-export function dropboxError(err: unknown, what: string): DeliveryError {
-  if (err instanceof DeliveryError) return err;
+/** A thrown value as the fault table sees it. */
+export function dropboxFault(err: unknown): DropboxFault {
+  if (err instanceof DropboxResponseError) return { status: err.status, summary: summary(err) };
+  const e = err as { name?: string; code?: string; type?: string; message?: string } | undefined;
+  if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR') return { network: 'ABORTED' };
+  if (e?.code) return { network: e.code };
+  if (/socket hang up|premature close/i.test(e?.message ?? '')) return { network: 'HANGUP' };
+  return {};
+}
+
+export function dropboxError(err: unknown, what: string): DropboxDeliveryError {
+  if (err instanceof DropboxDeliveryError) return err;
+  if (err instanceof DeliveryError) return new DropboxDeliveryError({ code: err.code, permanent: err.permanent, recovery: 'fail' }, err.message, { cause: err.cause });
+  const rule = classifyDropboxFault(dropboxFault(err));
   if (err instanceof DropboxResponseError) {
-    const text = `${summary(err)} ${JSON.stringify(err.error ?? '')}`;
-    const code = classify(err.status, text);
-    const e = new DeliveryError(code, `Dropbox ${what}: HTTP ${err.status} ${summary(err)}`.trim(), undefined, { cause: err });
-    const correct = findCorrectOffset(err.error);
-    if (correct !== undefined) Object.assign(e, { correctOffset: correct });
-    return e;
+    return new DropboxDeliveryError(rule, `Dropbox ${what}: HTTP ${err.status} ${summary(err)}`.trim(), { correctOffset: findCorrectOffset(err.error), cause: err });
   }
-  const code = (err as { code?: string })?.code;
-  if (code === 'ABORT_ERR' || (err as { name?: string })?.name === 'AbortError') return new DeliveryError('timeout', `Dropbox ${what}: aborted`, false, { cause: err });
-  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].includes(code)) {
-    return new DeliveryError('mountfail', `Dropbox ${what}: ${errorMessage(err)}`, false, { cause: err });
-  }
-  if (code === 'ETIMEDOUT') return new DeliveryError('timeout', `Dropbox ${what}: ${errorMessage(err)}`, false, { cause: err });
-  return new DeliveryError('ioError', `Dropbox ${what}: ${errorMessage(err)}`, false, { cause: err });
+  if (rule.recovery === 'fail' && rule.code === 'timeout') return new DropboxDeliveryError(rule, `Dropbox ${what}: aborted`, { cause: err });
+  return new DropboxDeliveryError(rule, `Dropbox ${what}: ${errorMessage(err)}`, { cause: err });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,21 @@ import { pipeline } from 'node:stream/promises';
  * to `url` (see the destinations lib). Runs inside a test or as its own process
  * (`startDropboxFake({ port })`).
  *
+ * It follows Dropbox's wire rules: a folder or file in the way of a commit is 409
+ * `path/conflict/folder|file_ancestor`, a name Dropbox refuses is `path/disallowed_name`, a
+ * request body above 150 MB is 409 `payload_too_large`, a full account (`setQuota`) is
+ * `path/insufficient_space`, a read-only folder (`denyWrites`) is `path/no_write_permission`,
+ * an unknown or expired session is `not_found` (`lookup_failed/not_found` at finish), and a
+ * wrong offset is `incorrect_offset` with the server's `correct_offset`. Requests are applied
+ * whole or not at all, as Dropbox does.
+ *
  * Fault injection: `expireAccessTokens()` makes every issued access token answer
- * 401 expired_access_token (the client must refresh), `failNextAppend(lostBytes)` makes the
- * next upload_session/append_v2 (or finish) lose the last `lostBytes` bytes of the session
- * and answer 409 incorrect_offset with the server's real offset (the client must resume there).
+ * 401 expired_access_token (the client must refresh); `failNext(endpoint, fault, times)`
+ * makes the next calls of an endpoint answer 429 with Retry-After, a 5xx, a status such as
+ * 413, a write error, or drop the connection mid-body (nothing stored) or after the request
+ * was applied (the response is lost); `expireSessions()` forgets every open upload session.
+ * `failNextAppend(lostBytes)` (older tests) makes the session lose its last bytes, which
+ * Dropbox itself never does.
  */
 export interface DropboxFakeOptions {
   port?: number;
@@ -27,7 +38,41 @@ export interface DropboxFakeOptions {
   appSecret?: string;
   /** Lifetime of issued access tokens (seconds), reported as expires_in. */
   accessTokenTtlSeconds?: number;
+  /** Largest request body Dropbox accepts on a content endpoint: 150 MB. */
+  maxRequestBytes?: number;
 }
+
+/** Endpoints below /2/files/ that faults can be aimed at. */
+export type DropboxFakeEndpoint = 'upload' | 'upload_session/start' | 'upload_session/append_v2' | 'upload_session/finish' | 'get_metadata' | 'list_folder' | 'delete_v2';
+
+/** WriteError reasons (409 `path/<reason>`; at finish `too_many_write_operations` is its own tag). */
+export type DropboxWriteReason =
+  | 'insufficient_space'
+  | 'no_write_permission'
+  | 'disallowed_name'
+  | 'conflict/file'
+  | 'conflict/folder'
+  | 'conflict/file_ancestor'
+  | 'malformed_path'
+  | 'too_many_write_operations';
+
+export type DropboxFakeFault =
+  /** 429 with `Retry-After` and `retry_after` (RateLimitError). */
+  | { kind: 'rateLimit'; retryAfterSeconds: number; reason?: 'too_many_requests' | 'too_many_write_operations' }
+  /** A 5xx with a plain-text body, as Dropbox's front ends answer; `Retry-After` when given. */
+  | { kind: 'serverError'; status?: 500 | 502 | 503 | 504; retryAfterSeconds?: number }
+  /** Any other status with a plain-text body (e.g. 413 from the front end). */
+  | { kind: 'status'; status: number; body?: string }
+  /** A 409 endpoint error for a WriteError reason. */
+  | { kind: 'writeError'; reason: DropboxWriteReason }
+  /**
+   * The socket is destroyed: after `afterBytes` of the body (nothing is applied), or with
+   * `afterApplied` once the request was applied but before the response (the client must
+   * learn the outcome from the next call, e.g. incorrect_offset).
+   */
+  | { kind: 'dropConnection'; afterBytes?: number; afterApplied?: boolean }
+  /** The body is read and nothing is ever answered (until the client gives up or close()). */
+  | { kind: 'stall' };
 
 export interface DropboxFakeStats {
   codeExchanges: number;
@@ -38,6 +83,16 @@ export interface DropboxFakeStats {
   finishes: number;
   expiredRejections: number;
   incorrectOffsets: number;
+  /** Body bytes read on upload endpoints, whatever became of them (the wire count). */
+  bytesReceived: number;
+  /** Body bytes that became part of a session or an uploaded file. */
+  bytesStored: number;
+  rateLimited: number;
+  serverErrors: number;
+  droppedConnections: number;
+  stalls: number;
+  /** 409 endpoint errors answered (conflicts, write errors, expired sessions, ...). */
+  endpointErrors: number;
 }
 
 export interface DropboxFake {
@@ -56,6 +111,14 @@ export interface DropboxFake {
   expireAccessTokens(): void;
   /** The next append_v2/finish loses the session's last `lostBytes` bytes and answers incorrect_offset. */
   failNextAppend(lostBytes: number): void;
+  /** The next `times` calls of `endpoint` misbehave as `fault` says (queued after earlier ones). */
+  failNext(endpoint: DropboxFakeEndpoint, fault: DropboxFakeFault, times?: number): void;
+  /** Every open upload session expires (Dropbox keeps them 7 days): later calls get not_found. */
+  expireSessions(): void;
+  /** Writes below this Dropbox path get `path/no_write_permission` (null: none refused). */
+  denyWrites(pathPrefix: string | null): void;
+  /** Account size in bytes: commits that would exceed it get `path/insufficient_space` (null: unlimited). */
+  setQuota(bytes: number | null): void;
   /** Local path of a stored Dropbox path. */
   localPath(dropboxPath: string): string;
   close(): Promise<void>;
@@ -71,6 +134,7 @@ class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: unknown,
+    readonly headers: Record<string, string> = {},
   ) {
     super(typeof body === 'string' ? body : JSON.stringify(body));
   }
@@ -81,6 +145,10 @@ function dbxError(status: number, summary: string, error: unknown): ApiError {
 }
 
 const BLOCK = 4 * 1024 * 1024;
+/** Names Dropbox will not store (its "files that won't sync" list). */
+const DISALLOWED_NAMES = new Set(['desktop.ini', 'thumbs.db', '.ds_store', 'icon\r', '.dropbox', '.dropbox.attr']);
+/** Thrown when the fake hung up: nothing is answered. */
+const HUNG_UP = Symbol('hung up');
 
 /** Dropbox content_hash: sha256 over the concatenated sha256 of every 4 MiB block. */
 export async function dropboxContentHash(file: string): Promise<string> {
@@ -115,13 +183,33 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
   const appKey = options.appKey ?? 'fake-app-key';
   const appSecret = options.appSecret ?? 'fake-app-secret';
   const ttl = options.accessTokenTtlSeconds ?? 14_400;
+  const maxRequestBytes = options.maxRequestBytes ?? 150_000_000;
 
   const codes = new Set<string>();
   const refreshTokens = new Set<string>();
   const accessTokens = new Map<string, { expired: boolean }>();
   const sessions = new Map<string, Session>();
   let pendingLoss: number | null = null;
-  const stats: DropboxFakeStats = { codeExchanges: 0, refreshes: 0, uploads: 0, sessionStarts: 0, appends: 0, finishes: 0, expiredRejections: 0, incorrectOffsets: 0 };
+  const faults = new Map<DropboxFakeEndpoint, DropboxFakeFault[]>();
+  let deniedPrefix: string | null = null;
+  let quota: number | null = null;
+  const stats: DropboxFakeStats = {
+    codeExchanges: 0,
+    refreshes: 0,
+    uploads: 0,
+    sessionStarts: 0,
+    appends: 0,
+    finishes: 0,
+    expiredRejections: 0,
+    incorrectOffsets: 0,
+    bytesReceived: 0,
+    bytesStored: 0,
+    rateLimited: 0,
+    serverErrors: 0,
+    droppedConnections: 0,
+    stalls: 0,
+    endpointErrors: 0,
+  };
 
   const token = (prefix: string) => `${prefix}.${randomBytes(18).toString('base64url')}`;
 
@@ -172,11 +260,107 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     }
   }
 
-  async function readBody(req: IncomingMessage): Promise<Buffer> {
+  async function readBodyRaw(req: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     return Buffer.concat(chunks);
   }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const body = await readBodyRaw(req);
+    if (isContentRoute(req)) stats.bytesReceived += body.length;
+    return body;
+  }
+
+  const isContentRoute = (req: IncomingMessage) => /^\/2\/files\/upload/.test(req.url ?? '');
+
+  /** Reads (and drops) `n` body bytes, then hangs up: the request is not applied. */
+  async function hangUpAfter(req: IncomingMessage, n: number): Promise<never> {
+    let seen = 0;
+    if (n > 0) {
+      for await (const c of req) {
+        seen += (c as Buffer).length;
+        if (seen >= n) break;
+      }
+    }
+    stats.bytesReceived += seen;
+    stats.droppedConnections++;
+    req.socket.destroy();
+    throw HUNG_UP;
+  }
+
+  function endpointError(status: number, summary: string, error: unknown): ApiError {
+    stats.endpointErrors++;
+    return dbxError(status, summary, error);
+  }
+
+  /** A WriteError as files/upload (UploadError `path`) or upload_session/finish (`path`) wraps it. */
+  function writeError(reason: DropboxWriteReason, at: 'upload' | 'finish'): ApiError {
+    if (reason === 'too_many_write_operations' && at === 'finish') return endpointError(409, 'too_many_write_operations', { '.tag': 'too_many_write_operations' });
+    const [tag, sub] = reason.split('/') as [string, string | undefined];
+    const inner = sub ? { '.tag': tag, [tag]: { '.tag': sub } } : { '.tag': tag };
+    return endpointError(409, `path/${reason}`, at === 'upload' ? { '.tag': 'path', reason: inner, upload_session_id: '' } : { '.tag': 'path', path: inner });
+  }
+
+  /** Applies an injected fault that answers before the request runs; `afterApplied` drops are returned. */
+  async function injectedFault(req: IncomingMessage, endpoint: DropboxFakeEndpoint): Promise<DropboxFakeFault | undefined> {
+    const fault = faults.get(endpoint)?.shift();
+    if (!fault) return undefined;
+    switch (fault.kind) {
+      case 'rateLimit': {
+        stats.rateLimited++;
+        const reason = fault.reason ?? 'too_many_requests';
+        throw new ApiError(
+          429,
+          { error_summary: `${reason}/..`, error: { reason: { '.tag': reason }, retry_after: fault.retryAfterSeconds } },
+          { 'retry-after': String(fault.retryAfterSeconds) },
+        );
+      }
+      case 'serverError':
+        stats.serverErrors++;
+        throw new ApiError(fault.status ?? 503, 'Service Unavailable', fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {});
+      case 'status':
+        throw new ApiError(fault.status, fault.body ?? `HTTP ${fault.status}`);
+      case 'writeError':
+        if (endpoint === 'upload' || endpoint === 'upload_session/finish') throw writeError(fault.reason, endpoint === 'upload' ? 'upload' : 'finish');
+        throw endpointError(409, `path/${fault.reason}`, { '.tag': 'path', path: { '.tag': fault.reason } });
+      case 'dropConnection':
+        if (fault.afterApplied) return fault;
+        return hangUpAfter(req, fault.afterBytes ?? 0);
+      case 'stall':
+        stats.bytesReceived += (await readBodyRaw(req)).length;
+        stats.stalls++;
+        throw HUNG_UP;
+    }
+  }
+
+  /** Bytes stored below the root, for the quota. */
+  async function usedBytes(dir = root): Promise<number> {
+    let total = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      total += entry.isDirectory() ? await usedBytes(full) : (await stat(full)).size;
+    }
+    return total;
+  }
+
+  /** Dropbox's rules for writing `path`, checked at commit. */
+  async function checkWrite(path: string, size: number, replacing: number, at: 'upload' | 'finish'): Promise<void> {
+    const segments = path.split('/').filter(Boolean);
+    const name = segments.at(-1) ?? '';
+    if (DISALLOWED_NAMES.has(name.toLowerCase())) throw writeError('disallowed_name', at);
+    if (deniedPrefix !== null && (path.toLowerCase() + '/').startsWith(deniedPrefix.toLowerCase().replace(/\/*$/, '/'))) throw writeError('no_write_permission', at);
+    for (let i = 1; i < segments.length; i++) {
+      const st = await stat(localPath(`/${segments.slice(0, i).join('/')}`)).catch(() => null);
+      if (st?.isFile()) throw writeError('conflict/file_ancestor', at);
+      if (!st) break;
+    }
+    if ((await stat(localPath(path)).catch(() => null))?.isDirectory()) throw writeError('conflict/folder', at);
+    if (quota !== null && (await usedBytes()) - replacing + size > quota) throw writeError('insufficient_space', at);
+  }
+
+  /** UploadError, UploadSessionAppendError and UploadSessionFinishError all have this tag. */
+  const tooLarge = () => endpointError(409, 'payload_too_large', { '.tag': 'payload_too_large' });
 
   function apiArg(req: IncomingMessage): Record<string, unknown> {
     const raw = req.headers['dropbox-api-arg'];
@@ -189,32 +373,45 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
   }
 
-  /** Streams the request body onto the end of `file`. */
+  /**
+   * Streams the request body onto the end of `file`; a body cut short or too large
+   * (payload_too_large) is cut off again, so a failed request changes nothing, as on Dropbox.
+   */
   async function appendBody(req: IncomingMessage, file: string): Promise<number> {
+    const before = (await stat(file).catch(() => null))?.size ?? 0;
     let n = 0;
     req.on('data', (c: Buffer) => (n += c.length));
-    await pipeline(req, createWriteStream(file, { flags: 'a' }));
-    return n;
+    try {
+      await pipeline(req, createWriteStream(file, { flags: 'a' }));
+      if (n > maxRequestBytes) throw tooLarge();
+      return n;
+    } catch (err) {
+      await truncate(file, before).catch(() => undefined);
+      throw err;
+    } finally {
+      stats.bytesReceived += n;
+    }
   }
 
-  async function commit(tmpFile: string, commitArg: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async function commit(tmpFile: string, commitArg: Record<string, unknown>, at: 'upload' | 'finish'): Promise<Record<string, unknown>> {
     const path = checkPath(commitArg.path);
     const dest = localPath(path);
     const mode = (commitArg.mode as { '.tag'?: string } | string | undefined) ?? 'add';
     const modeTag = typeof mode === 'string' ? mode : mode['.tag'];
-    if (modeTag !== 'overwrite' && (await stat(dest).catch(() => null))) {
-      await rm(tmpFile, { force: true });
-      throw dbxError(409, 'path/conflict/file', { '.tag': 'path', reason: { '.tag': 'conflict', conflict: { '.tag': 'file' } } });
-    }
+    const existing = await stat(dest).catch(() => null);
+    await checkWrite(path, (await stat(tmpFile)).size, existing?.isFile() ? existing.size : 0, at);
+    if (modeTag !== 'overwrite' && existing) throw writeError('conflict/file', at);
     await mkdir(dirname(dest), { recursive: true });
     await rename(tmpFile, dest);
     return (await metadata(path))!;
   }
 
-  function session(cursor: unknown): Session & { id: string; clientOffset: number } {
+  function session(cursor: unknown, wrapInLookup: boolean): Session & { id: string; clientOffset: number } {
     const c = cursor as { session_id?: string; offset?: number };
     const s = c?.session_id ? sessions.get(c.session_id) : undefined;
-    if (!s) throw dbxError(409, 'not_found', { '.tag': 'not_found' });
+    if (!s) {
+      throw endpointError(409, wrapInLookup ? 'lookup_failed/not_found' : 'not_found', wrapInLookup ? { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_found' } } : { '.tag': 'not_found' });
+    }
     return Object.assign(s, { id: c.session_id!, clientOffset: Number(c.offset) });
   }
 
@@ -234,7 +431,7 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
       const err = { '.tag': 'incorrect_offset', correct_offset: s.offset };
       throw dbxError(409, wrapInLookup ? 'lookup_failed/incorrect_offset' : 'incorrect_offset', wrapInLookup ? { '.tag': 'lookup_failed', lookup_failed: err } : err);
     }
-    if (s.closed) throw dbxError(409, 'closed', { '.tag': 'closed' });
+    if (s.closed) throw endpointError(409, wrapInLookup ? 'lookup_failed/closed' : 'closed', wrapInLookup ? { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'closed' } } : { '.tag': 'closed' });
   }
 
   async function tokenEndpoint(req: IncomingMessage, url: URL): Promise<unknown> {
@@ -279,11 +476,23 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     }
   }
 
-  async function handle(req: IncomingMessage, url: URL): Promise<unknown> {
+  /** The request's answer; `hangUp` when an injected fault loses the response after applying it. */
+  async function handle(req: IncomingMessage, url: URL): Promise<{ result: unknown; hangUp?: boolean }> {
     const route = url.pathname;
     if (req.method !== 'POST') throw new ApiError(405, 'POST only');
-    if (route === '/oauth2/token') return tokenEndpoint(req, url);
+    if (route === '/oauth2/token') return { result: await tokenEndpoint(req, url) };
     authorize(req);
+    const endpoint = route.startsWith('/2/files/') ? (route.slice('/2/files/'.length) as DropboxFakeEndpoint) : undefined;
+    const fault = endpoint ? await injectedFault(req, endpoint) : undefined;
+    const result = await apply(req, route);
+    if (fault?.kind === 'dropConnection') {
+      stats.droppedConnections++;
+      return { result, hangUp: true };
+    }
+    return { result };
+  }
+
+  async function apply(req: IncomingMessage, route: string): Promise<unknown> {
     switch (route) {
       case '/2/users/get_current_account':
         await readBody(req);
@@ -292,50 +501,65 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
         const arg = apiArg(req);
         checkPath(arg.path);
         const tmp = join(staging, randomBytes(8).toString('hex'));
-        const n = await appendBody(req, tmp);
-        if (n > 150 * 1024 * 1024) {
+        try {
+          const n = await appendBody(req, tmp);
+          const meta = await commit(tmp, arg, 'upload');
+          stats.bytesStored += n;
+          stats.uploads++;
+          return meta;
+        } finally {
           await rm(tmp, { force: true });
-          throw dbxError(413, 'payload_too_large', { '.tag': 'payload_too_large' });
         }
-        stats.uploads++;
-        return commit(tmp, arg);
       }
       case '/2/files/upload_session/start': {
         const arg = apiArg(req);
         const id = `sess-${randomBytes(8).toString('hex')}`;
         const file = join(staging, id);
+        await writeFile(file, '');
         const n = await appendBody(req, file);
+        stats.bytesStored += n;
         sessions.set(id, { file, offset: n, closed: arg.close === true });
         stats.sessionStarts++;
         return { session_id: id };
       }
       case '/2/files/upload_session/append_v2': {
         const arg = apiArg(req);
-        const s = session(arg.cursor);
+        const s = session(arg.cursor, false);
         try {
           await checkOffset(s, false);
         } catch (err) {
           await readBody(req);
           throw err;
         }
-        s.offset += await appendBody(req, s.file);
+        const n = await appendBody(req, s.file);
+        s.offset += n;
+        stats.bytesStored += n;
         s.closed = arg.close === true;
         stats.appends++;
         return null;
       }
       case '/2/files/upload_session/finish': {
         const arg = apiArg(req);
-        const s = session(arg.cursor);
+        const s = session(arg.cursor, true);
         try {
           await checkOffset(s, true);
         } catch (err) {
           await readBody(req);
           throw err;
         }
-        s.offset += await appendBody(req, s.file);
+        const n = await appendBody(req, s.file);
+        let meta: Record<string, unknown>;
+        try {
+          meta = await commit(s.file, arg.commit as Record<string, unknown>, 'finish');
+        } catch (err) {
+          // A refused commit applies nothing: the session stays as it was, open for another finish.
+          await truncate(s.file, s.offset);
+          throw err;
+        }
+        stats.bytesStored += n;
         sessions.delete(s.id);
         stats.finishes++;
-        return commit(s.file, arg.commit as Record<string, unknown>);
+        return meta;
       }
       case '/2/files/get_metadata': {
         const arg = await jsonArg(req);
@@ -382,15 +606,20 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     handle(req, url).then(
-      (result) => {
+      ({ result, hangUp }) => {
+        if (hangUp) {
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(result));
       },
       (err: unknown) => {
+        if (err === HUNG_UP) return;
         req.resume();
         const status = err instanceof ApiError ? err.status : 500;
         const body = err instanceof ApiError ? err.body : { error_summary: 'internal_error/', error: String(err) };
-        res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
+        res.writeHead(status, { ...(err instanceof ApiError ? err.headers : {}), 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
       },
     );
@@ -423,6 +652,20 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     },
     failNextAppend(lostBytes: number) {
       pendingLoss = lostBytes;
+    },
+    failNext(endpoint, fault, times = 1) {
+      const queue = faults.get(endpoint) ?? [];
+      for (let i = 0; i < times; i++) queue.push(fault);
+      faults.set(endpoint, queue);
+    },
+    expireSessions() {
+      sessions.clear();
+    },
+    denyWrites(pathPrefix) {
+      deniedPrefix = pathPrefix;
+    },
+    setQuota(bytes) {
+      quota = bytes;
     },
     localPath,
     async close() {
