@@ -1,4 +1,5 @@
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
+import type { ConfigurationField } from './configuration-draft';
 import { SECRET_MARKER, secretFlag } from './destination-secrets';
 
 /** A destination as responses show it: settings, and for each stored secret a marker and a flag. */
@@ -34,20 +35,29 @@ export function toDestinationResponse(d: DestinationEntity): DestinationResponse
   return out;
 }
 
+type Shown = Partial<ConfigurationResponse>;
+
+/** Each request field as responses show it: a field added to a request schema and not shown here fails to compile. */
+const SHOWN = {
+  name: (c) => ({ name: c.name }),
+  reportTo: (c) => ({ reportTo: c.reportTo }),
+  interval: (c) => ({ interval: c.interval }),
+  startAt: (c) => ({ startAt: c.startAt }),
+  timezone: (c) => ({ timezone: c.timezone }),
+  data: (c) => (c.kind === 'archive' ? { items: c.data as ArchiveItems } : { data: c.data as BackupSections }),
+  keepLast: (c) => (c.kind === 'archive' ? {} : { keepLast: c.keepLast }),
+  notifyOnSuccess: (c) => ({ notifyOnSuccess: c.notifyOnSuccess }),
+  language: (c) => ({ language: c.language }),
+} satisfies Record<ConfigurationField, (c: ConfigurationEntity) => Shown>;
+
 export function toConfigurationResponse(c: ConfigurationEntity, destinations: DestinationEntity[]): ConfigurationResponse {
   const active = destinations.filter((d) => !d.removedAt).sort((a, b) => a.position - b.position);
+  const fields = Object.assign({}, ...Object.values(SHOWN).map((show) => show(c))) as Pick<ConfigurationResponse, 'name' | 'reportTo' | 'interval' | 'startAt' | 'timezone' | 'notifyOnSuccess' | 'language'>;
   return {
     id: c.id,
     kind: c.kind,
-    name: c.name,
-    reportTo: c.reportTo,
-    interval: c.interval,
-    startAt: c.startAt,
-    timezone: c.timezone,
-    ...(c.kind === 'archive' ? { items: c.data as ArchiveItems } : { data: c.data as BackupSections, keepLast: c.keepLast }),
+    ...fields,
     destinations: active.map(toDestinationResponse),
-    notifyOnSuccess: c.notifyOnSuccess,
-    language: c.language,
     nextRunAt: c.nextRunAt?.toISOString() ?? null,
     lastSuccessAt: c.lastSuccessAt?.toISOString() ?? null,
     createdAt: c.createdAt.toISOString(),

@@ -14,7 +14,8 @@ import type { ConfigurationResponse, DestinationResponse } from './configuration
 import { destinationSchema } from '@pbx/contracts';
 import type { ConfigurationAction } from './configuration-fields';
 import { ConfigurationSchemas } from './configuration-schemas';
-import { ConfigurationsService, type ConfigurationDraft, type ConfigurationPatch } from './configurations.service';
+import type { ConfigurationDraft, ConfigurationPatch } from './configuration-draft';
+import { ConfigurationsService } from './configurations.service';
 import { dropSecretMarkers, type DestinationRecord } from './destination-secrets';
 
 type CreateResult = { configuration?: ConfigurationResponse; run?: RunResponse };

@@ -1,13 +1,11 @@
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, missingSecret, nameKey, type FieldError, type Interval, type Language, type RunKind } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, missingSecret, type FieldError, type Interval, type RunKind } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
   eraseDestinationSecrets,
   notifyScheduleChanged,
   RunsRepository,
-  type ArchiveItems,
-  type BackupSections,
   type RunEntity,
 } from '@pbx/persistence';
 import { InvalidScheduleError, nextRunAt } from '@pbx/scheduling';
@@ -18,26 +16,11 @@ import { offsetOf, pageOf, type Page } from '../common/pagination';
 import { toConfigurationResponse, toDestinationResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
 import type { ConfigurationAction } from './configuration-fields';
 import { MAX_DESTINATIONS } from './destination-fields';
+import { configurationColumns, type ConfigurationDraft, type ConfigurationPatch } from './configuration-draft';
 import { ConfigurationsRepository } from './configurations.repository';
 import { sealSecrets, splitDestination, type DestinationRecord } from './destination-secrets';
 import { assertHostsAllowed } from '../destinations/destination-hosts';
 import { confirmHostKeys, NO_PIN_LISTENER, reportPins, type ConfirmedHostKeys, type HostKeyPinListener, type HostKeyProbe } from './host-key-pinning';
-
-/** A validated create request of either kind (archive `items` arrive as `data`). */
-export interface ConfigurationDraft {
-  name: string;
-  reportTo: string;
-  interval: Interval;
-  startAt?: string;
-  timezone: string;
-  data: BackupSections | ArchiveItems;
-  keepLast?: number | null;
-  notifyOnSuccess: boolean;
-  language: Language;
-  destinations: DestinationRecord[];
-}
-
-export type ConfigurationPatch = Partial<ConfigurationDraft>;
 
 /** Exchanges a Dropbox authorization code for a refresh token (network; never logged). */
 export type DropboxCodeExchange = (code: string) => Promise<string>;
@@ -87,16 +70,9 @@ export class ConfigurationsService {
       if (!ephemeral) await this.assertNameFree(tx, kind, draft.name);
       const entity = tx.create(ConfigurationEntity, {
         kind,
-        name: draft.name,
-        nameKey: nameKey(draft.name),
-        reportTo: draft.reportTo,
-        interval: draft.interval,
-        startAt: draft.startAt ?? null,
-        timezone: draft.timezone,
-        data: draft.data,
-        keepLast: draft.keepLast ?? null,
-        notifyOnSuccess: draft.notifyOnSuccess,
-        language: draft.language,
+        startAt: null,
+        keepLast: null,
+        ...configurationColumns(draft),
         ephemeral,
         // An ephemeral configuration must never be picked up by the scheduler.
         nextRunAt: ephemeral ? null : this.computeNextRun(draft.interval, draft.startAt, draft.timezone),
@@ -135,19 +111,8 @@ export class ConfigurationsService {
     const incoming = patch.destinations ? await this.prepareDestinations(patch.destinations, (i) => `destinations[${i}]`) : undefined;
     return this.inTransaction(async (tx) => {
       const c = await this.findOrFail(tx, kind, id, true);
-      if (patch.name !== undefined) {
-        await this.assertNameFree(tx, kind, patch.name, id);
-        c.name = patch.name;
-        c.nameKey = nameKey(patch.name);
-      }
-      if (patch.reportTo !== undefined) c.reportTo = patch.reportTo;
-      if (patch.interval !== undefined) c.interval = patch.interval;
-      if (patch.startAt !== undefined) c.startAt = patch.startAt;
-      if (patch.timezone !== undefined) c.timezone = patch.timezone;
-      if (patch.data !== undefined) c.data = patch.data;
-      if (patch.keepLast !== undefined) c.keepLast = patch.keepLast;
-      if (patch.notifyOnSuccess !== undefined) c.notifyOnSuccess = patch.notifyOnSuccess;
-      if (patch.language !== undefined) c.language = patch.language;
+      if (patch.name !== undefined) await this.assertNameFree(tx, kind, patch.name, id);
+      Object.assign(c, configurationColumns(patch));
       if (c.interval !== 'manual' && !c.startAt) {
         throw validationError([{ field: 'startAt', message: `is required when interval is "${c.interval}" (only "manual" needs none)` }]);
       }

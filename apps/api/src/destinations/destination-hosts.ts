@@ -1,11 +1,11 @@
-import { DomainError, ERROR_CODES, type FieldError } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, HOST_FIELD, isDestinationKind, type FieldError } from '@pbx/contracts';
 import { HOST_NOT_ALLOWED, type HostAllowlist } from '@pbx/destinations';
 
-/** The field naming the server a destination connects to (SFTP `host`, SMB `server`). */
+/** The field naming the server a destination connects to (the contracts' HOST_FIELD). */
 function hostField(d: Record<string, unknown>): { field: string; host: string } | undefined {
-  if (d.type === 'sftp' && typeof d.host === 'string') return { field: 'host', host: d.host };
-  if (d.type === 'smb' && typeof d.server === 'string') return { field: 'server', host: d.server };
-  return undefined;
+  const field = isDestinationKind(d.type) ? HOST_FIELD[d.type] : null;
+  const host = field === null ? undefined : d[field];
+  return field !== null && typeof host === 'string' ? { field, host } : undefined;
 }
 
 /**

@@ -126,9 +126,20 @@ const STRINGS = {
   },
 } as const satisfies Record<Language, ReportTexts>;
 
+/** How a report names each destination kind (the same in every language). */
+export const DESTINATION_LABELS = {
+  local: 'LOCAL',
+  smb: 'SMB',
+  sftp: 'SFTP',
+  dropbox: 'DROPBOX',
+  usb: 'USB',
+  email: 'EMAIL',
+} as const satisfies Record<DestinationType, string>;
+
 /** "[SFTP]10.0.0.5:/backups"; a target the dispatcher left empty still names the type. */
 export function deliveryLabel(d: Pick<DeliveryLine, 'type' | 'target'>): string {
-  const prefix = `[${d.type.toUpperCase()}]`;
+  // A kind this version does not know (an old row) is still named.
+  const prefix = `[${(DESTINATION_LABELS as Record<string, string>)[d.type] ?? d.type.toUpperCase()}]`;
   if (!d.target) return prefix;
   return d.target.startsWith('[') ? d.target : `${prefix}${d.target}`;
 }

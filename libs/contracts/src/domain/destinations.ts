@@ -7,7 +7,7 @@ import { bool, checkedString, email, hostSchema, intBetween, isObject, isSecretS
  * The api validates requests with it (and shows it in OpenAPI), the adapters' config types are
  * derived from it (libs/destinations), and a field marked `secret(…)` is sealed at rest and
  * never returned. A new kind is a schema here plus an entry in SECRETS_NEEDED; the compiler
- * then names the adapter registry, the notifier's labels and every exhaustive switch.
+ * then names the adapter registry, the adapters' config, the notifier's labels and HOST_FIELD.
  */
 
 /** SMB authentication methods; the destinations lib maps them onto its drivers. */
@@ -132,6 +132,16 @@ export const SECRETS_NEEDED: Record<DestinationKind, ((has: (field: string) => b
 export function missingSecret(kind: DestinationKind, present: Record<string, unknown>): MissingSecret | undefined {
   return SECRETS_NEEDED[kind]?.((field) => present[field] !== undefined && present[field] !== null && present[field] !== '');
 }
+
+/** The field naming the server a kind connects to (null: none), judged by DESTINATION_HOSTS_ALLOWED. */
+export const HOST_FIELD: Record<DestinationKind, string | null> = {
+  local: null,
+  usb: null,
+  dropbox: null,
+  email: null,
+  smb: 'server',
+  sftp: 'host',
+};
 
 // ---------------------------------------------------------------------------------------------
 // Request rules across fields. They run even when another field failed (`when`), so every
