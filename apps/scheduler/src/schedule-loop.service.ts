@@ -1,7 +1,7 @@
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { PgListener } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import type { ScheduleClaimer } from './schedule-claimer.service';
-import { ScheduleListener } from './schedule.listener';
 import type { ScheduleRepository } from './schedule.repository';
 
 export interface ScheduleLoopOptions {
@@ -35,7 +35,7 @@ export class ScheduleLoopService implements OnApplicationBootstrap, BeforeApplic
   private woken = false;
   private wakeSleeper?: () => void;
   private sleeping = false;
-  private readonly listener: ScheduleListener;
+  private readonly listener: PgListener;
   private readonly busyRetryMs: number;
   private readonly errorRetryMs: number;
   private readonly concurrency: number;
@@ -49,7 +49,8 @@ export class ScheduleLoopService implements OnApplicationBootstrap, BeforeApplic
     this.busyRetryMs = options.busyRetryMs ?? 100;
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.errorRetryMs = options.errorRetryMs ?? Math.min(1000, options.maxSleepMs);
-    this.listener = new ScheduleListener({ databaseUrl: options.databaseUrl, channel: options.channel, onWake: () => this.wake() }, logger);
+    // While it is down the loop still wakes every SCHEDULER_MAX_SLEEP_MS.
+    this.listener = new PgListener({ databaseUrl: options.databaseUrl, channel: options.channel, applicationName: 'pbx-backup-scheduler-listen', onNotify: () => this.wake() }, logger);
   }
 
   onApplicationBootstrap(): void {

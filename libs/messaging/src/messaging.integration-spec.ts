@@ -9,7 +9,9 @@ import { createEnvelope } from './envelope';
 import { PermanentMessageError, UnroutableMessageError } from './errors';
 import { MessagePublisher } from './message-publisher';
 import type { MessagingOptions } from './messaging-options';
-import { INBOX_KEEP_DAYS, OUTBOX_KEEP_DAYS, OutboxRelay, OutboxWriter } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { INBOX_KEEP_DAYS, OUTBOX_KEEP_DAYS } from './outbox-retention';
+import { OutboxWriter } from './outbox-writer';
 import { QueueConsumer, type Dispatch } from './queue-consumer';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { explainAnalyze, migratedDatabase, rowsScanned, type ExplainRow } from '@pbx/testing';
-import { claimSql, relaySessionOptions } from './outbox';
+import { claimSql, relaySessionOptions } from './outbox-relay';
 
 describe('OutboxRelay claim (real Postgres)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;

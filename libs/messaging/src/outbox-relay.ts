@@ -1,76 +1,11 @@
-import { Client, Pool, type PoolClient, type QueryResult } from 'pg';
-import type { EntityManager } from 'typeorm';
-import { MESSAGES, type MessageType, type PayloadOf } from '@pbx/contracts';
+import { Pool, type PoolClient, type QueryResult } from 'pg';
+import type { MessageType, PayloadOf } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
 import type { AmqpConnection } from './amqp-connection';
-import { createEnvelope } from './envelope';
 import { MessagePublisher } from './message-publisher';
-
-/** The NOTIFY channel of one schema's outbox (schemas isolate tests and installs). */
-export function outboxChannel(schema: string): string {
-  return `pbx_outbox_${schema}`;
-}
-
-export interface EnqueueOptions {
-  correlationId: string;
-  /** Hold the message back until then (a deferred run). */
-  availableAt?: Date;
-  messageId?: string;
-}
-
-/** Writes events in the caller's transaction; the relay publishes them after commit. */
-export class OutboxWriter {
-  constructor(private readonly schema: string) {}
-
-  async enqueue<T extends MessageType>(manager: EntityManager, type: T, payload: PayloadOf<T>, opts: EnqueueOptions): Promise<string> {
-    const env = createEnvelope(type, payload, opts.correlationId, opts.messageId);
-    // The NOTIFY rides on the INSERT (one round trip, not two; bench/messaging). It is
-    // delivered at commit, so the relay wakes exactly when the row becomes visible.
-    await manager.query(
-      `INSERT INTO outbox (id, type, version, routing_key, correlation_id, payload, created_at, available_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pg_notify($9, '')`,
-      [env.messageId, type, env.version, MESSAGES[type].routingKey, env.correlationId, JSON.stringify(env.payload), env.occurredAt, (opts.availableAt ?? new Date()).toISOString(), outboxChannel(this.schema)],
-    );
-    return env.messageId;
-  }
-
-  /**
-   * `enqueue` for many events: one multi-row INSERT and one NOTIFY (the scheduler's bulk
-   * run creation). Every payload is validated before anything is written.
-   */
-  async enqueueMany(
-    manager: EntityManager,
-    items: readonly { [T in MessageType]: { type: T; payload: PayloadOf<T>; correlationId: string; availableAt?: Date } }[MessageType][],
-  ): Promise<string[]> {
-    if (!items.length) return [];
-    const now = new Date().toISOString();
-    const rows = items.map((item) => {
-      const env = createEnvelope<MessageType>(item.type, item.payload, item.correlationId);
-      return {
-        id: env.messageId,
-        type: env.type,
-        version: env.version,
-        routing_key: MESSAGES[env.type].routingKey,
-        correlation_id: env.correlationId,
-        payload: env.payload,
-        created_at: env.occurredAt,
-        available_at: item.availableAt ? item.availableAt.toISOString() : now,
-      };
-    });
-    // One jsonb parameter instead of 8 per row: no bind-parameter limit on the batch size.
-    // The NOTIFY rides on the same statement, as in enqueue.
-    await manager.query(
-      `WITH inserted AS (
-         INSERT INTO outbox (id, type, version, routing_key, correlation_id, payload, created_at, available_at)
-         SELECT r.id, r.type, r.version, r.routing_key, r.correlation_id, r.payload, r.created_at, r.available_at
-           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, type varchar, version integer, routing_key varchar, correlation_id varchar,
-                                                   payload jsonb, created_at timestamptz, available_at timestamptz))
-       SELECT pg_notify($2, '')`,
-      [JSON.stringify(rows), outboxChannel(this.schema)],
-    );
-    return rows.map((r) => r.id);
-  }
-}
+import { pruneOutboxAndInbox } from './outbox-retention';
+import { outboxChannel } from './outbox-writer';
+import { PgListener } from './pg-listener';
 
 interface OutboxRow {
   id: string;
@@ -94,14 +29,6 @@ export interface OutboxRelayOptions {
   pruneEveryMs?: number;
 }
 
-/**
- * Published events are kept a week for ops to look at; inbox records a month. A duplicate
- * arrives within minutes (a relay's lost claim or mark); a replayed dead letter was never
- * recorded as handled, so neither needs the records for longer.
- */
-export const OUTBOX_KEEP_DAYS = 7;
-export const INBOX_KEEP_DAYS = 30;
-const PRUNE_BATCH = 5000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** How often a relay that does not listen tries to become the listener. */
 const LISTENER_RETRY_MS = 2000;
@@ -141,7 +68,7 @@ export function claimSql(batchSize: number): string {
 export class OutboxRelay {
   private readonly publisher: MessagePublisher;
   private readonly pool: Pool;
-  private listener?: Client;
+  private readonly listener: PgListener;
   private running = false;
   private readonly sleepers = new Set<() => void>();
   /** A NOTIFY that arrived while we were busy: the next sleep returns at once. */
@@ -170,12 +97,35 @@ export class OutboxRelay {
     });
     // An idle client's error (e.g. Postgres restarting) must not crash the process; the next query reconnects.
     this.pool.on('error', (err) => this.logger.warn({ err: err.message }, 'outbox relay connection lost'));
+    // One relay per schema listens: the one holding a session advisory lock on its LISTEN
+    // connection. Every NOTIFY woke every relay before, and at hundreds of commits per second
+    // the relays' empty claims cost more than they published (p99 57 ms with 3 relays, 24 ms
+    // with 1; bench/messaging). The others poll every pollMs, so rows still go out within a
+    // second if the listener is stuck, and one of them takes over the lock (released when the
+    // listener's connection ends) within LISTENER_RETRY_MS.
+    this.listener = new PgListener(
+      {
+        databaseUrl: options.databaseUrl,
+        channel: outboxChannel(options.schema),
+        applicationName: 'pbx-backup-outbox-listen',
+        onNotify: () => this.wakeAll(),
+        reconnectDelayMs: LISTENER_RETRY_MS,
+        // A relay that cannot reach the broker must not hold the listener role: it would take
+        // the NOTIFYs and publish nothing.
+        mayListen: () => this.connection.isConnected(),
+        claim: async (client) => {
+          const { rows } = await client.query<{ leader: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS leader', [`pbx-backup-outbox-listener:${options.schema}`]);
+          return rows[0].leader;
+        },
+      },
+      logger,
+    );
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.listen();
+    this.listener.start();
     this.loop = this.run();
     const every = this.options.pruneEveryMs ?? 3_600_000;
     if (every > 0) {
@@ -187,36 +137,11 @@ export class OutboxRelay {
     }
   }
 
-  /**
-   * Deletes published outbox rows older than OUTBOX_KEEP_DAYS and inbox records older than
-   * INBOX_KEEP_DAYS, in batches (short locks), so neither table grows without bound. Every
-   * relay does it; running it twice at once only finds less to delete.
-   */
+  /** One retention pass (see pruneOutboxAndInbox), logged when it deleted anything. */
   async prune(): Promise<{ outbox: number; inbox: number }> {
-    const deleted = {
-      outbox: await this.deleteInBatches(
-        `DELETE FROM outbox WHERE id = ANY(ARRAY(
-           SELECT id FROM outbox WHERE published_at < now() - make_interval(days => $1) LIMIT $2))`,
-        OUTBOX_KEEP_DAYS,
-      ),
-      inbox: await this.deleteInBatches(
-        `DELETE FROM inbox WHERE (consumer, message_id) IN (
-           SELECT consumer, message_id FROM inbox WHERE processed_at < now() - make_interval(days => $1) LIMIT $2)`,
-        INBOX_KEEP_DAYS,
-      ),
-    };
+    const deleted = await pruneOutboxAndInbox(this.pool);
     if (deleted.outbox || deleted.inbox) this.logger.info(deleted, 'pruned published outbox rows and old inbox records');
     return deleted;
-  }
-
-  /** Runs `sql` ($1 = days, $2 = batch size) until a batch deletes less than a full batch. */
-  private async deleteInBatches(sql: string, days: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { rowCount } = await this.pool.query(sql, [days, PRUNE_BATCH]);
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < PRUNE_BATCH) return total;
-    }
   }
 
   async stop(): Promise<void> {
@@ -225,7 +150,7 @@ export class OutboxRelay {
     this.wakeAll();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -352,14 +277,10 @@ export class OutboxRelay {
     }
   }
 
+  /** Waits ms, cut short by wakeAll() (a NOTIFY, stop()); not at all after a NOTIFY the loop has not handled yet. */
   private sleep(ms: number): Promise<void> {
-    return this.wait(ms, true);
-  }
-
-  /** Waits ms, cut short by wakeAll() (a NOTIFY, stop()); with `skipIfWoken`, not at all after a NOTIFY the loop has not handled yet. */
-  private wait(ms: number, skipIfWoken: boolean): Promise<void> {
     return new Promise((resolve) => {
-      if ((skipIfWoken && this.woken) || !this.running) return resolve();
+      if (this.woken || !this.running) return resolve();
       const done = (): void => {
         clearTimeout(timer);
         this.sleepers.delete(done);
@@ -375,56 +296,8 @@ export class OutboxRelay {
     for (const wake of [...this.sleepers]) wake();
   }
 
-  /**
-   * One relay per schema listens: the one holding a session advisory lock on its LISTEN
-   * connection. Every NOTIFY woke every relay before, and at hundreds of commits per second
-   * the relays' empty claims cost more than they published (p99 57 ms with 3 relays, 24 ms
-   * with 1; bench/messaging). The others poll every pollMs, so rows still go out within a
-   * second if the listener is stuck, and one of them takes over the lock (released when the
-   * listener's connection ends) within LISTENER_RETRY_MS.
-   */
-  private async listen(): Promise<void> {
-    while (this.running) {
-      // A relay that cannot reach the broker must not hold the listener role: it would take
-      // the NOTIFYs and publish nothing.
-      if (!this.connection.isConnected()) {
-        await this.wait(LISTENER_RETRY_MS, false);
-        continue;
-      }
-      const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'pbx-backup-outbox-listen' });
-      let leader = false;
-      try {
-        await client.connect();
-        const { rows } = await client.query<{ leader: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS leader', [`pbx-backup-outbox-listener:${this.options.schema}`]);
-        leader = rows[0].leader;
-        if (leader) {
-          this.listener = client;
-          client.on('notification', () => this.wakeAll());
-          await client.query(`LISTEN "${outboxChannel(this.options.schema)}"`);
-          this.wakeAll(); // rows committed before LISTEN took effect
-          await new Promise<void>((resolve) => {
-            const brokerCheck = setInterval(() => {
-              if (!this.connection.isConnected() || !this.running) done(); // hand the role over
-            }, 1000);
-            const done = (): void => {
-              clearInterval(brokerCheck);
-              resolve();
-            };
-            client.on('error', done);
-            client.on('end', done);
-          });
-        }
-      } catch (err) {
-        this.logger.warn({ err: err instanceof Error ? err.message : err }, 'outbox LISTEN connection failed; polling until it is back');
-      }
-      this.listener = undefined;
-      await client.end().catch(() => undefined); // ends the session: the advisory lock goes with it
-      if (this.running) await this.wait(leader ? 1000 : LISTENER_RETRY_MS, false); // stop() cuts it short
-    }
-  }
-
-  /** Whether this relay is the one listening for NOTIFY (see listen()). */
+  /** Whether this relay is the one listening for NOTIFY (see the constructor). */
   get isListener(): boolean {
-    return this.listener !== undefined;
+    return this.listener.isListening;
   }
 }
