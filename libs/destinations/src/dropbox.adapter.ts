@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox';
@@ -84,6 +85,12 @@ function idleTimeout<A extends HttpAgent>(agent: A, idleMs: number): A {
     const socket = create(options, cb);
     socket?.on('timeout', () => socket.destroy(Object.assign(new Error(`Dropbox did not answer: no data for ${idleMs} ms`), { code: 'ETIMEDOUT' })));
     return socket;
+  };
+  // A pooled socket's timeout follows the server's Keep-Alive hint (minus 1 s); in use it is ours again.
+  const reuse = agent.reuseSocket.bind(agent);
+  agent.reuseSocket = (socket, req) => {
+    reuse(socket, req);
+    (socket as Socket).setTimeout(idleMs);
   };
   return agent;
 }

@@ -40,6 +40,8 @@ export interface DropboxFakeOptions {
   accessTokenTtlSeconds?: number;
   /** Largest request body Dropbox accepts on a content endpoint: 150 MB. */
   maxRequestBytes?: number;
+  /** How long an idle connection is kept (Node's default 5 s); sent to clients as the Keep-Alive hint. */
+  keepAliveTimeoutMs?: number;
 }
 
 /** Endpoints below /2/files/ that faults can be aimed at. */
@@ -72,7 +74,9 @@ export type DropboxFakeFault =
    */
   | { kind: 'dropConnection'; afterBytes?: number; afterApplied?: boolean }
   /** The body is read and nothing is ever answered (until the client gives up or close()). */
-  | { kind: 'stall' };
+  | { kind: 'stall' }
+  /** The request is answered normally, `ms` later (a slow commit). */
+  | { kind: 'slow'; ms: number };
 
 export interface DropboxFakeStats {
   codeExchanges: number;
@@ -276,16 +280,20 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
 
   /** Reads (and drops) `n` body bytes, then hangs up: the request is not applied. */
   async function hangUpAfter(req: IncomingMessage, n: number): Promise<never> {
+    const socket = req.socket;
     let seen = 0;
-    if (n > 0) {
-      for await (const c of req) {
-        seen += (c as Buffer).length;
-        if (seen >= n) break;
-      }
-    }
+    await new Promise<void>((resolve) => {
+      if (n <= 0) return resolve();
+      req.on('data', (c: Buffer) => {
+        seen += c.length;
+        if (seen >= n) resolve();
+      });
+      req.once('end', resolve);
+      req.once('error', () => resolve());
+    });
     stats.bytesReceived += seen;
     stats.droppedConnections++;
-    req.socket.destroy();
+    socket.destroy();
     throw HUNG_UP;
   }
 
@@ -327,6 +335,9 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
       case 'dropConnection':
         if (fault.afterApplied) return fault;
         return hangUpAfter(req, fault.afterBytes ?? 0);
+      case 'slow':
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        return undefined;
       case 'stall':
         stats.bytesReceived += (await readBodyRaw(req)).length;
         stats.stalls++;
@@ -625,6 +636,7 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     );
   });
   server.requestTimeout = 0;
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
