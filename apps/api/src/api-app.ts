@@ -16,9 +16,7 @@ export function configureApiApp(app: INestApplication, env: AppEnv): void {
   // First, so that every answer (also a refused body) carries them.
   app.use(...securityHeaders());
   app.use(requestContext);
-  const { jsonParser, urlencodedParser } = jsonBodyMiddleware(BODY_LIMIT);
-  app.use(jsonParser);
-  app.use(urlencodedParser);
+  app.use(jsonBodyMiddleware(BODY_LIMIT));
   const express = app.getHttpAdapter().getInstance() as { disable?: (name: string) => void };
   express.disable?.('x-powered-by');
   setupOpenApi(app, env.DEFAULT_TIMEZONE);
@@ -26,7 +24,8 @@ export function configureApiApp(app: INestApplication, env: AppEnv): void {
 
 /** An initialised (not listening) api app, as tests and benches boot it in-process. */
 export async function createApiApp(env: AppEnv, logger: Logger, options: ApiModuleOptions = {}): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(env, logger, options), { logger: new PinoNestLogger(logger), bufferLogs: false });
+  // Nest's own body parsers off: configureApiApp installs the strict JSON one.
+  const app = await NestFactory.create(ApiModule.forRoot(env, logger, options), { logger: new PinoNestLogger(logger), bufferLogs: false, bodyParser: false });
   app.enableShutdownHooks();
   configureApiApp(app, env);
   await app.init();

@@ -1,7 +1,7 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { MESSAGES, type Envelope, type PayloadOf, type TypesOf } from '@pbx/contracts';
-import { PermanentMessageError, RethrowRpcExceptionFilter } from '@pbx/messaging';
+import { PermanentMessageError } from '@pbx/messaging';
 import { ReportService } from './report.service';
 
 type NotifierEvent = TypesOf<'notifier.events.v1'>;
@@ -15,10 +15,6 @@ function payloadOf<T extends NotifierEvent>(type: T, envelope: Envelope): Payloa
 }
 
 /** The notifier's consumers: run outcomes become reports. A thrown error is retried (SMTP down) unless permanent. */
-// Bound here as well as in startApp: its global registration comes after Nest registered the
-// listeners (hybrid app), so the consumer would only see "[object Object]" and lose the error
-// class (PermanentMessageError vs retry). Harmless once startApp registers it in time.
-@UseFilters(new RethrowRpcExceptionFilter())
 @Controller()
 export class RunEventsHandler {
   constructor(private readonly reports: ReportService) {}

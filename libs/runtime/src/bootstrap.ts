@@ -39,7 +39,8 @@ export async function startApp(opts: StartOptions): Promise<INestApplication> {
     const applied = await migrateDatabase({ url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA });
     if (applied.length) logger.info({ applied }, 'migrations applied');
   }
-  const app = await NestFactory.create(opts.module, { logger: new PinoNestLogger(logger), bufferLogs: false });
+  // No default body parsers: workers take no bodies, and the api installs its own (configure).
+  const app = await NestFactory.create(opts.module, { logger: new PinoNestLogger(logger), bufferLogs: false, bodyParser: false });
   app.enableShutdownHooks();
   await opts.configure?.(app);
   if (opts.queues.length) {

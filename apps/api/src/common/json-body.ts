@@ -19,13 +19,13 @@ function strictUtf8(_req: Request, _res: Response, raw: Buffer, encoding: string
 }
 
 /**
- * JSON body parsing with problem+json errors. Body-parser errors happen before Nest's
- * exception filters, so they are answered here. The function names matter: Nest skips
- * registering its own parsers when middleware with these names is already in place.
+ * JSON body parsing with problem+json errors (the app is created with `bodyParser: false`).
+ * Body-parser errors happen before Nest's exception filters, so they are answered here. Only
+ * JSON is parsed: a form body stays unparsed and fails validation as "not a JSON object".
  */
-export function jsonBodyMiddleware(limit: string): { jsonParser: express.RequestHandler; urlencodedParser: express.RequestHandler } {
+export function jsonBodyMiddleware(limit: string): express.RequestHandler {
   const parse = express.json({ limit, strict: false, type: ['application/json', 'application/*+json'], verify: strictUtf8 });
-  const jsonParser = function jsonParser(req: Request, res: Response, next: NextFunction): void {
+  return function jsonBody(req: Request, res: Response, next: NextFunction): void {
     parse(req, res, (err?: unknown) => {
       if (!err) return next();
       const e = err as { type?: string; status?: number };
@@ -36,9 +36,4 @@ export function jsonBodyMiddleware(limit: string): { jsonParser: express.Request
       writeProblem(res, problem(e.status && e.status >= 400 && e.status < 500 ? e.status : 400, 'bad_request', 'the request body could not be read'));
     });
   };
-  // Only JSON is accepted: a form body is left unparsed and fails validation as "not a JSON object".
-  const urlencodedParser = function urlencodedParser(_req: Request, _res: Response, next: NextFunction): void {
-    next();
-  };
-  return { jsonParser, urlencodedParser };
 }
