@@ -8,7 +8,7 @@ import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService } from '@pbx/ops';
 import { RunsRepository } from '@pbx/persistence';
-import { CoreModule, lazyDestinationRegistry, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
+import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
 import { resolveAdminToken } from './auth/admin-token';
@@ -20,7 +20,7 @@ import { AuditEventsController } from './audit/audit-events.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRetentionService } from './audit/audit-retention.service';
 import { hostKeyPinsToAudit } from './audit/request-audit';
-import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
+import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_AUTHORIZE_URL, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { BackupConfigurationsController } from './configurations/backup-configurations.controller';
 import { ConfigurationSchemas } from './configurations/configuration-schemas';
@@ -29,6 +29,7 @@ import { ConfigurationsService, type DropboxCodeExchange } from './configuration
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DestinationTestService } from './destinations/destination-test.service';
 import { DestinationsController } from './destinations/destinations.controller';
+import { DropboxController, type DropboxAuthorizeUrl } from './dropbox/dropbox.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { RunsController } from './runs/runs.controller';
@@ -41,6 +42,7 @@ export interface ApiModuleOptions {
   /** Tests may swap the adapters (e.g. to count calls); default: built from env. */
   destinationRegistry?: DestinationRegistry;
   dropboxCodeExchange?: DropboxCodeExchange;
+  dropboxAuthorizeUrl?: DropboxAuthorizeUrl;
 }
 
 /** The REST service: configurations, runs, downloads, dead letters, destination tests, metrics. */
@@ -61,6 +63,7 @@ export class ApiModule {
         RunsController,
         DeadLettersController,
         DestinationsController,
+        DropboxController,
         MetricsController,
         AuditEventsController,
       ],
@@ -73,6 +76,7 @@ export class ApiModule {
           useFactory: (): DropboxCodeExchange =>
             options.dropboxCodeExchange ?? lazyDropboxCodeExchange(env),
         },
+        { provide: DROPBOX_AUTHORIZE_URL, useFactory: (): DropboxAuthorizeUrl => options.dropboxAuthorizeUrl ?? lazyDropboxAuthorizeUrl(env) },
         { provide: ADMIN_TOKEN, useFactory: () => resolveAdminToken(env.ADMIN_API_TOKEN, logger, options.adminTokenFile) },
         { provide: ConfigurationSchemas, useFactory: () => new ConfigurationSchemas(env.DEFAULT_TIMEZONE) },
         { provide: ApiTokensService, inject: [DataSource, ADMIN_TOKEN], useFactory: (ds: DataSource, admin: string) => new ApiTokensService(new ApiTokensRepository(ds), admin) },

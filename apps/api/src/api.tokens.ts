@@ -2,4 +2,5 @@
 export const SECRET_BOX = Symbol('SECRET_BOX');
 export { DESTINATION_REGISTRY } from '@pbx/destinations';
 export const DROPBOX_CODE_EXCHANGE = Symbol('DROPBOX_CODE_EXCHANGE');
+export const DROPBOX_AUTHORIZE_URL = Symbol('DROPBOX_AUTHORIZE_URL');
 export const ADMIN_TOKEN = Symbol('ADMIN_TOKEN');

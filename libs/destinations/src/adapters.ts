@@ -6,5 +6,5 @@ export { UsbAdapter, isMountPoint, type UsbAdapterOptions } from './usb.adapter'
 export { SftpAdapter, sshFingerprint, type SftpAdapterOptions } from './sftp.adapter';
 export { SmbAdapter, type SmbAdapterOptions } from './smb.adapter';
 export { SMB_SECURITY_ARGS } from './smbclient.driver';
-export { DropboxAdapter, exchangeDropboxCode, dropboxFetch, localContentHash, type DropboxAdapterOptions, type DropboxAppOptions } from './dropbox.adapter';
+export { DropboxAdapter, dropboxAuthorizeUrl, exchangeDropboxCode, dropboxFetch, localContentHash, type DropboxAdapterOptions, type DropboxAppOptions } from './dropbox.adapter';
 export { EmailAdapter, estimateMailBytes, DEFAULT_MAIL_MAX_BYTES, type EmailAdapterOptions } from './email.adapter';

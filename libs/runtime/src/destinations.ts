@@ -2,7 +2,7 @@
 // their client libraries, which only the dispatcher needs at boot.
 import type { AppEnv } from '@pbx/config';
 import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
-import { createDestinationRegistry, exchangeDropboxCode } from '@pbx/destinations/adapters';
+import { createDestinationRegistry, dropboxAuthorizeUrl, exchangeDropboxCode } from '@pbx/destinations/adapters';
 
 /** The destination adapters, wired from the environment (api: tests; dispatcher: uploads). */
 export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
@@ -22,4 +22,9 @@ export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
 /** Trades a Dropbox authorization code for a refresh token with the app's credentials. */
 export function exchangeDropboxCodeFromEnv(env: AppEnv, code: string): Promise<string> {
   return exchangeDropboxCode(code, { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE });
+}
+
+/** Dropbox's authorize URL for the app in the environment (fails naming a missing app setting). */
+export function dropboxAuthorizeUrlFromEnv(env: AppEnv): Promise<string> {
+  return dropboxAuthorizeUrl({ appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET });
 }

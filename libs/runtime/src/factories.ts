@@ -13,6 +13,11 @@ export function lazyDropboxCodeExchange(env: AppEnv): (code: string) => Promise<
   return async (code) => (await import('./destinations')).exchangeDropboxCodeFromEnv(env, code);
 }
 
+/** Dropbox's authorize URL for the configured app, loading the Dropbox client on first use. */
+export function lazyDropboxAuthorizeUrl(env: AppEnv): () => Promise<string> {
+  return async () => (await import('./destinations')).dropboxAuthorizeUrlFromEnv(env);
+}
+
 /**
  * The destination registry of '@pbx/runtime/destinations', loaded on first use: the api tests
  * destinations now and then and should not load six client libraries at boot for it.

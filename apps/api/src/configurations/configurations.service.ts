@@ -233,6 +233,7 @@ export class ConfigurationsService {
         try {
           refreshToken = await this.exchangeDropboxCode(code);
         } catch (err) {
+          if (err instanceof DomainError) throw err; // this server's Dropbox app is not set up: not the code's fault
           const reason = err instanceof Error ? err.message.split(code).join('***') : 'unknown error';
           const prefix = at(i);
           throw new DomainError(ERROR_CODES.permanent, 'Dropbox did not accept the authorization code; nothing was saved', [

@@ -13,6 +13,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   415: 'The body is not JSON (or there is none)',
   416: 'Range not satisfiable',
   422: 'Refused by a third party (e.g. Dropbox code exchange)',
+  503: 'This server is not set up for it (e.g. no Dropbox app: DROPBOX_APP_SECRET)',
 };
 
 /** Problem responses (application/problem+json) an operation may answer with. */

@@ -136,6 +136,11 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       hostKeyFingerprint: str,
     },
   },
+  DropboxAuthorizeUrl: {
+    type: 'object',
+    required: ['url'],
+    properties: { url: { type: 'string', format: 'uri', description: "Dropbox's authorize page (response_type=code, token_access_type=offline)" } },
+  },
   ConfigurationPage: page('Configuration'),
   RunPage: page('Run'),
   DeadLetterPage: page('DeadLetter'),
