@@ -3,7 +3,6 @@
 // not deliver stay small; the adapters and the registry are '@pbx/destinations/adapters'.
 export * from './destination-config';
 export { DESTINATION_REGISTRY } from './destination-registry.token';
-export { DESTINATION_REGISTRY } from './destination-registry.token';
 export * from './delivery';
 export * from './paths';
 export type { DestinationRegistry, DestinationRegistryOptions } from './destination-registry';
