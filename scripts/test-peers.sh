@@ -5,6 +5,7 @@
 #   PostgreSQL   127.0.0.1:5432  (the machine's cluster, pg_ctlcluster)
 #   Redis        127.0.0.1:6379
 #   RabbitMQ     127.0.0.1:5672
+# Ports below are for TEST_PEERS_PORT_OFFSET=0 (the default); an offset is added to each.
 #   OpenSSH      127.0.0.1:2222  sftpuser/sftppass + key $BASE/sshd/client_ed25519 (internal-sftp)
 #   Samba strict 127.0.0.1:4445  SMB3 only, signing mandatory, NTLMv2 only: shares backup, readonly
 #   Samba legacy 127.0.0.1:4446  SMB2_02+, NTLMv1 permitted, no signing required: share backup
@@ -20,10 +21,12 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE=${TEST_PEERS_DIR:-$REPO/var/test-peers}
 ONLY=${1:-all}
-SSH_PORT=2222
-SMB_PORT=4445
-SMB_LEGACY_PORT=4446
-SMTP_PORT=2525
+# TEST_PEERS_PORT_OFFSET moves all four ports, so two checkouts can run their tests at once.
+OFF=${TEST_PEERS_PORT_OFFSET:-0}
+SSH_PORT=$((2222 + OFF))
+SMB_PORT=$((4445 + OFF))
+SMB_LEGACY_PORT=$((4446 + OFF))
+SMTP_PORT=$((2525 + OFF))
 export DEBIAN_FRONTEND=noninteractive
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -7,7 +7,7 @@ import { DeliveryError } from './delivery';
 import { sha256File } from './file-hash';
 import { SftpAdapter } from './sftp.adapter';
 
-/** Against the real OpenSSH sshd of scripts/test-peers.sh (127.0.0.1:2222). */
+/** Against the real OpenSSH sshd of scripts/test-peers.sh (127.0.0.1:2222 by default). */
 describe('SftpAdapter (real OpenSSH)', () => {
   let tmp: { path: string; remove: () => Promise<void> };
   let src: Awaited<ReturnType<typeof makeTestArchive>>;
@@ -45,7 +45,7 @@ describe('SftpAdapter (real OpenSSH)', () => {
     const res = await adapter.deliver(base, { ...src, configurationName: name, onProgress: (n) => progress.push(n) });
     expect(res).toEqual({
       location: `starface-backup/${name}/${src.fileName}`,
-      target: `[SFTP]127.0.0.1:2222:${dir}`,
+      target: `[SFTP]127.0.0.1:${peers.sftp.port}:${dir}`,
       verified: 'size',
     });
     const landed = join(peers.sftp.homeDir, subdir, res.location);

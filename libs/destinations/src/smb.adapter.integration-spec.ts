@@ -34,7 +34,7 @@ describe('SmbAdapter, smbclient driver (strict Samba: SMB3, signing mandatory, N
   it('delivers over SMB3 with signing: the file lands whole with equal sha256; list and remove work', async () => {
     const name = `Nightly full ${uniqueName()}`;
     const res = await adapter.deliver(base, { ...src, configurationName: name });
-    expect(res).toEqual({ location: `starface-backup/${name}/${src.fileName}`, target: `[SMB]//127.0.0.1:4445/backup/${sub}/pbx`, verified: 'size' });
+    expect(res).toEqual({ location: `starface-backup/${name}/${src.fileName}`, target: `[SMB]//127.0.0.1:${peers.smb.port}/backup/${sub}/pbx`, verified: 'size' });
     const dir = join(peers.smb.shareDir, sub, 'pbx', 'starface-backup', name);
     expect(await readdir(dir)).toEqual([src.fileName]);
     expect(await sha256File(join(dir, src.fileName))).toBe(src.sha256);
@@ -134,7 +134,7 @@ describe('SmbAdapter, legacy-smb2 driver (@marsaud/smb2 against legacy Samba: SM
     const progress: number[] = [];
     const res = await adapter.deliver(base, { ...src, configurationName: name, onProgress: (n) => progress.push(n) });
     expect(res.location).toBe(`starface-backup/${name}/${src.fileName}`);
-    expect(res.target).toBe(`[SMB]//127.0.0.1:4446/backup/${sub}/a/b (legacy SMB2/NTLMv1)`);
+    expect(res.target).toBe(`[SMB]//127.0.0.1:${peers.smb.legacyPort}/backup/${sub}/a/b (legacy SMB2/NTLMv1)`);
     const landed = join(peers.smb.legacyShareDir, sub, 'a/b', res.location);
     expect(await sha256File(landed)).toBe(src.sha256);
     expect(progress.at(-1)).toBe(src.size);

@@ -21,11 +21,14 @@ export const repoRoot = findRepoRoot(__dirname);
 /** Where scripts/test-peers.sh keeps its throwaway configs and data. */
 export const testPeersDir = resolve(process.env.TEST_PEERS_DIR ?? join(repoRoot, 'var/test-peers'));
 
+/** Added to every peer port (scripts/test-peers.sh reads the same variable). */
+const PORT_OFFSET = Number(process.env.TEST_PEERS_PORT_OFFSET ?? 0);
+
 /** The real test peers started by scripts/test-peers.sh (all on loopback). */
 export const peers = {
   host: '127.0.0.1',
   sftp: {
-    port: 2222,
+    port: 2222 + PORT_OFFSET,
     username: 'sftpuser',
     password: 'sftppass',
     /** Client private key (OpenSSH format) authorised for sftpuser. */
@@ -38,9 +41,9 @@ export const peers = {
   },
   smb: {
     /** "Strict modern" Samba: SMB3 minimum, signing mandatory, NTLMv2 only. */
-    port: 4445,
+    port: 4445 + PORT_OFFSET,
     /** "Legacy" Samba: SMB2_02 minimum, NTLMv1 permitted, signing not required. */
-    legacyPort: 4446,
+    legacyPort: 4446 + PORT_OFFSET,
     username: 'smbuser',
     password: 'smbpass',
     share: 'backup',
@@ -51,8 +54,8 @@ export const peers = {
     configFile: join(testPeersDir, 'samba/smb.conf'),
   },
   smtp: {
-    port: 2525,
-    url: 'smtp://127.0.0.1:2525',
+    port: 2525 + PORT_OFFSET,
+    url: `smtp://127.0.0.1:${2525 + PORT_OFFSET}`,
     maildir: join(testPeersDir, 'smtp/mail'),
   },
 } as const;
