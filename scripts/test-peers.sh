@@ -208,8 +208,10 @@ AuthorizedKeysFile $SSHD_DIR/authorized_keys/%u
 StrictModes no
 PermitRootLogin no
 AllowUsers sftpuser
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp
+# -d: the login folder ("." in a destination) is this checkout's, whatever the system user's
+# home says (another checkout's test-peers.sh may have moved it).
+Subsystem sftp internal-sftp -d $SFTP_HOME
+ForceCommand internal-sftp -d $SFTP_HOME
 MaxStartups 100:30:200
 MaxSessions 50
 LogLevel INFO
