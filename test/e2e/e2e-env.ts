@@ -53,6 +53,10 @@ export async function createE2eEnv(prefix: string, overrides: Record<string, str
     AMQP_NAMESPACE: ns,
     AMQP_RETRY_DELAY_MS: '200',
     AMQP_MAX_ATTEMPTS: '3',
+    // A delivery's own retries, scaled down: a destination that stays down is final within about a second.
+    DELIVERY_RETRY_FIRST_DELAY_MS: '200',
+    DELIVERY_RETRY_MAX_DELAY_MS: '400',
+    DELIVERY_RETRY_FOR_MS: '1000',
     REDIS_URL: testUrls.redis,
     ARTIFACT_DIR: join(dirs.path, 'artifacts'),
     LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),

@@ -79,9 +79,18 @@ export class DeliveriesRepository {
     });
   }
 
-  /** A transient failure that will be retried: visible on the delivery meanwhile. */
-  async noteRetry(id: string, code: DeliveryCode, error: string): Promise<void> {
-    await this.lifecycle.transitionDelivery(this.dataSource.manager, id, { to: 'pending', code, error });
+  /**
+   * A transient failure: the delivery waits (visible with its code, error and next attempt) and
+   * its next backup.deliver is held back in the outbox until `retryAt`, in one transaction.
+   * False when the delivery was no longer running (another copy of the message finished it).
+   */
+  async scheduleRetry(d: DeliveryEntity, failure: { code: DeliveryCode; error: string; retryAt: Date; failingSince: Date }): Promise<boolean> {
+    return this.dataSource.transaction(async (tx) => {
+      const change = { to: 'pending', code: failure.code, error: failure.error, nextAttemptAt: failure.retryAt, failingSince: failure.failingSince } as const;
+      if (!(await this.lifecycle.transitionDelivery(tx, d.id, change)).applied) return false;
+      await this.outbox.enqueue(tx, 'backup.deliver', { runId: d.runId, deliveryId: d.id }, { correlationId: d.runId, availableAt: failure.retryAt });
+      return true;
+    });
   }
 
   /** Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders them). */

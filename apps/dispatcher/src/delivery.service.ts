@@ -10,20 +10,22 @@ import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { retentionPlan } from './retention';
+import { nextAttempt, type RetryPolicy } from './retry-policy';
 import { RunFinalizerService } from './run-finalizer.service';
 
 const PROGRESS_EVERY_MS = 2000;
 
-/** Transient failure the messaging layer retries with backoff. */
-export class RetryableDeliveryError extends Error {}
-
 /**
  * Fans a packed run out to its destinations and uploads one delivery at a time. A
  * delivery that already succeeded is skipped, so a redelivered or replayed message never
- * writes a second file.
+ * writes a second file. A transient failure is the delivery's to ride out (retry-policy.ts):
+ * the attempt is recorded, the next one scheduled through the outbox and the message acked;
+ * the transport's own retries are left to infrastructure faults (database down, a crash).
  */
 @Injectable()
 export class DeliveryService {
+  private readonly retryPolicy: RetryPolicy;
+
   constructor(
     private readonly repo: DeliveriesRepository,
     private readonly finalizer: RunFinalizerService,
@@ -31,7 +33,14 @@ export class DeliveryService {
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.retryPolicy = {
+      retryForMs: env.DELIVERY_RETRY_FOR_MS,
+      firstDelayMs: env.DELIVERY_RETRY_FIRST_DELAY_MS,
+      maxDelayMs: env.DELIVERY_RETRY_MAX_DELAY_MS,
+      maxAttempts: env.DELIVERY_MAX_ATTEMPTS,
+    };
+  }
 
   async fanOut(runId: string): Promise<void> {
     const run = await this.repo.findRun(runId);
@@ -76,7 +85,9 @@ export class DeliveryService {
     }
 
     const attempt = await this.repo.startAttempt(delivery.id);
-    if (attempt === null) return; // final meanwhile (another copy of this message finished it)
+    // Final meanwhile (another copy of this message finished it), or waiting and not yet due
+    // (an early copy: the scheduled message comes at next_attempt_at).
+    if (attempt === null) return;
     let lastProgress = 0;
     try {
       const result = await this.destinations.deliver(config, {
@@ -99,14 +110,14 @@ export class DeliveryService {
       const e = toDeliveryError(err);
       // The recorded message may be deliberately uniform (CONNECT_FAILED): the operator gets the real reason here.
       const cause = causeMessage(e);
-      // The delivery's own count decides; the transport only brings the message back.
-      if (e.permanent || attempt >= this.env.DELIVERY_MAX_ATTEMPTS) {
-        log.error({ code: e.code, err: e.message, cause, attempt }, 'delivery failed');
+      const retryAfterMs = 'retryAfterMs' in e && typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined;
+      const next = nextAttempt({ attempts: attempt, failingSince: delivery.failingSince }, { permanent: e.permanent, retryAfterMs }, new Date(), this.retryPolicy);
+      if ('giveUp' in next) {
+        log.error({ code: e.code, err: e.message, cause, attempt, gaveUp: next.giveUp }, 'delivery failed');
         return this.finish(run, () => this.repo.fail(delivery, e.code, e.message));
       }
-      log.warn({ code: e.code, err: e.message, cause, attempt }, 'delivery failed; will retry');
-      await this.repo.noteRetry(delivery.id, e.code, e.message);
-      throw new RetryableDeliveryError(`${e.code}: ${e.message}`);
+      log.warn({ code: e.code, err: e.message, cause, attempt, retryAt: next.retryAt.toISOString() }, 'delivery failed; will retry');
+      await this.repo.scheduleRetry(delivery, { code: e.code, error: e.message, ...next });
     }
   }
 

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { artifactFileName } from '@pbx/destinations';
-import { OutboxWriter } from '@pbx/messaging';
+import { OutboxWriter, outboxChannel } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
@@ -35,10 +35,11 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   });
 
   const localRoot = () => join(dirs.path, 'backups');
-  async function startDispatcher(overrides: Record<string, string | number> = {}): Promise<void> {
+  async function startDispatcher(overrides: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
     const env = testEnv({
       DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'),
       LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4, SECRETS_KEY,
+      DELIVERY_MAX_ATTEMPTS: 2, DELIVERY_RETRY_FIRST_DELAY_MS: 50, DELIVERY_RETRY_MAX_DELAY_MS: 100,
       ...overrides,
     });
     apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
@@ -128,6 +129,61 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       return r.status === 'failed' ? r : null;
     }, { timeoutMs: 30_000 });
     expect(done.deliveries).toMatchObject([{ status: 'failed', code: 'mountfail', attempts: 1 }]);
+  });
+
+  it('a transient failure waits on the delivery, far beyond the transport\'s retries, and the delivery succeeds once the destination is back', async () => {
+    // The transport would give up after 2 attempts (~0.1 s); the delivery keeps trying for a minute.
+    await startDispatcher({ AMQP_MAX_ATTEMPTS: 2, USB_ALLOW_UNMOUNTED: true, DELIVERY_MAX_ATTEMPTS: undefined, DELIVERY_RETRY_FIRST_DELAY_MS: 200, DELIVERY_RETRY_MAX_DELAY_MS: 400, DELIVERY_RETRY_FOR_MS: 60_000 });
+    const cfg = await configuration([{ type: 'local', settings: { path: 'a' } }, { type: 'usb', settings: { device: 'stick' } }]);
+    const { run, sha256, fileName } = await packedRun(cfg, '20261201-013000');
+    const waiting = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      const usb = r.deliveries!.find((d) => d.type === 'usb')!;
+      return usb.attempts >= 4 && usb.status === 'pending' ? { r, usb } : null;
+    }, { timeoutMs: 30_000 });
+    // The run waits with it; the report shows why and when the next attempt comes.
+    expect(waiting.r.status).toBe('dispatching');
+    expect(waiting.usb).toMatchObject({ code: 'mountfail', error: expect.stringContaining('not present'), failingSince: expect.any(Date) });
+    const [held] = await db.dataSource.query(
+      `SELECT available_at FROM outbox WHERE correlation_id = $1 AND type = 'backup.deliver' AND payload->>'deliveryId' = $2 ORDER BY available_at DESC LIMIT 1`,
+      [run.id, waiting.usb.id],
+    );
+    expect(held.available_at.getTime()).toBeGreaterThan(waiting.usb.failingSince!.getTime());
+    // More attempts than the transport's 2: each attempt's message was acked, the next one held back in the outbox.
+
+    await mkdir(join(dirs.path, 'usb', 'stick'), { recursive: true }); // plugged in
+    const done = await expectEventually(async () => {
+      const r = await runOf(run.id);
+      return r.status === 'succeeded' ? r : null;
+    }, { timeoutMs: 30_000 });
+    const usb = done.deliveries!.find((d) => d.type === 'usb')!;
+    expect(usb).toMatchObject({ status: 'succeeded', code: 'successful', nextAttemptAt: null });
+    expect(usb.attempts).toBeGreaterThan(2);
+    expect(sha(join(dirs.path, 'usb', 'stick', 'starface-backup', cfg.name, fileName))).toBe(sha256);
+  });
+
+  it('an early copy of a waiting delivery\'s message starts no attempt: the scheduled one does', async () => {
+    await startDispatcher({ USB_ALLOW_UNMOUNTED: true, DELIVERY_MAX_ATTEMPTS: undefined, DELIVERY_RETRY_FIRST_DELAY_MS: 60_000, DELIVERY_RETRY_MAX_DELAY_MS: 60_000, DELIVERY_RETRY_FOR_MS: 600_000 });
+    const cfg = await configuration([{ type: 'usb', settings: { device: 'later' } }]);
+    const { run } = await packedRun(cfg, '20261201-013000');
+    const waiting = await expectEventually(async () => {
+      const [d] = (await runOf(run.id)).deliveries!;
+      return d.status === 'pending' && d.nextAttemptAt ? d : null;
+    }, { timeoutMs: 30_000 });
+    expect(waiting.attempts).toBe(1);
+    await mkdir(join(dirs.path, 'usb', 'later'), { recursive: true });
+    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.deliver', { runId: run.id, deliveryId: waiting.id }, { correlationId: run.id }));
+    await expectEventually(async () => {
+      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.deliver.v1'`);
+      expect(n).toBe(2);
+    });
+    expect((await runOf(run.id)).deliveries).toMatchObject([{ status: 'pending', attempts: 1 }]);
+    // Its time comes: the held-back message starts attempt 2.
+    await db.dataSource.query(`UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, [waiting.id]);
+    await db.dataSource.query(`UPDATE outbox SET available_at = now() WHERE correlation_id = $1 AND published_at IS NULL`, [run.id]);
+    await db.dataSource.query(`SELECT pg_notify($1, '')`, [outboxChannel(db.schema)]);
+    await expectEventually(async () => (await runOf(run.id)).status === 'succeeded', { timeoutMs: 30_000 });
+    expect((await runOf(run.id)).deliveries).toMatchObject([{ status: 'succeeded', attempts: 2 }]);
   });
 
   it('hands an archive run to the archiver once, however often the finalizer is asked, and leaves its status to the archiver', async () => {

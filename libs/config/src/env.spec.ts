@@ -33,13 +33,20 @@ describe('loadEnv', () => {
     expect(errorOf({ [name]: value }).message).toContain(name);
   });
 
-  it('limits delivery attempts by DELIVERY_MAX_ATTEMPTS, by default as many as the transport retries', () => {
-    expect(loadEnv({}).DELIVERY_MAX_ATTEMPTS).toBe(5);
-    expect(loadEnv({ AMQP_MAX_ATTEMPTS: '3' }).DELIVERY_MAX_ATTEMPTS).toBe(3);
-    expect(loadEnv({ AMQP_MAX_ATTEMPTS: '8', DELIVERY_MAX_ATTEMPTS: '2' })).toMatchObject({ AMQP_MAX_ATTEMPTS: 8, DELIVERY_MAX_ATTEMPTS: 2 });
+  it('gives a delivery hours to ride out faults, not the transport\'s attempts; DELIVERY_MAX_ATTEMPTS is an optional cap', () => {
+    expect(loadEnv({})).toMatchObject({
+      DELIVERY_RETRY_FOR_MS: 6 * 3_600_000,
+      DELIVERY_RETRY_FIRST_DELAY_MS: 5000,
+      DELIVERY_RETRY_MAX_DELAY_MS: 600_000,
+      DESTINATION_CONNECT_TIMEOUT_MS: 20_000,
+      DESTINATION_IDLE_TIMEOUT_MS: 60_000,
+    });
+    expect(loadEnv({}).DELIVERY_MAX_ATTEMPTS).toBeUndefined();
+    // The transport no longer carries delivery retries, so the cap may exceed its attempts.
+    expect(loadEnv({ AMQP_MAX_ATTEMPTS: '3', DELIVERY_MAX_ATTEMPTS: '40' })).toMatchObject({ AMQP_MAX_ATTEMPTS: 3, DELIVERY_MAX_ATTEMPTS: 40 });
     expect(errorOf({ DELIVERY_MAX_ATTEMPTS: '0' }).message).toContain('DELIVERY_MAX_ATTEMPTS');
-    // More delivery attempts than message attempts: the message would be dead-lettered first.
-    expect(errorOf({ AMQP_MAX_ATTEMPTS: '3', DELIVERY_MAX_ATTEMPTS: '4' }).message).toMatch(/DELIVERY_MAX_ATTEMPTS: must be at most AMQP_MAX_ATTEMPTS \(3\)/);
+    expect(errorOf({ DELIVERY_RETRY_FIRST_DELAY_MS: '5000', DELIVERY_RETRY_MAX_DELAY_MS: '1000' }).message).toMatch(/DELIVERY_RETRY_MAX_DELAY_MS: must be at least/);
+    expect(errorOf({ DESTINATION_IDLE_TIMEOUT_MS: '0' }).message).toContain('DESTINATION_IDLE_TIMEOUT_MS');
   });
 
   it('refuses a malformed SECRETS_KEY without echoing it', () => {

@@ -34,10 +34,19 @@ export const envSchema = z.object({
   AMQP_MAX_ATTEMPTS: int(5, 1),
   AMQP_RETRY_DELAY_MS: int(2000, 10),
   /**
-   * Attempts (counted on the delivery row) before a delivery fails for good. Unset: as many as
-   * AMQP_MAX_ATTEMPTS, the most the transport offers before it dead-letters the message.
+   * How a delivery rides out a transient failure (its own retry policy, not the transport's):
+   * it keeps trying for DELIVERY_RETRY_FOR_MS after its first failure, waiting from
+   * DELIVERY_RETRY_FIRST_DELAY_MS, doubling with jitter, at most DELIVERY_RETRY_MAX_DELAY_MS
+   * (also the cap on a server's Retry-After).
    */
+  DELIVERY_RETRY_FOR_MS: int(6 * 60 * 60 * 1000, 0),
+  DELIVERY_RETRY_FIRST_DELAY_MS: int(5000, 10),
+  DELIVERY_RETRY_MAX_DELAY_MS: int(10 * 60 * 1000, 10),
+  /** Optional cap on a delivery's attempts (counted on its row) inside that time; unset: the time alone decides. */
   DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  /** Network destinations (SFTP, SMB, e-mail): connecting may take this long, a transfer may stall this long. */
+  DESTINATION_CONNECT_TIMEOUT_MS: int(20_000, 100),
+  DESTINATION_IDLE_TIMEOUT_MS: int(60_000, 100),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   PBX_DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pbx'),
   PBX_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
@@ -96,7 +105,7 @@ export const envSchema = z.object({
   DROPBOX_API_BASE: z.string().optional(),
 });
 
-export type AppEnv = Omit<z.infer<typeof envSchema>, 'DELIVERY_MAX_ATTEMPTS'> & { DELIVERY_MAX_ATTEMPTS: number };
+export type AppEnv = z.infer<typeof envSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -116,11 +125,10 @@ export function loadEnv(raw: Record<string, string | undefined>): AppEnv {
   if (env.SECRETS_KEY !== undefined && !isValidKeyRing(env.SECRETS_KEY)) {
     throw new ConfigError(['SECRETS_KEY: must be 64 hex characters or base64 of 32 bytes, optionally "id:key,id:key" (first is current)']);
   }
-  // A delivery message dead-lettered before its delivery used its attempts would leave the run unfinished.
-  if (env.DELIVERY_MAX_ATTEMPTS !== undefined && env.DELIVERY_MAX_ATTEMPTS > env.AMQP_MAX_ATTEMPTS) {
-    throw new ConfigError([`DELIVERY_MAX_ATTEMPTS: must be at most AMQP_MAX_ATTEMPTS (${env.AMQP_MAX_ATTEMPTS}); a message is retried no more often than that`]);
+  if (env.DELIVERY_RETRY_MAX_DELAY_MS < env.DELIVERY_RETRY_FIRST_DELAY_MS) {
+    throw new ConfigError([`DELIVERY_RETRY_MAX_DELAY_MS: must be at least DELIVERY_RETRY_FIRST_DELAY_MS (${env.DELIVERY_RETRY_FIRST_DELAY_MS})`]);
   }
-  return { ...env, DELIVERY_MAX_ATTEMPTS: env.DELIVERY_MAX_ATTEMPTS ?? env.AMQP_MAX_ATTEMPTS };
+  return env;
 }
 
 function isValidKeyRing(value: string): boolean {

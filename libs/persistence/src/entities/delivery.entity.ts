@@ -53,6 +53,14 @@ export class DeliveryEntity {
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
 
+  /** The first failure of the attempts so far: the retry budget (DELIVERY_RETRY_FOR_MS) runs from here. */
+  @Column({ name: 'failing_since', type: 'timestamptz', nullable: true })
+  failingSince!: Date | null;
+
+  /** A waiting delivery's next attempt (its backup.deliver is held back in the outbox until then). */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt!: Date | null;
+
   /** Set when retention deleted this file at the destination. */
   @Column({ name: 'pruned_at', type: 'timestamptz', nullable: true })
   prunedAt!: Date | null;

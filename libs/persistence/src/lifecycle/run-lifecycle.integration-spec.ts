@@ -139,17 +139,36 @@ describe('RunLifecycle (real Postgres)', () => {
     expect(await lifecycle.planDeliveries(manager, runId, planned)).toEqual([]);
     expect(await lifecycle.transitionDelivery(manager, id, { to: 'succeeded', location: 'x', target: 'x', bytes: 1 })).toEqual({ applied: false, status: 'pending' });
     expect(await lifecycle.transitionDelivery(manager, id, { to: 'running' })).toEqual({ applied: true, attempts: 1 });
-    expect(await lifecycle.transitionDelivery(manager, id, { to: 'pending', code: 'timeout', error: 'slow' })).toEqual({ applied: true, attempts: 1 });
+    const past = new Date(Date.now() - 1000);
+    expect(await lifecycle.transitionDelivery(manager, id, { to: 'pending', code: 'timeout', error: 'slow', nextAttemptAt: past, failingSince: past })).toEqual({ applied: true, attempts: 1 });
     // A dispatcher died mid-upload: the message came back to a running delivery.
     await lifecycle.transitionDelivery(manager, id, { to: 'running' });
     expect(await lifecycle.transitionDelivery(manager, id, { to: 'running' })).toEqual({ applied: true, attempts: 3 });
     expect(await lifecycle.transitionDelivery(manager, id, { to: 'succeeded', location: 'starface-backup/c/a.sar', target: 'local', bytes: 10 })).toEqual({ applied: true, attempts: 3 });
-    for (const change of [{ to: 'running' }, { to: 'failed', code: 'ioError', error: 'late' }, { to: 'pending', code: 'timeout', error: 'late' }] as const) {
+    for (const change of [{ to: 'running' }, { to: 'failed', code: 'ioError', error: 'late' }, { to: 'pending', code: 'timeout', error: 'late', nextAttemptAt: new Date(), failingSince: new Date() }] as const) {
       expect(await lifecycle.transitionDelivery(manager, id, change)).toEqual({ applied: false, status: 'succeeded' });
     }
     expect(await manager.query('SELECT status, code, attempts, error, location FROM deliveries WHERE id = $1', [id])).toEqual([
       { status: 'succeeded', code: 'successful', attempts: 3, error: null, location: 'starface-backup/c/a.sar' },
     ]);
+  });
+
+  it('a waiting delivery starts its next attempt only when due; the first failure starts its retry budget', async () => {
+    const { runId, destinationId } = await newRun();
+    const [id] = await lifecycle.planDeliveries(manager, runId, [{ destinationId, type: 'sftp' as const, target: 'sftp' }]);
+    const firstFailure = new Date(Date.now() - 60_000);
+    await lifecycle.transitionDelivery(manager, id, { to: 'running' });
+    await lifecycle.transitionDelivery(manager, id, { to: 'pending', code: 'mountfail', error: 'down', nextAttemptAt: new Date(Date.now() + 60_000), failingSince: firstFailure });
+    // An early copy of the message finds nothing to do: the scheduled one will come.
+    expect(await lifecycle.transitionDelivery(manager, id, { to: 'running' })).toEqual({ applied: false, status: 'pending' });
+    await manager.query(`UPDATE deliveries SET next_attempt_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await lifecycle.transitionDelivery(manager, id, { to: 'running' })).toEqual({ applied: true, attempts: 2 });
+    await lifecycle.transitionDelivery(manager, id, { to: 'pending', code: 'timeout', error: 'stalled', nextAttemptAt: new Date(), failingSince: new Date() });
+    const [row] = await manager.query('SELECT failing_since, next_attempt_at FROM deliveries WHERE id = $1', [id]);
+    expect(row.failing_since.getTime()).toBe(firstFailure.getTime());
+    expect(row.next_attempt_at).toBeInstanceOf(Date);
+    await lifecycle.transitionDelivery(manager, id, { to: 'running' });
+    expect(await manager.query('SELECT next_attempt_at FROM deliveries WHERE id = $1', [id])).toEqual([{ next_attempt_at: null }]);
   });
 
   it('marks a run delivered once', async () => {

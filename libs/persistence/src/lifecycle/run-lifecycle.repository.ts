@@ -12,7 +12,8 @@ export type RunChange =
 /** A delivery's status change and the fields that go with it. */
 export type DeliveryChange =
   | { to: 'running' }
-  | { to: 'pending'; code: DeliveryCode; error: string }
+  /** A transient failure: the delivery waits until `nextAttemptAt` (its message is held back until then). */
+  | { to: 'pending'; code: DeliveryCode; error: string; nextAttemptAt: Date; failingSince: Date }
   | { to: 'succeeded'; location: string; target: string; bytes: number }
   | { to: 'failed'; code: DeliveryCode; error: string };
 
@@ -47,8 +48,11 @@ export class RunLifecycleRepository {
   /** Applies `change` when the delivery is in one of `from`; returns its attempt count, or null when it was not. */
   async updateDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange, from: readonly DeliveryStatus[]): Promise<{ attempts: number } | null> {
     const [set, params] = deliverySet(change);
+    // An attempt starts only when due: an early copy of the message (a replay, a stray
+    // redelivery) must not start a second chain of retries next to the scheduled one.
+    const due = change.to === 'running' ? ' AND (next_attempt_at IS NULL OR next_attempt_at <= now())' : '';
     const [rows]: [{ attempts: number }[], number] = await manager.query(
-      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING attempts`,
+      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts`,
       [deliveryId, from, change.to, ...params],
     );
     return rows.length ? { attempts: rows[0].attempts } : null;
@@ -143,9 +147,9 @@ function runSet(change: RunChange): [string, unknown[]] {
 function deliverySet(change: DeliveryChange): [string, unknown[]] {
   switch (change.to) {
     case 'running':
-      return ['attempts = attempts + 1, started_at = COALESCE(started_at, now()), error = NULL, bytes_sent = 0', []];
+      return ['attempts = attempts + 1, started_at = COALESCE(started_at, now()), error = NULL, bytes_sent = 0, next_attempt_at = NULL', []];
     case 'pending':
-      return ['code = $4, error = $5', [change.code, change.error]];
+      return ['code = $4, error = $5, next_attempt_at = $6, failing_since = COALESCE(failing_since, $7)', [change.code, change.error, change.nextAttemptAt, change.failingSince]];
     case 'succeeded':
       return [`code = 'successful', location = $4, target = $5, bytes_sent = $6, error = NULL, finished_at = now()`, [change.location, change.target.slice(0, 300), change.bytes]];
     case 'failed':
