@@ -120,10 +120,27 @@ export class DeliveriesRepository {
     });
   }
 
-  /** An archive run's deliveries all answered: the archiver takes over, once. */
-  async handOverArchive(tx: EntityManager, runId: string, allSucceeded: boolean): Promise<void> {
-    if (!(await this.lifecycle.markDelivered(tx, runId))) return;
+  /**
+   * Runs still dispatching although every delivery is final: their close failed (or never
+   * ran). A run without deliveries yet is still being fanned out, so it is not one of them.
+   */
+  async findUnclosedRuns(limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT r.id FROM runs r
+        WHERE r.status = 'dispatching' AND r.delivered_at IS NULL
+          AND EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id AND d.status NOT IN ('succeeded', 'failed'))
+        ORDER BY r.created_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** An archive run's deliveries all answered: the archiver takes over, once; false when it had already. */
+  async handOverArchive(tx: EntityManager, runId: string, allSucceeded: boolean): Promise<boolean> {
+    if (!(await this.lifecycle.markDelivered(tx, runId))) return false;
     await this.outbox.enqueue(tx, 'archive.delivered', { runId, allSucceeded }, { correlationId: runId });
+    return true;
   }
 
   /** A backup run's result with its event; false when the run was final already. */

@@ -65,7 +65,12 @@ export class DeliveryService {
 
   async deliver(deliveryId: string): Promise<void> {
     const delivery = await this.repo.findDelivery(deliveryId);
-    if (!delivery || delivery.status === 'succeeded' || delivery.status === 'failed') return;
+    if (!delivery) return;
+    // Final already, yet the message came back: closing the run may be what failed last time.
+    if (delivery.status === 'succeeded' || delivery.status === 'failed') {
+      await this.finalizer.finalizeIfDone(delivery.runId);
+      return;
+    }
     const run = await this.repo.findRun(delivery.runId);
     if (!run) return;
     const log = this.logger.child({ deliveryId, destinationType: delivery.type });
@@ -105,7 +110,6 @@ export class DeliveryService {
       await this.repo.succeed(delivery, result.location, result.target, size);
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
       await this.applyRetention(run, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
-      await this.finalizer.finalizeIfDone(run.id);
     } catch (err) {
       const e = toDeliveryError(err);
       // The recorded message may be deliberately uniform (CONNECT_FAILED): the operator gets the real reason here.
@@ -118,7 +122,11 @@ export class DeliveryService {
       }
       log.warn({ code: e.code, err: e.message, cause, attempt, retryAt: next.retryAt.toISOString() }, 'delivery failed; will retry');
       await this.repo.scheduleRetry(delivery, { code: e.code, error: e.message, ...next });
+      return;
     }
+    // Outside the try: a failed close is no delivery failure. It throws, the message comes
+    // back, finds the delivery final and closes the run (the sweeper is the safety net).
+    await this.finalizer.finalizeIfDone(run.id);
   }
 
   /** Keeps the newest `keepLast` files this service wrote for the configuration there; never touches others. */

@@ -11,6 +11,7 @@ import { DeliveryService } from './delivery.service';
 import { DispatcherHandler } from './dispatcher.handler';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
+import { RunSweeperService } from './run-sweeper.service';
 
 @Module({})
 export class DispatcherModule {
@@ -24,6 +25,7 @@ export class DispatcherModule {
         DeliveriesRepository,
         { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
         RunFinalizerService,
+        RunSweeperService,
         ArtifactCleanupService,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         {

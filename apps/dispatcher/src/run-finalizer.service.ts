@@ -27,13 +27,19 @@ export class RunFinalizerService {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async finalizeIfDone(runId: string): Promise<void> {
+  /**
+   * True when this call closed the run (or handed it over); false when it is not done yet or
+   * someone closed it first. Safe to call any number of times, from any replica.
+   */
+  async finalizeIfDone(runId: string): Promise<boolean> {
+    let closed = false;
     await this.repo.withRunLocked(runId, async (tx, run, deliveries) => {
       if (isFinalRunStatus(run.status)) return;
       const result = runResult(deliveries);
       if (!result) return;
-      if (run.kind === 'archive') return this.repo.handOverArchive(tx, runId, result.status === 'succeeded');
-      if (await this.repo.finishBackup(tx, runId, result)) this.logger.info({ status: result.status }, 'run finished');
+      if (run.kind === 'archive') closed = await this.repo.handOverArchive(tx, runId, result.status === 'succeeded');
+      else if ((closed = await this.repo.finishBackup(tx, runId, result))) this.logger.info({ status: result.status }, 'run finished');
     });
+    return closed;
   }
 }

@@ -14,6 +14,7 @@ describe('loadEnv', () => {
   it('gives every knob its documented default', () => {
     const env = loadEnv({});
     expect(env).toMatchObject({ LOCAL_VERIFY: 'size', SAR_AUDIO_DEFLATE_LEVEL: 0, PACKER_CONCURRENCY: 1, MAINTENANCE_DEFER_MS: 3_600_000 });
+    expect(env).toMatchObject({ MAINTENANCE_RECHECK_MS: 15_000, RUN_SWEEP_INTERVAL_MS: 60_000 });
   });
 
   it('reads values from strings, as the environment gives them', () => {
@@ -29,6 +30,8 @@ describe('loadEnv', () => {
     ['SAR_AUDIO_DEFLATE_LEVEL', 'fast'],
     ['LOCAL_VERIFY', 'md5'],
     ['PACKER_CONCURRENCY', '0'],
+    ['MAINTENANCE_RECHECK_MS', '10'],
+    ['RUN_SWEEP_INTERVAL_MS', '0'],
   ])('refuses %s=%s and names the variable', (name, value) => {
     expect(errorOf({ [name]: value }).message).toContain(name);
   });

@@ -89,6 +89,10 @@ export const envSchema = z.object({
   MAINTENANCE_LOCK_TTL_MS: int(30_000, 1000),
   /** Redis key of the PBX maintenance lock (one per PBX; tests isolate with their own). */
   MAINTENANCE_LOCK_KEY: z.string().min(1).default('pbx:maintenance'),
+  /** How often a packer looks whether the lock a deferred run waits for has freed (docs/scheduling.md). */
+  MAINTENANCE_RECHECK_MS: int(15_000, 100),
+  /** How often a dispatcher closes runs whose deliveries are all final but which are still dispatching. */
+  RUN_SWEEP_INTERVAL_MS: int(60_000, 100),
   PACKER_CONCURRENCY: int(1, 1),
   /**
    * 0: audio is stored in the .sar, as format 1 (API.md) specifies. 1-9: audio is deflated at
