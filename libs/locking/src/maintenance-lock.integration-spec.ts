@@ -179,6 +179,22 @@ describe('MaintenanceLock (real Redis)', () => {
     expect(await result.lease.release()).toBe(true);
   });
 
+  it('releaseHeldBy lets go of a lock a crashed holder left behind, and only that holder\'s', async () => {
+    const [a, b] = pair({ ttlMs: 60_000 });
+    // The holder "crashed": its lease object is gone, nothing extends or releases it.
+    expect(await a.tryAcquire('backup:finished', { autoExtend: false })).not.toBeNull();
+    expect(await b.releaseHeldBy('backup:other')).toBe(false);
+    expect(await b.currentHolder()).toBe('backup:finished');
+    expect(await b.releaseHeldBy('backup:finished')).toBe(true);
+    expect(await b.currentHolder()).toBeNull();
+    expect(await b.releaseHeldBy('backup:finished')).toBe(false);
+    // Someone else holds it now: the old holder's name releases nothing.
+    const next = await b.tryAcquire('archive:next');
+    expect(await a.releaseHeldBy('backup:finished')).toBe(false);
+    expect(await a.currentHolder()).toBe('archive:next');
+    await next!.release();
+  });
+
   it('Redis unreachable -> LockUnavailableError, fn never runs', async () => {
     const down = connect('redis://127.0.0.1:6399');
     const lock = new MaintenanceLock(down, { keyPrefix: `${uniqueName('lock')}:`, ttlMs: 3000, operationTimeoutMs: 300 });

@@ -145,6 +145,19 @@ export class MaintenanceLock {
   }
 
   /**
+   * Lets go of a lock that `holder` still holds although its work is over (it crashed before
+   * releasing). Only that holder's token is deleted: a lock that expired and was taken by
+   * someone else meanwhile is left alone. True when it released one.
+   */
+  async releaseHeldBy(holder: string): Promise<boolean> {
+    const state = await this.inspect();
+    if (!state || state.holder !== holder) return false;
+    await this.releaseToken(state.token);
+    this.opts.logger?.warn({ key: this.key, holder }, 'released a maintenance lock its finished holder had left behind');
+    return true;
+  }
+
+  /**
    * Runs `fn` while holding the lock, extending it meanwhile and releasing it afterwards
    * (always). If the lock is lost mid-way `signal` aborts (reason: LockLostError); a fn that
    * still completes then makes this reject with LockLostError, since its work was not
