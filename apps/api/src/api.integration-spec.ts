@@ -487,6 +487,22 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
       const run = (await api().get(`${V1}/runs/${runId}`)).body;
       expect(run.deliveries).toEqual([expect.objectContaining({ destinationId: destId, status: 'pending', bytesSent: 42, attempts: 1, target: '[LOCAL]/x' })]);
     });
+
+    it('shows a delivery waiting after a transient failure: pending, why, and when it tries again', async () => {
+      const { body: created } = await api().post(`${V1}/backup-configurations`, body({ action: 'saveAndRun' }));
+      const runId = created.run.id;
+      const destId = created.configuration.destinations[0].id;
+      const at = new Date(Date.now() + 60_000);
+      await ds.query(
+        `INSERT INTO deliveries (run_id, destination_id, type, target, status, attempts, code, error, failing_since, next_attempt_at)
+         VALUES ($1, $2, 'sftp', '[SFTP]nas:/b', 'pending', 3, 'mountfail', 'could not connect', now(), $3)`,
+        [runId, destId, at],
+      );
+      const run = (await api().get(`${V1}/runs/${runId}`)).body;
+      expect(run.deliveries).toEqual([
+        expect.objectContaining({ status: 'pending', attempts: 3, code: 'mountfail', error: 'could not connect', nextAttemptAt: at.toISOString() }),
+      ]);
+    });
   });
 
   // ------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       bytesSent: int,
       startedAt: ndt,
       finishedAt: ndt,
+      nextAttemptAt: { ...ndt, description: 'when a delivery waiting after a transient failure tries again (status pending; code and error say why)' },
     },
   },
   Run: {

@@ -12,6 +12,8 @@ export interface DeliveryResponse {
   bytesSent?: number;
   startedAt: string | null;
   finishedAt: string | null;
+  /** A delivery waiting after a transient failure (status pending, its code and error set) tries again then. */
+  nextAttemptAt: string | null;
 }
 
 export interface RunResponse {
@@ -53,6 +55,7 @@ export function toDeliveryResponse(d: DeliveryEntity): DeliveryResponse {
     ...(running || d.bytesSent > 0 ? { bytesSent: d.bytesSent } : {}),
     startedAt: iso(d.startedAt),
     finishedAt: iso(d.finishedAt),
+    nextAttemptAt: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
   };
 }
 
