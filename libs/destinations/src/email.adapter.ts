@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import nodemailer from 'nodemailer';
-import type { DeliveryCode } from '@pbx/contracts';
 import type { EmailDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, throwIfAborted } from './delivery';
+import { classifyFault } from './fault-table';
 import { backupLocation, checkSegment } from './paths';
+import { SMTP_FAULTS, type SmtpFault } from './smtp-faults';
 
 export interface EmailAdapterOptions {
   /** e.g. smtp://user:pass@mail.example.com:587 or smtps://…:465 */
@@ -46,6 +47,10 @@ export class EmailAdapter implements DestinationAdapter<EmailDestinationConfig> 
   async deliver(config: EmailDestinationConfig, req: DeliveryRequest): Promise<DeliveryResult> {
     throwIfAborted(req.signal);
     const location = backupLocation(req.configurationName, req.fileName);
+    // The names as every other destination writes them (NFC); nodemailer encodes non-ASCII
+    // ones (RFC 2047 subject, RFC 2231 attachment filename*).
+    const configurationName = checkSegment('configuration name', req.configurationName);
+    const fileName = checkSegment('file name', req.fileName);
     const max = this.options.maxBytes ?? DEFAULT_MAIL_MAX_BYTES;
     const estimate = estimateMailBytes(req.size);
     if (estimate > max) {
@@ -59,17 +64,17 @@ export class EmailAdapter implements DestinationAdapter<EmailDestinationConfig> 
       await transport.sendMail({
         from: this.options.mailFrom,
         to: config.to,
-        subject: `PBX backup "${req.configurationName}": ${req.fileName}`,
+        subject: `PBX backup "${configurationName}": ${fileName}`,
         text: [
-          `Backup configuration: ${req.configurationName}`,
-          `File: ${req.fileName}`,
+          `Backup configuration: ${configurationName}`,
+          `File: ${fileName}`,
           `Size: ${req.size} bytes`,
           `SHA-256: ${req.sha256}`,
           '',
           'The archive is attached.',
         ].join('\n'),
-        attachments: [{ filename: checkSegment('file name', req.fileName), path: req.filePath, contentType: 'application/octet-stream' }],
-        headers: { 'X-PBX-Backup-Configuration': encodeURIComponent(req.configurationName), 'X-PBX-Backup-SHA256': req.sha256 },
+        attachments: [{ filename: fileName, path: req.filePath, contentType: 'application/octet-stream' }],
+        headers: { 'X-PBX-Backup-Configuration': encodeURIComponent(configurationName), 'X-PBX-Backup-SHA256': req.sha256 },
       });
       req.onProgress?.(req.size);
       // The server accepted the whole message (250 after DATA); the size was checked up front.
@@ -119,27 +124,9 @@ function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
 }
 
-interface SmtpFailure {
-  code?: string;
-  responseCode?: number;
-  message?: string;
-}
-
-function smtpCode(err: SmtpFailure): Exclude<DeliveryCode, 'successful'> {
-  if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.responseCode === 535 || err.responseCode === 530) return 'authFailed';
-  if (err.responseCode === 552 || ((err.responseCode ?? 0) >= 500 && /size|too (big|large)/i.test(err.message ?? ''))) return 'mailtobig';
-  if (err.code === 'EENVELOPE' || err.responseCode === 550 || err.responseCode === 553 || err.responseCode === 551) return 'notFound';
-  if (err.responseCode === 452 || err.responseCode === 422) return 'quotaExceeded';
-  if (err.code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '')) return 'timeout';
-  if (err.code === 'ECONNECTION' || err.code === 'ESOCKET' || err.code === 'EDNS') return 'mountfail';
-  return 'ioError';
-}
-
 function smtpError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  const e = (err ?? {}) as SmtpFailure;
-  const code = smtpCode(e);
-  // Other 5xx replies are final too; 4xx and network trouble are worth a retry.
-  const permanent = code === 'ioError' ? (e.responseCode ?? 0) >= 500 : undefined;
-  return new DeliveryError(code, `SMTP: ${errorMessage(err)}`, permanent, { cause: err });
+  const e = (err ?? {}) as SmtpFault;
+  const rule = classifyFault(SMTP_FAULTS, { code: e.code, responseCode: e.responseCode, message: e.message });
+  return new DeliveryError(rule.code, `SMTP: ${errorMessage(err)}`, rule.permanent, { cause: err });
 }

@@ -4,37 +4,20 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import type { DeliveryCode } from '@pbx/contracts';
 import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { classifyFault } from './fault-table';
 import { sha256File } from './file-hash';
+import { FS_FAULTS } from './fs-faults';
 import { backupDir, backupLocation, checkSegment, isPartialName, partialName, probeName } from './paths';
 
-/** errno → delivery code, for local disks and mounted volumes. */
+/** errno → delivery code, for local disks and mounted volumes (the table: FS_FAULTS). */
 export function fsErrorCode(err: unknown): Exclude<DeliveryCode, 'successful'> {
-  switch ((err as NodeJS.ErrnoException)?.code) {
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return 'sftpRightProblem';
-    case 'ENOSPC':
-    case 'EDQUOT':
-    case 'EFBIG':
-      return 'quotaExceeded';
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return 'notFound';
-    case 'ENODEV':
-    case 'ENXIO':
-    case 'ESTALE':
-      return 'mountfail';
-    case 'ABORT_ERR':
-      return 'timeout';
-    default:
-      return 'ioError';
-  }
+  return classifyFault(FS_FAULTS, { errno: (err as NodeJS.ErrnoException)?.code }).code;
 }
 
 export function fsError(err: unknown, what: string): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  return new DeliveryError(fsErrorCode(err), `${what}: ${errorMessage(err)}`, undefined, { cause: err });
+  const rule = classifyFault(FS_FAULTS, { errno: (err as NodeJS.ErrnoException)?.code });
+  return new DeliveryError(rule.code, `${what}: ${errorMessage(err)}`, rule.permanent, { cause: err });
 }
 
 export interface DirectoryDeliveryOptions {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import SftpClient from 'ssh2-sftp-client';
-import type { DeliveryCode } from '@pbx/contracts';
 import type { SftpDestinationConfig } from './destination-config';
 import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
+import { classifyFault } from './fault-table';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
+import { SFTP_FAULTS } from './sftp-faults';
 
 export interface SftpAdapterOptions {
   /** Handshake + auth must finish within this (ms). */
@@ -263,25 +264,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 type SftpConnectError = DeliveryError & { presented?: string };
 
-// SFTP status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in err.code.
-const SFTP_NO_SUCH_FILE = 2;
-const SFTP_PERMISSION_DENIED = 3;
-
-function classify(message: string, code: unknown): Exclude<DeliveryCode, 'successful'> {
-  if (code === SFTP_PERMISSION_DENIED || /permission denied/i.test(message)) return 'sftpRightProblem';
-  if (code === SFTP_NO_SUCH_FILE || /no such file/i.test(message)) return 'notFound';
-  if (/authentication methods failed|authentication failed|auth fail/i.test(message)) return 'authFailed';
-  if (/host denied|verification failed/i.test(message)) return 'hostKeyMismatch';
-  if (/quota|no space|disk full/i.test(message)) return 'quotaExceeded';
-  if (code === 'ETIMEDOUT' || /timed out|timeout/i.test(message)) return 'timeout';
-  if (typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(code)) return 'mountfail';
-  if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/.test(message)) return 'mountfail';
-  return 'ioError';
-}
-
 export function sftpError(err: unknown, what: string): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const message = errorMessage(err);
-  const code = classify(message, (err as { code?: unknown })?.code);
-  return new DeliveryError(code, `${what}: ${message}`, undefined, { cause: err });
+  const { code, level } = (err ?? {}) as { code?: unknown; level?: string };
+  const rule = classifyFault(SFTP_FAULTS, { code, level, message });
+  return new DeliveryError(rule.code, `${what}: ${message}`, rule.permanent, { cause: err });
 }

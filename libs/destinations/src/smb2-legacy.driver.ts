@@ -7,7 +7,9 @@ import type { SmbDestinationConfig } from './destination-config';
 import { connectFailed, DeliveryError, DeliveryRequest, throwIfAborted } from './delivery';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { legacySmb2WorkerMain } from './smb2-legacy.worker';
-import { ntStatusCode, parseSmbTarget } from './smb-target';
+import { classifyFault } from './fault-table';
+import { SMB_FAULTS } from './smb-faults';
+import { parseSmbTarget } from './smb-target';
 
 export interface LegacySmb2Options {
   /** Kill the worker after this long (ms). Default 6 h: a big archive over a slow old NAS. */
@@ -157,11 +159,7 @@ export class LegacySmb2Driver {
 function legacyError({ code, message, connecting }: { code?: string; message: string; connecting?: boolean }): DeliveryError {
   // Refused, reset, silence, junk or no common dialect look alike to the caller (the cause is for the log).
   if (connecting) return connectFailed(Object.assign(new Error(`legacy SMB: ${code ? `${code}: ` : ''}${message}`), { code }));
-  if (code?.startsWith('STATUS_')) return new DeliveryError(ntStatusCode(`NT_${code}`), `legacy SMB: ${code}: ${message}`);
-  if (code && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE'].includes(code)) {
-    return new DeliveryError('mountfail', `legacy SMB: ${message}`, false);
-  }
-  if (code === 'ETIMEDOUT') return new DeliveryError('timeout', `legacy SMB: ${message}`, false);
   if (code === 'ENOENT' || code === 'EACCES') return new DeliveryError('ioError', `legacy SMB: cannot read the local file: ${message}`, false);
-  return new DeliveryError('ioError', `legacy SMB: ${message}`, false);
+  const rule = classifyFault(SMB_FAULTS, code?.startsWith('STATUS_') ? { status: `NT_${code}` } : { errno: code });
+  return new DeliveryError(rule.code, `legacy SMB: ${code?.startsWith('STATUS_') ? `${code}: ` : ''}${message}`, rule.permanent);
 }

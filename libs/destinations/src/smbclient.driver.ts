@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SmbDestinationConfig, SmbSecurity } from './destination-config';
 import { connectFailed, DeliveryError, errorMessage, throwIfAborted } from './delivery';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
-import { ntStatusCode, parseSmbTarget, SmbTarget } from './smb-target';
+import { parseSmbTarget, smbError, SmbTarget } from './smb-target';
 
 export interface SmbclientOptions {
   /** Path of Samba's `smbclient` (Debian package smbclient). */
@@ -168,7 +168,7 @@ export function checkRun(run: SmbclientRun, what: string, tolerated: readonly st
   const hit = firstNtStatus(run.output, tolerated);
   // Which of them it was would tell a caller what listens on the port: one answer, the line is the cause.
   if (hit && isConnectPhaseFailure(hit.line)) throw connectFailed(new Error(`smbclient: ${hit.line}`));
-  if (hit) throw new DeliveryError(ntStatusCode(hit.status), `${what}: ${hit.line}`);
+  if (hit) throw smbError(hit.status, `${what}: ${hit.line}`);
   if (run.exitCode !== 0) {
     const last = run.output.trim().split('\n').at(-1) ?? '';
     throw new DeliveryError('mountfail', `${what}: smbclient exited with ${run.exitCode}${last ? `: ${last}` : ''}`, false);
