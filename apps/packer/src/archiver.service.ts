@@ -47,8 +47,9 @@ export class ArchiverService {
 
   async packArchive(runId: string): Promise<void> {
     const run = await this.runs.findRun(runId);
-    if (!run || isStaleDue(run)) return;
-    const lease = await this.gate.enter(`archive:${run.id}`, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
+    if (!run) return;
+    if (isStaleDue(run)) return this.gate.releaseLeftBehind(run);
+    const lease = await this.gate.enter(run, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
     if (!lease) return;
     if (!(await this.runs.markPacking(run.id))) {
       await lease.release();
@@ -95,7 +96,8 @@ export class ArchiverService {
   /** After every delivery answered: delete the archived items, or nothing when any failed. */
   async finalize(runId: string, allSucceeded: boolean): Promise<void> {
     const run = await this.runs.findRun(runId);
-    if (!run || FINAL_RUN_STATUSES.includes(run.status)) return;
+    if (!run) return;
+    if (FINAL_RUN_STATUSES.includes(run.status)) return this.gate.releaseLeftBehind(run);
     if (!allSucceeded) {
       await this.runs.finishArchive(run, { deleted: null, error: 'not every destination confirmed the archive; nothing was deleted from the PBX' });
       await this.dropSelection(runId);
@@ -105,7 +107,7 @@ export class ArchiverService {
     let lease = this.leases.get(runId);
     if (!lease || lease.lost) {
       // Deletion waits for the lock like packing does; the finalize event comes back later.
-      lease = (await this.gate.enter(`archive:${run.id}`, (delayMs, heldBy) => this.runs.deferArchiveFinalize(run, delayMs, heldBy))) ?? undefined;
+      lease = (await this.gate.enter(run, (delayMs, heldBy) => this.runs.deferArchiveFinalize(run, delayMs, heldBy))) ?? undefined;
       if (!lease) return;
     }
     try {

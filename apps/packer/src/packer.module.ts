@@ -8,6 +8,7 @@ import { RunLifecycle } from '@pbx/persistence';
 import { CoreModule, REDIS } from '@pbx/runtime';
 import { ArchiverService } from './archiver.service';
 import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handler';
+import { DeferralWatcher } from './deferral-watcher.service';
 import { MaintenanceGate } from './maintenance-gate.service';
 import { PackerService } from './packer.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
@@ -31,6 +32,7 @@ export class PackerModule {
       providers: [
         PackerService,
         MaintenanceGate,
+        DeferralWatcher,
         ArchiverService,
         RunStateRepository,
         { provide: RunLifecycle, useFactory: () => new RunLifecycle() },

@@ -19,8 +19,8 @@ export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed';
 
 /**
  * Turns a due backup run into a verified `.sar` in ARTIFACT_DIR, only while holding the
- * PBX maintenance lock. The lock is held by someone else: the run is deferred (default one
- * hour; the first holder runs to its end).
+ * PBX maintenance lock. The lock is held by someone else: the run waits (MaintenanceGate:
+ * an hour behind archiving, until the lock frees behind another backup).
  */
 @Injectable()
 export class PackerService {
@@ -38,8 +38,11 @@ export class PackerService {
       this.logger.warn({ runId }, 'backup.due for an unknown run; ignoring it');
       return 'skipped';
     }
-    if (isStaleDue(run)) return 'skipped';
-    const lease = await this.gate.enter(`backup:${run.id}`, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
+    if (isStaleDue(run)) {
+      await this.gate.releaseLeftBehind(run);
+      return 'skipped';
+    }
+    const lease = await this.gate.enter(run, (delayMs, heldBy) => this.runs.defer(run, delayMs, heldBy));
     if (!lease) return 'deferred';
     try {
       return await this.pack(run, lease.signal);

@@ -1,8 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { MessageType, RunKind } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
 import { RunEntity, RunLifecycle, type Deferral, type RunProgress } from '@pbx/persistence';
+import type { HolderRunState } from './deferral-rule';
 import type { SarArtifact } from './packer.types';
+
+/** The messages a deferral holds back: a run's due event, an archive run's deletion. */
+const HELD_BACK: readonly MessageType[] = ['backup.due', 'archive.due', 'archive.delivered'];
+
+/** A run waiting for the maintenance lock: its message is held back, `heldBy` is whom it waits for. */
+export interface WaitingRun {
+  runId: string;
+  kind: RunKind;
+  heldBy: string | null;
+}
 
 /**
  * Run state changes of the packing step, each with its event in one transaction. The
@@ -19,6 +31,35 @@ export class RunStateRepository {
 
   findRun(runId: string): Promise<RunEntity | null> {
     return this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
+  }
+
+  /** What the run of a lock holder looks like now; null when there is no such run here. */
+  async holderRunState(runId: string): Promise<HolderRunState> {
+    const run = await this.findRun(runId);
+    return run ? { status: run.status, packed: run.packedAt !== null } : null;
+  }
+
+  /** Runs whose message a deferral holds back (deferred runs, archive deletions waiting for the lock). */
+  async waitingRuns(limit: number): Promise<WaitingRun[]> {
+    return this.dataSource.query(
+      `SELECT r.id AS "runId", r.kind, r.deferrals -> -1 ->> 'heldBy' AS "heldBy"
+         FROM runs r
+        WHERE r.id::text IN (SELECT o.correlation_id FROM outbox o
+                              WHERE o.published_at IS NULL AND o.available_at > now() AND o.type = ANY($1::varchar[]))
+          AND (r.status = 'deferred' OR (r.kind = 'archive' AND r.status = 'dispatching'))
+          AND jsonb_array_length(r.deferrals) > 0
+        LIMIT $2`,
+      [HELD_BACK, limit],
+    );
+  }
+
+  /** The lock a run waits for freed early: its held-back message goes now. False when another packer did it. */
+  async resumeNow(runId: string): Promise<boolean> {
+    return this.dataSource.transaction(async (tx) => {
+      if (!(await this.outbox.bringForward(tx, runId, HELD_BACK))) return false;
+      await this.lifecycle.endDeferral(tx, runId); // else the message would be taken for an older copy (isStaleDue)
+      return true;
+    });
   }
 
   /** False when the run is past packing (another packer finished it meanwhile). */

@@ -31,6 +31,21 @@ export class OutboxWriter {
   }
 
   /**
+   * Releases the held-back messages of `types` for `correlationId` now instead of at their
+   * `availableAt` (a deferral that ended early). Only rows still held back change, so of
+   * two callers one brings them forward; returns how many it did.
+   */
+  async bringForward(manager: EntityManager, correlationId: string, types: readonly MessageType[]): Promise<number> {
+    const [rows]: [unknown[], number] = await manager.query(
+      `UPDATE outbox SET available_at = now()
+        WHERE correlation_id = $1 AND type = ANY($2::varchar[]) AND published_at IS NULL AND available_at > now()
+        RETURNING pg_notify($3, '')`,
+      [correlationId, types, outboxChannel(this.schema)],
+    );
+    return rows.length;
+  }
+
+  /**
    * `enqueue` for many events: one multi-row INSERT and one NOTIFY (the scheduler's bulk
    * run creation). Every payload is validated before anything is written.
    */

@@ -77,6 +77,15 @@ export class RunLifecycleRepository {
     await manager.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1`, [runId, JSON.stringify([deferral])]);
   }
 
+  /** Moves a deferred run's `deferred_until` to now; true when the run was deferred. */
+  async endDeferral(manager: EntityManager, runId: string): Promise<boolean> {
+    const [rows]: [unknown[], number] = await manager.query(
+      `UPDATE runs SET deferred_until = now(), updated_at = now() WHERE id = $1 AND status = 'deferred' RETURNING id`,
+      [runId],
+    );
+    return rows.length > 0;
+  }
+
   /** Sets `delivered_at` once; true only for the call that set it. */
   async markDelivered(manager: EntityManager, runId: string): Promise<boolean> {
     const [rows]: [unknown[], number] = await manager.query(

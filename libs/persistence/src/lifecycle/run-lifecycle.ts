@@ -49,6 +49,11 @@ export class RunLifecycle {
     return this.repo.appendDeferral(manager, runId, deferral);
   }
 
+  /** A deferred run may start now (the lock it waited for freed early); false when it is not deferred. */
+  endDeferral(manager: EntityManager, runId: string): Promise<boolean> {
+    return this.repo.endDeferral(manager, runId);
+  }
+
   /**
    * Records that every delivery of the run answered. True only the first time, so the
    * hand-over to the archiver is written once however often the last delivery is replayed.
