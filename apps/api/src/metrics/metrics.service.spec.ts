@@ -13,7 +13,7 @@ function fakeDataSource(rows: Record<string, unknown[]>): DataSource {
 describe('MetricsService', () => {
   const state: Record<string, unknown[]> = {
     runs: [{ kind: 'backup', status: 'queued', n: 2 }],
-    outbox: [{ n: 3, age: 1.5 }],
+    outbox: [{ n: 3, age: 1.5, deferred: 7 }],
     dead_letters: [{ queue: 'packer.jobs.v1', n: 4 }, { queue: 'dispatcher.deliver.v1', n: 1 }],
     configurations: [{ kind: 'backup', n: 5 }],
     deliveries: [{ type: 'sftp', status: 'failed', n: 6 }],
@@ -27,6 +27,7 @@ describe('MetricsService', () => {
     expect(text).toMatch(/^pbx_backup_runs\{kind="archive",status="queued"\} 0$/m);
     expect(text).toMatch(/^pbx_backup_outbox_pending 3$/m);
     expect(text).toMatch(/^pbx_backup_outbox_oldest_pending_seconds 1.5$/m);
+    expect(text).toMatch(/^pbx_backup_outbox_deferred 7$/m);
     expect(text).toMatch(/^pbx_backup_dead_letters_open 5$/m);
     expect(text).toMatch(/^pbx_backup_dead_letters_open_by_queue\{queue="packer.jobs.v1"\} 4$/m);
     expect(text).toMatch(/^pbx_backup_configurations\{kind="archive"\} 0$/m);

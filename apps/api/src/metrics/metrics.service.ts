@@ -49,8 +49,13 @@ export class MetricsService {
     gauge('pbx_backup_runs', 'Runs by kind and status (all time).', ['kind', 'status'], (g, s) => {
       for (const kind of KINDS) for (const status of RUN_STATUSES) g.set({ kind, status }, Number(s.runs.find((r) => r.kind === kind && r.status === status)?.n ?? 0));
     });
-    gauge('pbx_backup_outbox_pending', 'Outbox messages not yet published.', [], (g, s) => g.set(Number(s.outbox[0]?.n ?? 0)));
-    gauge('pbx_backup_outbox_oldest_pending_seconds', 'Age of the oldest unpublished outbox message.', [], (g, s) => g.set(Number(s.outbox[0]?.age ?? 0)));
+    gauge('pbx_backup_outbox_pending', 'Outbox messages due and not yet published.', [], (g, s) => g.set(Number(s.outbox[0]?.n ?? 0)));
+    gauge('pbx_backup_outbox_oldest_pending_seconds', 'How long the oldest due, unpublished outbox message has waited (held-back ones count from when they became due).', [], (g, s) =>
+      g.set(Number(s.outbox[0]?.age ?? 0)),
+    );
+    gauge('pbx_backup_outbox_deferred', 'Outbox messages held back until later on purpose (deferred runs, scheduled delivery retries).', [], (g, s) =>
+      g.set(Number(s.outbox[0]?.deferred ?? 0)),
+    );
     gauge('pbx_backup_dead_letters_open', 'Dead letters neither replayed nor discarded.', [], (g, s) => g.set(s.deadLetters.reduce((sum, r) => sum + Number(r.n), 0)));
     gauge('pbx_backup_dead_letters_open_by_queue', 'Open dead letters per consumer queue.', ['queue'], (g, s) => {
       for (const r of s.deadLetters) g.set({ queue: String(r.queue) }, Number(r.n));
@@ -76,7 +81,11 @@ export class MetricsService {
     const q = (sql: string) => this.dataSource.query(sql) as Promise<Row[]>;
     const [runs, outbox, deadLetters, configurations, deliveries, lastSuccess] = await Promise.all([
       q('SELECT kind, status, count(*)::int AS n FROM runs GROUP BY kind, status'),
-      q(`SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float AS age FROM outbox WHERE published_at IS NULL`),
+      // Held back = never tried and not due yet (available_at ahead). A row the relay failed to
+      // publish waits since it was written; any other since it became due.
+      q(`SELECT count(*) FILTER (WHERE NOT held)::int AS n, count(*) FILTER (WHERE held)::int AS deferred,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(CASE WHEN attempts > 0 THEN created_at ELSE available_at END) FILTER (WHERE NOT held)), 0)::float AS age
+           FROM (SELECT created_at, available_at, attempts, attempts = 0 AND available_at > now() AS held FROM outbox WHERE published_at IS NULL) o`),
       q(`SELECT queue, count(*)::int AS n FROM dead_letters WHERE replayed_at IS NULL AND discarded_at IS NULL GROUP BY queue`),
       q(`SELECT kind, count(*)::int AS n FROM configurations WHERE deleted_at IS NULL AND ephemeral = false GROUP BY kind`),
       q(`SELECT type, status, count(*)::int AS n FROM deliveries GROUP BY type, status`),
