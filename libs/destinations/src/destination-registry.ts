@@ -35,6 +35,12 @@ export interface DestinationRegistryOptions {
   smb?: Omit<SmbAdapterOptions, 'tempDir'>;
   /** Private temp files (SMB credential files, the legacy SMB worker script). */
   tempDir?: string;
+  /**
+   * Network destinations (SFTP, SMB, e-mail): how long connecting may take, and how long a
+   * connection may go without anything moving before the attempt is aborted (transient
+   * `timeout`). DESTINATION_CONNECT_TIMEOUT_MS / DESTINATION_IDLE_TIMEOUT_MS; default 20 s / 60 s.
+   */
+  timeouts?: { connectMs: number; idleMs: number };
 }
 
 export interface DestinationRegistry {
@@ -48,13 +54,20 @@ export interface DestinationRegistry {
 
 /** One adapter per destination kind, wired from the service's configuration. */
 export function createDestinationRegistry(options: DestinationRegistryOptions): DestinationRegistry {
+  const { connectMs, idleMs } = options.timeouts ?? { connectMs: undefined, idleMs: undefined };
   const adapters: { [T in DestinationType]: DestinationAdapter<ConfigOf<T>> } = {
     local: new LocalAdapter(options.localRoot, { fsync: options.localFsync, verify: options.localVerify }),
     usb: new UsbAdapter({ usbRoot: options.usbRoot, allowUnmounted: options.usbAllowUnmounted, verify: options.localVerify }),
-    smb: new SmbAdapter({ hosts: options.hosts, ...options.smb, tempDir: options.tempDir, legacy: { ...options.smb?.legacy, tempDir: options.tempDir } }),
-    sftp: new SftpAdapter({ hosts: options.hosts, ...options.sftp }),
+    smb: new SmbAdapter({
+      hosts: options.hosts,
+      idleTimeoutMs: idleMs,
+      ...options.smb,
+      tempDir: options.tempDir,
+      legacy: { idleTimeoutMs: idleMs, ...options.smb?.legacy, tempDir: options.tempDir },
+    }),
+    sftp: new SftpAdapter({ hosts: options.hosts, readyTimeoutMs: connectMs, idleTimeoutMs: idleMs, ...options.sftp }),
     dropbox: new DropboxAdapter(options.dropbox),
-    email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes }),
+    email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs }),
   };
   const get = <T extends DestinationType>(type: T): DestinationAdapter<ConfigOf<T>> => {
     const adapter = adapters[type];

@@ -57,7 +57,7 @@ describe('EmailAdapter (real SMTP sink)', () => {
   });
 
   it('unreachable server -> mountfail (transient); test() reports it', async () => {
-    const adapter = new EmailAdapter({ smtpUrl: 'smtp://127.0.0.1:1', mailFrom: 'pbx@example.test', timeoutMs: 5000 });
+    const adapter = new EmailAdapter({ smtpUrl: 'smtp://127.0.0.1:1', mailFrom: 'pbx@example.test', connectTimeoutMs: 5000 });
     await expect(adapter.deliver({ type: 'email', to: 'ops@example.test' }, { ...src, configurationName: uniqueName() })).rejects.toMatchObject({
       code: 'mountfail',
       permanent: false,

@@ -12,8 +12,10 @@ export interface EmailAdapterOptions {
   mailFrom: string;
   /** Largest message (on the wire) we try to send. Default 20 MiB: many providers cap at 20–25 MB. */
   maxBytes?: number;
-  /** Socket/greeting timeouts (ms). */
-  timeoutMs?: number;
+  /** Connecting and the server's greeting may take this long (ms; DESTINATION_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
+  /** A connection on which nothing moved this long is dropped, also mid-message (ms; DESTINATION_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
 
 export const DEFAULT_MAIL_MAX_BYTES = 20 * 1024 * 1024;
@@ -110,12 +112,13 @@ export class EmailAdapter implements DestinationAdapter<EmailDestinationConfig> 
   }
 
   private transport() {
-    const timeout = this.options.timeoutMs ?? 60_000;
+    const connect = this.options.connectTimeoutMs ?? 20_000;
     return nodemailer.createTransport({
       url: this.options.smtpUrl,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
+      connectionTimeout: connect,
+      greetingTimeout: connect,
+      // nodemailer's socket timeout is an idle timeout: a server that stops reading mid-DATA ends here.
+      socketTimeout: this.options.idleTimeoutMs ?? 60_000,
     });
   }
 }

@@ -4,12 +4,15 @@ import type { SftpDestinationConfig } from './destination-config';
 import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyFault } from './fault-table';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
+import { idleWatchdog } from './idle-watchdog';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
 import { SFTP_FAULTS } from './sftp-faults';
 
 export interface SftpAdapterOptions {
-  /** Handshake + auth must finish within this (ms). */
+  /** Handshake + auth must finish within this (ms; DESTINATION_CONNECT_TIMEOUT_MS). */
   readyTimeoutMs?: number;
+  /** A transfer step during which nothing moved this long is aborted (ms; DESTINATION_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
   /** fastPut tuning; the defaults reached ~1.1x OpenSSH `sftp` on loopback (bench/deliver). */
   chunkSize?: number;
   concurrency?: number;
@@ -55,27 +58,35 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     const finalPath = `${dir}/${req.fileName}`;
     const session = await this.connect(config, req.signal);
     const aborted = abortPromise(req.signal);
+    // A server that stops answering mid-transfer never closes the connection: tear it down.
+    const idle = idleWatchdog(this.options.idleTimeoutMs ?? 60_000, 'SFTP upload', () => sshOf(session.client).destroy());
+    const stop = Promise.race([aborted.promise, idle.expired]);
+    stop.catch(() => undefined);
+    const within = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stop]).finally(() => idle.touch());
     const tmp = `${dir}/${partialName(req.fileName)}`;
     let renamed = false;
     try {
-      await Promise.race([this.step(() => session.client.mkdir(dir, true), `cannot create ${dir}`), aborted.promise]);
+      await within(this.step(() => session.client.mkdir(dir, true), `cannot create ${dir}`));
       req.onProgress?.(0);
-      await Promise.race([
+      await within(
         this.step(
           () =>
             session.client.fastPut(req.filePath, tmp, {
               chunkSize: this.options.chunkSize ?? 256 * 1024 - 1024,
               concurrency: this.options.concurrency ?? 32,
-              step: (total: number) => req.onProgress?.(total),
+              // Each acknowledged write is progress: the idle clock watches these.
+              step: (total: number) => {
+                idle.touch();
+                req.onProgress?.(total);
+              },
             }),
           `cannot upload to ${tmp}`,
         ),
-        aborted.promise,
-      ]);
+      );
       throwIfAborted(req.signal);
-      await this.replace(session.client, tmp, finalPath);
+      await within(this.replace(session.client, tmp, finalPath));
       renamed = true;
-      const st = await this.step(() => session.client.stat(finalPath), `cannot stat ${finalPath}`);
+      const st = await within(this.step(() => session.client.stat(finalPath), `cannot stat ${finalPath}`));
       if (st.size !== req.size) {
         throw new DeliveryError('ioError', `size mismatch on ${finalPath}: ${st.size} != ${req.size}`, false);
       }
@@ -83,6 +94,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       return { location, target: this.label(config), verified: 'size' };
     } finally {
       aborted.dispose();
+      idle.dispose();
       // Whatever went wrong, never leave a partial upload behind (best effort, bounded).
       if (!renamed) await withTimeout(session.client.delete(tmp, true), 10_000).catch(() => undefined);
       await withTimeout(session.client.end(), 10_000).catch(() => undefined);
@@ -201,6 +213,9 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
         privateKey: config.privateKey,
         passphrase: config.passphrase,
         readyTimeout: this.options.readyTimeoutMs ?? 20_000,
+        // A silent peer outside a watched transfer (list, remove, test) ends too: 3 unanswered keepalives.
+        keepaliveInterval: Math.max(1000, Math.floor((this.options.idleTimeoutMs ?? 60_000) / 3)),
+        keepaliveCountMax: 3,
         tryKeyboard: false,
         hostVerifier: (key: Buffer) => {
           session.presented = sshFingerprint(key);
@@ -238,6 +253,11 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     }
     throw new DeliveryError('hostKeyMismatch', 'server accepted an unverified connection', true);
   }
+}
+
+/** ssh2's connection under ssh2-sftp-client (to set socket options or tear it down). */
+function sshOf(client: SftpClient): { destroy(): void } {
+  return (client as unknown as { client: { destroy(): void } }).client;
 }
 
 /** Rejects with `timeout` when the signal fires: ssh2-sftp-client calls cannot be cancelled. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
 import { connectFailed, DeliveryError, DeliveryRequest, throwIfAborted } from './delivery';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
+import { idleWatchdog } from './idle-watchdog';
 import { legacySmb2WorkerMain } from './smb2-legacy.worker';
 import { classifyFault } from './fault-table';
 import { SMB_FAULTS } from './smb-faults';
@@ -14,6 +15,8 @@ import { parseSmbTarget } from './smb-target';
 export interface LegacySmb2Options {
   /** Kill the worker after this long (ms). Default 6 h: a big archive over a slow old NAS. */
   timeoutMs?: number;
+  /** Kill the worker when it reported nothing this long (ms; DESTINATION_IDLE_TIMEOUT_MS): the server stopped answering. */
+  idleTimeoutMs?: number;
   /** Where the worker script is materialised (a private dir below it). */
   tempDir?: string;
   /** WRITE requests in flight (64 KiB each). */
@@ -117,9 +120,12 @@ export class LegacySmb2Driver {
       let stderr = '';
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
       let settled = false;
+      const idle = idleWatchdog(this.options.idleTimeoutMs ?? 60_000, 'legacy SMB', () => undefined);
+      idle.expired.catch((err: DeliveryError) => finish(() => reject(err)));
       const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
+        idle.dispose();
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (child.exitCode === null) child.kill('SIGKILL');
@@ -132,6 +138,7 @@ export class LegacySmb2Driver {
       const onAbort = () => finish(() => reject(new DeliveryError('timeout', 'delivery aborted', false)));
       signal?.addEventListener('abort', onAbort, { once: true });
       child.on('message', (msg: WorkerMessage) => {
+        idle.touch();
         switch (msg.type) {
           case 'ready':
             // Credentials travel over the IPC channel, never argv/env.

@@ -136,7 +136,8 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
         }
         await Promise.all(writes);
         position += bytesRead;
-        if (position - lastReport >= 4 * 1024 * 1024) {
+        // Every MiB: the caller's idle clock (DESTINATION_IDLE_TIMEOUT_MS) runs on these reports.
+        if (position - lastReport >= 1024 * 1024) {
           lastReport = position;
           send({ type: 'progress', bytes: position });
         }

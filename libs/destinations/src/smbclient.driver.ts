@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { SmbDestinationConfig, SmbSecurity } from './destination-config';
 import { connectFailed, DeliveryError, errorMessage, throwIfAborted } from './delivery';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
+import { idleWatchdog } from './idle-watchdog';
 import { parseSmbTarget, smbError, SmbTarget } from './smb-target';
 
 export interface SmbclientOptions {
@@ -14,6 +15,12 @@ export interface SmbclientOptions {
   tempDir?: string;
   /** Per-request timeout smbclient uses (`-t`, seconds). */
   requestTimeoutSeconds?: number;
+  /**
+   * smbclient is killed when nothing moved this long (ms; DESTINATION_IDLE_TIMEOUT_MS): no
+   * output and, during an upload, no progress through the local file. Covers a silent server
+   * while connecting too (DESTINATION_CONNECT_TIMEOUT_MS is not separate for smbclient).
+   */
+  idleTimeoutMs?: number;
   /** Where servers may be (DESTINATION_HOSTS_ALLOWED); default anywhere. */
   hosts?: HostAllowlist;
 }
@@ -98,26 +105,40 @@ export class SmbclientRunner {
     return new Promise((resolve, reject) => {
       const child = spawn(this.options.smbclientPath ?? 'smbclient', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       let output = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+      const idle = idleWatchdog(this.options.idleTimeoutMs ?? 60_000, 'smbclient', () => child.kill('SIGKILL'));
+      child.stdout.setEncoding('utf8').on('data', (d: string) => ((output += d), idle.touch()));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => ((output += d), idle.touch()));
       let progressTimer: NodeJS.Timeout | undefined;
-      if (opts.watchFile && opts.onProgress && child.pid) {
+      if (opts.watchFile && child.pid) {
         const pid = child.pid;
         const watch = opts.watchFile;
-        const report = opts.onProgress;
-        progressTimer = setInterval(() => void readOffset(pid, watch).then((pos) => pos !== null && report(pos)), 250);
+        let last = -1;
+        // smbclient prints nothing while uploading: its offset in the local file is the progress the idle clock watches.
+        progressTimer = setInterval(
+          () =>
+            void readOffset(pid, watch).then((pos) => {
+              if (pos === null || pos === last) return;
+              last = pos;
+              idle.touch();
+              opts.onProgress?.(pos);
+            }),
+          250,
+        );
       }
       const onAbort = () => child.kill('SIGTERM');
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       child.on('error', (err) => {
         clearInterval(progressTimer);
+        idle.dispose();
         opts.signal?.removeEventListener('abort', onAbort);
         reject(new DeliveryError('ioError', `cannot run smbclient: ${errorMessage(err)}`, true));
       });
       child.on('close', (exitCode) => {
         clearInterval(progressTimer);
+        idle.dispose();
         opts.signal?.removeEventListener('abort', onAbort);
-        if (opts.signal?.aborted) reject(new DeliveryError('timeout', 'delivery aborted', false));
+        if (idle.fired) idle.expired.catch(reject);
+        else if (opts.signal?.aborted) reject(new DeliveryError('timeout', 'delivery aborted', false));
         else resolve({ output, exitCode });
       });
       child.stdin.on('error', () => undefined); // smbclient exits early on connect failure

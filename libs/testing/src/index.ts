@@ -7,3 +7,4 @@ export * from './dropbox-fake';
 export * from './app-env';
 export * from './query-plan';
 export * from './module-loads';
+export * from './tcp-proxy';

@@ -1,0 +1,81 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/** A loopback TCP proxy a test can take down or make stall, to play a failing network or server. */
+export interface TcpProxy {
+  readonly port: number;
+  /** Stops listening and cuts every connection: new connections are refused (a server that is down). */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
+  /**
+   * Connections opened from now on forward `bytes` from the client, then nothing in either
+   * direction, while staying open (a server that stopped answering mid-transfer).
+   */
+  stallAfter(bytes: number): void;
+  /** Connections opened from now on forward normally again (stalled ones stay stalled). */
+  resume(): void;
+  /** How many connections stalled so far. */
+  readonly stalled: number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let stallAt: number | undefined;
+  let stalledCount = 0;
+  const onConnection = (client: Socket) => {
+    const upstream = connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    const limit = stallAt;
+    let forwarded = 0;
+    let stalled = false;
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (stalled) return; // swallowed: the client's bytes go nowhere
+      if (limit !== undefined && forwarded + chunk.length >= limit) {
+        upstream.write(chunk.subarray(0, limit - forwarded));
+        stalled = true;
+        stalledCount++;
+        return;
+      }
+      forwarded += chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
+    client.on('error', cut).on('close', cut);
+    upstream.on('error', cut).on('close', () => !stalled && cut());
+  };
+  let server: Server = createServer(onConnection);
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+  const port = await listen(0);
+  const down = async () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    port,
+    down,
+    up: async () => {
+      server = createServer(onConnection);
+      await listen(port);
+    },
+    stallAfter: (bytes) => (stallAt = bytes),
+    resume: () => (stallAt = undefined),
+    get stalled() {
+      return stalledCount;
+    },
+    close: () => (server.listening ? down() : Promise.resolve()),
+  };
+}
