@@ -17,9 +17,11 @@ const moduleNameMapper = Object.fromEntries(
 const base = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', swcrc] },
+  transform: { '^.+\\.ts$': ['@swc/jest', swcrc], '^.+\\.js$': ['@swc/jest', swcrc] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
+  // age-encryption and its @noble/@scure dependencies are ESM-only: swc turns them into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/var/'],
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/scripts', '<rootDir>/test'],
 };

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   transient: 'transient_failure',
   hostKeyUnconfirmed: 'host_key_unconfirmed',
   destinationUnreachable: 'destination_unreachable',
+  /** An encrypted archive the given key or passphrase does not open (nothing was read or changed). */
+  decryptFailed: 'decrypt_failed',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

@@ -28,6 +28,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ERROR_CODES.alreadyReplayed]: 409,
   [ERROR_CODES.permanent]: 422,
   [ERROR_CODES.transient]: 503,
+  [ERROR_CODES.decryptFailed]: 422,
   [ERROR_CODES.hostKeyUnconfirmed]: 422,
   [ERROR_CODES.destinationUnreachable]: 422,
 };

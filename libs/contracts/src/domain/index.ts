@@ -4,3 +4,4 @@ export * from './language';
 export * from './delivery-codes';
 export * from './fields';
 export * from './destinations';
+export * from './encryption';
