@@ -14,7 +14,7 @@ export function destinationRegistryFromEnv(env: AppEnv): DestinationRegistry {
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     mailMaxBytes: env.MAIL_MAX_BYTES,
-    dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE },
+    dropbox: { appKey: env.DROPBOX_APP_KEY, appSecret: env.DROPBOX_APP_SECRET, apiBase: env.DROPBOX_API_BASE, requestTimeoutMs: env.DESTINATION_IDLE_TIMEOUT_MS },
     hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED),
     timeouts: { connectMs: env.DESTINATION_CONNECT_TIMEOUT_MS, idleMs: env.DESTINATION_IDLE_TIMEOUT_MS },
   });
