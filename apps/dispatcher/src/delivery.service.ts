@@ -97,6 +97,8 @@ export class DeliveryService {
     try {
       const result = await this.destinations.deliver(config, {
         filePath,
+        // Names the attempt's temp file, so the next attempt removes what this one may leave.
+        deliveryId: delivery.id,
         fileName: run.artifactFileName,
         configurationName: run.snapshot.name,
         size,

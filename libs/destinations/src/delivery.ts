@@ -10,6 +10,11 @@ export interface DeliveryRequest {
   configurationName: string;
   size: number;
   sha256: string;
+  /**
+   * The delivery this attempt belongs to: its temp file is named after it, so the next
+   * attempt removes what an interrupted one left (partial-files.ts).
+   */
+  deliveryId?: string;
   onProgress?(bytesSent: number): void;
   signal?: AbortSignal;
 }

@@ -2,7 +2,8 @@ import { DeliveryError, isPermanent, PERMANENT_CODES } from './delivery';
 import { createDestinationRegistry } from './destination-registry';
 import { dropboxFetch } from './dropbox.adapter';
 import { estimateMailBytes } from './email.adapter';
-import { backupLocation, checkSegment, isPartialName, joinRemote, partialName } from './paths';
+import { isPartialName, partialName } from './partial-files';
+import { backupLocation, checkSegment, joinRemote } from './paths';
 import { sshFingerprint } from './sftp.adapter';
 import { dirLevels } from './smb.adapter';
 import { ntStatusCode, parseSmbTarget, smbLabel } from './smb-target';
@@ -17,7 +18,7 @@ describe('paths', () => {
   });
   it('partial names are hidden, unique and recognised', () => {
     const a = partialName('x.sar');
-    expect(a).toMatch(/^\.x\.sar\.partial-[0-9a-f]{12}$/);
+    expect(a).toMatch(/^\.x\.sar\.partial-[0-9a-f]{12}-[0-9a-f]{8}$/);
     expect(a).not.toBe(partialName('x.sar'));
     expect(isPartialName(a)).toBe(true);
     expect(isPartialName('x.sar')).toBe(false);
@@ -86,8 +87,9 @@ describe('smb helpers', () => {
       '\t\t264212084 blocks of size 1024. 80691924 blocks available',
     ].join('\n');
     expect(parseLs(ls)).toEqual([
-      { name: 'Nightly full 1.sar', isDir: false, size: 1000000 },
-      { name: 'sub', isDir: true, size: 0 },
+      // The write time is smbclient's local time, which is ours.
+      { name: 'Nightly full 1.sar', isDir: false, size: 1000000, mtimeMs: new Date(2026, 10, 6, 8, 2, 19).getTime() },
+      { name: 'sub', isDir: true, size: 0, mtimeMs: new Date(2026, 10, 26, 8, 2, 19).getTime() },
     ]);
     expect(parseAllinfoSize('attributes: A (20)\nstream: [::$DATA], 1234 bytes\n')).toBe(1234);
     expect(firstNtStatus('ok\nNT_STATUS_OBJECT_NAME_COLLISION making remote directory\nNT_STATUS_ACCESS_DENIED opening remote file', ['NT_STATUS_OBJECT_NAME_COLLISION'])).toEqual({

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeliveryCode } from '@pbx/contracts';
 import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { dyingWithParent, EXEC_FAILED_EXIT } from './child-process';
 import { classifyFault } from './fault-table';
 import { sha256File } from './file-hash';
 import { FS_FAULTS } from './fs-faults';
-import { backupDir, backupLocation, checkSegment, isPartialName, partialName, probeName } from './paths';
+import { debrisToRemove, isPartialName, partialName } from './partial-files';
+import { backupDir, backupLocation, checkSegment, probeName } from './paths';
 
 /** errno → delivery code, for local disks and mounted volumes (the table: FS_FAULTS). */
 export function fsErrorCode(err: unknown): Exclude<DeliveryCode, 'successful'> {
@@ -46,9 +48,11 @@ export interface DirectoryDeliveryOptions {
 export async function deliverToDirectory(root: string, req: DeliveryRequest, target: string, options: DirectoryDeliveryOptions = {}): Promise<DeliveryResult> {
   throwIfAborted(req.signal);
   const location = backupLocation(req.configurationName, req.fileName);
+  const fileName = checkSegment('file name', req.fileName);
   const dir = join(root, backupDir(req.configurationName));
-  const finalPath = join(dir, req.fileName);
+  const finalPath = join(dir, fileName);
   await makeDirs(dir);
+  await sweepDirectory(dir, fileName, req.deliveryId);
 
   const existing = await stat(finalPath).catch(() => null);
   if (existing?.isFile() && existing.size === req.size && (await sha256File(finalPath, req.signal).catch(() => '')) === req.sha256) {
@@ -58,7 +62,7 @@ export async function deliverToDirectory(root: string, req: DeliveryRequest, tar
 
   const verify = options.verify ?? 'size';
   const fsync = options.fsync ?? true;
-  const tmp = join(dir, partialName(req.fileName));
+  const tmp = join(dir, partialName(fileName, req.deliveryId));
   try {
     const written = await copyChecked(req.filePath, tmp, req, verify === 'sha256', fsync);
     if (written.size !== req.size) {
@@ -67,7 +71,11 @@ export async function deliverToDirectory(root: string, req: DeliveryRequest, tar
     if (written.sha256 !== null && written.sha256 !== req.sha256) {
       throw new DeliveryError('ioError', `archive ${req.fileName} no longer matches its recorded sha256 (now ${written.sha256})`, false);
     }
-    await rename(tmp, finalPath);
+    await rename(tmp, finalPath).catch((err: NodeJS.ErrnoException) => {
+      // Our own partial vanished: an overlapping attempt of this delivery swept it. Not the folder's fault.
+      if (err.code === 'ENOENT') throw new DeliveryError('ioError', `partial file of ${fileName} was removed during the copy`, false, { cause: err });
+      throw err;
+    });
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw fsError(err, `cannot write ${finalPath}`);
@@ -101,9 +109,10 @@ async function copyChecked(src: string, dest: string, req: DeliveryRequest, hash
 
 function kernelCopy(src: string, dest: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('cp', ['--reflink=auto', '--no-preserve=all', '--', src, dest], { signal }, (err, _stdout, stderr) => {
+    const cp = dyingWithParent('cp', ['--reflink=auto', '--no-preserve=all', '--', src, dest]);
+    execFile(cp.file, cp.args, { signal }, (err, _stdout, stderr) => {
       if (!err) return resolve();
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as { code?: unknown }).code === EXEC_FAILED_EXIT) {
         copyFile(src, dest, fsConstants.COPYFILE_EXCL).then(resolve, reject);
         return;
       }
@@ -136,6 +145,21 @@ export async function makeDirs(dir: string): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, `cannot create ${level}`);
     }
   }
+}
+
+/**
+ * Removes this service's debris in the folder before a copy (debrisToRemove decides). Best
+ * effort: a folder the sweep cannot read or clean is the copy's problem to report, not its.
+ */
+async function sweepDirectory(dir: string, fileName: string, deliveryId: string | undefined): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const entries = await Promise.all(
+    names.filter(isPartialName).map(async (name) => {
+      const st = await lstat(join(dir, name)).catch(() => null);
+      return { name, mtimeMs: st?.mtimeMs ?? null, isDir: !st?.isFile() };
+    }),
+  );
+  for (const name of debrisToRemove(entries, { fileName, deliveryId })) await rm(join(dir, name), { force: true }).catch(() => undefined);
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { absolutePathProblems, portableNameProblems, relativePathProblems, sftpPathProblems, sharePathProblems } from '@pbx/contracts';
+import { absolutePathProblems, canonicalName, portableNameProblems, relativePathProblems, sftpPathProblems, sharePathProblems } from '@pbx/contracts';
 import { DeliveryError } from './delivery';
 import type { DropboxDestinationConfig, LocalDestinationConfig, SftpDestinationConfig, SmbDestinationConfig, UsbDestinationConfig } from './destination-config';
 
@@ -10,10 +10,12 @@ export const BACKUP_FOLDER = 'starface-backup';
  * A configuration or file name becomes one path segment on every destination kind (POSIX,
  * SMB, Dropbox). Refuse what would escape or split it instead of silently rewriting it:
  * two configurations must never end up in the same folder. The rule is the api's own
- * (@pbx/contracts portableNameProblems), so a name the api accepted is delivered.
+ * (@pbx/contracts portableNameProblems), so a name the api accepted is delivered. The answer
+ * is the stored form (NFC): a name stored NFD by an earlier version, and the file name built
+ * from it, arrive under the same bytes as every other name.
  */
 export function checkSegment(kind: 'configuration name' | 'file name', value: string): string {
-  return checkCanonical(portableNameProblems(value), 'notFound', kind, value);
+  return checkCanonical(portableNameProblems(canonicalName(value)), 'notFound', kind, canonicalName(value));
 }
 
 /** Throws a permanent DeliveryError listing the problems a canonical-input rule found. */
@@ -60,18 +62,6 @@ export function backupDir(configurationName: string): string {
 /** `starface-backup/<name>/<file>` — the `location` every adapter reports. */
 export function backupLocation(configurationName: string, fileName: string): string {
   return `${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
-}
-
-/**
- * Temporary upload name in the same folder: hidden, unique, and recognisable so `list()`
- * can skip it and a later cleanup can remove abandoned ones.
- */
-export function partialName(fileName: string): string {
-  return `.${fileName}.partial-${randomBytes(6).toString('hex')}`;
-}
-
-export function isPartialName(name: string): boolean {
-  return name.startsWith('.') && /\.partial-[0-9a-f]+$/.test(name);
 }
 
 /** Name of the probe file `test()` writes and deletes. */

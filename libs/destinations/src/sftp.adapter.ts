@@ -5,8 +5,9 @@ import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, Destinat
 import { classifyFault } from './fault-table';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { idleWatchdog } from './idle-watchdog';
-import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, joinRemote, partialName, probeName, sftpBaseDir } from './paths';
+import { debrisToRemove, isPartialName, partialName } from './partial-files';
 import { SFTP_FAULTS } from './sftp-faults';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, joinRemote, probeName, sftpBaseDir } from './paths';
 
 export interface SftpAdapterOptions {
   /** Handshake + auth must finish within this (ms; DESTINATION_CONNECT_TIMEOUT_MS). */
@@ -55,7 +56,8 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     throwIfAborted(req.signal);
     const location = backupLocation(req.configurationName, req.fileName);
     const dir = joinRemote(sftpBaseDir(config), backupDir(req.configurationName));
-    const finalPath = `${dir}/${req.fileName}`;
+    const fileName = checkSegment('file name', req.fileName);
+    const finalPath = `${dir}/${fileName}`;
     const session = await this.connect(config, req.signal);
     const aborted = abortPromise(req.signal);
     // A server that stops answering mid-transfer never closes the connection: tear it down.
@@ -63,10 +65,11 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     const stop = Promise.race([aborted.promise, idle.expired]);
     stop.catch(() => undefined);
     const within = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stop]).finally(() => idle.touch());
-    const tmp = `${dir}/${partialName(req.fileName)}`;
+    const tmp = `${dir}/${partialName(fileName, req.deliveryId)}`;
     let renamed = false;
     try {
       await within(this.step(() => session.client.mkdir(dir, true), `cannot create ${dir}`));
+      await within(sweep(session.client, dir, fileName, req.deliveryId));
       req.onProgress?.(0);
       await within(
         this.step(
@@ -174,7 +177,10 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     try {
       await client.posixRename(from, to);
     } catch (err) {
-      if (!/not supported|unsupported|extension/i.test(errorMessage(err))) throw sftpError(err, `cannot rename ${from} to ${to}`);
+      const e = sftpError(err, `cannot rename ${from} to ${to}`);
+      // Our own partial vanished: an overlapping attempt of this delivery swept it; worth another try.
+      if (e.code === 'notFound') throw new DeliveryError('ioError', e.message, false, { cause: err });
+      if (!/not supported|unsupported|extension/i.test(errorMessage(err))) throw e;
       // Servers without the extension: not atomic, but the partial name keeps the old file intact until here.
       await client.delete(to, true).catch(() => undefined);
       await this.step(() => client.rename(from, to), `cannot rename ${from} to ${to}`);
@@ -253,6 +259,19 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     }
     throw new DeliveryError('hostKeyMismatch', 'server accepted an unverified connection', true);
   }
+}
+
+/**
+ * Removes this service's debris in the folder before an upload (debrisToRemove decides; the
+ * server's mtime says who still writes). Best effort: the upload reports a folder it cannot use.
+ */
+async function sweep(client: SftpClient, dir: string, fileName: string, deliveryId: string | undefined): Promise<void> {
+  const entries = await client.list(dir).catch(() => []);
+  const debris = debrisToRemove(
+    entries.filter((e) => isPartialName(e.name)).map((e) => ({ name: e.name, mtimeMs: e.modifyTime, isDir: e.type !== '-' })),
+    { fileName, deliveryId },
+  );
+  for (const name of debris) await client.delete(`${dir}/${name}`, true).catch(() => undefined);
 }
 
 /** ssh2's connection under ssh2-sftp-client (to set socket options or tear it down). */

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
 import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
-import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, isPartialName, partialName, probeName } from './paths';
+import { debrisToRemove, type FolderEntry, isPartialName, partialName } from './partial-files';
+import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, probeName } from './paths';
 import { LegacySmb2Driver, LegacySmb2Options } from './smb2-legacy.driver';
 import { parseSmbTarget, smbLabel } from './smb-target';
 import { checkRun, parseAllinfoSize, parseLs, q, SmbclientOptions, SmbclientRunner } from './smbclient.driver';
@@ -20,6 +21,12 @@ function withoutExistingDirs(output: string): string {
     .split('\n')
     .filter((l) => !/NT_STATUS_OBJECT_NAME_COLLISION making remote directory/.test(l))
     .join('\n');
+}
+
+/** A sweep is best effort, except that a server we cannot reach or log on to fails it as the upload would. */
+function sweepFailure(err: unknown): FolderEntry[] {
+  if (err instanceof DeliveryError && ['mountfail', 'authFailed', 'timeout'].includes(err.code)) throw err;
+  return [];
 }
 
 /** "a/b/c" → ["a", "a/b", "a/b/c"]: SMB creates one level at a time. */
@@ -52,14 +59,18 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
     throwIfAborted(req.signal);
     const target = parseSmbTarget(config);
     const location = backupLocation(req.configurationName, req.fileName);
+    const fileName = checkSegment('file name', req.fileName);
     const dir = [target.subdir, backupDir(req.configurationName)].filter(Boolean).join('/');
-    const tmp = `${dir}/${partialName(req.fileName)}`;
-    const finalPath = `${dir}/${req.fileName}`;
+    const tmp = `${dir}/${partialName(fileName, req.deliveryId)}`;
+    const finalPath = `${dir}/${fileName}`;
 
     if (config.driver === 'legacy-smb2') {
-      await this.legacy.deliver(config, { ...req, dirLevels: dirLevels(dir), tmpPath: tmp, finalPath });
+      const entries: FolderEntry[] = await this.legacy.list(config, dir).catch(sweepFailure);
+      const debris = debrisToRemove(entries, { fileName, deliveryId: req.deliveryId }).map((name) => `${dir}/${name}`);
+      await this.legacy.deliver(config, { ...req, dirLevels: dirLevels(dir), tmpPath: tmp, finalPath, debris });
       return { location, target: this.label(config), verified: 'size' };
     }
+    await this.sweep(config, dir, fileName, req);
 
     const localPath = await realpath(req.filePath).catch((err: unknown) => {
       throw new DeliveryError('ioError', `cannot read ${req.filePath}: ${errorMessage(err)}`, false);
@@ -84,6 +95,24 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
     }
     req.onProgress?.(req.size);
     return { location, target: this.label(config), verified: 'size' };
+  }
+
+  /**
+   * Removes this service's debris in the folder before an upload (debrisToRemove decides; the
+   * server's write time says who still writes). A separate session, as smbclient takes its
+   * commands up front; deleting needs a third one, only when there is debris. Best effort,
+   * except that a server we cannot reach or log on to fails here as the upload would.
+   */
+  private async sweep(config: SmbDestinationConfig, dir: string, fileName: string, req: DeliveryRequest): Promise<void> {
+    const entries: FolderEntry[] = await this.runner
+      .run(config, [`ls ${q(`${dir}/*`)}`], { signal: req.signal })
+      .then((run) => {
+        checkRun(run, `list ${dir}`, MISSING);
+        return parseLs(run.output);
+      })
+      .catch(sweepFailure);
+    const debris = debrisToRemove(entries, { fileName, deliveryId: req.deliveryId });
+    if (debris.length) await this.runner.run(config, debris.map((name) => `del ${q(`${dir}/${name}`)}`), { signal: req.signal }).catch(() => undefined);
   }
 
   async list(config: SmbDestinationConfig, configurationName: string): Promise<string[]> {

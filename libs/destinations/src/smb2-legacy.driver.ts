@@ -36,6 +36,8 @@ export interface LegacyEntry {
   name: string;
   size: number;
   isDir: boolean;
+  /** Last write time (null if the server sent none). */
+  mtimeMs: number | null;
 }
 
 let workerFile: Promise<string> | undefined;
@@ -71,13 +73,14 @@ export class LegacySmb2Driver {
 
   async deliver(
     config: SmbDestinationConfig,
-    req: DeliveryRequest & { dirLevels: string[]; tmpPath: string; finalPath: string },
+    /** `debris`: earlier partial files to remove once the folders exist (partial-files.ts decides which). */
+    req: DeliveryRequest & { dirLevels: string[]; tmpPath: string; finalPath: string; debris?: string[] },
   ): Promise<void> {
     this.checkSecurity(config);
     req.onProgress?.(0);
     const size = await this.call(
       config,
-      { op: 'deliver', filePath: req.filePath, size: req.size, dirLevels: req.dirLevels, tmpPath: req.tmpPath, finalPath: req.finalPath },
+      { op: 'deliver', filePath: req.filePath, size: req.size, dirLevels: req.dirLevels, tmpPath: req.tmpPath, finalPath: req.finalPath, debris: req.debris ?? [] },
       req.signal,
       req.onProgress,
     );

@@ -19,7 +19,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     rename(from: string, to: string, options: { replace: boolean }): Promise<void>;
     getSize(path: string): Promise<number>;
     unlink(path: string): Promise<void>;
-    readdir(path: string, options: { stats: true }): Promise<{ name: string; size: number; isDirectory(): boolean }[]>;
+    readdir(path: string, options: { stats: true }): Promise<{ name: string; size: number; mtime?: Date; isDirectory(): boolean }[]>;
     disconnect(): void;
     /** Where the library's socket connects (parsed from the UNC share, set before connecting). */
     ip: string;
@@ -38,6 +38,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     dirLevels?: string[];
     tmpPath?: string;
     finalPath?: string;
+    debris?: string[];
     path?: string;
     concurrency?: number;
   }
@@ -75,6 +76,9 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
+  // The IPC channel closes when the parent dies (even by SIGKILL): stop instead of finishing an
+  // upload nobody will rename or record.
+  process.on('disconnect', () => process.exit(1));
 
   // Fix (upstream issue #78): with async I/O the server first answers a slow request with an
   // interim STATUS_PENDING (0x103) and later sends the real answer under the same MessageId.
@@ -171,6 +175,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
       switch (req.op) {
         case 'deliver': {
           await mkdirs(client, req.dirLevels ?? []);
+          for (const path of req.debris ?? []) await client.unlink(win(path)).catch(() => undefined);
           try {
             await upload(client, req, req.tmpPath!);
             await client.rename(win(req.tmpPath!), win(req.finalPath!), { replace: true });
@@ -185,7 +190,10 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
             if (err?.code === 'STATUS_OBJECT_NAME_NOT_FOUND' || err?.code === 'STATUS_OBJECT_PATH_NOT_FOUND') return [];
             throw err;
           });
-          return entries.map((e) => ({ name: e.name, size: e.size, isDir: e.isDirectory() }));
+          return entries.map((e) => {
+            const mtimeMs = e.mtime instanceof Date ? e.mtime.getTime() : NaN;
+            return { name: e.name, size: e.size, isDir: e.isDirectory(), mtimeMs: Number.isNaN(mtimeMs) ? null : mtimeMs };
+          });
         }
         case 'remove':
           await client.unlink(win(req.path!)).catch((err: { code?: string }) => {

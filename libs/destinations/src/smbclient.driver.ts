@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dyingWithParent } from './child-process';
 import type { SmbDestinationConfig, SmbSecurity } from './destination-config';
 import { connectFailed, DeliveryError, errorMessage, throwIfAborted } from './delivery';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
@@ -103,7 +104,9 @@ export class SmbclientRunner {
 
   private spawn(args: string[], commands: string[], opts: { signal?: AbortSignal; watchFile?: string; onProgress?: (bytes: number) => void }): Promise<SmbclientRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.options.smbclientPath ?? 'smbclient', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      // Dies with us: a smbclient outliving a killed dispatcher would finish a partial file nobody renames.
+      const cmd = dyingWithParent(this.options.smbclientPath ?? 'smbclient', args);
+      const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
       let output = '';
       const idle = idleWatchdog(this.options.idleTimeoutMs ?? 60_000, 'smbclient', () => child.kill('SIGKILL'));
       child.stdout.setEncoding('utf8').on('data', (d: string) => ((output += d), idle.touch()));
@@ -204,16 +207,18 @@ export function parseAllinfoSize(output: string): number | null {
 
 /**
  * `ls` lines: two spaces, name (padded), attribute letters, size, date. Names may contain
- * spaces, so match from the end of the line.
+ * spaces, so match from the end of the line. The date is the write time in smbclient's local
+ * time, which is ours (it inherits our TZ).
  */
-export function parseLs(output: string): { name: string; isDir: boolean; size: number }[] {
-  const out: { name: string; isDir: boolean; size: number }[] = [];
+export function parseLs(output: string): { name: string; isDir: boolean; size: number; mtimeMs: number | null }[] {
+  const out: { name: string; isDir: boolean; size: number; mtimeMs: number | null }[] = [];
   for (const line of output.split('\n')) {
-    const m = /^ {2}(.+?)\s+([DAHSRNCI]*)\s+(\d+)\s+\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/.exec(line);
+    const m = /^ {2}(.+?)\s+([DAHSRNCI]*)\s+(\d+)\s+\w{3} (\w{3}) ([ \d]\d) (\d\d:\d\d:\d\d) (\d{4})$/.exec(line);
     if (!m) continue;
     const name = m[1]!;
     if (name === '.' || name === '..') continue;
-    out.push({ name, isDir: m[2]!.includes('D'), size: Number(m[3]) });
+    const mtime = new Date(`${m[4]} ${m[5]!.trim()} ${m[7]} ${m[6]}`).getTime();
+    out.push({ name, isDir: m[2]!.includes('D'), size: Number(m[3]), mtimeMs: Number.isNaN(mtime) ? null : mtime });
   }
   return out;
 }
