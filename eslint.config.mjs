@@ -7,7 +7,8 @@
 //   type:bench     -> bench/: libs, contracts, testing; never apps
 // An app reached by relative path is refused by the same rule ("relative or absolute path").
 // Which files may import @pbx/testing is a file-level rule (no-restricted-imports below):
-// project tags cannot tell a spec from the code beside it.
+// project tags cannot tell a spec from the code beside it. A test helper beside the specs
+// (*.test-helper.ts) counts as a test file, and production code may not import one.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -31,6 +32,7 @@ export default [
           ignoredCircularDependencies: [
             ['testing', 'persistence'],
             ['testing', 'messaging'],
+            ['testing', 'pbx-source'],
           ],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
@@ -48,16 +50,22 @@ export default [
           ],
         },
       ],
-      'no-restricted-imports': ['error', { paths: [{ name: '@pbx/testing', message: 'Test helpers are for tests (*.spec, *.integration-spec, *.e2e-spec, test/, bench/), never production code.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@pbx/testing', message: 'Test helpers are for tests (*.spec, *.integration-spec, *.e2e-spec, *.test-helper, test/, bench/), never production code.' }],
+          patterns: [{ group: ['**/*.test-helper', '**/*.test-helper.ts'], message: 'A *.test-helper is for tests (*.spec, *.integration-spec, *.e2e-spec, *.test-helper), never production code.' }],
+        },
+      ],
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', '**/*.test-helper.ts', 'libs/testing/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
     // Tests and one-shot entry points may read the environment and use test helpers.
-    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'apps/*/src/main.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'libs/testing/**/*.ts', 'test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', '**/*.test-helper.ts', 'apps/*/src/main.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'libs/testing/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 ];

@@ -3,7 +3,7 @@
 # fail on each, and always removes them again.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-planted=(libs/contracts/src/zz-forbidden.ts apps/packer/src/zz-forbidden.ts scripts/zz-forbidden.ts bench/zz-forbidden.ts libs/messaging/src/zz-forbidden.ts)
+planted=(libs/contracts/src/zz-forbidden.ts apps/packer/src/zz-forbidden.ts apps/api/src/zz-forbidden.ts scripts/zz-forbidden.ts bench/zz-forbidden.ts libs/messaging/src/zz-forbidden.ts)
 cleanup() { rm -f "${planted[@]}"; }
 trap cleanup EXIT
 ok=1
@@ -31,4 +31,6 @@ check packer apps/packer/src/zz-forbidden.ts "import { peers } from '@pbx/testin
 export const x = peers;" "production code of an app importing @pbx/testing" no-restricted-imports
 check messaging libs/messaging/src/zz-forbidden.ts "import { peers } from '@pbx/testing';
 export const x = peers;" "production code of a lib importing @pbx/testing" no-restricted-imports
+check api apps/api/src/zz-forbidden.ts "import { startTestApi } from './api.test-helper';
+export const x = startTestApi;" "production code of an app importing a *.test-helper" no-restricted-imports
 [[ $ok == 1 ]]

@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import type { Role } from '@pbx/contracts';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { uniqueName } from '@pbx/testing';
 import { ApiTokensRepository, ApiTokensService, AuditService } from '@pbx/ops';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
+import { configurationBody } from './fixtures.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';
 const ALL: Role[] = ['admin', 'operator', 'viewer'];
 const OPS: Role[] = ['admin', 'operator'];
@@ -46,43 +42,14 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
 ];
 const PUBLIC = ['get /health', 'get /metrics'];
 
-interface Api {
-  app: INestApplication;
-  base: string;
-}
-
 describe('access: deny by default, roles, audit trail, limits (real Postgres + RabbitMQ, in-process)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
   let ds: DataSource;
-  const namespaces: string[] = [];
-  let dirs: { path: string; remove: () => Promise<void> };
-  const apps: INestApplication[] = [];
-  let api: Api;
-  const token: Record<Role, string> = { admin: ADMIN, operator: '', viewer: '' };
+  let api: TestApi;
+  const token: Record<Role, string> = { admin: ADMIN_TOKEN, operator: '', viewer: '' };
   const tokenId: Partial<Record<Role, string>> = {};
   let tokens: ApiTokensService;
 
-  async function startApi(overrides: Record<string, string | number> = {}): Promise<Api> {
-    const ns = amqpNamespace();
-    namespaces.push(ns);
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema,
-      AMQP_NAMESPACE: ns,
-      ADMIN_API_TOKEN: ADMIN,
-      SECRETS_KEY: 'b2'.repeat(32),
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      DEFAULT_TIMEZONE: 'Europe/Berlin',
-      AUTH_FAILURES_PER_MINUTE: 100000,
-      ...overrides,
-    });
-    const app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    apps.push(app);
-    await app.listen(0, '127.0.0.1');
-    return { app, base: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
-  }
-
-  const call = (a: Api, method: string, path: string, role?: Role) => {
+  const call = (a: TestApi, method: string, path: string, role?: Role) => {
     const t = (request(a.base) as unknown as Record<string, (p: string) => request.Test>)[method](path);
     return role ? t.set('Authorization', `Bearer ${token[role]}`) : t;
   };
@@ -94,25 +61,11 @@ describe('access: deny by default, roles, audit trail, limits (real Postgres + R
     return row as { c: number; r: number; o: number };
   };
 
-  const configBody = (over: Record<string, unknown> = {}) => ({
-    name: uniqueName('Access'),
-    reportTo: 'ops@example.com',
-    interval: 'daily',
-    startAt: '2026-12-01T02:30:00',
-    timezone: 'Europe/Berlin',
-    data: { coreData: true, cdrAndVoicemails: false, announcements: false },
-    destinations: [{ type: 'local' }],
-    action: 'save',
-    ...over,
-  });
+  const configBody = (over: Record<string, unknown> = {}) => configurationBody(uniqueName('Access'), over);
 
   beforeAll(async () => {
-    db = await migratedDatabase('access');
-    ds = db.dataSource;
-    dirs = await tempDir('pbx-access-');
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await mkdir(join(dirs.path, 'backups'), { recursive: true });
-    api = await startApi();
+    api = await startTestApi('access');
+    ds = api.ds;
     tokens = new ApiTokensService(new ApiTokensRepository(ds), 'unused-admin-token-here');
     for (const role of ['operator', 'viewer'] as const) {
       const created = await tokens.create(uniqueName(role), role);
@@ -122,10 +75,7 @@ describe('access: deny by default, roles, audit trail, limits (real Postgres + R
   });
 
   afterAll(async () => {
-    for (const app of apps) await app.close();
-    for (const ns of namespaces) await deleteAmqpNamespace(ns);
-    await db?.close();
-    await dirs?.remove();
+    await api?.close();
   });
 
   it('the route decides, not the spelling of the path: no variant of a protected path answers without a token', async () => {
@@ -272,9 +222,14 @@ describe('access: deny by default, roles, audit trail, limits (real Postgres + R
   });
 
   describe('limits (@nestjs/throttler)', () => {
-    let limited: Api;
+    let limited: TestApi;
     beforeAll(async () => {
-      limited = await startApi({ AUTH_FAILURES_PER_MINUTE: 3, TOKEN_REQUESTS_PER_MINUTE: 5 });
+      // A second api on the same database (the tokens above), with the limits set low.
+      limited = await startTestApi('access', { AUTH_FAILURES_PER_MINUTE: 3, TOKEN_REQUESTS_PER_MINUTE: 5 }, { db: api });
+    });
+
+    afterAll(async () => {
+      await limited?.close();
     });
 
     it('failed authentications per address: 401 up to the limit, then 429 with Retry-After; a valid token still works', async () => {

@@ -1,13 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import request from 'supertest';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, testEnv } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';
 
 /**
@@ -15,9 +11,7 @@ const V1 = '/api/v1';
  * problem (never a 5xx), and not a single row is written.
  */
 describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let ns: string;
-  let app: INestApplication;
+  let api: TestApi;
   let base: string;
   let existingId: string;
 
@@ -33,36 +27,23 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
 
   const snapshot = async () =>
     (
-      await db.dataSource.query(
+      await api.ds.query(
         `SELECT (SELECT count(*) FROM configurations)::int AS c, (SELECT count(*) FROM destinations)::int AS d, (SELECT count(*) FROM runs)::int AS r,
                 (SELECT count(*) FROM outbox)::int AS o, (SELECT max(updated_at) FROM configurations) AS u`,
       )
     )[0];
 
   beforeAll(async () => {
-    db = await migratedDatabase('apifuzz');
-    ns = amqpNamespace();
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema,
-      AMQP_NAMESPACE: ns,
-      ADMIN_API_TOKEN: ADMIN,
-      SECRETS_KEY: 'b2'.repeat(32),
-      DEFAULT_TIMEZONE: 'UTC',
-      // Thousands of requests a minute from one token: the budget is not what is tested here.
-      TOKEN_REQUESTS_PER_MINUTE: 1_000_000,
-    });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    const created = await request(base).post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN}`).send(valid());
+    // Thousands of requests a minute from one token: the harness lifts that budget.
+    api = await startTestApi('apifuzz', { DEFAULT_TIMEZONE: 'UTC' });
+    base = api.base;
+    const created = await request(base).post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(valid());
     expect(created.status).toBe(201);
     existingId = created.body.configuration.id;
   });
 
   afterAll(async () => {
-    await app?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
+    await api?.close();
   });
 
   // Values that are wrong for every field of the given kind.
@@ -111,7 +92,7 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
   const rawText = fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.jsonValue().map((v) => JSON.stringify(v).slice(0, -1) || '{'));
 
   const send = (method: 'post' | 'patch', path: string, payload: unknown, raw = false) => {
-    const t = request(base)[method](path).set('Authorization', `Bearer ${ADMIN}`).set('Content-Type', 'application/json');
+    const t = request(base)[method](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('Content-Type', 'application/json');
     return t.send(raw ? (payload as string) : JSON.stringify(payload));
   };
 
@@ -166,7 +147,7 @@ describe('api fuzz: malformed bodies (real Postgres + RabbitMQ)', () => {
   /** Bytes exactly as given: superagent would otherwise serialize a Buffer as a JSON object. */
   const sendBytes = (method: 'post' | 'patch', path: string, bytes: Buffer) =>
     request(base)[method](path)
-      .set('Authorization', `Bearer ${ADMIN}`)
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
       .set('Content-Type', 'application/json')
       .serialize((raw: unknown) => raw as string)
       .send(bytes);

@@ -1,32 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { connect } from 'amqplib';
 import type { AppEnv } from '@pbx/config';
 import { createLogger } from '@pbx/observability';
 import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, startDropboxFake, tempDir, testEnv, testUrls, uniqueName, type DropboxFake } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { expectEventually, startDropboxFake, testUrls, uniqueName, type DropboxFake } from '@pbx/testing';
 import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
+import { configurationBody } from './fixtures.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
+/** Its own, so the secrets check can open what the api sealed. */
 const SECRETS_KEY = 'a1'.repeat(32);
 const V1 = '/api/v1';
 /** SFTP destinations are saved only with a pinned host key (nothing listens on port 1 anyway). */
 const PINNED = `SHA256:${'A'.repeat(43)}`;
 
 describe('api (real Postgres + RabbitMQ, in-process)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let testApi: TestApi;
   let ds: DataSource;
-  let ns: string;
   let env: AppEnv;
-  let app: INestApplication;
   let base: string;
-  let dirs: { path: string; remove: () => Promise<void> };
   let dropbox: DropboxFake;
   const logLines: string[] = [];
   const responses: string[] = [];
@@ -35,7 +32,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
   const api = () => {
     const agent = request(base);
     const wrap = (t: request.Test) => t.on('response', (res: { text?: string }) => void responses.push(res.text ?? ''));
-    const auth = (t: request.Test) => wrap(t.set('Authorization', `Bearer ${ADMIN}`));
+    const auth = (t: request.Test) => wrap(t.set('Authorization', `Bearer ${ADMIN_TOKEN}`));
     return {
       get: (p: string) => auth(agent.get(p)),
       post: (p: string, body?: unknown) => auth(agent.post(p).send(body as object)),
@@ -53,59 +50,29 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
     return row as { c: number; d: number; r: number; o: number };
   };
 
-  const body = (over: Record<string, unknown> = {}) => ({
-    name: uniqueName('Nightly'),
-    reportTo: 'ops@example.com',
-    interval: 'daily',
-    startAt: '2026-12-01T02:30:00',
-    timezone: 'Europe/Berlin',
-    data: { coreData: true, cdrAndVoicemails: true, announcements: false },
-    destinations: [{ type: 'local' }],
-    action: 'save',
-    ...over,
-  });
+  const body = (over: Record<string, unknown> = {}) =>
+    configurationBody(uniqueName('Nightly'), { data: { coreData: true, cdrAndVoicemails: true, announcements: false }, ...over });
 
   beforeAll(async () => {
-    db = await migratedDatabase('api');
-    ds = db.dataSource;
-    ns = amqpNamespace();
-    dirs = await tempDir('pbx-api-');
     dropbox = await startDropboxFake();
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await mkdir(join(dirs.path, 'backups'), { recursive: true });
-    env = testEnv({
-      DATABASE_SCHEMA: db.schema,
-      AMQP_NAMESPACE: ns,
-      ADMIN_API_TOKEN: ADMIN,
-      SECRETS_KEY,
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      DEFAULT_TIMEZONE: 'Europe/Berlin',
-      // This suite sends ~100 refused requests from one address on purpose (access.integration-spec tests the limit).
-      AUTH_FAILURES_PER_MINUTE: 100000,
-      DROPBOX_APP_KEY: dropbox.appKey,
-      DROPBOX_APP_SECRET: dropbox.appSecret,
-      DROPBOX_API_BASE: dropbox.url,
-      LOG_LEVEL: 'debug',
-    });
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
         logLines.push(chunk.toString('utf8'));
         cb();
       },
     });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'debug', destination: sink }));
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
-    base = base.replace('[::1]', '127.0.0.1');
+    // This suite sends ~100 refused requests from one address on purpose (the harness lifts the limit; access.integration-spec tests it).
+    testApi = await startTestApi(
+      'api',
+      { SECRETS_KEY, DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, DROPBOX_API_BASE: dropbox.url, LOG_LEVEL: 'debug' },
+      { logger: createLogger({ service: 'api', level: 'debug', destination: sink }) },
+    );
+    ({ ds, env, base } = testApi);
   });
 
   afterAll(async () => {
-    await app?.close();
+    await testApi?.close();
     await dropbox?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
-    await dirs?.remove();
   });
 
   // ------------------------------------------------------------------------------------------
@@ -167,7 +134,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
     });
 
     it('malformed JSON → 400 problem; unknown route → 404 problem', async () => {
-      const res = await api().raw.post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN}`).set('Content-Type', 'application/json').send('{"name": ');
+      const res = await api().raw.post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('Content-Type', 'application/json').send('{"name": ');
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
       expect(res.body.errors).toEqual([{ field: 'body', message: 'must be valid JSON' }]);
@@ -219,7 +186,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
 
     it('a body that is not an object → 400 naming body', async () => {
       for (const b of [[], 'x', 42]) {
-        const res = await api().raw.post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN}`).set('Content-Type', 'application/json').send(JSON.stringify(b));
+        const res = await api().raw.post(`${V1}/backup-configurations`).set('Authorization', `Bearer ${ADMIN_TOKEN}`).set('Content-Type', 'application/json').send(JSON.stringify(b));
         expect(res.status).toBe(400);
         expect(res.body.errors[0].field).toBe('body');
       }
@@ -258,7 +225,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
       expect(routes.length).toBeGreaterThanOrEqual(20);
       const before = await counts();
       for (const { method, path } of routes) {
-        for (const header of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}`, `Bearer ${ADMIN}x`]) {
+        for (const header of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`, `Bearer ${ADMIN_TOKEN}x`]) {
           const t = (request(base) as unknown as Record<string, (p: string) => request.Test>)[method](path);
           if (header) t.set('Authorization', header);
           const res = await t.send(method === 'get' || method === 'delete' ? undefined : body());
@@ -576,7 +543,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
         const ch = await conn.createChannel();
         const ids: string[] = [];
         for (;;) {
-          const msg = await ch.get(ns + queue, { noAck: true });
+          const msg = await ch.get(env.AMQP_NAMESPACE + queue, { noAck: true });
           if (!msg) break;
           ids.push(String(msg.properties.messageId));
         }
@@ -663,7 +630,7 @@ describe('api (real Postgres + RabbitMQ, in-process)', () => {
 
     it('every route of the router is in /api/docs-json, with the zod request schemas as components', async () => {
       const doc = (await request(base).get('/api/docs-json')).body as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
-      const router = (app.getHttpAdapter().getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router;
+      const router = (testApi.app.getHttpAdapter().getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router;
       const routes = router.stack
         .filter((l) => l.route)
         .flatMap((l) => Object.keys(l.route!.methods).filter((m) => m !== '_all').map((m) => ({ method: m, path: l.route!.path })))

@@ -1,24 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, startDropboxFake, tempDir, testEnv, uniqueName, type DropboxFake } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { startDropboxFake, uniqueName, type DropboxFake } from '@pbx/testing';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';
 const CONFIGS = `${V1}/backup-configurations`;
 
 /** Canonical input through HTTP: bytes, names, paths and GET-shaped destinations. */
 describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let api: TestApi;
   let ds: DataSource;
-  let ns: string;
-  let app: INestApplication;
   let base: string;
-  let dirs: { path: string; remove: () => Promise<void> };
   let dropbox: DropboxFake;
 
   const body = (over: Record<string, unknown> = {}) => ({
@@ -30,13 +22,13 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
     ...over,
   });
 
-  const post = (path: string, payload: unknown) => request(base).post(path).set('Authorization', `Bearer ${ADMIN}`).send(payload as object);
-  const patch = (path: string, payload: unknown) => request(base).patch(path).set('Authorization', `Bearer ${ADMIN}`).send(payload as object);
-  const get = (path: string) => request(base).get(path).set('Authorization', `Bearer ${ADMIN}`);
+  const post = (path: string, payload: unknown) => request(base).post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(payload as object);
+  const patch = (path: string, payload: unknown) => request(base).patch(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(payload as object);
+  const get = (path: string) => request(base).get(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   /** Bytes exactly as given: superagent would otherwise serialize the Buffer as a JSON object. */
   const sendBytes = (method: 'post' | 'patch', path: string, bytes: Buffer) =>
     request(base)[method](path)
-      .set('Authorization', `Bearer ${ADMIN}`)
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
       .set('Content-Type', 'application/json')
       .serialize((raw: unknown) => raw as string)
       .send(bytes);
@@ -50,34 +42,14 @@ describe('canonical input (real Postgres + RabbitMQ, in-process)', () => {
     )[0] as { c: number; d: number; r: number; u: Date | null };
 
   beforeAll(async () => {
-    db = await migratedDatabase('canon');
-    ds = db.dataSource;
-    ns = amqpNamespace();
-    dirs = await tempDir('pbx-canon-');
     dropbox = await startDropboxFake();
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema,
-      AMQP_NAMESPACE: ns,
-      ADMIN_API_TOKEN: ADMIN,
-      SECRETS_KEY: 'c4'.repeat(32),
-      ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      DEFAULT_TIMEZONE: 'UTC',
-      DROPBOX_APP_KEY: dropbox.appKey,
-      DROPBOX_APP_SECRET: dropbox.appSecret,
-      DROPBOX_API_BASE: dropbox.url,
-    });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await startTestApi('canon', { DEFAULT_TIMEZONE: 'UTC', DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, DROPBOX_API_BASE: dropbox.url });
+    ({ ds, base } = api);
   });
 
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
     await dropbox?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
-    await dirs?.remove();
   });
 
   describe('malformed UTF-8', () => {

@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, testEnv } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';
 const BULK = ['replay', 'discard'] as const;
 
 /** Bulk replay and discard of dead letters: a JSON object body, and an empty filter only with "all". */
 describe('dead letters bulk operations (real Postgres + RabbitMQ, in-process)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let api: TestApi;
   let ds: DataSource;
-  let ns: string;
-  let app: INestApplication;
   let base: string;
 
-  const post = (path: string) => request(base).post(path).set('Authorization', `Bearer ${ADMIN}`);
+  const post = (path: string) => request(base).post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
 
   const insertLetter = async (over: { queue?: string; correlationId?: string } = {}) => {
     const messageId = randomUUID();
@@ -43,19 +37,12 @@ describe('dead letters bulk operations (real Postgres + RabbitMQ, in-process)', 
   };
 
   beforeAll(async () => {
-    db = await migratedDatabase('api_dlq');
-    ds = db.dataSource;
-    ns = amqpNamespace();
-    const env = testEnv({ DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ADMIN_API_TOKEN: ADMIN, SECRETS_KEY: 'b2'.repeat(32) });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await startTestApi('api_dlq');
+    ({ ds, base } = api);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
+    await api?.close();
   });
 
   beforeEach(async () => {

@@ -1,45 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
-import { createLogger } from '@pbx/observability';
 import { CONNECT_FAILED } from '@pbx/destinations';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, sftpHostKeyFingerprint, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { createApiApp } from './api-app';
+import { expectEventually, peers, sftpHostKeyFingerprint, uniqueName } from '@pbx/testing';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
-const ADMIN = `admin-${randomUUID()}`;
 const V1 = '/api/v1';
 const TIMEOUT_MS = 1500;
 
-interface Booted {
-  app: INestApplication;
-  base: string;
-  ds: DataSource;
-  close(): Promise<void>;
-}
-
-async function boot(overrides: Record<string, string | number>): Promise<Booted> {
-  const db = await migratedDatabase('api_dest');
-  const ns = amqpNamespace();
-  const dirs = await tempDir('pbx-api-dest-');
-  const env = testEnv({ DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ADMIN_API_TOKEN: ADMIN, SECRETS_KEY: 'c3'.repeat(32), LOCAL_BACKUP_ROOT: dirs.path, ...overrides });
-  const app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-  await app.listen(0, '127.0.0.1');
-  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return {
-    app,
-    base,
-    ds: db.dataSource,
-    close: async () => {
-      await app.close();
-      await deleteAmqpNamespace(ns);
-      await db.close();
-      await dirs.remove();
-    },
-  };
-}
+const boot = (overrides: Record<string, string | number>) => startTestApi('api_dest', overrides);
 
 const sftp = (over: Record<string, unknown> = {}) => ({
   type: 'sftp',
@@ -97,9 +67,9 @@ async function listener(onSocket: (s: Socket) => void): Promise<{ port: number; 
 }
 
 describe('destinations: host keys on save, the test endpoint, the host allowlist (real sshd)', () => {
-  let api: Booted;
-  const post = (path: string, body: unknown) => request(api.base).post(path).set('Authorization', `Bearer ${ADMIN}`).send(body as object);
-  const patch = (path: string, body: unknown) => request(api.base).patch(path).set('Authorization', `Bearer ${ADMIN}`).send(body as object);
+  let api: TestApi;
+  const post = (path: string, body: unknown) => request(api.base).post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
+  const patch = (path: string, body: unknown) => request(api.base).patch(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
   const configCount = async () => (await api.ds.query('SELECT count(*)::int AS n FROM configurations'))[0].n as number;
 
   beforeAll(async () => {
@@ -278,8 +248,8 @@ describe('destinations: host keys on save, the test endpoint, the host allowlist
   });
 
   describe('DESTINATION_HOSTS_ALLOWED', () => {
-    let limited: Booted;
-    const postTo = (path: string, body: unknown) => request(limited.base).post(path).set('Authorization', `Bearer ${ADMIN}`).send(body as object);
+    let limited: TestApi;
+    const postTo = (path: string, body: unknown) => request(limited.base).post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
 
     beforeAll(async () => {
       limited = await boot({ DESTINATION_HOSTS_ALLOWED: '10.0.0.0/8, fd00::/8, NAS.example.com' });

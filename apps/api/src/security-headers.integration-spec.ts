@@ -1,40 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { createApiApp } from './api-app';
-
-const ADMIN = `admin-${randomUUID()}`;
+import { uniqueName } from '@pbx/testing';
+import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
 describe('security headers and what responses show (real Postgres + RabbitMQ, in-process)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let ns: string;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let app: INestApplication;
-  let base: string;
+  let api: TestApi;
 
   beforeAll(async () => {
-    db = await migratedDatabase('hdr');
-    ns = amqpNamespace();
-    dirs = await tempDir('pbx-hdr-');
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    const env = testEnv({ DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ADMIN_API_TOKEN: ADMIN, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: dirs.path });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await startTestApi('hdr');
   });
   afterAll(async () => {
-    await app?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
-    await dirs?.remove();
+    await api?.close();
   });
 
-  const get = (path: string, token: string | null = ADMIN) => {
-    const t = request(base).get(path);
+  const get = (path: string, token: string | null = ADMIN_TOKEN) => {
+    const t = request(api.base).get(path);
     return token ? t.set('Authorization', `Bearer ${token}`) : t;
   };
   const expectCommonHeaders = (res: request.Response) => {
@@ -58,15 +40,15 @@ describe('security headers and what responses show (real Postgres + RabbitMQ, in
   });
 
   it('downloads; a Range of an unknown unit gets the whole file', async () => {
-    const created = await request(base)
+    const created = await request(api.base)
       .post('/api/v1/backup-configurations')
-      .set('Authorization', `Bearer ${ADMIN}`)
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
       .send({ name: uniqueName('Hdr'), reportTo: 'ops@example.com', interval: 'manual', data: { coreData: true, cdrAndVoicemails: false, announcements: false }, destinations: [{ type: 'local' }], action: 'saveAndRun' });
     expect(created.status).toBe(201);
     const runId: string = created.body.run.id;
     const content = Buffer.alloc(1000, 7);
-    await writeFile(join(dirs.path, 'artifacts', `${runId}.sar`), content);
-    await db.dataSource.query(`UPDATE runs SET status = 'dispatching', packed_at = now(), artifact_file_name = 'x.sar', artifact_size = 1000, artifact_sha256 = 'abc' WHERE id = $1`, [runId]);
+    await writeFile(join(api.env.ARTIFACT_DIR, `${runId}.sar`), content);
+    await api.ds.query(`UPDATE runs SET status = 'dispatching', packed_at = now(), artifact_file_name = 'x.sar', artifact_size = 1000, artifact_sha256 = 'abc' WHERE id = $1`, [runId]);
 
     const full = await get(`/api/v1/runs/${runId}/download`);
     expect(full.status).toBe(200);
@@ -94,7 +76,7 @@ describe('security headers and what responses show (real Postgres + RabbitMQ, in
     const assets = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/gi)].map((m) => m[1]);
     for (const asset of assets) {
       expect(asset).not.toMatch(/^(?:[a-z]+:)?\/\//i); // same origin
-      const res = await get(new URL(asset, `${base}/api/docs/`).pathname, null);
+      const res = await get(new URL(asset, `${api.base}/api/docs/`).pathname, null);
       expect({ asset, status: res.status }).toEqual({ asset, status: 200 });
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     }

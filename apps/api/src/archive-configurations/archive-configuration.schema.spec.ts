@@ -1,13 +1,10 @@
-import { DomainError, FieldError } from '@pbx/contracts';
 import { z } from 'zod';
 import { validate } from '../common/validation';
+import { changed, errorsOf, EXISTING_ID, fields, type Body } from '../fixtures.test-helper';
 import { createArchiveConfigurationSchema, patchArchiveConfigurationSchema } from './archive-configuration.schema';
 
 const create = createArchiveConfigurationSchema({ defaultTimezone: 'UTC' });
 const patch = patchArchiveConfigurationSchema({ defaultTimezone: 'UTC' });
-const EXISTING_ID = '8d7e8a0e-9d4f-4a52-9b1f-0f4b2b8f4a11';
-
-type Body = Record<string, unknown>;
 
 function validBody(): Body {
   return {
@@ -21,19 +18,6 @@ function validBody(): Body {
     action: 'save',
   };
 }
-
-function errorsOf(schema: z.ZodType, body: unknown): FieldError[] {
-  try {
-    validate(schema, body);
-    return [];
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    expect((err as DomainError).code).toBe('validation');
-    return (err as DomainError).errors;
-  }
-}
-
-const fields = (errors: FieldError[]) => errors.map((e) => e.field);
 
 describe('createArchiveConfigurationSchema', () => {
   it('accepts the example and applies defaults', () => {
@@ -71,9 +55,7 @@ describe('createArchiveConfigurationSchema', () => {
   ];
 
   it.each(cases)('%s → names the field', (_label, change, field, message) => {
-    const body = { ...validBody(), ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete body[k];
-    const hit = errorsOf(create, body).find((e) => e.field === field);
+    const hit = errorsOf(create, changed(validBody(), change)).find((e) => e.field === field);
     expect(hit).toBeDefined();
     expect(hit?.message).toMatch(message);
   });

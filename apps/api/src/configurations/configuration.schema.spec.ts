@@ -1,7 +1,8 @@
-import { destinationSchema, DomainError, FieldError, patchDestinationSchema, SECRET_FIELDS, SMB_SECURITY_METHODS } from '@pbx/contracts';
+import { destinationSchema, patchDestinationSchema, SECRET_FIELDS, SMB_SECURITY_METHODS } from '@pbx/contracts';
 import { z } from 'zod';
 import { parseStartAt } from '@pbx/scheduling';
 import { validate } from '../common/validation';
+import { changed, configurationBody, errorsOf, EXISTING_ID, fields, type Body } from '../fixtures.test-helper';
 import { nameProblems } from './configuration-fields';
 import { createBackupConfigurationSchema, patchBackupConfigurationSchema } from './configuration.schema';
 import { withoutSecrets } from './destination-fields';
@@ -11,36 +12,8 @@ const patch = patchBackupConfigurationSchema({ defaultTimezone: 'Europe/Berlin' 
 
 const FINGERPRINT = `SHA256:${'A1b2C3d4+/'.repeat(4)}abc`;
 const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n';
-const EXISTING_ID = '8d7e8a0e-9d4f-4a52-9b1f-0f4b2b8f4a11';
 
-type Body = Record<string, unknown>;
-
-function validBody(): Body {
-  return {
-    name: 'Nightly full',
-    reportTo: 'ops@example.com',
-    interval: 'daily',
-    startAt: '2026-12-01T02:30:00',
-    timezone: 'Europe/Berlin',
-    data: { coreData: true, cdrAndVoicemails: true, announcements: false },
-    destinations: [{ type: 'local' }],
-    action: 'save',
-  };
-}
-
-/** The field errors of a rejected body, or [] when it is accepted. Fails on any other throw. */
-function errorsOf(schema: z.ZodType, body: unknown): FieldError[] {
-  try {
-    validate(schema, body);
-    return [];
-  } catch (err) {
-    expect(err).toBeInstanceOf(DomainError);
-    expect((err as DomainError).code).toBe('validation');
-    return (err as DomainError).errors;
-  }
-}
-
-const fields = (errors: FieldError[]) => errors.map((e) => e.field);
+const validBody = (): Body => configurationBody('Nightly full', { data: { coreData: true, cdrAndVoicemails: true, announcements: false } });
 const withDest = (dest: unknown): Body => ({ ...validBody(), destinations: [dest] });
 
 const GOOD_DESTINATIONS: Record<string, unknown[]> = {
@@ -125,9 +98,7 @@ describe('createBackupConfigurationSchema: accepted bodies', () => {
     ['name with inner spaces, dots and umlauts', { name: 'Täglich v1.2 – Vollsicherung' }],
     ['16 destinations', { destinations: Array.from({ length: 16 }, () => ({ type: 'local' })) }],
   ])('accepts %s', (_label, change) => {
-    const body: Body = { ...validBody(), ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete body[k];
-    expect(errorsOf(create, body)).toEqual([]);
+    expect(errorsOf(create, changed(validBody(), change))).toEqual([]);
   });
 });
 
@@ -192,9 +163,7 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
   ];
 
   it.each(cases)('%s → names the field', (_label, change, field, message) => {
-    const body = { ...validBody(), ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete body[k];
-    const errors = errorsOf(create, body);
+    const errors = errorsOf(create, changed(validBody(), change));
     const hit = errors.find((e) => e.field === field);
     expect(hit).toBeDefined();
     expect(hit?.message).toMatch(message);

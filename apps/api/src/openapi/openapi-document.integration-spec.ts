@@ -1,10 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { createLogger } from '@pbx/observability';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, testEnv } from '@pbx/testing';
-import { createApiApp } from '../api-app';
+import { startTestApi, type TestApi } from '../api.test-helper';
 
 /**
  * The public contract, pinned: apps/api/openapi.json is the document the api serves. A change
@@ -15,26 +12,18 @@ import { createApiApp } from '../api-app';
 const COMMITTED = join(__dirname, '..', '..', 'openapi.json');
 
 describe('the OpenAPI document', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let ns: string;
-  let app: INestApplication;
+  let api: TestApi;
 
   beforeAll(async () => {
-    db = await migratedDatabase('openapi');
-    ns = amqpNamespace();
-    const env = testEnv({ DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ADMIN_API_TOKEN: 'openapi-document-test-token', DEFAULT_TIMEZONE: 'Europe/Berlin' });
-    app = await createApiApp(env, createLogger({ service: 'api', level: 'silent' }));
-    await app.listen(0, '127.0.0.1');
+    api = await startTestApi('openapi');
   });
 
   afterAll(async () => {
-    await app?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
+    await api?.close();
   });
 
   it('is exactly the committed apps/api/openapi.json', async () => {
-    const served = (await request((await app.getUrl()).replace('[::1]', '127.0.0.1')).get('/api/docs-json')).body as unknown;
+    const served = (await request(api.base).get('/api/docs-json')).body as unknown;
     const text = `${JSON.stringify(served, null, 2)}\n`;
     if (process.env.UPDATE_OPENAPI === '1') await writeFile(COMMITTED, text);
     const committed = JSON.parse(await readFile(COMMITTED, 'utf8')) as unknown;
