@@ -39,92 +39,65 @@ export interface RunReportModel {
   link: string;
 }
 
-/** The texts each language must have for every outcome, trigger and delivery status. */
-type ReportTexts = Record<string, unknown> & {
-  outcome: Record<RunOutcome, string>;
-  intro: Record<RunOutcome, (kind: RunKind) => string>;
-  triggers: Record<RunTrigger, string>;
-  statuses: Record<DeliveryStatus, string>;
+/** One text in every language, side by side: a report is built once and picks its language's wording. */
+type Localized = Readonly<Record<Language, string>>;
+
+const PRODUCT: Record<RunKind, Localized> = {
+  backup: { en: 'PBX backup', de: 'TK-Anlagen-Sicherung' },
+  archive: { en: 'PBX archiving', de: 'TK-Anlagen-Archivierung' },
 };
 
-const STRINGS = {
-  en: {
-    product: { backup: 'PBX backup', archive: 'PBX archiving' },
-    outcome: { failed: 'FAILED', partially_failed: 'PARTIALLY FAILED', succeeded: 'succeeded' },
-    intro: {
-      failed: (k: RunKind) => (k === 'backup' ? 'A backup run failed. No usable backup was stored by this run.' : 'An archiving run failed.'),
-      partially_failed: (_k: RunKind) => 'A backup run failed for some destinations. The backup was stored at the others.',
-      succeeded: (k: RunKind) => (k === 'backup' ? 'A backup run finished successfully.' : 'An archiving run finished successfully.'),
-    },
-    configuration: 'Configuration',
-    run: 'Run id',
-    trigger: 'Trigger',
-    triggers: { schedule: 'scheduled', manual: 'started manually', runOnly: 'one-off run (run once)' },
-    catchUp: 'catch-up for a missed time slot',
-    due: 'Due at',
-    notScheduled: 'not scheduled (started on demand)',
-    started: 'Started',
-    finished: 'Finished',
-    notYet: '—',
-    deferred: (n: number) => `deferred ${n} time(s) because the PBX was in maintenance`,
-    failedStep: 'Failed step',
-    steps: { packing: 'packing (collecting the data into the backup file)', delivery: 'delivery to the destinations', deletion: 'deleting the archived data from the PBX' },
-    error: 'Error',
-    artifact: 'Backup file',
-    destinations: 'Destinations',
-    statuses: { pending: 'not started', running: 'did not finish', succeeded: 'stored', failed: 'failed' },
-    code: 'Code',
-    detail: 'Detail',
-    location: 'Stored as',
-    whatToDo: 'What to do',
-    noDestinations: 'No destination was reached because the backup could not be created.',
-    archived: 'Archived',
-    countLabels: { cdr: 'Call records (CDR)', voicemails: 'Voicemails', pbxBytesBefore: 'PBX data before', pbxBytesAfter: 'PBX data after' } as Record<string, string>,
-    nextRun: 'Next scheduled run',
-    noNextRun: 'none (no schedule)',
-    link: 'Details of this run (API)',
-    packingHint: 'Check that the PBX database and data directory are reachable and that the backup server has enough free disk space, then start the backup manually to verify.',
-    footer: 'This message was sent automatically by pbx-backup.',
+const OUTCOME: Record<RunOutcome, Localized> = {
+  failed: { en: 'FAILED', de: 'FEHLGESCHLAGEN' },
+  partially_failed: { en: 'PARTIALLY FAILED', de: 'TEILWEISE FEHLGESCHLAGEN' },
+  succeeded: { en: 'succeeded', de: 'erfolgreich' },
+};
+
+const PARTIALLY_STORED: Localized = {
+  en: 'A backup run failed for some destinations. The backup was stored at the others.',
+  de: 'Eine Sicherung ist bei einigen Zielen fehlgeschlagen. Bei den übrigen Zielen wurde sie gespeichert.',
+};
+
+const INTRO: Record<RunOutcome, Record<RunKind, Localized>> = {
+  failed: {
+    backup: { en: 'A backup run failed. No usable backup was stored by this run.', de: 'Eine Sicherung ist fehlgeschlagen. Bei diesem Lauf wurde keine verwendbare Sicherung gespeichert.' },
+    archive: { en: 'An archiving run failed.', de: 'Eine Archivierung ist fehlgeschlagen.' },
   },
-  de: {
-    product: { backup: 'TK-Anlagen-Sicherung', archive: 'TK-Anlagen-Archivierung' },
-    outcome: { failed: 'FEHLGESCHLAGEN', partially_failed: 'TEILWEISE FEHLGESCHLAGEN', succeeded: 'erfolgreich' },
-    intro: {
-      failed: (k: RunKind) => (k === 'backup' ? 'Eine Sicherung ist fehlgeschlagen. Bei diesem Lauf wurde keine verwendbare Sicherung gespeichert.' : 'Eine Archivierung ist fehlgeschlagen.'),
-      partially_failed: (_k: RunKind) => 'Eine Sicherung ist bei einigen Zielen fehlgeschlagen. Bei den übrigen Zielen wurde sie gespeichert.',
-      succeeded: (k: RunKind) => (k === 'backup' ? 'Eine Sicherung wurde erfolgreich abgeschlossen.' : 'Eine Archivierung wurde erfolgreich abgeschlossen.'),
-    },
-    configuration: 'Konfiguration',
-    run: 'Lauf-ID',
-    trigger: 'Auslöser',
-    triggers: { schedule: 'geplant', manual: 'manuell gestartet', runOnly: 'einmalige Ausführung' },
-    catchUp: 'Nachholung eines verpassten Termins',
-    due: 'Fällig um',
-    notScheduled: 'nicht geplant (auf Anforderung gestartet)',
-    started: 'Gestartet',
-    finished: 'Beendet',
-    notYet: '—',
-    deferred: (n: number) => `${n}-mal verschoben, weil die TK-Anlage in Wartung war`,
-    failedStep: 'Fehlgeschlagener Schritt',
-    steps: { packing: 'Packen (Zusammenstellen der Sicherungsdatei)', delivery: 'Übertragung an die Ziele', deletion: 'Löschen der archivierten Daten auf der TK-Anlage' },
-    error: 'Fehler',
-    artifact: 'Sicherungsdatei',
-    destinations: 'Ziele',
-    statuses: { pending: 'nicht begonnen', running: 'nicht abgeschlossen', succeeded: 'gespeichert', failed: 'fehlgeschlagen' },
-    code: 'Code',
-    detail: 'Detail',
-    location: 'Gespeichert als',
-    whatToDo: 'Was tun',
-    noDestinations: 'Kein Ziel wurde erreicht, weil die Sicherung nicht erstellt werden konnte.',
-    archived: 'Archiviert',
-    countLabels: { cdr: 'Verbindungsdaten (CDR)', voicemails: 'Voicemails', pbxBytesBefore: 'Daten auf der TK-Anlage vorher', pbxBytesAfter: 'Daten auf der TK-Anlage nachher' } as Record<string, string>,
-    nextRun: 'Nächster geplanter Lauf',
-    noNextRun: 'keiner (kein Zeitplan)',
-    link: 'Details zu diesem Lauf (API)',
-    packingHint: 'Prüfen Sie, ob Datenbank und Datenverzeichnis der TK-Anlage erreichbar sind und der Sicherungsserver genug freien Speicherplatz hat, und starten Sie die Sicherung dann manuell zur Kontrolle.',
-    footer: 'Diese Nachricht wurde automatisch von pbx-backup versandt.',
+  partially_failed: { backup: PARTIALLY_STORED, archive: PARTIALLY_STORED },
+  succeeded: {
+    backup: { en: 'A backup run finished successfully.', de: 'Eine Sicherung wurde erfolgreich abgeschlossen.' },
+    archive: { en: 'An archiving run finished successfully.', de: 'Eine Archivierung wurde erfolgreich abgeschlossen.' },
   },
-} as const satisfies Record<Language, ReportTexts>;
+};
+
+const TRIGGERS: Record<RunTrigger, Localized> = {
+  schedule: { en: 'scheduled', de: 'geplant' },
+  manual: { en: 'started manually', de: 'manuell gestartet' },
+  runOnly: { en: 'one-off run (run once)', de: 'einmalige Ausführung' },
+};
+
+const STEPS: Record<FailedStep, Localized> = {
+  packing: { en: 'packing (collecting the data into the backup file)', de: 'Packen (Zusammenstellen der Sicherungsdatei)' },
+  delivery: { en: 'delivery to the destinations', de: 'Übertragung an die Ziele' },
+  deletion: { en: 'deleting the archived data from the PBX', de: 'Löschen der archivierten Daten auf der TK-Anlage' },
+};
+
+const STATUSES: Record<DeliveryStatus, Localized> = {
+  pending: { en: 'not started', de: 'nicht begonnen' },
+  running: { en: 'did not finish', de: 'nicht abgeschlossen' },
+  succeeded: { en: 'stored', de: 'gespeichert' },
+  failed: { en: 'failed', de: 'fehlgeschlagen' },
+};
+
+/** Labels of an archive run's counts; a count this version does not know is shown by its key. */
+const COUNT_LABELS: Partial<Record<string, Localized>> = {
+  cdr: { en: 'Call records (CDR)', de: 'Verbindungsdaten (CDR)' },
+  voicemails: { en: 'Voicemails', de: 'Voicemails' },
+  pbxBytesBefore: { en: 'PBX data before', de: 'Daten auf der TK-Anlage vorher' },
+  pbxBytesAfter: { en: 'PBX data after', de: 'Daten auf der TK-Anlage nachher' },
+};
+
+const WHAT_TO_DO: Localized = { en: 'What to do', de: 'Was tun' };
 
 /** How a report names each destination kind (the same in every language). */
 export const DESTINATION_LABELS = {
@@ -147,65 +120,74 @@ export function deliveryLabel(d: Pick<DeliveryLine, 'type' | 'target'>): string 
 const BYTE_COUNTS = new Set(['pbxBytesBefore', 'pbxBytesAfter']);
 
 export function renderRunReport(m: RunReportModel, lang: Lang): RenderedMail {
-  const s = STRINGS[lang];
-  const time = (at: Date | null) => (at ? formatTime(at, m.timezone, lang) : s.notYet);
-  const subject = `[${s.product[m.kind]}] ${s.outcome[m.outcome]}: "${m.configurationName}" (${m.runId.slice(0, 8)})`;
+  const t = (text: Localized) => text[lang];
+  const time = (at: Date | null) => (at ? formatTime(at, m.timezone, lang) : '—');
+  const subject = `[${t(PRODUCT[m.kind])}] ${t(OUTCOME[m.outcome])}: "${m.configurationName}" (${m.runId.slice(0, 8)})`;
+  const failedAt = m.outcome !== 'succeeded' ? m.failedStep : null;
 
-  const trigger = [s.triggers[m.trigger], m.catchUp ? s.catchUp : null].filter(Boolean).join(', ');
+  const catchUp = t({ en: 'catch-up for a missed time slot', de: 'Nachholung eines verpassten Termins' });
+  const trigger = [t(TRIGGERS[m.trigger]), m.catchUp ? catchUp : null].filter(Boolean).join(', ');
+  const deferred = t({ en: `deferred ${m.deferrals} time(s) because the PBX was in maintenance`, de: `${m.deferrals}-mal verschoben, weil die TK-Anlage in Wartung war` });
   const facts: [string, string][] = [
-    [s.configuration, m.configurationName],
-    [s.run, m.runId],
-    [s.trigger, trigger],
-    [s.due, m.scheduledFor ? time(m.scheduledFor) : s.notScheduled],
-    [s.started, m.deferrals > 0 ? `${time(m.startedAt)} (${s.deferred(m.deferrals)})` : time(m.startedAt)],
-    [s.finished, time(m.finishedAt)],
+    [t({ en: 'Configuration', de: 'Konfiguration' }), m.configurationName],
+    [t({ en: 'Run id', de: 'Lauf-ID' }), m.runId],
+    [t({ en: 'Trigger', de: 'Auslöser' }), trigger],
+    [t({ en: 'Due at', de: 'Fällig um' }), m.scheduledFor ? time(m.scheduledFor) : t({ en: 'not scheduled (started on demand)', de: 'nicht geplant (auf Anforderung gestartet)' })],
+    [t({ en: 'Started', de: 'Gestartet' }), m.deferrals > 0 ? `${time(m.startedAt)} (${deferred})` : time(m.startedAt)],
+    [t({ en: 'Finished', de: 'Beendet' }), time(m.finishedAt)],
   ];
-  if (m.outcome !== 'succeeded' && m.failedStep) facts.push([s.failedStep, s.steps[m.failedStep]]);
-  if (m.outcome !== 'succeeded' && m.error) facts.push([s.error, m.error]);
-  if (m.artifact) facts.push([s.artifact, `${m.artifact.fileName} (${formatBytes(m.artifact.size, lang)})`]);
+  if (failedAt) facts.push([t({ en: 'Failed step', de: 'Fehlgeschlagener Schritt' }), t(STEPS[failedAt])]);
+  if (m.outcome !== 'succeeded' && m.error) facts.push([t({ en: 'Error', de: 'Fehler' }), m.error]);
+  if (m.artifact) facts.push([t({ en: 'Backup file', de: 'Sicherungsdatei' }), `${m.artifact.fileName} (${formatBytes(m.artifact.size, lang)})`]);
 
   const blocks: Block[] = [
     { type: 'heading', text: subject },
-    { type: 'paragraph', text: s.intro[m.outcome](m.kind) },
+    { type: 'paragraph', text: t(INTRO[m.outcome][m.kind]) },
     { type: 'facts', rows: facts },
   ];
 
-  if (m.outcome !== 'succeeded' && m.failedStep === 'packing') {
-    blocks.push({ type: 'paragraph', text: `${s.whatToDo}: ${s.packingHint}` });
+  if (failedAt === 'packing') {
+    const hint = t({
+      en: 'Check that the PBX database and data directory are reachable and that the backup server has enough free disk space, then start the backup manually to verify.',
+      de: 'Prüfen Sie, ob Datenbank und Datenverzeichnis der TK-Anlage erreichbar sind und der Sicherungsserver genug freien Speicherplatz hat, und starten Sie die Sicherung dann manuell zur Kontrolle.',
+    });
+    blocks.push({ type: 'paragraph', text: `${t(WHAT_TO_DO)}: ${hint}` });
   }
 
   if (m.deliveries.length) {
-    blocks.push({ type: 'heading', text: s.destinations });
+    blocks.push({ type: 'heading', text: t({ en: 'Destinations', de: 'Ziele' }) });
     blocks.push({ type: 'list', items: m.deliveries.map((d) => deliveryItem(d, lang)) });
-  } else if (m.outcome !== 'succeeded' && m.failedStep === 'packing') {
-    blocks.push({ type: 'paragraph', text: s.noDestinations });
+  } else if (failedAt === 'packing') {
+    blocks.push({ type: 'paragraph', text: t({ en: 'No destination was reached because the backup could not be created.', de: 'Kein Ziel wurde erreicht, weil die Sicherung nicht erstellt werden konnte.' }) });
   }
 
   if (m.kind === 'archive' && m.counts && Object.keys(m.counts).length) {
-    const rows = Object.entries(m.counts).map(
-      ([key, n]) => [s.countLabels[key] ?? key, BYTE_COUNTS.has(key) ? formatBytes(n, lang) : formatCount(n, lang)] as const,
-    );
-    blocks.push({ type: 'heading', text: s.archived }, { type: 'facts', rows });
+    const rows = Object.entries(m.counts).map(([key, n]) => {
+      const label = COUNT_LABELS[key];
+      return [label ? t(label) : key, BYTE_COUNTS.has(key) ? formatBytes(n, lang) : formatCount(n, lang)] as const;
+    });
+    blocks.push({ type: 'heading', text: t({ en: 'Archived', de: 'Archiviert' }) }, { type: 'facts', rows });
   }
 
+  const nextRun = m.nextRunAt ? time(m.nextRunAt) : t({ en: 'none (no schedule)', de: 'keiner (kein Zeitplan)' });
   blocks.push(
-    { type: 'facts', rows: [[s.nextRun, m.nextRunAt ? time(m.nextRunAt) : s.noNextRun]] },
-    { type: 'link', label: s.link, href: m.link },
-    { type: 'paragraph', text: s.footer },
+    { type: 'facts', rows: [[t({ en: 'Next scheduled run', de: 'Nächster geplanter Lauf' }), nextRun]] },
+    { type: 'link', label: t({ en: 'Details of this run (API)', de: 'Details zu diesem Lauf (API)' }), href: m.link },
+    { type: 'paragraph', text: t({ en: 'This message was sent automatically by pbx-backup.', de: 'Diese Nachricht wurde automatisch von pbx-backup versandt.' }) },
   );
   return render(subject, blocks, lang);
 }
 
 function deliveryItem(d: DeliveryLine, lang: Lang): ListItem {
-  const s = STRINGS[lang];
+  const t = (text: Localized) => text[lang];
   const lines: string[] = [];
   const failed = d.status === 'failed' || (d.code !== null && d.code !== 'successful');
   if (d.code) {
     const text = deliveryCodeText(d.code, lang);
-    lines.push(`${s.code} ${d.code}: ${text.sentence}`);
-    if (failed) lines.push(`${s.whatToDo}: ${text.hint}`);
+    lines.push(`${t({ en: 'Code', de: 'Code' })} ${d.code}: ${text.sentence}`);
+    if (failed) lines.push(`${t(WHAT_TO_DO)}: ${text.hint}`);
   }
-  if (failed && d.error) lines.push(`${s.detail}: ${d.error}`);
-  if (!failed && d.location) lines.push(`${s.location}: ${d.location}`);
-  return { title: `${deliveryLabel(d)} — ${s.statuses[d.status]}`, lines, alert: failed };
+  if (failed && d.error) lines.push(`${t({ en: 'Detail', de: 'Detail' })}: ${d.error}`);
+  if (!failed && d.location) lines.push(`${t({ en: 'Stored as', de: 'Gespeichert als' })}: ${d.location}`);
+  return { title: `${deliveryLabel(d)} — ${t(STATUSES[d.status])}`, lines, alert: failed };
 }
