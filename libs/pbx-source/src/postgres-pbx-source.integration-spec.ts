@@ -2,8 +2,8 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Client } from 'pg';
-import { expectEventually, freshSchema, tempDir, testUrls, uniqueName } from '@pbx/testing';
-import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from './index';
+import { expectEventually, seededPbx, testUrls, uniqueName, type SeededPbx } from '@pbx/testing';
+import { migratePbxSchema, PostgresPbxSource, walkFiles } from './index';
 
 const NOW = new Date('2024-06-14T12:00:00Z');
 const DAY = 86_400_000;
@@ -26,29 +26,13 @@ async function wavFiles(dir: string): Promise<Set<string>> {
 }
 
 describe('PostgresPbxSource', () => {
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
-  let data: Awaited<ReturnType<typeof tempDir>>;
+  let pbx: SeededPbx;
   let source: PostgresPbxSource;
   let db: Client;
 
   beforeAll(async () => {
-    schema = await freshSchema('pbxsrc');
-    data = await tempDir('pbx-src-');
-    await seedPbx({
-      databaseUrl: testUrls.database,
-      schema: schema.name,
-      dataDir: data.path,
-      users: 30,
-      cdr: 4000,
-      voicemails: 20,
-      announcements: 3,
-      days: 60,
-      seed: 7,
-      minAudioBytes: 10_000,
-      maxAudioBytes: 30_000,
-      now: NOW,
-    });
-    source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: schema.name, dataDir: data.path, maxConnections: 3 });
+    pbx = await seededPbx('pbxsrc', { users: 30, cdr: 4000, voicemails: 20, announcements: 3, days: 60, seed: 7, minAudioBytes: 10_000, maxAudioBytes: 30_000, now: NOW });
+    source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: pbx.schema, dataDir: pbx.dataDir, maxConnections: 3 });
     db = new Client({ connectionString: testUrls.database });
     await db.connect();
   });
@@ -56,12 +40,11 @@ describe('PostgresPbxSource', () => {
   afterAll(async () => {
     await db?.end();
     await source?.close();
-    await schema?.drop();
-    await data?.remove();
+    await pbx?.close();
   });
 
   it('migrates idempotently and creates a missing schema', async () => {
-    expect(await migratePbxSchema({ databaseUrl: testUrls.database, schema: schema.name })).toEqual([]);
+    expect(await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.schema })).toEqual([]);
     const other = uniqueName('pbxmig').toLowerCase();
     try {
       const [a, b] = await Promise.all([
@@ -79,7 +62,7 @@ describe('PostgresPbxSource', () => {
     expect(stats.rowCounts).toMatchObject({ users: 30, cdr: 4000, voicemails: 20 });
     expect(stats.rowCounts.chat_messages).toBe(450);
     let bytes = 0;
-    for await (const f of walkFiles(data.path, '')) bytes += f.size;
+    for await (const f of walkFiles(pbx.dataDir, '')) bytes += f.size;
     expect(stats.dataDirBytes).toBe(bytes);
     expect(stats.dataDirFiles).toBe(23);
     expect(stats.databaseBytes).toBeGreaterThan(0);
@@ -103,12 +86,12 @@ describe('PostgresPbxSource', () => {
 
   it('fixes an archive selection, then deletes exactly it, resumably and idempotently', async () => {
     const cutoff = new Date(NOW.getTime() - 30 * DAY);
-    const cdrBefore = await ids(db, schema.name, 'cdr');
-    const vmBefore = await ids(db, schema.name, 'voicemails');
-    const filesBefore = await wavFiles(data.path);
-    const { rows: expectedCdr } = await db.query<{ id: string }>(`SELECT id FROM "${schema.name}".cdr WHERE started_at < $1`, [cutoff]);
+    const cdrBefore = await ids(db, pbx.schema, 'cdr');
+    const vmBefore = await ids(db, pbx.schema, 'voicemails');
+    const filesBefore = await wavFiles(pbx.dataDir);
+    const { rows: expectedCdr } = await db.query<{ id: string }>(`SELECT id FROM "${pbx.schema}".cdr WHERE started_at < $1`, [cutoff]);
     const { rows: expectedVm } = await db.query<{ id: string; file_name: string }>(
-      `SELECT id, file_name FROM "${schema.name}".voicemails WHERE received_at < $1`,
+      `SELECT id, file_name FROM "${pbx.schema}".voicemails WHERE received_at < $1`,
       [cutoff],
     );
     expect(expectedCdr.length).toBeGreaterThan(100);
@@ -119,11 +102,11 @@ describe('PostgresPbxSource', () => {
 
     // Rows arriving later (even old-dated ones) are not part of the fixed set.
     await db.query(
-      `INSERT INTO "${schema.name}".cdr (call_id, started_at, ended_at, direction, caller, callee, duration_s, billable_s, disposition, hangup_cause)
+      `INSERT INTO "${pbx.schema}".cdr (call_id, started_at, ended_at, direction, caller, callee, duration_s, billable_s, disposition, hangup_cause)
        VALUES ('late', $1, $1, 'internal', '1000', '1001', 0, 0, 'busy', 17)`,
       [new Date(cutoff.getTime() - 5 * DAY)],
     );
-    const lateId = Math.max(...(await ids(db, schema.name, 'cdr')));
+    const lateId = Math.max(...(await ids(db, pbx.schema, 'cdr')));
     // Selecting again with the same id returns the stored set, unchanged.
     expect(await source.selectArchiveItems('run-1', { cdrOlderThan: NOW })).toEqual(selection);
 
@@ -133,38 +116,38 @@ describe('PostgresPbxSource', () => {
     await expect(
       source.deleteArchived('run-1', { batchSize: 7, signal: crash1.signal, onBatch: () => ++batches === 2 && crash1.abort() }),
     ).rejects.toThrow(/abort/i);
-    expect((await ids(db, schema.name, 'cdr')).size).toBe(cdrBefore.size + 1 - 14);
+    expect((await ids(db, pbx.schema, 'cdr')).size).toBe(cdrBefore.size + 1 - 14);
 
     const crash2 = new AbortController();
     await expect(
       source.deleteArchived('run-1', { batchSize: 3, signal: crash2.signal, onBatch: (p) => p.voicemailsDeleted > 0 && crash2.abort() }),
     ).rejects.toThrow(/abort/i);
-    expect((await ids(db, schema.name, 'voicemails')).size).toBe(vmBefore.size - 3);
+    expect((await ids(db, pbx.schema, 'voicemails')).size).toBe(vmBefore.size - 3);
     // A crash between unlinking a batch's files and deleting its rows: the file is gone, the row is not.
     const sortedVm = [...expectedVm].sort((a, b) => Number(a.id) - Number(b.id));
-    await unlink(join(data.path, sortedVm[3].file_name));
+    await unlink(join(pbx.dataDir, sortedVm[3].file_name));
 
     const resumed = await source.deleteArchived('run-1', { batchSize: 2 });
     expect(resumed).toEqual({ cdrDeleted: 0, voicemailsDeleted: expectedVm.length - 3, filesDeleted: expectedVm.length - 4 });
 
     const expectedCdrIds = new Set(expectedCdr.map((r) => Number(r.id)));
     const expectedVmIds = new Set(expectedVm.map((r) => Number(r.id)));
-    const cdrAfter = await ids(db, schema.name, 'cdr');
+    const cdrAfter = await ids(db, pbx.schema, 'cdr');
     expect(cdrAfter).toEqual(new Set([...cdrBefore].filter((id) => !expectedCdrIds.has(id)).concat(lateId)));
-    expect(await ids(db, schema.name, 'voicemails')).toEqual(new Set([...vmBefore].filter((id) => !expectedVmIds.has(id))));
+    expect(await ids(db, pbx.schema, 'voicemails')).toEqual(new Set([...vmBefore].filter((id) => !expectedVmIds.has(id))));
     const deletedFiles = new Set(expectedVm.map((r) => r.file_name));
-    expect(await wavFiles(data.path)).toEqual(new Set([...filesBefore].filter((f) => !deletedFiles.has(f))));
-    expect((await readdir(join(data.path, 'announcements'))).length).toBe(3);
+    expect(await wavFiles(pbx.dataDir)).toEqual(new Set([...filesBefore].filter((f) => !deletedFiles.has(f))));
+    expect((await readdir(join(pbx.dataDir, 'announcements'))).length).toBe(3);
 
     // Idempotent: a further run deletes nothing.
     expect(await source.deleteArchived('run-1')).toEqual({ cdrDeleted: 0, voicemailsDeleted: 0, filesDeleted: 0 });
-    expect((await ids(db, schema.name, 'cdr')).size).toBe(cdrAfter.size);
+    expect((await ids(db, pbx.schema, 'cdr')).size).toBe(cdrAfter.size);
   });
 
   it('survives Postgres dropping its idle connections: told, not crashed, and the next read reconnects', async () => {
     const appName = uniqueName('pbxsrc-drop');
     const errors: Error[] = [];
-    const dropped = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: schema.name, dataDir: data.path, maxConnections: 2, applicationName: appName, onIdleConnectionError: (e) => errors.push(e) });
+    const dropped = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: pbx.schema, dataDir: pbx.dataDir, maxConnections: 2, applicationName: appName, onIdleConnectionError: (e) => errors.push(e) });
     try {
       expect((await dropped.stats()).rowCounts.users).toBe(30);
       // Without a listener on the pool this 'error' event would end the process (the packer: 7 of 7).

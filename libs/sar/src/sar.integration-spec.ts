@@ -3,8 +3,8 @@ import { copyFile, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { PostgresPbxSource, seedPbx, type AudioKind, type PbxSource, type SelectionFilter } from '@pbx/pbx-source';
-import { freshSchema, tempDir, testUrls } from '@pbx/testing';
+import { PostgresPbxSource, type AudioKind, type PbxSource, type SelectionFilter } from '@pbx/pbx-source';
+import { seededPbx, tempDir, testUrls, type SeededPbx } from '@pbx/testing';
 import { listSar, openSarEntry, verifySar, writeSar, type SarProgress } from './index';
 
 const run = promisify(execFile);
@@ -62,31 +62,15 @@ async function exists(path: string): Promise<boolean> {
 }
 
 describe('.sar writer and reader against a seeded PBX', () => {
-  let schema: Awaited<ReturnType<typeof freshSchema>>;
-  let data: Awaited<ReturnType<typeof tempDir>>;
+  let pbx: SeededPbx;
   let out: Awaited<ReturnType<typeof tempDir>>;
   let source: PostgresPbxSource;
   let fullSar: string;
 
   beforeAll(async () => {
-    schema = await freshSchema('sar');
-    data = await tempDir('pbx-sar-data-');
+    pbx = await seededPbx('sar', { users: 25, cdr: 5000, voicemails: 14, announcements: 4, days: 30, seed: 42, minAudioBytes: 20_000, maxAudioBytes: 70_000, now: NOW });
     out = await tempDir('pbx-sar-out-');
-    await seedPbx({
-      databaseUrl: testUrls.database,
-      schema: schema.name,
-      dataDir: data.path,
-      users: 25,
-      cdr: 5000,
-      voicemails: 14,
-      announcements: 4,
-      days: 30,
-      seed: 42,
-      minAudioBytes: 20_000,
-      maxAudioBytes: 70_000,
-      now: NOW,
-    });
-    source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: schema.name, dataDir: data.path });
+    source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: pbx.schema, dataDir: pbx.dataDir });
     fullSar = join(out.path, 'full.sar');
     const progress: SarProgress[] = [];
     const result = await writeSar({
@@ -105,8 +89,7 @@ describe('.sar writer and reader against a seeded PBX', () => {
 
   afterAll(async () => {
     await source?.close();
-    await schema?.drop();
-    await data?.remove();
+    await pbx?.close();
     await out?.remove();
   });
 
@@ -244,7 +227,7 @@ describe('.sar writer and reader against a seeded PBX', () => {
         let n = 0;
         for await (const f of source.audioFiles(kind, filter)) {
           // With audio deflated ahead, fail after a few files are already in flight.
-          if (++n === (audioLevel ? 6 : 3)) yield { ...f, absolutePath: join(data.path, 'gone.wav') };
+          if (++n === (audioLevel ? 6 : 3)) yield { ...f, absolutePath: join(pbx.dataDir, 'gone.wav') };
           else yield f;
         }
       },

@@ -8,3 +8,4 @@ export * from './app-env';
 export * from './query-plan';
 export * from './module-loads';
 export * from './tcp-proxy';
+export * from './pbx';
