@@ -122,7 +122,10 @@ async function secrets(env: AppEnv, [sub]: string[]): Promise<number> {
       `${report.destinations} destination(s) with secrets, ${report.fields} sealed field(s): ${report.resealed} re-sealed with the first key of SECRETS_KEY` +
         (report.skippedChanged ? `, ${report.skippedChanged} destination(s) changed meanwhile (left as saved)` : ''),
     );
-    for (const u of report.unreadable) console.log(`  cannot open ${u.field} of destination ${u.destinationId}: ${u.reason} (enter it again through the API)`);
+    for (const u of report.unreadable) {
+      const owner = 'destinationId' in u ? `destination ${u.destinationId}` : `configuration ${u.configurationId}`;
+      console.log(`  cannot open ${u.field} of ${owner}: ${u.reason} (enter it again through the API)`);
+    }
     // Unreadable values keep their destinations failing: say so with the exit code.
     return report.unreadable.length ? 1 : 0;
   });

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
+import { stagedArtifactName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -31,7 +32,11 @@ export class ArtifactCleanupService implements OnApplicationBootstrap, OnApplica
   }
 
   async sweep(): Promise<number> {
-    const removed = await this.repo.removeExpiredArtifacts(this.env.DOWNLOAD_WINDOW_MS, (id) => rm(join(this.env.ARTIFACT_DIR, `${id}.sar`), { force: true }));
+    // Plain or encrypted, whichever the run staged (removing a file that is not there is fine).
+    const remove = async (id: string) => {
+      for (const encrypted of [false, true]) await rm(join(this.env.ARTIFACT_DIR, stagedArtifactName(id, encrypted)), { force: true });
+    };
+    const removed = await this.repo.removeExpiredArtifacts(this.env.DOWNLOAD_WINDOW_MS, remove);
     if (removed) this.logger.info({ removed }, 'artifacts past the download window removed');
     return removed;
   }

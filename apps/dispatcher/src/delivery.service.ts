@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { causeMessage, destinationConfigFromStored, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
+import { causeMessage, destinationConfigFromStored, stagedArtifactOf, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import type { RunEntity } from '@pbx/persistence';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
@@ -83,7 +83,7 @@ export class DeliveryService {
     } catch {
       return this.finish(run, () => this.repo.fail(delivery, 'authFailed', 'stored credentials cannot be decrypted (was SECRETS_KEY changed without keeping the old key?)'));
     }
-    const filePath = join(this.env.ARTIFACT_DIR, `${run.id}.sar`);
+    const filePath = join(this.env.ARTIFACT_DIR, stagedArtifactOf(run.id, run.artifactFileName));
     const size = await stat(filePath).then((s) => s.size, () => null);
     if (size === null || !run.artifactFileName || !run.artifactSha256) {
       return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the packed archive is no longer in the artifact directory'));

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { artifactFileName } from '@pbx/destinations';
@@ -13,6 +13,7 @@ import { describePackingError } from './packer.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
+import { ArtifactEncryption } from './artifact-encryption.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DELETE_BATCH = 5000;
@@ -41,6 +42,7 @@ export class ArchiverService {
     @Inject(PBX_SOURCE) private readonly source: PbxSource,
     @Inject(MAINTENANCE_LOCK) private readonly lock: MaintenanceLock,
     private readonly gate: MaintenanceGate,
+    private readonly artifacts: ArtifactEncryption,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -74,14 +76,15 @@ export class ArchiverService {
         archiveSelection: selection,
         signal: lease.signal,
       });
-      await rename(partial, join(dir, `${run.id}.sar`));
+      const artifact = await this.artifacts.stage(run, partial, result, lease.signal);
       const counts = {
         ...result.counts,
         archivedCdr: selection.cdrCount,
         archivedVoicemails: selection.voicemailCount,
         pbxBytesBefore: before.databaseBytes + before.dataDirBytes,
       };
-      await this.runs.markPacked(run, { fileName: artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id), size: result.size, sha256: result.sha256 }, counts, result.entries);
+      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);
+      await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, counts, result.entries);
       // The lease stays held (and extended) until finalize() has deleted the items.
       this.leases.set(run.id, lease);
     } catch (err) {

@@ -5,13 +5,14 @@ import { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
 import { PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
 import { RunLifecycle } from '@pbx/persistence';
-import { CoreModule, REDIS } from '@pbx/runtime';
+import { CoreModule, REDIS, secretBoxFromEnv } from '@pbx/runtime';
+import { ArtifactEncryption } from './artifact-encryption.service';
 import { ArchiverService } from './archiver.service';
 import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handler';
 import { DeferralWatcher } from './deferral-watcher.service';
 import { MaintenanceGate } from './maintenance-gate.service';
 import { PackerService } from './packer.service';
-import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
+import { MAINTENANCE_LOCK, PBX_SOURCE, SECRET_BOX } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
 
 @Injectable()
@@ -35,6 +36,9 @@ export class PackerModule {
         DeferralWatcher,
         ArchiverService,
         RunStateRepository,
+        ArtifactEncryption,
+        // Opens a configuration's sealed encryption passphrase (docs/encryption.md).
+        { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
         PbxSourceCloser,
         {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { artifactFileName } from '@pbx/destinations';
@@ -9,6 +9,7 @@ import type { PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { RunStateRepository } from './run-state.repository';
+import { ArtifactEncryption } from './artifact-encryption.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { PBX_SOURCE } from './packer.tokens';
 
@@ -28,6 +29,7 @@ export class PackerService {
     private readonly runs: RunStateRepository,
     @Inject(PBX_SOURCE) private readonly source: PbxSource,
     private readonly gate: MaintenanceGate,
+    private readonly artifacts: ArtifactEncryption,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -55,7 +57,6 @@ export class PackerService {
     if (!(await this.runs.markPacking(run.id))) return 'skipped';
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);
-    const final = join(dir, `${run.id}.sar`);
     await mkdir(dir, { recursive: true });
     await rm(partial, { force: true }); // left by a packer that died mid-pack
     const started = Date.now();
@@ -78,11 +79,11 @@ export class PackerService {
             .catch(() => undefined);
         },
       });
-      await rename(partial, final);
-      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id);
-      await this.runs.markPacked(run, { fileName, size: result.size, sha256: result.sha256 }, result.counts, result.entries);
+      const artifact = await this.artifacts.stage(run, partial, result, signal);
+      const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);
+      await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, result.counts, result.entries);
       const seconds = (Date.now() - started) / 1000;
-      this.logger.info({ size: result.size, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');
+      this.logger.info({ size: artifact.size, encrypted: artifact.encrypted, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');
       return 'packed';
     } catch (err) {
       await rm(partial, { force: true });

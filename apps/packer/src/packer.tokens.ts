@@ -1,2 +1,3 @@
 export const PBX_SOURCE = Symbol('PBX_SOURCE');
 export const MAINTENANCE_LOCK = Symbol('MAINTENANCE_LOCK');
+export const SECRET_BOX = Symbol('SECRET_BOX');

@@ -62,6 +62,12 @@ export class RunStateRepository {
     });
   }
 
+  /** The configuration's sealed archive passphrase; null when none is stored. */
+  async sealedEncryptionPassphrase(configurationId: string): Promise<string | null> {
+    const [row] = await this.dataSource.query('SELECT encryption_passphrase FROM configurations WHERE id = $1', [configurationId]);
+    return (row as { encryption_passphrase: string | null } | undefined)?.encryption_passphrase ?? null;
+  }
+
   /** False when the run is past packing (another packer finished it meanwhile). */
   async markPacking(runId: string): Promise<boolean> {
     return (await this.lifecycle.transition(this.dataSource.manager, runId, { to: 'packing' })).applied;

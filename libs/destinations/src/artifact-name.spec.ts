@@ -1,4 +1,4 @@
-import { artifactFileName } from './artifact-name';
+import { artifactFileName, isEncryptedArchiveName, stagedArtifactName, stagedArtifactOf } from './artifact-name';
 
 const RUN = '3f2a9c1e-7b4d-4e2a-9c1e-0123456789ab';
 
@@ -21,6 +21,15 @@ describe('artifactFileName', () => {
       'x_20261203-013000.sar',
     ];
     expect([...names].sort()).toEqual(['x_20261201-012959_ffffffff.sar', 'x_20261201-013000.sar', 'x_20261202-013000_3f2a9c1e.sar', 'x_20261203-013000.sar']);
+  });
+  it('an encrypted archive ends .sar.age, at its destinations and in ARTIFACT_DIR', () => {
+    const name = artifactFileName('Nightly full', new Date('2026-12-01T01:30:00Z'), RUN, true);
+    expect(name).toBe('Nightly full_20261201-013000_3f2a9c1e.sar.age');
+    expect(isEncryptedArchiveName(name)).toBe(true);
+    expect(isEncryptedArchiveName(artifactFileName('x', new Date(), RUN))).toBe(false);
+    expect(stagedArtifactOf(RUN, name)).toBe(`${RUN}.sar.age`);
+    expect(stagedArtifactOf(RUN, 'x_20261201-013000.sar')).toBe(`${RUN}.sar`);
+    expect(stagedArtifactOf(RUN, null)).toBe(stagedArtifactName(RUN, false));
   });
   it('refuses a run id that is not a UUID', () => {
     expect(() => artifactFileName('x', new Date(), 'run-1')).toThrow(/not a UUID/);

@@ -63,4 +63,22 @@ describe('secrets reseal (key rotation step 2, real Postgres)', () => {
     expect(await repo.replaceIfUnchanged(id, before, { password: 'x' })).toBe(false);
     expect(await secretsOf(id)).toEqual(saved);
   });
+
+  it('re-seals archive passphrases (docs/encryption.md) too, and names an unreadable one by its configuration', async () => {
+    const configuration = async (sealed: string): Promise<string> =>
+      (
+        await db.dataSource.query(
+          `INSERT INTO configurations (kind, name, name_key, report_to, interval, timezone, data, encryption, encryption_passphrase)
+           VALUES ('backup', $1, $1, 'a@example.com', 'manual', 'UTC', '{}', '{"mode":"passphrase"}', $2) RETURNING id`,
+          [`p-${Math.random().toString(36).slice(2)}`, sealed],
+        )
+      )[0].id;
+    const a = await configuration(new SecretBox(`k1:${k1}`).seal('correct horse battery staple'));
+    const lost = await configuration(new SecretBox(`k0:${k0}`).seal('gone with its key'));
+    const report = await new SecretsResealService(new SecretsRepository(db.dataSource), new SecretBox(`k2:${k2},k1:${k1}`)).reseal();
+    expect(report).toMatchObject({ passphrases: 2, fields: 2, resealed: 1 });
+    expect(report.unreadable).toEqual([{ configurationId: lost, field: 'encryption.passphrase', reason: expect.stringContaining('k0') }]);
+    const [{ encryption_passphrase: sealed }] = await db.dataSource.query('SELECT encryption_passphrase FROM configurations WHERE id = $1', [a]);
+    expect(new SecretBox(`k2:${k2}`).open(sealed)).toBe('correct horse battery staple');
+  });
 });

@@ -9,8 +9,10 @@ export interface ResealReport {
   resealed: number;
   /** Changed through the API while we worked: left as saved there (sealed with the current key). */
   skippedChanged: number;
-  /** Fields no key in SECRETS_KEY opens: left untouched; their destinations fail until re-entered. */
-  unreadable: { destinationId: string; field: string; reason: string }[];
+  /** Configurations with a sealed archive passphrase (counted in fields and resealed too). */
+  passphrases: number;
+  /** Fields no key in SECRETS_KEY opens: left untouched; their destinations (or packing) fail until re-entered. */
+  unreadable: (({ destinationId: string } | { configurationId: string }) & { field: string; reason: string })[];
 }
 
 /**
@@ -25,7 +27,7 @@ export class SecretsResealService {
   ) {}
 
   async reseal(): Promise<ResealReport> {
-    const report: ResealReport = { destinations: 0, fields: 0, resealed: 0, skippedChanged: 0, unreadable: [] };
+    const report: ResealReport = { destinations: 0, fields: 0, resealed: 0, skippedChanged: 0, passphrases: 0, unreadable: [] };
     for (const dest of await this.repo.destinationsWithSecrets()) {
       report.destinations++;
       const next: Record<string, string> = { ...dest.secrets };
@@ -44,6 +46,18 @@ export class SecretsResealService {
       if (!changed) continue;
       if (await this.repo.replaceIfUnchanged(dest.id, dest.secrets, next)) report.resealed += changed;
       else report.skippedChanged++;
+    }
+    for (const { id, sealed } of await this.repo.sealedPassphrases()) {
+      report.passphrases++;
+      report.fields++;
+      try {
+        if (!this.box.needsRotation(sealed)) continue;
+        if (await this.repo.replacePassphraseIfUnchanged(id, sealed, this.box.seal(this.box.open(sealed)))) report.resealed++;
+        else report.skippedChanged++;
+      } catch (err) {
+        if (!(err instanceof SecretError)) throw err;
+        report.unreadable.push({ configurationId: id, field: 'encryption.passphrase', reason: err.message });
+      }
     }
     return report;
   }

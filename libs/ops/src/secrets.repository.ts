@@ -13,6 +13,17 @@ export class SecretsRepository {
     return this.ds.query(`SELECT id, secrets FROM destinations WHERE secrets <> '{}'::jsonb ORDER BY created_at, id`);
   }
 
+  /** Configurations' sealed archive passphrases (docs/encryption.md), deleted ones too. */
+  async sealedPassphrases(): Promise<{ id: string; sealed: string }[]> {
+    return this.ds.query(`SELECT id, encryption_passphrase AS sealed FROM configurations WHERE encryption_passphrase IS NOT NULL ORDER BY created_at, id`);
+  }
+
+  /** Like replaceIfUnchanged, for a configuration's passphrase. */
+  async replacePassphraseIfUnchanged(id: string, before: string, after: string): Promise<boolean> {
+    const [, count] = (await this.ds.query('UPDATE configurations SET encryption_passphrase = $3 WHERE id = $1 AND encryption_passphrase = $2', [id, before, after])) as [unknown, number];
+    return count === 1;
+  }
+
   /**
    * Replaces a destination's sealed fields only if they are still what was read: a value saved
    * through the API meanwhile (already sealed with the current key) is never overwritten.

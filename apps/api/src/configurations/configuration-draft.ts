@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { nameKey } from '@pbx/contracts';
+import { encryptionSettingsOf, nameKey, type EncryptionInput } from '@pbx/contracts';
 import type { ConfigurationEntity } from '@pbx/persistence';
 import type { CreateArchiveConfigurationSchema, PatchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
 import type { CreateBackupConfigurationSchema, PatchBackupConfigurationSchema } from './configuration.schema';
@@ -42,6 +42,8 @@ const COLUMNS = {
   keepLast: (keepLast: number | null) => ({ keepLast }),
   notifyOnSuccess: (notifyOnSuccess: boolean) => ({ notifyOnSuccess }),
   language: (language: ConfigurationEntity['language']) => ({ language }),
+  // The passphrase is never a column value here: the service seals it (ConfigurationsService).
+  encryption: (encryption: EncryptionInput) => ({ encryption: encryptionSettingsOf(encryption) }),
 } satisfies { [K in ConfigurationField]-?: (value: Exclude<PatchFields[K], undefined>) => Columns };
 
 /** The columns of the fields a request gives. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, canonicalName, email, LANGUAGES, mustBe, oneOf, portableNameProblems } from '@pbx/contracts';
+import { bool, canonicalName, email, encryptionSchema, LANGUAGES, mustBe, oneOf, patchEncryptionSchema, portableNameProblems } from '@pbx/contracts';
 import { intervalField, startAtField, timezoneField } from './schedule-fields';
 
 /**
@@ -44,6 +44,10 @@ export const commonFields = {
   action: oneOf(ACTIONS),
   language: oneOf(LANGUAGES),
   notifyOnSuccess: bool(),
+  /** age encryption of the archives; default none. */
+  encryption: encryptionSchema.default({ mode: 'none' }),
+  /** On PATCH: in passphrase mode an omitted passphrase keeps the stored one. */
+  encryptionPatch: patchEncryptionSchema,
 } as const;
 
 /** PATCH refuses `action`: running is its own request. */

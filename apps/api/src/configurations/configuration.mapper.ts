@@ -1,6 +1,10 @@
+import type { EncryptionSettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 import type { ConfigurationField } from './configuration-draft';
 import { SECRET_MARKER, secretFlag } from './destination-secrets';
+
+/** The archives' encryption as responses show it: the public keys, for a passphrase only `hasPassphrase`. */
+export type EncryptionResponse = Exclude<EncryptionSettings, { mode: 'passphrase' }> | { mode: 'passphrase'; hasPassphrase: boolean };
 
 /** A destination as responses show it: settings, and for each stored secret a marker and a flag. */
 export type DestinationResponse = { id: string; type: string } & Record<string, unknown>;
@@ -19,6 +23,7 @@ export interface ConfigurationResponse {
   destinations: DestinationResponse[];
   notifyOnSuccess: boolean;
   language: string;
+  encryption: EncryptionResponse;
   nextRunAt: string | null;
   lastSuccessAt: string | null;
   createdAt: string;
@@ -48,11 +53,12 @@ const SHOWN = {
   keepLast: (c) => (c.kind === 'archive' ? {} : { keepLast: c.keepLast }),
   notifyOnSuccess: (c) => ({ notifyOnSuccess: c.notifyOnSuccess }),
   language: (c) => ({ language: c.language }),
+  encryption: (c) => ({ encryption: toEncryptionResponse(c) }),
 } satisfies Record<ConfigurationField, (c: ConfigurationEntity) => Shown>;
 
 export function toConfigurationResponse(c: ConfigurationEntity, destinations: DestinationEntity[]): ConfigurationResponse {
   const active = destinations.filter((d) => !d.removedAt).sort((a, b) => a.position - b.position);
-  const fields = Object.assign({}, ...Object.values(SHOWN).map((show) => show(c))) as Pick<ConfigurationResponse, 'name' | 'reportTo' | 'interval' | 'startAt' | 'timezone' | 'notifyOnSuccess' | 'language'>;
+  const fields = Object.assign({}, ...Object.values(SHOWN).map((show) => show(c))) as Pick<ConfigurationResponse, 'name' | 'reportTo' | 'interval' | 'startAt' | 'timezone' | 'notifyOnSuccess' | 'language' | 'encryption'>;
   return {
     id: c.id,
     kind: c.kind,
@@ -63,4 +69,9 @@ export function toConfigurationResponse(c: ConfigurationEntity, destinations: De
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
+}
+
+function toEncryptionResponse(c: Pick<ConfigurationEntity, 'encryption' | 'encryptionPassphrase'>): EncryptionResponse {
+  const settings = c.encryption ?? { mode: 'none' };
+  return settings.mode === 'passphrase' ? { mode: 'passphrase', hasPassphrase: c.encryptionPassphrase !== null } : settings;
 }

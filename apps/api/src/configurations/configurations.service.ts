@@ -1,5 +1,5 @@
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, missingSecret, type FieldError, type Interval, type RunKind } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, missingSecret, type EncryptionInput, type FieldError, type Interval, type RunKind } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
@@ -73,6 +73,7 @@ export class ConfigurationsService {
         startAt: null,
         keepLast: null,
         ...configurationColumns(draft),
+        encryptionPassphrase: this.passphraseColumn(draft.encryption, null),
         ephemeral,
         // An ephemeral configuration must never be picked up by the scheduler.
         nextRunAt: ephemeral ? null : this.computeNextRun(draft.interval, draft.startAt, draft.timezone),
@@ -113,6 +114,7 @@ export class ConfigurationsService {
       const c = await this.findOrFail(tx, kind, id, true);
       if (patch.name !== undefined) await this.assertNameFree(tx, kind, patch.name, id);
       Object.assign(c, configurationColumns(patch));
+      c.encryptionPassphrase = this.passphraseColumn(patch.encryption, c.encryptionPassphrase);
       if (c.interval !== 'manual' && !c.startAt) {
         throw validationError([{ field: 'startAt', message: `is required when interval is "${c.interval}" (only "manual" needs none)` }]);
       }
@@ -200,6 +202,18 @@ export class ConfigurationsService {
 
   private async assertNameFree(m: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<void> {
     if (await this.repository.nameTaken(m, kind, name, exceptId)) throw nameConflict();
+  }
+
+  /**
+   * The sealed passphrase a request leaves stored: a given one sealed, the stored one kept when
+   * omitted (PATCH, as destination secrets), none outside passphrase mode (no live secret left).
+   */
+  private passphraseColumn(encryption: EncryptionInput | undefined, stored: string | null): string | null {
+    if (encryption === undefined) return stored;
+    if (encryption.mode !== 'passphrase') return null;
+    if (encryption.passphrase !== undefined) return this.box.seal(encryption.passphrase);
+    if (stored !== null) return stored;
+    throw validationError([{ field: 'encryption.passphrase', message: 'is required (no passphrase is stored yet)' }]);
   }
 
   private computeNextRun(interval: Interval, startAt: string | undefined, timezone: string): Date | null {

@@ -52,10 +52,11 @@ export function toDestinationConfig(destination: Pick<DestinationEntity, 'type' 
  */
 export function dropSecretMarkers(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  body = dropPassphraseMarkers(body);
   const destinations = (body as { destinations?: unknown }).destinations;
   if (!Array.isArray(destinations)) return body;
   return {
-    ...body,
+    ...(body as object),
     destinations: destinations.map((d: unknown) => {
       if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof (d as { id?: unknown }).id !== 'string') return d;
       const copy = { ...(d as Record<string, unknown>) };
@@ -66,4 +67,14 @@ export function dropSecretMarkers(body: unknown): unknown {
       return copy;
     }),
   };
+}
+
+/** The same for `encryption`: `hasPassphrase: true` (and a "***" passphrase) echoed back keep the stored passphrase. */
+function dropPassphraseMarkers(body: object): object {
+  const encryption = (body as { encryption?: unknown }).encryption;
+  if (typeof encryption !== 'object' || encryption === null || Array.isArray(encryption)) return body;
+  const copy = { ...(encryption as Record<string, unknown>) };
+  if (copy.hasPassphrase === true) delete copy.hasPassphrase;
+  if (copy.passphrase === SECRET_MARKER) delete copy.passphrase;
+  return { ...body, encryption: copy };
 }

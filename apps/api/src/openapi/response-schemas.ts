@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, INTERVALS, LANGUAGES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -57,6 +57,12 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       destinations: { type: 'array', items: ref('Destination') },
       notifyOnSuccess: bool,
       language: oneOf(LANGUAGES),
+      encryption: {
+        type: 'object',
+        description: 'age encryption of the archives (docs/encryption.md). The passphrase is never returned: hasPassphrase shows one is stored.',
+        required: ['mode'],
+        properties: { mode: oneOf(ENCRYPTION_MODES), recipients: { type: 'array', items: str }, hasPassphrase: bool },
+      },
       nextRunAt: ndt,
       lastSuccessAt: ndt,
       createdAt: dt,

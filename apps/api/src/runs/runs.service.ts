@@ -2,6 +2,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import { stagedArtifactOf } from '@pbx/destinations';
 import type { DeliveryEntity } from '@pbx/persistence';
 import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
@@ -43,7 +44,7 @@ export class RunsService {
       throw new DomainError(ERROR_CODES.notReady, `run ${id} is ${run.status}: its archive is not packed yet`);
     }
     if (run.artifactRemovedAt) throw gone(id);
-    const path = join(this.artifactDir, `${run.id}.sar`);
+    const path = join(this.artifactDir, stagedArtifactOf(run.id, run.artifactFileName));
     const info = await stat(path).catch(() => null);
     if (!info?.isFile()) throw gone(id);
     const size = info.size;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { Interval, Language, RunKind } from '@pbx/contracts';
+import type { EncryptionSettings, Interval, Language, RunKind } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
 export type { Interval, Language };
@@ -66,6 +66,14 @@ export class ConfigurationEntity {
 
   @Column({ type: 'varchar', length: 2, default: 'en' })
   language!: Language;
+
+  /** How its archives are encrypted: the mode and age public keys; never the passphrase. */
+  @Column({ type: 'jsonb', default: () => `'{"mode": "none"}'` })
+  encryption!: EncryptionSettings;
+
+  /** The SecretBox-sealed passphrase (mode `passphrase`); erased with the destination secrets. */
+  @Column({ name: 'encryption_passphrase', type: 'text', nullable: true })
+  encryptionPassphrase!: string | null;
 
   @Column({ type: 'boolean', default: false })
   ephemeral!: boolean;

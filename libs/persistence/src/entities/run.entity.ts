@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { DestinationType, RunKind, RunStatus, RunTrigger } from '@pbx/contracts';
+import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
 import { DeliveryEntity } from './delivery.entity';
 
@@ -16,6 +16,8 @@ export interface RunSnapshot {
   interval: string;
   data: BackupSections | ArchiveItems;
   destinations: { id: string; type: DestinationType }[];
+  /** Whom the archive is encrypted for (a passphrase stays sealed in the configuration). Absent in runs before encryption: none. */
+  encryption?: EncryptionSettings;
 }
 
 export interface RunProgress {

@@ -37,6 +37,8 @@ describe('RunLifecycle (real Postgres)', () => {
         timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false },
         ephemeral: opts.ephemeral ?? false,
+        encryption: { mode: 'passphrase' },
+        encryptionPassphrase: 'v1.k1.sealed-passphrase',
       }),
     );
     const destination = await manager.save(
@@ -98,6 +100,7 @@ describe('RunLifecycle (real Postgres)', () => {
     const [config] = await manager.query('SELECT last_success_at, stale_alerted_at FROM configurations WHERE id = $1', [configurationId]);
     expect(config.last_success_at).toBeInstanceOf(Date);
     expect(await manager.query('SELECT secrets FROM destinations WHERE configuration_id = $1', [configurationId])).toEqual([{ secrets: {} }]);
+    expect(await manager.query('SELECT encryption_passphrase FROM configurations WHERE id = $1', [configurationId])).toEqual([{ encryption_passphrase: null }]);
   });
 
   it('a failed run keeps its configuration unfresh and a kept configuration its secrets', async () => {
@@ -106,6 +109,7 @@ describe('RunLifecycle (real Postgres)', () => {
     await lifecycle.transition(manager, runId, { to: 'failed', error: 'all failed' });
     expect(await manager.query('SELECT last_success_at FROM configurations WHERE id = $1', [configurationId])).toEqual([{ last_success_at: null }]);
     expect(await manager.query('SELECT secrets FROM destinations WHERE configuration_id = $1', [configurationId])).toEqual([{ secrets: { password: 'sealed' } }]);
+    expect(await manager.query('SELECT encryption_passphrase FROM configurations WHERE id = $1', [configurationId])).toEqual([{ encryption_passphrase: 'v1.k1.sealed-passphrase' }]);
   });
 
   it('answers an unknown run with status null', async () => {

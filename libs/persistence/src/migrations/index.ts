@@ -4,6 +4,7 @@ import { TokenRolesAudit1764316800000 } from './1764316800000-token-roles-audit'
 import { CanonicalNameKey1764403200000 } from './1764403200000-canonical-name-key';
 import { RunDeliveredAt1764489600000 } from './1764489600000-run-delivered-at';
 import { DeliveryRetrySchedule1764583200000 } from './1764583200000-delivery-retry-schedule';
+import { ConfigurationEncryption1764669600000 } from './1764669600000-configuration-encryption';
 
 /** Every migration, oldest first. CI fails when the entities need SQL that is not here. */
-export const MIGRATIONS = [Initial1764144000000, InboxKeyOrder1764230400000, TokenRolesAudit1764316800000, CanonicalNameKey1764403200000, RunDeliveredAt1764489600000, DeliveryRetrySchedule1764583200000];
+export const MIGRATIONS = [Initial1764144000000, InboxKeyOrder1764230400000, TokenRolesAudit1764316800000, CanonicalNameKey1764403200000, RunDeliveredAt1764489600000, DeliveryRetrySchedule1764583200000, ConfigurationEncryption1764669600000];

@@ -17,6 +17,11 @@ export function eraseEphemeralDestinationSecrets(manager: EntityManager, configu
 }
 
 async function erase(manager: EntityManager, configurationId: string, onlyEphemeral: boolean): Promise<number> {
+  // The archives' encryption passphrase goes with them: nothing packs for this configuration again.
+  await manager.query(`UPDATE configurations SET encryption_passphrase = NULL WHERE id = $1 AND ($2::boolean = false OR ephemeral) AND encryption_passphrase IS NOT NULL`, [
+    configurationId,
+    onlyEphemeral,
+  ]);
   // TypeORM answers an UPDATE … RETURNING with [rows, affected].
   const [, affected]: [unknown[], number] = await manager.query(
     `UPDATE destinations d SET secrets = '{}'::jsonb

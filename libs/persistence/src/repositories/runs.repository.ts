@@ -34,6 +34,7 @@ export function snapshotOf(configuration: ConfigurationEntity, destinations: Des
     keepLast: configuration.keepLast,
     interval: configuration.interval,
     data: configuration.data,
+    encryption: configuration.encryption,
     destinations: destinations
       .filter((d) => !d.removedAt)
       .sort((a, b) => a.position - b.position)

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppEnv } from '@pbx/config';
+import { NO_ENCRYPTION, type EncryptionSettings } from '@pbx/contracts';
+import { stagedArtifactName } from '@pbx/destinations';
+import { encryptFile, type EncryptionKey } from '@pbx/encryption';
+import type { RunEntity } from '@pbx/persistence';
+import { APP_ENV } from '@pbx/runtime';
+import { SecretError, type SecretBox } from '@pbx/secrets';
+import { SECRET_BOX } from './packer.tokens';
+import { RunStateRepository } from './run-state.repository';
+
+/** The archive as it is staged for delivery and download. */
+export interface StagedArtifact {
+  size: number;
+  sha256: string;
+  encrypted: boolean;
+}
+
+/**
+ * The step after packing: the packed `.sar` becomes the run's artifact in ARTIFACT_DIR, as is
+ * (`<run>.sar`), or age-encrypted for the run's snapshot (`<run>.sar.age`, docs/encryption.md).
+ * An encrypted run's plain archive is deleted as soon as it is encrypted, and on any failure:
+ * it is never staged, delivered or downloadable.
+ */
+@Injectable()
+export class ArtifactEncryption {
+  constructor(
+    private readonly runs: RunStateRepository,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(APP_ENV) private readonly env: AppEnv,
+  ) {}
+
+  /** `packedPath` is the writer's output with its size and SHA-256. */
+  async stage(run: RunEntity, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
+    const encryption = run.snapshot.encryption ?? NO_ENCRYPTION;
+    if (encryption.mode === 'none') {
+      await rename(packedPath, join(this.env.ARTIFACT_DIR, stagedArtifactName(run.id, false)));
+      return { ...packed, encrypted: false };
+    }
+    const target = join(this.env.ARTIFACT_DIR, stagedArtifactName(run.id, true));
+    const partial = `${target}.partial`;
+    try {
+      const encrypted = await encryptFile(packedPath, partial, await this.keyOf(run, encryption), { signal });
+      await rename(partial, target);
+      return { ...encrypted, encrypted: true };
+    } finally {
+      await rm(partial, { force: true });
+      await rm(packedPath, { force: true });
+    }
+  }
+
+  private async keyOf(run: RunEntity, encryption: Exclude<EncryptionSettings, { mode: 'none' }>): Promise<EncryptionKey> {
+    if (encryption.mode === 'recipients') return { recipients: encryption.recipients };
+    // Read at packing time, like destination secrets at delivery: the snapshot holds no secret.
+    const sealed = await this.runs.sealedEncryptionPassphrase(run.configurationId);
+    if (sealed === null) throw new Error('the configuration no longer holds its encryption passphrase (its encryption was changed or it was deleted); nothing is packed in the clear instead');
+    try {
+      return { passphrase: this.box.open(sealed) };
+    } catch (err) {
+      if (err instanceof SecretError) throw new Error(`the encryption passphrase cannot be unsealed (${err.message})`);
+      throw err;
+    }
+  }
+}
