@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { expectEventually, makeTestArchive, peers, repoRoot, sftpHostKeyFingerprint, tempDir, uniqueName } from '@pbx/testing';
+import { expectEventually, makeTestArchive, peers, repoRoot, tempDir, uniqueName, peerSftpDestination, peerSmbDestination } from '@pbx/testing';
 import type { DestinationConfig, SftpDestinationConfig, SmbDestinationConfig } from './destination-config';
 import { DeliveryRequest } from './delivery';
 import { LocalAdapter } from './local.adapter';
@@ -122,7 +122,7 @@ describe('a delivery killed mid-upload: its child dies with it, the next attempt
 
   it('smb (smbclient): smbclient dies with the killed process; the next attempt leaves only the delivered file', async () => {
     const sub = uniqueName('kill');
-    const config: SmbDestinationConfig = { type: 'smb', server: peers.host, port: peers.smb.port, share: `${peers.smb.share}/${sub}`, username: peers.smb.username, password: peers.smb.password, security: 'ntlmssp' };
+    const config: SmbDestinationConfig = peerSmbDestination(sub);
     const { req, dir } = await killMidCopy('smb', { tempDir: tmp.path }, config, join(peers.smb.shareDir, sub));
 
     await new SmbAdapter({ tempDir: tmp.path }).deliver(config, { ...req, filePath: archive.filePath });
@@ -152,16 +152,7 @@ describe('a delivery killed mid-upload: its child dies with it, the next attempt
   it('smb (legacy-smb2): the worker stops with the killed process and never finishes the file; the next attempt cleans up', async () => {
     const big = await makeTestArchive(await mkdir(join(tmp.path, 'legacy'), { recursive: true }).then(() => join(tmp.path, 'legacy')), 400 * 1024 * 1024, 'big.sar');
     const sub = uniqueName('kill');
-    const config: SmbDestinationConfig = {
-      type: 'smb',
-      driver: 'legacy-smb2',
-      server: peers.host,
-      port: peers.smb.legacyPort,
-      share: `${peers.smb.share}/${sub}`,
-      username: peers.smb.username,
-      password: peers.smb.password,
-      security: 'ntlmv1-legacy',
-    };
+    const config: SmbDestinationConfig = peerSmbDestination(sub, 'legacy-smb2');
     const options = { tempDir: tmp.path, legacy: { timeoutMs: 120_000 } };
     const { req, dir } = await killMidUpload('smb-legacy', options, config, join(peers.smb.legacyShareDir, sub), big);
     // The worker script is named worker-<hash>.js below tempDir; the killed process was its only user here.
@@ -177,15 +168,7 @@ describe('a delivery killed mid-upload: its child dies with it, the next attempt
   it('sftp: the next attempt of the killed delivery removes its partial file', async () => {
     const big = await makeTestArchive(await mkdir(join(tmp.path, 'sftp'), { recursive: true }).then(() => join(tmp.path, 'sftp')), 400 * 1024 * 1024, 'big.sar');
     const sub = uniqueName('kill');
-    const config: SftpDestinationConfig = {
-      type: 'sftp',
-      host: peers.host,
-      port: peers.sftp.port,
-      username: peers.sftp.username,
-      password: peers.sftp.password,
-      path: join(peers.sftp.homeDir, sub),
-      hostKeyFingerprint: sftpHostKeyFingerprint(),
-    };
+    const config: SftpDestinationConfig = peerSftpDestination(sub);
     const { req, dir } = await killMidUpload('sftp', { readyTimeoutMs: 10_000 }, config, join(peers.sftp.homeDir, sub), big);
     expect(await partialsIn(dir)).toHaveLength(1);
 
@@ -264,36 +247,19 @@ describe('the sweep before each upload: stale partials of ours go, nothing else 
 
   it('sftp', async () => {
     const sub = uniqueName('sweep');
-    const config: SftpDestinationConfig = {
-      type: 'sftp',
-      host: peers.host,
-      port: peers.sftp.port,
-      username: peers.sftp.username,
-      password: peers.sftp.password,
-      path: join(peers.sftp.homeDir, sub),
-      hostKeyFingerprint: sftpHostKeyFingerprint(),
-    };
+    const config: SftpDestinationConfig = peerSftpDestination(sub);
     await sweepCase((req) => new SftpAdapter({ readyTimeoutMs: 10_000 }).deliver(config, req), join(peers.sftp.homeDir, sub), peers.sftp.homeDir);
   });
 
   it('smb (smbclient)', async () => {
     const sub = uniqueName('sweep');
-    const config: SmbDestinationConfig = { type: 'smb', server: peers.host, port: peers.smb.port, share: `${peers.smb.share}/${sub}`, username: peers.smb.username, password: peers.smb.password, security: 'ntlmssp' };
+    const config: SmbDestinationConfig = peerSmbDestination(sub);
     await sweepCase((req) => new SmbAdapter({ tempDir: tmp.path }).deliver(config, req), join(peers.smb.shareDir, sub), peers.smb.shareDir);
   });
 
   it('smb (legacy-smb2)', async () => {
     const sub = uniqueName('sweep');
-    const config: SmbDestinationConfig = {
-      type: 'smb',
-      driver: 'legacy-smb2',
-      server: peers.host,
-      port: peers.smb.legacyPort,
-      share: `${peers.smb.share}/${sub}`,
-      username: peers.smb.username,
-      password: peers.smb.password,
-      security: 'ntlmv1-legacy',
-    };
+    const config: SmbDestinationConfig = peerSmbDestination(sub, 'legacy-smb2');
     await sweepCase((req) => new SmbAdapter({ tempDir: tmp.path, legacy: { timeoutMs: 60_000 } }).deliver(config, req), join(peers.smb.legacyShareDir, sub), peers.smb.legacyShareDir, peers.smb.legacyPort);
   });
 });

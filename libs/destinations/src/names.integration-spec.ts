@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTestArchive, peers, sftpHostKeyFingerprint, tempDir, uniqueName, waitForMail } from '@pbx/testing';
+import { makeTestArchive, peers, tempDir, uniqueName, waitForMail, peerSftpDestination, peerSmbDestination } from '@pbx/testing';
 import { artifactFileName } from './artifact-name';
 import type { DestinationConfig } from './destination-config';
 import { DeliveryRequest } from './delivery';
@@ -80,15 +80,7 @@ describe('non-ASCII configuration names arrive NFC and exact at every destinatio
 
     it('sftp', async () => {
       const sub = uniqueName('names');
-      const config: DestinationConfig = {
-        type: 'sftp',
-        host: peers.host,
-        port: peers.sftp.port,
-        username: peers.sftp.username,
-        password: peers.sftp.password,
-        path: join(peers.sftp.homeDir, sub),
-        hostKeyFingerprint: sftpHostKeyFingerprint(),
-      };
+      const config: DestinationConfig = peerSftpDestination(sub);
       const req = request(name, uniqueName());
       await deliverAndList(new SftpAdapter({ readyTimeoutMs: 10_000 }) as never, config, req);
       await expectArrived(join(peers.sftp.homeDir, sub, 'starface-backup'), req);
@@ -96,15 +88,7 @@ describe('non-ASCII configuration names arrive NFC and exact at every destinatio
 
     it('smb (smbclient)', async () => {
       const sub = uniqueName('names');
-      const config: DestinationConfig = {
-        type: 'smb',
-        server: peers.host,
-        port: peers.smb.port,
-        share: `${peers.smb.share}/${sub}`,
-        username: peers.smb.username,
-        password: peers.smb.password,
-        security: 'ntlmssp',
-      };
+      const config: DestinationConfig = peerSmbDestination(sub);
       const req = request(name, uniqueName());
       await deliverAndList(new SmbAdapter({ tempDir: tmp.path }) as never, config, req);
       await expectArrived(join(peers.smb.shareDir, sub, 'starface-backup'), req);
@@ -112,16 +96,7 @@ describe('non-ASCII configuration names arrive NFC and exact at every destinatio
 
     it('smb (legacy-smb2)', async () => {
       const sub = uniqueName('names');
-      const config: DestinationConfig = {
-        type: 'smb',
-        driver: 'legacy-smb2',
-        server: peers.host,
-        port: peers.smb.legacyPort,
-        share: `${peers.smb.share}/${sub}`,
-        username: peers.smb.username,
-        password: peers.smb.password,
-        security: 'ntlmv1-legacy',
-      };
+      const config: DestinationConfig = peerSmbDestination(sub, 'legacy-smb2');
       const req = request(name, uniqueName());
       await deliverAndList(new SmbAdapter({ tempDir: tmp.path, legacy: { timeoutMs: 60_000 } }) as never, config, req);
       await expectArrived(join(peers.smb.legacyShareDir, sub, 'starface-backup'), req);

@@ -60,6 +60,38 @@ export const peers = {
   },
 } as const;
 
+/** An SFTP destination (password login) on the test sshd, in the folder `sub` of sftpuser's home. */
+export function peerSftpDestination(sub: string) {
+  return {
+    type: 'sftp' as const,
+    host: peers.host,
+    port: peers.sftp.port,
+    username: peers.sftp.username,
+    password: peers.sftp.password,
+    path: join(peers.sftp.homeDir, sub),
+    hostKeyFingerprint: sftpHostKeyFingerprint(),
+  };
+}
+
+/**
+ * An SMB destination on one of the test Samba peers, in the share's sub-folder `sub`:
+ * `smbclient` against the strict one (SMB3, signing), or `legacy-smb2` against the legacy one.
+ */
+export function peerSmbDestination(sub: string, driver: 'smbclient' | 'legacy-smb2' = 'smbclient') {
+  const legacy = driver === 'legacy-smb2';
+  // Typed structurally: @pbx/destinations' own tests use this lib, so it cannot import that one.
+  return {
+    type: 'smb' as const,
+    ...(legacy ? { driver: 'legacy-smb2' as const } : {}),
+    server: peers.host,
+    port: legacy ? peers.smb.legacyPort : peers.smb.port,
+    share: `${peers.smb.share}/${sub}`,
+    username: peers.smb.username,
+    password: peers.smb.password,
+    security: legacy ? ('ntlmv1-legacy' as const) : ('ntlmssp' as const),
+  };
+}
+
 /** The ed25519 host key fingerprint as `ssh-keygen -lf` prints it ("SHA256:…", unpadded). */
 export function sftpHostKeyFingerprint(): string {
   const [, blob] = readFileSync(peers.sftp.hostKeyPath, 'utf8').trim().split(/\s+/);
