@@ -1,17 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { DomainError } from '@pbx/contracts';
-import { decryptFile, encryptFile, isAgeFile, openDecrypted } from './age-file';
+import { decryptFile, encryptFile, isAgeFile, openDecrypted, withPlainArchive } from './age-file';
 
 // Interop with the stock age tool (apt: age 1.1.1; .ci/run installs it). Passphrases are read
 // from the terminal by `age`, so those runs go through a pty (`script` from util-linux).
 
 const PASSPHRASE = 'correct horse battery staple';
+/** A valid secret key of no file here (from age-keygen). */
+const SECRET_ELSEWHERE = 'AGE-SECRET-KEY-1KQZSX6J2TURCRR4F2NYT0LA4JCDNEPTFLSXTEZ84F57T7VE9QG4QHEPYKA';
 // scrypt at age's work factor (2^18) takes a second or two per passphrase use.
 const SCRYPT_MS = 30_000;
 
@@ -147,5 +149,22 @@ describe('decrypt_failed', () => {
     const truncated = join(dir, 'truncated.age');
     await writeFile(truncated, bytes.subarray(0, bytes.length - 65_552 * 2));
     await expectDecryptFailed(decryptFile(truncated, out, { identity: await readFile(keyFile, 'utf8') }), /damaged or truncated/);
+  });
+});
+
+describe('withPlainArchive (how restore and preview open a .sar or .sar.age)', () => {
+  it('a plain file is used as it is; an encrypted one through a 0600 copy that is gone afterwards; no key or a wrong one: decrypt_failed', async () => {
+    const plain = join(dir, 'restore.sar');
+    await writeFile(plain, 'PK plain archive');
+    expect(await withPlainArchive(plain, undefined, dir, async (p) => p)).toBe(plain);
+    await encryptFile(plain, `${plain}.age`, { recipients: [publicKey] });
+    const identity = await readFile(keyFile, 'utf8');
+    const seen = await withPlainArchive(`${plain}.age`, { identity }, dir, async (p) => ({ path: p, text: await readFile(p, 'utf8'), mode: (await stat(p)).mode & 0o777 }));
+    expect(seen).toMatchObject({ text: 'PK plain archive', mode: 0o600 });
+    expect(existsSync(seen.path)).toBe(false);
+    await expectDecryptFailed(withPlainArchive(`${plain}.age`, undefined, dir, async () => 'used'), /it is encrypted/);
+    const before = readdirSync(dir).length;
+    await expectDecryptFailed(withPlainArchive(`${plain}.age`, { identity: SECRET_ELSEWHERE }, dir, async () => 'used'), /does not open it/);
+    expect(readdirSync(dir).length).toBe(before);
   });
 });

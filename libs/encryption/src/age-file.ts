@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 // ESM-only package: the built apps load it with require() of ESM (Node >= 20.19), Jest through
@@ -96,10 +97,28 @@ export async function openDecrypted(path: string, key: DecryptionKey): Promise<R
 export async function decryptFile(path: string, outPath: string, key: DecryptionKey): Promise<void> {
   const plain = await openDecrypted(path, key);
   try {
-    await pipeline(plain, createWriteStream(outPath));
+    await pipeline(plain, createWriteStream(outPath, { mode: 0o600 }));
   } catch (err) {
     await rm(outPath, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Runs `use` on a plain `.sar`: the file itself when it is not age-encrypted, else a decrypted
+ * copy in `tmpDir` (mode 0600, removed afterwards, whatever `use` does). An encrypted file with
+ * no key, or a key that does not open it: decrypt_failed before anything is written. The
+ * restore engine and preview call this around their work on `.sar.age` files.
+ */
+export async function withPlainArchive<T>(path: string, key: DecryptionKey | undefined, tmpDir: string, use: (plainPath: string) => Promise<T>): Promise<T> {
+  if (!(await isAgeFile(path))) return use(path);
+  if (key === undefined) throw decryptFailed('it is encrypted (age): give the identity (AGE-SECRET-KEY-1…) or the passphrase');
+  const plainPath = join(tmpDir, `.decrypted-${randomUUID()}.sar`);
+  try {
+    await decryptFile(path, plainPath, key);
+    return await use(plainPath);
+  } finally {
+    await rm(plainPath, { force: true });
   }
 }
 
