@@ -36,6 +36,14 @@ describe('debrisToRemove: what an attempt removes before it writes', () => {
     expect(pick([{ name: partialName(FILE, DELIVERY), mtimeMs: fresh }], null)).toEqual([]);
   });
 
+  it('an encrypted archive (.sar.age) leaves the same debris and it is removed the same way', () => {
+    const encrypted = FILE.replace(/\.sar$/, '.sar.age');
+    const own = partialName(encrypted, DELIVERY);
+    expect(debrisToRemove([{ name: own, mtimeMs: fresh }], { fileName: encrypted, deliveryId: DELIVERY, now: NOW })).toEqual([own]);
+    const theirs = partialName(encrypted, OTHER);
+    expect(pick([{ name: theirs, mtimeMs: stale }])).toEqual([theirs]);
+  });
+
   it('removes any partial of ours (also the old pattern) nobody wrote to for the safety age', () => {
     const names = [partialName(FILE, OTHER), `.${FILE}.partial-a1b2c3d4e5f6`, partialName('backup.sar', OTHER)];
     expect(pick(names.map((name) => ({ name, mtimeMs: stale })))).toEqual(names);

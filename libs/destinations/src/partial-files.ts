@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
  * keeps two attempts that overlap (a redelivered message while the first still runs) from
  * writing into one file. Versions before the tag wrote `.<file>.partial-<12 hex>`.
  */
-const OUR_PARTIAL = /^\.(.+\.sar)\.partial-([0-9a-f]{12})(?:-([0-9a-f]{8}))?$/;
+// `.sar.age`: encrypted archives (docs/encryption.md) leave the same debris.
+const OUR_PARTIAL = /^\.(.+\.sar(?:\.age)?)\.partial-([0-9a-f]{12})(?:-([0-9a-f]{8}))?$/;
 
 /**
  * A partial file nobody has written to for this long is debris of a killed attempt: no live
