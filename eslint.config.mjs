@@ -5,6 +5,8 @@
 //   type:testing   -> helpers for tests; never imported by production code
 //   type:tool      -> scripts/ (CLIs, migrations, demo): libs and contracts, never apps
 //   type:bench     -> bench/: libs, contracts, testing; never apps
+//   type:ui        -> apps/admin (browser): imports nothing of ours; its API types are generated
+//                     from apps/api/openapi.json into the app itself
 // An app reached by relative path is refused by the same rule ("relative or absolute path").
 // Which files may import @pbx/testing is a file-level rule (no-restricted-imports below):
 // project tags cannot tell a spec from the code beside it. A test helper beside the specs
@@ -16,7 +18,7 @@ export default [
   { ignores: ['**/dist', '**/node_modules', '**/var', '**/tmp', '**/coverage', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -42,6 +44,7 @@ export default [
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
             { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+            { sourceTag: 'type:ui', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'type:contracts',
               onlyDependOnLibsWithTags: [],

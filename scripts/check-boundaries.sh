@@ -3,7 +3,7 @@
 # fail on each, and always removes them again.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-planted=(libs/contracts/src/zz-forbidden.ts apps/packer/src/zz-forbidden.ts apps/api/src/zz-forbidden.ts scripts/zz-forbidden.ts bench/zz-forbidden.ts libs/messaging/src/zz-forbidden.ts)
+planted=(libs/contracts/src/zz-forbidden.ts apps/packer/src/zz-forbidden.ts apps/api/src/zz-forbidden.ts scripts/zz-forbidden.ts bench/zz-forbidden.ts libs/messaging/src/zz-forbidden.ts apps/admin/src/zz-forbidden.tsx)
 cleanup() { rm -f "${planted[@]}"; }
 trap cleanup EXIT
 ok=1
@@ -33,4 +33,8 @@ check messaging libs/messaging/src/zz-forbidden.ts "import { peers } from '@pbx/
 export const x = peers;" "production code of a lib importing @pbx/testing" no-restricted-imports
 check api apps/api/src/zz-forbidden.ts "import { startTestApi } from './api.test-helper';
 export const x = startTestApi;" "production code of an app importing a *.test-helper" no-restricted-imports
+check admin apps/admin/src/zz-forbidden.tsx "import { ROLES } from '@pbx/contracts';
+export const x = ROLES;" "the admin UI importing a lib (it uses only its generated API types)"
+check admin apps/admin/src/zz-forbidden.tsx "import { ApiModule } from '../../api/src/api.module';
+export const x = ApiModule;" "the admin UI importing the api by relative path"
 [[ $ok == 1 ]]

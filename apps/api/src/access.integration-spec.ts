@@ -39,6 +39,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['post', `${V1}/destinations/test`, ADMIN_ONLY],
   ['get', `${V1}/dropbox/authorize-url`, ADMIN_ONLY],
   ['get', `${V1}/audit-events`, ADMIN_ONLY],
+  ['get', `${V1}/me`, ALL],
 ];
 const PUBLIC = ['get /health', 'get /metrics'];
 

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } from '@nestjs/core';
+import { ServeStaticModule } from '@nestjs/serve-static';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
@@ -13,14 +14,16 @@ import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
 import { resolveAdminToken } from './auth/admin-token';
 import { AccessGuard } from './auth/access.guard';
+import { adminUiStatic } from './admin-ui/admin-ui-static';
 import { AUTH_FAILURE_LIMIT, AuthFailuresService } from './auth/auth-failures.service';
+import { MeController } from './auth/me.controller';
 import { RouteAccessCheck } from './auth/route-access.check';
 import { TokenBudgetGuard } from './auth/token-budget.guard';
 import { AuditEventsController } from './audit/audit-events.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRetentionService } from './audit/audit-retention.service';
 import { hostKeyPinsToAudit } from './audit/request-audit';
-import { ADMIN_TOKEN, DESTINATION_REGISTRY, DROPBOX_AUTHORIZE_URL, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
+import { ADMIN_TOKEN, DEFAULT_TIMEZONE, DESTINATION_REGISTRY, DROPBOX_AUTHORIZE_URL, DROPBOX_CODE_EXCHANGE, SECRET_BOX } from './api.tokens';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { BackupConfigurationsController } from './configurations/backup-configurations.controller';
 import { ConfigurationSchemas } from './configurations/configuration-schemas';
@@ -43,6 +46,8 @@ export interface ApiModuleOptions {
   destinationRegistry?: DestinationRegistry;
   dropboxCodeExchange?: DropboxCodeExchange;
   dropboxAuthorizeUrl?: DropboxAuthorizeUrl;
+  /** The built admin UI (dist/apps/admin) served at /; absent or not built: no UI. */
+  adminUiDir?: string;
 }
 
 /** The REST service: configurations, runs, downloads, dead letters, destination tests, metrics. */
@@ -56,6 +61,7 @@ export class ApiModule {
         DiscoveryModule,
         // The per-token request budget; the same storage counts failed authentications.
         ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: env.TOKEN_REQUESTS_PER_MINUTE }] }),
+        ...adminUiStatic(options.adminUiDir).map((o) => ServeStaticModule.forRoot(o)),
       ],
       controllers: [
         BackupConfigurationsController,
@@ -66,6 +72,7 @@ export class ApiModule {
         DropboxController,
         MetricsController,
         AuditEventsController,
+        MeController,
       ],
       providers: [
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
@@ -78,6 +85,7 @@ export class ApiModule {
         },
         { provide: DROPBOX_AUTHORIZE_URL, useFactory: (): DropboxAuthorizeUrl => options.dropboxAuthorizeUrl ?? lazyDropboxAuthorizeUrl(env) },
         { provide: ADMIN_TOKEN, useFactory: () => resolveAdminToken(env.ADMIN_API_TOKEN, logger, options.adminTokenFile) },
+        { provide: DEFAULT_TIMEZONE, useValue: env.DEFAULT_TIMEZONE },
         { provide: ConfigurationSchemas, useFactory: () => new ConfigurationSchemas(env.DEFAULT_TIMEZONE) },
         { provide: ApiTokensService, inject: [DataSource, ADMIN_TOKEN], useFactory: (ds: DataSource, admin: string) => new ApiTokensService(new ApiTokensRepository(ds), admin) },
         {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { exitOnBootFailure, loadEnvOrExit, startApp } from '@pbx/runtime';
 import { configureApiApp } from './api-app';
 import { ApiModule } from './api.module';
@@ -7,7 +8,8 @@ startApp({
   service: 'api',
   env,
   logger,
-  module: ApiModule.forRoot(env, logger),
+  // dist/apps/api/src -> dist/apps/admin (the Vite build of apps/admin).
+  module: ApiModule.forRoot(env, logger, { adminUiDir: join(__dirname, '..', '..', 'admin') }),
   queues: [],
   port: env.PORT,
   configure: (app) => configureApiApp(app, env),

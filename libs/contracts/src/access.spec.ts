@@ -7,7 +7,7 @@ describe('roles and permissions', () => {
     expect(roleAllows('operator', 'configurations.write')).toBe(false);
     expect(roleAllows('operator', 'audit.read')).toBe(false);
     expect(roleAllows('operator', 'destinations.test')).toBe(false);
-    expect([...ROLE_PERMISSIONS.viewer].sort()).toEqual(['configurations.read', 'runs.read']);
+    expect([...ROLE_PERMISSIONS.viewer].sort()).toEqual(['configurations.read', 'runs.read', 'session.read']);
   });
 
   it('knows its roles and nothing else', () => {

@@ -15,10 +15,12 @@ export const PERMISSIONS = [
   'dead-letters.manage',
   'destinations.test',
   'audit.read',
+  // Who am I: the token's own name, role and permissions (the admin UI shows only what it may do).
+  'session.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: readonly Permission[] = ['configurations.read', 'runs.read'];
+const READ: readonly Permission[] = ['session.read', 'configurations.read', 'runs.read'];
 const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'dead-letters.read', 'dead-letters.manage'];
 
 /** admin: everything; operator: read, start runs, download, dead letters; viewer: read only. */

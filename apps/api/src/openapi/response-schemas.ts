@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -51,7 +51,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       interval: oneOf(INTERVALS),
       startAt: nstr,
       timezone: str,
-      data: { type: 'object', description: 'backup: { coreData, cdrAndVoicemails, announcements }' },
+      data: { type: 'object', description: 'backup: { coreData, cdrAndVoicemails, announcements }', properties: { coreData: bool, cdrAndVoicemails: bool, announcements: bool } },
       items: { type: 'object', description: 'archive: { cdr: { enabled, daysToKeep }, voicemails: { enabled, daysToKeep } }' },
       keepLast: { type: ['integer', 'null'] },
       destinations: { type: 'array', items: ref('Destination') },
@@ -147,6 +147,12 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     type: 'object',
     required: ['url'],
     properties: { url: { type: 'string', format: 'uri', description: "Dropbox's authorize page (response_type=code, token_access_type=offline)" } },
+  },
+  Me: {
+    type: 'object',
+    description: "The calling token: its name (admin for ADMIN_API_TOKEN), role and what that role may do; and the PBX's time zone (DEFAULT_TIMEZONE, a new configuration's default).",
+    required: ['name', 'role', 'permissions', 'timezone'],
+    properties: { name: str, role: oneOf(ROLES), permissions: { type: 'array', items: oneOf(PERMISSIONS) }, timezone: str },
   },
   ConfigurationPage: page('Configuration'),
   RunPage: page('Run'),

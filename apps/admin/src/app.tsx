@@ -1,0 +1,46 @@
+import { Center, Loader } from '@mantine/core';
+import { lazy, Suspense } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Navigate, Route, Routes } from 'react-router';
+import { SignInPage } from './auth/sign-in-page';
+import { useSession } from './auth/session';
+import { BackupsPage } from './backups/backups-page';
+import { AppFrame } from './frame/app-frame';
+import { PlaceholderPage } from './pages/placeholder-page';
+
+// The wizard is the largest page: loaded when opened, so the first load stays small.
+const WizardPage = lazy(() => import('./wizard/wizard-page'));
+
+function Loading() {
+  const { t } = useTranslation();
+  return (
+    <Center h="50vh">
+      <Loader aria-label={t('common.loading')} />
+    </Center>
+  );
+}
+
+/** Routes of the admin UI; the api serves index.html for each (apps/api/src/admin-ui). */
+export function App() {
+  const session = useSession();
+  if (!session.token) return <SignInPage />;
+  if (session.loading || !session.me) return <Loading />;
+  return (
+    <AppFrame>
+      <Suspense fallback={<Loading />}>
+        <Routes>
+          <Route path="/" element={<Navigate to="/backups" replace />} />
+          <Route path="/backups" element={<BackupsPage />} />
+          <Route path="/backups/new" element={<WizardPage />} />
+          <Route path="/backups/:id/edit" element={<WizardPage />} />
+          <Route path="/runs/*" element={<PlaceholderPage titleKey="nav.runs" />} />
+          <Route path="/restore/*" element={<PlaceholderPage titleKey="nav.restore" />} />
+          <Route path="/archiving/*" element={<PlaceholderPage titleKey="nav.archiving" />} />
+          <Route path="/dead-letters/*" element={<PlaceholderPage titleKey="nav.deadLetters" />} />
+          <Route path="/audit/*" element={<PlaceholderPage titleKey="nav.audit" />} />
+          <Route path="*" element={<Navigate to="/backups" replace />} />
+        </Routes>
+      </Suspense>
+    </AppFrame>
+  );
+}

@@ -1,0 +1,30 @@
+import { Badge } from '@mantine/core';
+import { IconAlertTriangle, IconCircleCheck, IconCircleDashed, IconCircleX, IconLoader2, IconPlayerPause } from '@tabler/icons-react';
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Run } from '../api/client';
+
+type Status = Run['status'] | 'never';
+
+const LOOK: Record<Status, { color: string; icon: ReactNode }> = {
+  never: { color: 'gray', icon: <IconCircleDashed size={14} aria-hidden /> },
+  queued: { color: 'gray', icon: <IconCircleDashed size={14} aria-hidden /> },
+  deferred: { color: 'yellow', icon: <IconPlayerPause size={14} aria-hidden /> },
+  packing: { color: 'blue', icon: <IconLoader2 size={14} aria-hidden /> },
+  dispatching: { color: 'blue', icon: <IconLoader2 size={14} aria-hidden /> },
+  succeeded: { color: 'green', icon: <IconCircleCheck size={14} aria-hidden /> },
+  partially_failed: { color: 'orange', icon: <IconAlertTriangle size={14} aria-hidden /> },
+  failed: { color: 'red', icon: <IconCircleX size={14} aria-hidden /> },
+};
+
+/** A run's status as icon and word, never colour alone. */
+export function RunStatusBadge({ status }: { status: Status }) {
+  const { t } = useTranslation();
+  const look = LOOK[status];
+  // Dark text on light tints keeps AA contrast.
+  return (
+    <Badge variant="light" color={look.color} leftSection={look.icon} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }} data-status={status}>
+      {t(`status.${status}`)}
+    </Badge>
+  );
+}
