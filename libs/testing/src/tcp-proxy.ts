@@ -14,6 +14,12 @@ export interface TcpProxy {
   stallAfter(bytes: number): void;
   /** Connections opened from now on forward normally again (stalled ones stay stalled). */
   resume(): void;
+  /**
+   * Every connection open right now stops forwarding in both directions, while staying open
+   * (a peer that froze mid-conversation: the next request of a pooled client hangs); new
+   * connections forward normally. The frozen ones end when either side closes them.
+   */
+  freeze(): void;
   /** How many connections stalled so far. */
   readonly stalled: number;
   close(): Promise<void>;
@@ -23,17 +29,24 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<Socket>();
   let stallAt: number | undefined;
   let stalledCount = 0;
+  const freezers = new Set<() => void>();
   const onConnection = (client: Socket) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     const limit = stallAt;
     let forwarded = 0;
     let stalled = false;
+    const freeze = () => {
+      if (!stalled) stalledCount++;
+      stalled = true;
+    };
+    freezers.add(freeze);
     const cut = () => {
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      freezers.delete(freeze);
     };
     client.on('data', (chunk: Buffer) => {
       if (stalled) return; // swallowed: the client's bytes go nowhere
@@ -73,6 +86,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     stallAfter: (bytes) => (stallAt = bytes),
     resume: () => (stallAt = undefined),
+    freeze: () => {
+      for (const freeze of freezers) freeze();
+    },
     get stalled() {
       return stalledCount;
     },
