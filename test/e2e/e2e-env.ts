@@ -1,11 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { migrateDatabase } from '@pbx/persistence';
 import { migratePbxSchema } from '@pbx/pbx-source';
-import { amqpNamespace, deleteAmqpNamespace, freshSchema, peers, tempDir, testUrls, uniqueName } from '@pbx/testing';
-import { ApiClient, Stack, type AppName } from './stack';
+import { amqpNamespace, deleteAmqpNamespace, freshSchema, peers, repoRoot, tempDir, testUrls, uniqueName } from '@pbx/testing';
+import { ApiClient, appsRoot, Stack, type AppName } from './stack';
 
 /** What one e2e suite owns: its own schemas, broker namespace, lock key and directories. */
 export interface E2eEnv {
@@ -38,7 +39,9 @@ export async function createE2eEnv(prefix: string, overrides: Record<string, str
   const lockKey = uniqueName(`e2e-${prefix}-lock`);
   const admin = `e2e-admin-${randomBytes(8).toString('hex')}`;
   const redis = new Redis(testUrls.redis);
-  await migrateDatabase({ url: testUrls.database, schema: schema.name });
+  if (appsRoot === repoRoot) await migrateDatabase({ url: testUrls.database, schema: schema.name });
+  // Another checkout's apps (PBX_E2E_APPS_ROOT) get that checkout's migrations.
+  else execFileSync(process.execPath, [join(appsRoot, 'dist/scripts/migrate.js')], { env: { ...process.env, DATABASE_URL: testUrls.database, DATABASE_SCHEMA: schema.name }, stdio: 'ignore' });
   await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbxSchema.name });
   mkdirSync(join(dirs.path, 'usb'), { recursive: true });
   const env: Record<string, string> = {

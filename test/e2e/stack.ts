@@ -7,6 +7,13 @@ import { expectEventually, repoRoot } from '@pbx/testing';
 export const APPS = ['api', 'scheduler', 'packer', 'dispatcher', 'notifier'] as const;
 export type AppName = (typeof APPS)[number];
 
+/**
+ * Where the built apps come from: this checkout, or (PBX_E2E_APPS_ROOT) another checkout's
+ * build — to run a suite against an older revision (`git worktree add /tmp/old <rev>`, its own
+ * `npm ci && npm run build`) and see that it fails there.
+ */
+export const appsRoot = process.env.PBX_E2E_APPS_ROOT || repoRoot;
+
 /** A free TCP port on loopback (the OS picks it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,6 +33,7 @@ export async function freePort(): Promise<number> {
 export class Stack {
   private readonly procs = new Map<AppName, ChildProcess>();
   private readonly logs = new Map<AppName, WriteStream>();
+  private readonly appEnv = new Map<AppName, Record<string, string>>();
   readonly ports = new Map<AppName, number>();
 
   constructor(
@@ -42,13 +50,31 @@ export class Stack {
     await Promise.all(apps.map((app) => this.waitHealthy(app)));
   }
 
+  /** Environment of one app only (on top of the suite's), from its next spawn on. */
+  setAppEnv(app: AppName, env: Record<string, string>): void {
+    this.appEnv.set(app, env);
+  }
+
+  /** The running app's process id (undefined when it is not running). */
+  pid(app: AppName): number | undefined {
+    const child = this.procs.get(app);
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
+  /** How the app's last process ended: null while it runs. */
+  exit(app: AppName): { code: number | null; signal: NodeJS.Signals | null } | null {
+    const child = this.procs.get(app);
+    if (!child || (child.exitCode === null && child.signalCode === null)) return null;
+    return { code: child.exitCode, signal: child.signalCode };
+  }
+
   async spawn(app: AppName): Promise<void> {
     const port = this.ports.get(app) ?? (await freePort());
     this.ports.set(app, port);
-    const env = { ...process.env, ...this.env, ...(app === 'api' ? { PORT: String(port) } : { HEALTH_PORT: String(port) }) };
+    const env = { ...process.env, ...this.env, ...this.appEnv.get(app), ...(app === 'api' ? { PORT: String(port) } : { HEALTH_PORT: String(port) }) };
     const log = this.logs.get(app) ?? createWriteStream(join(this.logDir, `${app}.log`), { flags: 'a' });
     this.logs.set(app, log);
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/apps', app, 'src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(appsRoot, 'dist/apps', app, 'src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     this.procs.set(app, child);
@@ -69,7 +95,7 @@ export class Stack {
   /** kill -9: no shutdown hooks, messages in hand are redelivered by the broker. */
   async kill(app: AppName): Promise<void> {
     const child = this.procs.get(app);
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -84,7 +110,7 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all(
       [...this.procs.values()].map((child) => {
-        if (child.exitCode !== null) return undefined;
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
