@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { CORE_TABLES, type ArchiveSelection, type AudioKind, type PbxSource } from '@pbx/pbx-source';
@@ -43,6 +42,8 @@ export interface WriteSarOptions {
   audioLevel?: number;
   /** Fixed creation time (tests); default now. */
   createdAt?: Date;
+  /** Test only: see ZipWriterOptions.zip64From. */
+  zip64From?: number;
 }
 
 export interface WriteSarResult {
@@ -78,7 +79,6 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
   if (options.kind === 'archive' && !selection) throw new Error('an archive run needs an archive selection');
   const filter = selection ? { selectionId: selection.selectionId } : {};
 
-  const out = createWriteStream(outPath, { highWaterMark: 4 * 1024 * 1024 });
   let lastReport = 0;
   let entriesDone = 0;
   const report = (bytesWritten: number, force = false) => {
@@ -86,7 +86,7 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     lastReport = bytesWritten;
     options.onProgress({ bytesWritten, entriesDone });
   };
-  const zip = new ZipWriter(out, createdAt, (b) => report(b));
+  const zip = await ZipWriter.create(outPath, { modified: createdAt, onBytes: (b) => report(b), zip64From: options.zip64From });
   // Aborts the background deflating (CDR spool, audio spools) when the archive fails.
   const internal = new AbortController();
   const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;
@@ -216,21 +216,11 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     internal.abort();
     await cdrSpool?.catch(() => undefined);
     await Promise.allSettled(audioSpools.map((a) => a.prepared)); // stopped writing before their files go
-    await discard(out, outPath);
+    await zip.abort(); // every write has ended before the file goes
+    await rm(outPath, { force: true });
     throw err;
   } finally {
     await rm(spoolPath, { force: true });
     await Promise.all(audioSpools.map((a) => rm(a.spool, { force: true })));
   }
-}
-
-async function discard(out: ReturnType<typeof createWriteStream>, outPath: string): Promise<void> {
-  // Wait for the fd to close first: removing the file while the open is still pending
-  // would let the stream re-create it afterwards.
-  if (!out.closed) {
-    const closed = once(out, 'close').catch(() => undefined);
-    out.destroy();
-    await closed;
-  }
-  await rm(outPath, { force: true });
 }
