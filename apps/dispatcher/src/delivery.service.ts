@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { causeMessage, destinationConfigFromStored, stagedArtifactOf, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
-import type { RunEntity } from '@pbx/persistence';
+import { ProgressThrottle, type RunEntity } from '@pbx/persistence';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -12,8 +12,6 @@ import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { retentionPlan } from './retention';
 import { nextAttempt, type RetryPolicy } from './retry-policy';
 import { RunFinalizerService } from './run-finalizer.service';
-
-const PROGRESS_EVERY_MS = 2000;
 
 /**
  * Fans a packed run out to its destinations and uploads one delivery at a time. A
@@ -93,7 +91,8 @@ export class DeliveryService {
     // Final meanwhile (another copy of this message finished it), or waiting and not yet due
     // (an early copy: the scheduled message comes at next_attempt_at).
     if (attempt === null) return;
-    let lastProgress = 0;
+    // Throttled (500 ms and 1 % of the file): the api's live run view shows it.
+    const progress = new ProgressThrottle((bytes) => this.repo.saveProgress(delivery.id, bytes), size);
     try {
       const result = await this.destinations.deliver(config, {
         filePath,
@@ -103,11 +102,7 @@ export class DeliveryService {
         configurationName: run.snapshot.name,
         size,
         sha256: run.artifactSha256,
-        onProgress: (bytes) => {
-          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
-          lastProgress = Date.now();
-          void this.repo.saveProgress(delivery.id, bytes).catch(() => undefined);
-        },
+        onProgress: (bytes) => progress.report(bytes),
       });
       await this.repo.succeed(delivery, result.location, result.target, size);
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');

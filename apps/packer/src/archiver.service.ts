@@ -9,7 +9,7 @@ import { FINAL_RUN_STATUSES, type ArchiveItems } from '@pbx/persistence';
 import type { ArchiveCriteria, PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
-import { describePackingError } from './packer.service';
+import { describePackingError, packingProgress } from './packer.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { MAINTENANCE_LOCK, PBX_SOURCE } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -75,6 +75,7 @@ export class ArchiverService {
         kind: 'archive',
         archiveSelection: selection,
         signal: lease.signal,
+        onProgress: packingProgress(this.runs, run.id),
       });
       const artifact = await this.artifacts.stage(run, partial, result, lease.signal);
       const counts = {

@@ -4,17 +4,14 @@ import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { artifactFileName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
-import type { BackupSections, RunEntity } from '@pbx/persistence';
+import { ProgressThrottle, type BackupSections, type RunEntity } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
-import { writeSar } from '@pbx/sar';
+import { writeSar, type SarProgress } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { RunStateRepository } from './run-state.repository';
 import { ArtifactEncryption } from './artifact-encryption.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { PBX_SOURCE } from './packer.tokens';
-
-/** How often packing progress is written to the run (the API shows it). */
-const PROGRESS_EVERY_MS = 2000;
 
 export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed';
 
@@ -60,7 +57,6 @@ export class PackerService {
     await mkdir(dir, { recursive: true });
     await rm(partial, { force: true }); // left by a packer that died mid-pack
     const started = Date.now();
-    let lastProgress = 0;
     try {
       const result = await writeSar({
         source: this.source,
@@ -71,13 +67,7 @@ export class PackerService {
         audioLevel: this.env.SAR_AUDIO_DEFLATE_LEVEL,
         kind: 'backup',
         signal,
-        onProgress: (p) => {
-          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
-          lastProgress = Date.now();
-          void this.runs
-            .saveProgress(run.id, { bytes: p.bytesWritten, entriesDone: p.entriesDone, entriesTotal: p.entriesTotal ?? null, updatedAt: new Date().toISOString() })
-            .catch(() => undefined);
-        },
+        onProgress: packingProgress(this.runs, run.id),
       });
       const artifact = await this.artifacts.stage(run, partial, result, signal);
       const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);
@@ -94,6 +84,19 @@ export class PackerService {
       return 'failed';
     }
   }
+}
+
+/**
+ * writeSar's progress, recorded on the run throttled (the api's live run events show it). The
+ * archive's final size is unknown while packing, so only the time limit applies.
+ */
+export function packingProgress(runs: RunStateRepository, runId: string): (p: SarProgress) => void {
+  let entriesDone = 0;
+  const throttle = new ProgressThrottle((bytes) => runs.saveProgress(runId, { bytes, entriesDone, entriesTotal: null, updatedAt: new Date().toISOString() }), null);
+  return (p) => {
+    entriesDone = p.entriesDone;
+    throttle.report(p.bytesWritten);
+  };
 }
 
 /** Turns low-level errors into a reason an admin can act on. */

@@ -6,8 +6,11 @@ export interface PgListenerOptions {
   channel: string;
   /** application_name of the connection (seen in pg_stat_activity). */
   applicationName: string;
-  /** Every NOTIFY, and once after each LISTEN took effect: changes may have been missed meanwhile. */
-  onNotify: () => void;
+  /**
+   * Every NOTIFY (with its payload), and once without one after each LISTEN took effect:
+   * changes may have been missed meanwhile.
+   */
+  onNotify: (payload?: string) => void;
   /** Pause after the connection ended, failed or was declined. */
   reconnectDelayMs?: number;
   /** Asked before connecting; false waits a reconnect delay (e.g. no broker, so no use listening). */
@@ -75,7 +78,7 @@ export class PgListener {
       try {
         await client.connect();
         if (!this.options.claim || (await this.options.claim(client))) {
-          client.on('notification', () => this.options.onNotify());
+          client.on('notification', (n) => this.options.onNotify(n.payload || undefined));
           await client.query(`LISTEN "${this.options.channel}"`);
           this.listening = true;
           this.options.onNotify();

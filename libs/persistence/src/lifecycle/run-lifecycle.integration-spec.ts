@@ -1,12 +1,13 @@
+import { Client } from 'pg';
 import type { EntityManager } from 'typeorm';
 import { RUN_STATUSES, type FinalRunStatus, type RunStatus } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
-import { migratedDatabase } from '@pbx/testing';
+import { expectEventually, migratedDatabase } from '@pbx/testing';
 import { ConfigurationEntity } from '../entities/configuration.entity';
 import { DestinationEntity } from '../entities/destination.entity';
 import { RunsRepository } from '../repositories/runs.repository';
 import { RunLifecycle } from './run-lifecycle';
-import type { RunChange } from './run-lifecycle.repository';
+import { runEventsChannel, type RunChange } from './run-lifecycle.repository';
 import { runSourcesOf } from './run-transitions';
 
 describe('RunLifecycle (real Postgres)', () => {
@@ -173,6 +174,35 @@ describe('RunLifecycle (real Postgres)', () => {
     expect(row.next_attempt_at).toBeInstanceOf(Date);
     await lifecycle.transitionDelivery(manager, id, { to: 'running' });
     expect(await manager.query('SELECT next_attempt_at FROM deliveries WHERE id = $1', [id])).toEqual([{ next_attempt_at: null }]);
+  });
+
+  it('announces every watched write on the schema\'s run-events channel with the run id, at commit only', async () => {
+    const { runId, destinationId } = await newRun();
+    const listener = new Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query(`LISTEN "${runEventsChannel(db.schema)}"`);
+    try {
+      await lifecycle.transition(manager, runId, { to: 'packing' });
+      await lifecycle.saveProgress(manager, runId, { bytes: 1, entriesDone: 1, entriesTotal: null, updatedAt: new Date().toISOString() });
+      const [id] = await lifecycle.planDeliveries(manager, runId, [{ destinationId, type: 'local', target: 'local' }]);
+      await lifecycle.transitionDelivery(manager, id, { to: 'running' });
+      await lifecycle.saveDeliveryProgress(manager, id, 5);
+      await db.dataSource
+        .transaction(async (tx) => {
+          await lifecycle.saveDeliveryProgress(tx, id, 6);
+          throw new Error('rolled back');
+        })
+        .catch(() => undefined);
+      await expectEventually(() => expect(heard).toEqual([runId, runId, runId, runId, runId]));
+      // A refused move (no row changed) announces nothing.
+      await lifecycle.transition(manager, runId, { to: 'queued' } as unknown as RunChange);
+      await lifecycle.transition(manager, runId, { to: 'failed', error: 'x' });
+      await expectEventually(() => expect(heard).toHaveLength(6));
+    } finally {
+      await listener.end();
+    }
   });
 
   it('marks a run delivered once', async () => {

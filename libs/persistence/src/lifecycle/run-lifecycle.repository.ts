@@ -17,6 +17,18 @@ export type DeliveryChange =
   | { to: 'succeeded'; location: string; target: string; bytes: number }
   | { to: 'failed'; code: DeliveryCode; error: string };
 
+/** NOTIFY channel of run and delivery changes in one schema; the payload is the run id (the api's live run events listen). */
+export function runEventsChannel(schema: string): string {
+  return `pbx_run_events_${schema}`;
+}
+
+/**
+ * Every write below that a watcher of the run would want to see announces itself in the same
+ * statement (no extra round trip; delivered at commit, dropped on rollback, and Postgres sends
+ * one per payload per transaction). The connection's search_path is the service's schema.
+ */
+const notifyRun = (runIdColumn: string) => `pg_notify('pbx_run_events_' || current_schema(), ${runIdColumn}::text)`;
+
 export interface NewDelivery {
   destinationId: string;
   type: DestinationType;
@@ -34,7 +46,7 @@ export class RunLifecycleRepository {
     const [set, params] = runSet(change);
     // TypeORM answers an UPDATE … RETURNING with [rows, affected].
     const [rows]: [{ configuration_id: string }[], number] = await manager.query(
-      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING configuration_id`,
+      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING configuration_id, ${notifyRun('id')}`,
       [runId, from, change.to, ...params],
     );
     return rows.length ? { configurationId: rows[0].configuration_id } : null;
@@ -52,7 +64,7 @@ export class RunLifecycleRepository {
     // redelivery) must not start a second chain of retries next to the scheduled one.
     const due = change.to === 'running' ? ' AND (next_attempt_at IS NULL OR next_attempt_at <= now())' : '';
     const [rows]: [{ attempts: number }[], number] = await manager.query(
-      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts`,
+      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts, ${notifyRun('run_id')}`,
       [deliveryId, from, change.to, ...params],
     );
     return rows.length ? { attempts: rows[0].attempts } : null;
@@ -69,18 +81,18 @@ export class RunLifecycleRepository {
   }
 
   async saveRunProgress(manager: EntityManager, runId: string, progress: RunProgress): Promise<void> {
-    await manager.query(`UPDATE runs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'packing'`, [runId, JSON.stringify(progress)]);
+    await manager.query(`UPDATE runs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'packing' RETURNING ${notifyRun('id')}`, [runId, JSON.stringify(progress)]);
   }
 
   /** A deferral without a status change (an archive run's deletion waiting for the lock). */
   async appendDeferral(manager: EntityManager, runId: string, deferral: Deferral): Promise<void> {
-    await manager.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1`, [runId, JSON.stringify([deferral])]);
+    await manager.query(`UPDATE runs SET deferrals = deferrals || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING ${notifyRun('id')}`, [runId, JSON.stringify([deferral])]);
   }
 
   /** Moves a deferred run's `deferred_until` to now; true when the run was deferred. */
   async endDeferral(manager: EntityManager, runId: string): Promise<boolean> {
     const [rows]: [unknown[], number] = await manager.query(
-      `UPDATE runs SET deferred_until = now(), updated_at = now() WHERE id = $1 AND status = 'deferred' RETURNING id`,
+      `UPDATE runs SET deferred_until = now(), updated_at = now() WHERE id = $1 AND status = 'deferred' RETURNING id, ${notifyRun('id')}`,
       [runId],
     );
     return rows.length > 0;
@@ -101,7 +113,7 @@ export class RunLifecycleRepository {
     for (const d of deliveries) {
       const rows: { id: string }[] = await manager.query(
         `INSERT INTO deliveries (run_id, destination_id, type, target, status) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (run_id, destination_id) DO NOTHING RETURNING id`,
+         ON CONFLICT (run_id, destination_id) DO NOTHING RETURNING id, ${notifyRun('run_id')}`,
         [runId, d.destinationId, d.type, d.target.slice(0, 300), status],
       );
       if (rows.length) created.push(rows[0].id);
@@ -110,7 +122,7 @@ export class RunLifecycleRepository {
   }
 
   async saveDeliveryProgress(manager: EntityManager, deliveryId: string, bytes: number): Promise<void> {
-    await manager.query(`UPDATE deliveries SET bytes_sent = $2 WHERE id = $1 AND status = 'running'`, [deliveryId, bytes]);
+    await manager.query(`UPDATE deliveries SET bytes_sent = $2 WHERE id = $1 AND status = 'running' RETURNING ${notifyRun('run_id')}`, [deliveryId, bytes]);
   }
 
   async markPruned(manager: EntityManager, deliveryId: string): Promise<void> {
