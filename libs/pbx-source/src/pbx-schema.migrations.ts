@@ -117,6 +117,25 @@ export const PBX_MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
       );
     `,
   },
+  {
+    id: '0004_restore_journal',
+    sql: `
+      -- One row per section of a restore. Its state changes in the transaction that commits
+      -- the section's tables, so after a crash recovery knows whether to finish the audio
+      -- swap (committed) or throw the staged audio away (staging).
+      CREATE TABLE restore_journal (
+        restore_id    text NOT NULL,
+        section       text NOT NULL CHECK (section IN ('coreData', 'cdrAndVoicemails', 'announcements')),
+        mode          text NOT NULL CHECK (mode IN ('replace', 'merge')),
+        audio_folder  text CHECK (audio_folder IN ('voicemail', 'announcements')),
+        state         text NOT NULL CHECK (state IN ('staging', 'committed', 'done', 'rolled_back')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (restore_id, section)
+      );
+      CREATE INDEX restore_journal_unfinished_idx ON restore_journal (restore_id) WHERE state IN ('staging', 'committed');
+    `,
+  },
 ];
 
 export interface PbxDatabaseTarget {

@@ -51,7 +51,7 @@ describe('PostgresPbxSource', () => {
         migratePbxSchema({ databaseUrl: testUrls.database, schema: other }),
         migratePbxSchema({ databaseUrl: testUrls.database, schema: other }),
       ]);
-      expect([...a, ...b].sort()).toEqual(['0001_core_tables', '0002_cdr_voicemails', '0003_archive_selections']);
+      expect([...a, ...b].sort()).toEqual(['0001_core_tables', '0002_cdr_voicemails', '0003_archive_selections', '0004_restore_journal']);
     } finally {
       await db.query(`DROP SCHEMA IF EXISTS "${other}" CASCADE`);
     }

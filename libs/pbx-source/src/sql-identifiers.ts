@@ -10,11 +10,19 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-const SELECTION_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const SAFE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Selection ids are caller-supplied (usually a run id); keep them to a safe alphabet. */
 export function assertSelectionId(selectionId: string): void {
-  if (!SELECTION_ID.test(selectionId)) {
-    throw new Error(`invalid archive selection id ${JSON.stringify(selectionId)} (allowed: 1-128 of A-Z a-z 0-9 _ . : -)`);
-  }
+  assertSafeId('archive selection id', selectionId);
+}
+
+/** Restore ids also name staging folders (`voicemail.restore-<id>`): the same safe alphabet, no `..`. */
+export function assertRestoreId(restoreId: string): void {
+  assertSafeId('restore id', restoreId);
+  if (restoreId.includes('..')) throw new Error(`invalid restore id ${JSON.stringify(restoreId)} (no "..")`);
+}
+
+function assertSafeId(what: string, id: string): void {
+  if (!SAFE_ID.test(id)) throw new Error(`invalid ${what} ${JSON.stringify(id)} (allowed: 1-128 of A-Z a-z 0-9 _ . : -)`);
 }
