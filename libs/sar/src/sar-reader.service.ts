@@ -95,11 +95,60 @@ export async function openSarEntry(path: string, entryPath: string): Promise<Rea
   }
 }
 
+/** An open .sar: the central directory read once, entries opened by path (restores read many). */
+export interface SarArchive {
+  /** As written in the archive; not verified (verifySar does that). */
+  readonly manifest: SarManifest;
+  readonly entries: SarEntryInfo[];
+  /** A stream of one entry's uncompressed bytes; several may be open at once. */
+  openEntry(entryPath: string): Promise<Readable>;
+  close(): void;
+}
+
+export async function openSarArchive(path: string): Promise<SarArchive> {
+  const zip = await openZip(path);
+  try {
+    const entries = await readEntries(zip);
+    const manifest = await readManifest(zip, entries);
+    const byPath = new Map(entries.map((e) => [e.fileName, e]));
+    return {
+      manifest,
+      entries: entries.map((e) => ({ path: e.fileName, size: e.uncompressedSize, compressedSize: e.compressedSize, method: methodName(e) })),
+      openEntry: async (entryPath) => {
+        const entry = byPath.get(entryPath);
+        if (!entry) throw new Error(`entry ${entryPath} not found in ${path}`);
+        return openEntryStream(zip, entry);
+      },
+      close: () => zip.close(),
+    };
+  } catch (err) {
+    zip.close();
+    throw err;
+  }
+}
+
+export interface VerifySarOptions {
+  /** Uncompressed bytes checked so far (every 16 MiB and at the end). */
+  onProgress?: (bytesChecked: number) => void;
+  signal?: AbortSignal;
+}
+
+const VERIFY_PROGRESS_EVERY_BYTES = 16 * 1024 * 1024;
+
 /**
  * Checks a .sar against its manifest: in zip order, every entry must be listed and match
  * its size and SHA-256; then every listed entry must exist. Reports the first bad one.
  */
-export async function verifySar(path: string): Promise<SarVerifyResult> {
+export async function verifySar(path: string, options: VerifySarOptions = {}): Promise<SarVerifyResult> {
+  let checked = 0;
+  let reported = 0;
+  const progress = (bytes: number) => {
+    checked += bytes;
+    if (options.onProgress && checked - reported >= VERIFY_PROGRESS_EVERY_BYTES) {
+      reported = checked;
+      options.onProgress(checked);
+    }
+  };
   let zip: ZipFile;
   let entries: Entry[];
   try {
@@ -132,11 +181,14 @@ export async function verifySar(path: string): Promise<SarVerifyResult> {
       const hash = createHash('sha256');
       let size = 0;
       try {
+        options.signal?.throwIfAborted();
         for await (const chunk of await openEntryStream(zip, entry)) {
           hash.update(chunk as Buffer);
           size += (chunk as Buffer).length;
+          progress((chunk as Buffer).length);
         }
       } catch (err) {
+        if (options.signal?.aborted) throw err;
         return { ok: false, badEntry: entry.fileName, reason: `unreadable entry: ${message(err)}` };
       }
       if (size !== want.size) return { ok: false, badEntry: entry.fileName, reason: `size ${size} != manifest ${want.size}` };
@@ -146,6 +198,7 @@ export async function verifySar(path: string): Promise<SarVerifyResult> {
     }
     const missing = expected.keys().next();
     if (!missing.done) return { ok: false, badEntry: missing.value, reason: 'listed in the manifest but missing from the archive' };
+    options.onProgress?.(checked);
     return { ok: true, manifest };
   } finally {
     zip.close();
