@@ -29,6 +29,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ]),
   ['get', `${V1}/runs`, ALL],
   ['get', `${V1}/runs/{id}`, ALL],
+  ['get', `${V1}/runs/{id}/events`, ALL],
   ['get', `${V1}/runs/{id}/download`, OPS],
   ['get', `${V1}/dead-letters`, OPS],
   ['get', `${V1}/dead-letters/{id}`, OPS],

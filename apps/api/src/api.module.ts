@@ -8,7 +8,7 @@ import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService } from '@pbx/ops';
-import { RunsRepository } from '@pbx/persistence';
+import { RunsRepository, runEventsChannel } from '@pbx/persistence';
 import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
@@ -35,6 +35,8 @@ import { DestinationsController } from './destinations/destinations.controller';
 import { DropboxController, type DropboxAuthorizeUrl } from './dropbox/dropbox.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
+import { RunEventsHub } from './runs/run-events.hub';
+import { RunEventsService } from './runs/run-events.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
@@ -103,6 +105,12 @@ export class ApiModule {
             ),
         },
         { provide: RunsService, inject: [DataSource], useFactory: (ds: DataSource) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR) },
+        { provide: RunEventsHub, useFactory: () => new RunEventsHub({ databaseUrl: env.DATABASE_URL, channel: runEventsChannel(env.DATABASE_SCHEMA) }, logger) },
+        {
+          provide: RunEventsService,
+          inject: [DataSource, RunEventsHub],
+          useFactory: (ds: DataSource, hub: RunEventsHub) => new RunEventsService(new RunsQueryRepository(ds), hub),
+        },
         {
           provide: DeadLettersService,
           inject: [DataSource, AmqpConnection],

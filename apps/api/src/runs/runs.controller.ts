@@ -1,6 +1,6 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited } from '../audit/audited.decorator';
@@ -10,13 +10,18 @@ import { problem, writeProblem } from '../common/problem-details';
 import { RUN_STATUSES } from '@pbx/contracts';
 import { runsQuerySchema, validate } from '../common/validation';
 import { ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
+import { eventStreamSink } from './event-stream-sink';
 import type { RunResponse } from './run.mapper';
+import { RunEventsService } from './run-events.service';
 import { RunsService } from './runs.service';
 
 @ApiTags('Runs')
 @Controller('api/v1/runs')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly runEvents: RunEventsService,
+  ) {}
 
   @Get()
   @RequirePermission('runs.read')
@@ -39,6 +44,27 @@ export class RunsController {
   @ApiProblems(404)
   get(@Param('id') id: string): Promise<RunResponse> {
     return this.runs.get(existingId(id, 'run'));
+  }
+
+  @Get(':id/events')
+  @RequirePermission('runs.read')
+  @ApiOperation({
+    summary: 'Follow a run live (server-sent events)',
+    description:
+      'text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: ' +
+      '`status` (RunStatusEvent), `progress` (RunProgressEvent), `delivery` (RunDeliveryEvent, one per destination). ' +
+      'The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. ' +
+      'Send the bearer token as a header (fetch streaming), as for every route.',
+  })
+  @ApiId()
+  @ApiResponse({
+    status: 200,
+    description: 'The event stream (event: status | progress | delivery; data: the JSON of RunStatusEvent, RunProgressEvent, RunDeliveryEvent)',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiProblems(404)
+  async events(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.runEvents.stream(existingId(id, 'run'), eventStreamSink(req, res));
   }
 
   @Get(':id/download')
