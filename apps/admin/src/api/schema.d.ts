@@ -226,6 +226,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a run live (server-sent events)
+         * @description text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: `status` (RunStatusEvent), `progress` (RunProgressEvent), `delivery` (RunDeliveryEvent, one per destination). The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. Send the bearer token as a header (fetch streaming), as for every route.
+         */
+        get: operations["RunsController_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/download": {
         parameters: {
             query?: never;
@@ -629,6 +649,42 @@ export interface components {
             role: "admin" | "operator" | "viewer";
             permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
             timezone: string;
+        };
+        /** @description GET /runs/{id}/events, event `status`: the run's status; the stream ends after the one with final: true. */
+        RunStatusEvent: {
+            /** @enum {string} */
+            status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed";
+            error: string | null;
+            final: boolean;
+        };
+        /** @description GET /runs/{id}/events, event `progress`: packing (bytes written; the total is unknown until packed), then delivering (bytes of all destinations). */
+        RunProgressEvent: {
+            /** @enum {string} */
+            phase: "queued" | "deferred" | "packing" | "delivering" | "done";
+            bytesDone: number;
+            bytesTotal: number | null;
+            percent: number | null;
+            entriesDone: number | null;
+        };
+        /** @description GET /runs/{id}/events, event `delivery`: one destination's state (status running while an attempt uploads). */
+        RunDeliveryEvent: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            destinationId: string;
+            /** @enum {string} */
+            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
+            target: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed";
+            attempts: number;
+            bytesDone: number;
+            bytesTotal: number | null;
+            /** @enum {string|null} */
+            code: "successful" | "mountfail" | "alreadyRunning" | "mailtobig" | "sftpRightProblem" | "authFailed" | "hostKeyMismatch" | "notFound" | "quotaExceeded" | "timeout" | "ioError" | null;
+            error: string | null;
+            /** Format: date-time */
+            nextAttemptAt: string | null;
         };
         ConfigurationPage: {
             items: components["schemas"]["Configuration"][];
@@ -2479,6 +2535,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RunsController_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (event: status | progress | delivery; data: the JSON of RunStatusEvent, RunProgressEvent, RunDeliveryEvent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description Missing or invalid bearer token */
