@@ -31,6 +31,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['get', `${V1}/runs/{id}`, ALL],
   ['get', `${V1}/runs/{id}/events`, ALL],
   ['get', `${V1}/runs/{id}/download`, OPS],
+  ['post', `${V1}/runs/{id}/verify`, OPS],
   ['get', `${V1}/dead-letters`, OPS],
   ['get', `${V1}/dead-letters/{id}`, OPS],
   ['post', `${V1}/dead-letters/replay`, OPS],

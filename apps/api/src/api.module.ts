@@ -38,6 +38,8 @@ import { MetricsService } from './metrics/metrics.service';
 import { RunEventsHub } from './runs/run-events.hub';
 import { RunEventsService } from './runs/run-events.service';
 import { RunsController } from './runs/runs.controller';
+import { RunVerificationController } from './runs/run-verification.controller';
+import { RunVerificationRepository } from './runs/run-verification.repository';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
 
@@ -69,6 +71,7 @@ export class ApiModule {
         BackupConfigurationsController,
         ArchiveConfigurationsController,
         RunsController,
+        RunVerificationController,
         DeadLettersController,
         DestinationsController,
         DropboxController,
@@ -104,7 +107,11 @@ export class ApiModule {
               hostKeyPinsToAudit(audit),
             ),
         },
-        { provide: RunsService, inject: [DataSource], useFactory: (ds: DataSource) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR) },
+        {
+          provide: RunsService,
+          inject: [DataSource, OutboxWriter],
+          useFactory: (ds: DataSource, outbox: OutboxWriter) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR, new RunVerificationRepository(ds, outbox)),
+        },
         { provide: RunEventsHub, useFactory: () => new RunEventsHub({ databaseUrl: env.DATABASE_URL, channel: runEventsChannel(env.DATABASE_SCHEMA) }, logger) },
         {
           provide: RunEventsService,

@@ -12,6 +12,9 @@ import { DispatcherHandler } from './dispatcher.handler';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
 import { RunSweeperService } from './run-sweeper.service';
+import { VerificationHandler } from './verification.handler';
+import { VerificationService } from './verification.service';
+import { VerificationsRepository } from './verifications.repository';
 
 @Module({})
 export class DispatcherModule {
@@ -19,7 +22,7 @@ export class DispatcherModule {
     return {
       module: DispatcherModule,
       imports: [CoreModule.forRoot({ service: 'dispatcher', env, logger, relay: true })],
-      controllers: [DispatcherHandler],
+      controllers: [DispatcherHandler, VerificationHandler],
       providers: [
         DeliveryService,
         DeliveriesRepository,
@@ -27,6 +30,8 @@ export class DispatcherModule {
         RunFinalizerService,
         RunSweeperService,
         ArtifactCleanupService,
+        VerificationService,
+        VerificationsRepository,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         {
           provide: DESTINATION_REGISTRY,

@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'runs.read',
   'runs.start',
   'runs.download',
+  // Read the stored copies of a run back from their destinations (POST /runs/:id/verify).
+  'runs.verify',
   'dead-letters.read',
   'dead-letters.manage',
   'destinations.test',
@@ -21,7 +23,7 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: readonly Permission[] = ['session.read', 'configurations.read', 'runs.read'];
-const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'dead-letters.read', 'dead-letters.manage'];
+const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'runs.verify', 'dead-letters.read', 'dead-letters.manage'];
 
 /** admin: everything; operator: read, start runs, download, dead letters; viewer: read only. */
 export const ROLE_PERMISSIONS = {

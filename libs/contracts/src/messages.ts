@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DELIVERY_CODES } from './domain/delivery-codes';
 import { DESTINATION_TYPES } from './domain/destinations';
 import { RUN_KINDS, type FailedRunStatus } from './domain/runs';
+import { verificationResultSchema } from './domain/verification';
 
 /**
  * Every message on the bus: its wire name, version, routing key and payload schema.
@@ -95,6 +96,27 @@ export const MESSAGES = {
       error: z.string().nullable(),
     }),
   },
+  /** Read every stored copy of a run back and compare its sha256 with the run's (dispatcher). */
+  'backup.verify-requested': {
+    version: 1,
+    routingKey: 'backup.verify-requested.v1',
+    payload: z.object({
+      runId: uuid,
+      reason: z.enum(['manual', 'afterUpload', 'schedule']),
+      /** Only these deliveries (afterUpload: the one just uploaded); absent: every succeeded one. */
+      deliveryIds: z.array(uuid).optional(),
+    }),
+  },
+  /** The copies were read back: one result per delivery checked. */
+  'run.verified': {
+    version: 1,
+    routingKey: 'run.verified.v1',
+    payload: z.object({
+      runId: uuid,
+      reason: z.enum(['manual', 'afterUpload', 'schedule']),
+      results: z.array(z.object({ deliveryId: uuid, destinationType: z.enum(DESTINATION_TYPES), result: verificationResultSchema })),
+    }),
+  },
 } as const;
 
 export type MessageType = keyof typeof MESSAGES;
@@ -146,10 +168,10 @@ export function checkEnvelope(body: unknown): EnvelopeCheck {
 export const SUBSCRIPTIONS = {
   'packer.jobs.v1': ['backup.due', 'archive.due'],
   'dispatcher.packed.v1': ['backup.packed'],
-  'dispatcher.deliver.v1': ['backup.deliver'],
+  'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested'],
   'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded'],
   'archiver.finalize.v1': ['archive.delivered'],
-  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
+  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed', 'run.verified'],
 } as const satisfies Record<string, readonly MessageType[]>;
 
 export type SubscribedQueue = keyof typeof SUBSCRIPTIONS;

@@ -46,11 +46,30 @@ export interface TestReport {
   hostKeyFingerprint?: string;
 }
 
+/** A finished file in `starface-backup/<name>/` with what the destination says about it. */
+export interface StoredFile {
+  name: string;
+  size: number;
+  /** The destination's last-write time; null when it reports none. */
+  modifiedAt: Date | null;
+}
+
+/**
+ * A stored copy read back: its sha256 (streamed, never held whole), or that it is gone, or
+ * that this kind cannot be read back (e-mail). A destination that cannot be reached throws
+ * its DeliveryError as an upload would.
+ */
+export type StoredHash = { state: 'stored'; sha256: string; size: number } | { state: 'missing' } | { state: 'notVerifiable' };
+
 export interface DestinationAdapter<C extends DestinationConfig = DestinationConfig> {
   readonly type: DestinationType;
   deliver(config: C, req: DeliveryRequest): Promise<DeliveryResult>;
   /** File names in `starface-backup/<name>/` (finished files only, no partial uploads). */
   list(config: C, configurationName: string): Promise<string[]>;
+  /** The same files with size and last-write time (the api's stored-copy listing). */
+  listDetailed(config: C, configurationName: string): Promise<StoredFile[]>;
+  /** Reads `starface-backup/<name>/<file>` back and hashes it (verification). */
+  hash(config: C, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash>;
   /** Deletes one file; a file that is already gone is not an error. */
   remove(config: C, configurationName: string, fileName: string): Promise<void>;
   /** Connects, writes and deletes a probe file under `starface-backup/`. Never throws. `signal` tears the connection down. */
@@ -139,4 +158,9 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /** Every failure leaving the registry is a DeliveryError with a code. */
 export function toDeliveryError(err: unknown): DeliveryError {
   return err instanceof DeliveryError ? err : new DeliveryError('ioError', errorMessage(err), false, { cause: err });
+}
+
+/** `list` derived from `listDetailed`: one definition of which files count. */
+export function namesOf(files: readonly StoredFile[]): string[] {
+  return files.map((f) => f.name).sort();
 }

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { DestinationType } from '@pbx/contracts';
 import type { ConfigOf, DestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
 import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
 import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
@@ -47,6 +47,8 @@ export interface DestinationRegistry {
   get<T extends DestinationType>(type: T): DestinationAdapter<ConfigOf<T>>;
   deliver(config: DestinationConfig, req: DeliveryRequest): Promise<DeliveryResult>;
   list(config: DestinationConfig, configurationName: string): Promise<string[]>;
+  listDetailed(config: DestinationConfig, configurationName: string): Promise<StoredFile[]>;
+  hash(config: DestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash>;
   remove(config: DestinationConfig, configurationName: string, fileName: string): Promise<void>;
   test(config: DestinationConfig, signal?: AbortSignal): Promise<TestReport>;
   label(config: DestinationConfig): string;
@@ -90,6 +92,8 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
       return { ...result, target: maskServerPaths(result.target, masksOf(config)) };
     },
     list: (config, name) => wrap(() => of(config).list(config, name), masksOf(config)),
+    listDetailed: (config, name) => wrap(() => of(config).listDetailed(config, name), masksOf(config)),
+    hash: (config, name, file, signal) => wrap(() => of(config).hash(config, name, file, signal), masksOf(config)),
     remove: (config, name, file) => wrap(() => of(config).remove(config, name, file), masksOf(config)),
     test: async (config, signal) => {
       try {

@@ -10,7 +10,7 @@ import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox';
 import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DropboxDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyDropboxFault, DropboxFault, DropboxFaultRule, DropboxRecovery } from './dropbox-faults';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, dropboxRoot, probeName } from './paths';
 
@@ -266,14 +266,21 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
   }
 
   async list(config: DropboxDestinationConfig, configurationName: string): Promise<string[]> {
+    return namesOf(await this.listDetailed(config, configurationName));
+  }
+
+  async listDetailed(config: DropboxDestinationConfig, configurationName: string): Promise<StoredFile[]> {
     const conn = this.client(config);
     const attempt = new Attempt(this.retry, undefined);
     const path = `${dropboxRoot(config)}/${backupDir(configurationName)}`;
-    const names: string[] = [];
+    const files: StoredFile[] = [];
     try {
       let page = (await this.call(conn, (d) => d.filesListFolder({ path }), 'list_folder', attempt)).result;
       for (;;) {
-        for (const e of page.entries) if (e['.tag'] === 'file' && !e.name.startsWith('.probe-')) names.push(e.name);
+        for (const e of page.entries) {
+          if (e['.tag'] !== 'file' || e.name.startsWith('.probe-')) continue;
+          files.push({ name: e.name, size: e.size, modifiedAt: e.server_modified ? new Date(e.server_modified) : null });
+        }
         if (!page.has_more) break;
         const cursor = page.cursor;
         page = (await this.call(conn, (d) => d.filesListFolderContinue({ cursor }), 'list_folder/continue', attempt)).result;
@@ -282,7 +289,38 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
       if (err instanceof DeliveryError && err.code === 'notFound') return [];
       throw err;
     }
-    return names.sort();
+    return files.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Downloads the file through sha256. Not the SDK's filesDownload, which buffers the whole
+   * file; the content endpoint is streamed with the SDK's (refreshed) access token.
+   */
+  async hash(config: DropboxDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+    const path = `${dropboxRoot(config)}/${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
+    const conn = this.client(config, signal);
+    const attempt = new Attempt(this.retry, signal);
+    if (!(await this.stored(conn, path, attempt))) return { state: 'missing' };
+    await conn.auth.checkAndRefreshAccessToken();
+    const res = await withSignal(this.fetch, signal)('https://content.dropboxapi.com/2/files/download', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${conn.auth.getAccessToken()}`, 'Dropbox-API-Arg': JSON.stringify({ path }) },
+    }).catch((err: unknown) => {
+      throw dropboxError(err, 'download');
+    });
+    if (res.status === 409 && /not_found/.test(await res.text().catch(() => ''))) return { state: 'missing' };
+    if (!res.ok || !res.body) throw new DeliveryError(res.status === 401 ? 'authFailed' : 'ioError', `download of ${path} failed: HTTP ${res.status}`, res.status === 401);
+    const sha = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        sha.update(chunk);
+        size += chunk.length;
+      }
+    } catch (err) {
+      throw dropboxError(err, 'download');
+    }
+    return { state: 'stored', sha256: sha.digest('hex'), size };
   }
 
   async remove(config: DropboxDestinationConfig, configurationName: string, fileName: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { EmailDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, TestReport, throwIfAborted } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, StoredFile, StoredHash, TestReport, throwIfAborted } from './delivery';
 import { classifyFault } from './fault-table';
 import { backupLocation, checkSegment } from './paths';
 import { SMTP_FAULTS, type SmtpFault } from './smtp-faults';
@@ -88,6 +88,15 @@ export class EmailAdapter implements DestinationAdapter<EmailDestinationConfig> 
       req.signal?.removeEventListener('abort', onAbort);
       transport.close();
     }
+  }
+
+  async listDetailed(): Promise<StoredFile[]> {
+    return [];
+  }
+
+  /** A mail cannot be fetched back from the recipient's mailbox. */
+  async hash(): Promise<StoredHash> {
+    return { state: 'notVerifiable' };
   }
 
   async list(): Promise<string[]> {

@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeliveryCode } from '@pbx/contracts';
-import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, TestReport, TestStep, throwIfAborted } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { dyingWithParent, EXEC_FAILED_EXIT } from './child-process';
 import { classifyFault } from './fault-table';
 import { sha256File } from './file-hash';
@@ -171,13 +171,35 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 export async function listDirectory(root: string, configurationName: string): Promise<string[]> {
+  return namesOf(await listDirectoryDetailed(root, configurationName));
+}
+
+export async function listDirectoryDetailed(root: string, configurationName: string): Promise<StoredFile[]> {
   const dir = join(root, backupDir(configurationName));
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isFile() && !isPartialName(e.name) && !e.name.startsWith('.probe-')).map((e) => e.name).sort();
+    const names = entries.filter((e) => e.isFile() && !isPartialName(e.name) && !e.name.startsWith('.probe-')).map((e) => e.name);
+    const files = await Promise.all(
+      // A file removed between readdir and stat is simply no longer there.
+      names.map(async (name): Promise<StoredFile | null> => stat(join(dir, name)).then((st) => ({ name, size: st.size, modifiedAt: st.mtime }), () => null)),
+    );
+    return files.filter((f): f is StoredFile => f !== null).sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw fsError(err, `cannot list ${dir}`);
+  }
+}
+
+/** The stored copy's sha256, read from the disk (not a cache of ours: what is there now). */
+export async function hashInDirectory(root: string, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+  const file = join(root, backupDir(configurationName), checkSegment('file name', fileName));
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) return { state: 'missing' };
+    return { state: 'stored', sha256: await sha256File(file, signal), size: st.size };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
+    throw fsError(err, `cannot read ${file}`);
   }
 }
 

@@ -1,8 +1,8 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { LocalDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
-import { deliverToDirectory, DirectoryDeliveryOptions, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
+import { deliverToDirectory, DirectoryDeliveryOptions, hashInDirectory, listDirectory, listDirectoryDetailed, removeFromDirectory, testDirectory } from './fs-delivery';
 import { localSubPath } from './paths';
 
 /**
@@ -33,6 +33,14 @@ export class LocalAdapter implements DestinationAdapter<LocalDestinationConfig> 
 
   async list(config: LocalDestinationConfig, configurationName: string): Promise<string[]> {
     return listDirectory(await this.resolveTarget(config), configurationName);
+  }
+
+  async listDetailed(config: LocalDestinationConfig, configurationName: string): Promise<StoredFile[]> {
+    return listDirectoryDetailed(await this.resolveTarget(config), configurationName);
+  }
+
+  async hash(config: LocalDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+    return hashInDirectory(await this.resolveTarget(config), configurationName, fileName, signal);
   }
 
   async remove(config: LocalDestinationConfig, configurationName: string, fileName: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
 import type { SftpDestinationConfig } from './destination-config';
-import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
+import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyFault } from './fault-table';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { idleWatchdog } from './idle-watchdog';
@@ -105,6 +106,10 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
   }
 
   async list(config: SftpDestinationConfig, configurationName: string): Promise<string[]> {
+    return namesOf(await this.listDetailed(config, configurationName));
+  }
+
+  async listDetailed(config: SftpDestinationConfig, configurationName: string): Promise<StoredFile[]> {
     const dir = joinRemote(sftpBaseDir(config), backupDir(configurationName));
     return this.withSession(config, async (client) => {
       const exists = await this.step(() => client.exists(dir), `cannot stat ${dir}`);
@@ -112,9 +117,40 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       const entries = await this.step(() => client.list(dir), `cannot list ${dir}`);
       return entries
         .filter((e) => e.type === '-' && !isPartialName(e.name) && !e.name.startsWith('.probe-'))
-        .map((e) => e.name)
-        .sort();
+        .map((e) => ({ name: e.name, size: e.size, modifiedAt: e.modifyTime ? new Date(e.modifyTime) : null }))
+        .sort((a, b) => a.name.localeCompare(b.name));
     });
+  }
+
+  /** Streams the remote file through sha256 (never to disk); a silent server is cut off by the idle clock. */
+  async hash(config: SftpDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+    const file = joinRemote(sftpBaseDir(config), backupDir(configurationName), checkSegment('file name', fileName));
+    const session = await this.connect(config, signal);
+    const aborted = abortPromise(signal);
+    const idle = idleWatchdog(this.options.idleTimeoutMs ?? 60_000, 'SFTP read-back', () => sshOf(session.client).destroy());
+    const stop = Promise.race([aborted.promise, idle.expired]);
+    stop.catch(() => undefined);
+    const within = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stop]).finally(() => idle.touch());
+    try {
+      const kind = await within(this.step(() => session.client.exists(file), `cannot stat ${file}`));
+      if (kind !== '-') return { state: 'missing' };
+      const sha = createHash('sha256');
+      let size = 0;
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          sha.update(chunk);
+          size += chunk.length;
+          idle.touch();
+          done();
+        },
+      });
+      await within(this.step(() => session.client.get(file, sink), `cannot read ${file}`));
+      return { state: 'stored', sha256: sha.digest('hex'), size };
+    } finally {
+      aborted.dispose();
+      idle.dispose();
+      await withTimeout(session.client.end(), 10_000).catch(() => undefined);
+    }
   }
 
   async remove(config: SftpDestinationConfig, configurationName: string, fileName: string): Promise<void> {

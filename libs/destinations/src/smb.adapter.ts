@@ -1,13 +1,14 @@
-import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
-import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, TestReport, TestStep, throwIfAborted } from './delivery';
+import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
+import { sha256File } from './file-hash';
 import { debrisToRemove, type FolderEntry, isPartialName, partialName } from './partial-files';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, probeName } from './paths';
 import { LegacySmb2Driver, LegacySmb2Options } from './smb2-legacy.driver';
 import { parseSmbTarget, smbLabel } from './smb-target';
-import { checkRun, parseAllinfoSize, parseLs, q, SmbclientOptions, SmbclientRunner } from './smbclient.driver';
+import { checkRun, firstNtStatus, parseAllinfoSize, parseLs, q, SmbclientOptions, SmbclientRunner } from './smbclient.driver';
 
 export interface SmbAdapterOptions extends SmbclientOptions {
   legacy?: LegacySmb2Options;
@@ -116,6 +117,10 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
   }
 
   async list(config: SmbDestinationConfig, configurationName: string): Promise<string[]> {
+    return namesOf(await this.listDetailed(config, configurationName));
+  }
+
+  async listDetailed(config: SmbDestinationConfig, configurationName: string): Promise<StoredFile[]> {
     const target = parseSmbTarget(config);
     const dir = [target.subdir, backupDir(configurationName)].filter(Boolean).join('/');
     const entries =
@@ -127,8 +132,31 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
           });
     return entries
       .filter((e) => !e.isDir && !isPartialName(e.name) && !e.name.startsWith('.probe-'))
-      .map((e) => e.name)
-      .sort();
+      .map((e) => ({ name: e.name, size: e.size, modifiedAt: e.mtimeMs === null ? null : new Date(e.mtimeMs) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * smbclient fetches the copy into a private temp file that is hashed and removed (its
+   * stdout carries the session's messages too). The legacy driver has no read path: its
+   * copies are not verifiable.
+   */
+  async hash(config: SmbDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+    if (config.driver === 'legacy-smb2') return { state: 'notVerifiable' };
+    const target = parseSmbTarget(config);
+    const file = [target.subdir, backupDir(configurationName), checkSegment('file name', fileName)].filter(Boolean).join('/');
+    const local = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'pbx-smb-read-'));
+    try {
+      const copy = join(local, 'copy');
+      const run = await this.runner.run(config, [`get ${q(file)} ${q(copy)}`], { signal });
+      const hit = firstNtStatus(run.output);
+      if (hit && MISSING.includes(hit.status)) return { state: 'missing' };
+      checkRun(run, `read ${file}`);
+      const { size } = await stat(copy);
+      return { state: 'stored', sha256: await sha256File(copy, signal), size };
+    } finally {
+      await rm(local, { recursive: true, force: true });
+    }
   }
 
   async remove(config: SmbDestinationConfig, configurationName: string, fileName: string): Promise<void> {

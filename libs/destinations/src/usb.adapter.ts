@@ -1,8 +1,8 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { UsbDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, TestReport } from './delivery';
-import { deliverToDirectory, DirectoryDeliveryOptions, listDirectory, removeFromDirectory, testDirectory } from './fs-delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
+import { deliverToDirectory, DirectoryDeliveryOptions, hashInDirectory, listDirectory, listDirectoryDetailed, removeFromDirectory, testDirectory } from './fs-delivery';
 import { usbDeviceName } from './paths';
 
 export interface UsbAdapterOptions {
@@ -33,6 +33,14 @@ export class UsbAdapter implements DestinationAdapter<UsbDestinationConfig> {
 
   async list(config: UsbDestinationConfig, configurationName: string): Promise<string[]> {
     return listDirectory(await this.mountedTarget(config), configurationName);
+  }
+
+  async listDetailed(config: UsbDestinationConfig, configurationName: string): Promise<StoredFile[]> {
+    return listDirectoryDetailed(await this.mountedTarget(config), configurationName);
+  }
+
+  async hash(config: UsbDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+    return hashInDirectory(await this.mountedTarget(config), configurationName, fileName, signal);
   }
 
   async remove(config: UsbDestinationConfig, configurationName: string, fileName: string): Promise<void> {

@@ -263,6 +263,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read every stored copy of the run back and compare its sha256 with the run's (results in deliveries[].verification) */
+        post: operations["RunVerificationController_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -549,6 +566,13 @@ export interface components {
              * @description when a delivery waiting after a transient failure tries again (status pending; code and error say why)
              */
             nextAttemptAt?: string | null;
+            /** @description the last read-back of the stored copy (POST /runs/{id}/verify): verified, mismatch, missing, notVerifiable or the destination's failure code */
+            verification?: {
+                /** @enum {string} */
+                result: "verified" | "mismatch" | "missing" | "notVerifiable" | "mountfail" | "alreadyRunning" | "mailtobig" | "sftpRightProblem" | "authFailed" | "hostKeyMismatch" | "notFound" | "quotaExceeded" | "timeout" | "ioError";
+                /** Format: date-time */
+                at: string | null;
+            } | null;
         };
         Run: {
             /** Format: uuid */
@@ -647,7 +671,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "admin" | "operator" | "viewer";
-            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
+            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "runs.verify" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
             timezone: string;
         };
         /** @description GET /runs/{id}/events, event `status`: the run's status; the stream ends after the one with final: true. */
@@ -2709,6 +2733,74 @@ export interface operations {
             };
             /** @description Range not satisfiable */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RunVerificationController_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run; its deliveries show the results once the copies were read back */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunEnvelope"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -84,6 +84,12 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       startedAt: ndt,
       finishedAt: ndt,
       nextAttemptAt: { ...ndt, description: 'when a delivery waiting after a transient failure tries again (status pending; code and error say why)' },
+      verification: {
+        type: ['object', 'null'],
+        description: 'the last read-back of the stored copy (POST /runs/{id}/verify): verified, mismatch, missing, notVerifiable or the destination\'s failure code',
+        required: ['result', 'at'],
+        properties: { result: oneOf(VERIFICATION_RESULTS), at: ndt },
+      },
     },
   },
   Run: {

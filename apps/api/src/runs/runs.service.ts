@@ -9,6 +9,7 @@ import { offsetOf, pageOf, type Page } from '../common/pagination';
 import type { RunsQuery } from '../common/validation';
 import { contentDisposition, parseRange } from './byte-range';
 import { toRunResponse, type RunResponse } from './run.mapper';
+import type { RunVerificationRepository } from './run-verification.repository';
 import { RunsQueryRepository } from './runs.query.repository';
 
 export type Download =
@@ -20,6 +21,7 @@ export class RunsService {
   constructor(
     private readonly repository: RunsQueryRepository,
     private readonly artifactDir: string,
+    private readonly verification: RunVerificationRepository,
   ) {}
 
   async list(q: RunsQuery): Promise<Page<RunResponse>> {
@@ -33,6 +35,20 @@ export class RunsService {
   async get(id: string): Promise<RunResponse> {
     const run = await this.repository.findById(id);
     if (!run) throw notFound('run');
+    return toRunResponse(run, await this.repository.deliveriesOf([id]));
+  }
+
+  /**
+   * Queues a read-back of every stored copy of the run (the dispatcher holds the adapters);
+   * the results land on the run's deliveries. 409 while nothing was delivered yet.
+   */
+  async verify(id: string): Promise<RunResponse> {
+    const run = await this.repository.findById(id);
+    if (!run) throw notFound('run');
+    if (!run.artifactSha256 || (await this.verification.storedCopies(id)) === 0) {
+      throw new DomainError(ERROR_CODES.notReady, `run ${id} is ${run.status}: it has no delivered copy to verify`);
+    }
+    await this.verification.request(id);
     return toRunResponse(run, await this.repository.deliveriesOf([id]));
   }
 

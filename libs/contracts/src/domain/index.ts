@@ -5,3 +5,4 @@ export * from './delivery-codes';
 export * from './fields';
 export * from './destinations';
 export * from './encryption';
+export * from './verification';

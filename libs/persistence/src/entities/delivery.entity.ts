@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, type Relation } from 'typeorm';
-import { DELIVERY_STATUSES, type DeliveryCode, type DeliveryStatus, type DestinationType } from '@pbx/contracts';
+import { DELIVERY_STATUSES, type DeliveryCode, type DeliveryStatus, type DestinationType, type VerificationResult } from '@pbx/contracts';
 import { RunEntity } from './run.entity';
 
 // The delivery vocabulary is the contracts'; re-exported for the code that reads it from here.
@@ -64,4 +64,11 @@ export class DeliveryEntity {
   /** Set when retention deleted this file at the destination. */
   @Column({ name: 'pruned_at', type: 'timestamptz', nullable: true })
   prunedAt!: Date | null;
+
+  /** The last read-back of the stored copy (POST /runs/:id/verify, verify.afterUpload, verify.schedule). */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  verification!: VerificationResult | null;
+
+  @Column({ name: 'verified_at', type: 'timestamptz', nullable: true })
+  verifiedAt!: Date | null;
 }

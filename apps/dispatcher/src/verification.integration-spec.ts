@@ -1,0 +1,113 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { OutboxWriter } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { startApp } from '@pbx/runtime';
+import { SecretBox } from '@pbx/secrets';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, peerSftpDestination, tempDir, testEnv, uniqueName } from '@pbx/testing';
+import { DispatcherModule } from './dispatcher.module';
+
+const SECRETS_KEY = 'd4'.repeat(32);
+const logger = createLogger({ service: 'verification-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** Stored copies read back by a real dispatcher from the OpenSSH peer and a local folder. */
+describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let ns: string;
+  const apps: INestApplication[] = [];
+  const box = new SecretBox(SECRETS_KEY);
+
+  beforeEach(async () => {
+    db = await migratedDatabase('vfy');
+    dirs = await tempDir();
+    ns = amqpNamespace();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await deleteAmqpNamespace(ns);
+    await db.close();
+    await dirs.remove();
+  });
+
+  async function startDispatcher(): Promise<void> {
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
+      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY, AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100,
+    });
+    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
+  }
+
+  /** A configuration with an SFTP and a local destination, and a run of it delivered to both. */
+  async function deliveredRun() {
+    const folder = uniqueName('verify');
+    const { password, ...sftp } = peerSftpDestination(folder);
+    const name = uniqueName('Nightly full');
+    const cfg = await db.dataSource.transaction(async (tx) => {
+      const c = await tx.save(tx.create(ConfigurationEntity, {
+        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en',
+      }));
+      const { type: _sftp, ...settings } = sftp;
+      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 0, type: 'sftp', settings, secrets: { password: box.seal(password) } }));
+      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 1, type: 'local', settings: { path: 'disk' }, secrets: {} }));
+      return c;
+    });
+    const content = randomBytes(300 * 1024);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const fileName = `${cfg.name}_20261201-013000.sar`;
+    const outbox = new OutboxWriter(db.schema);
+    const run = await db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
+      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
+      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
+      return r;
+    });
+    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
+    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    await expectEventually(async () => (await db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id })).status === 'succeeded' || null, { timeoutMs: 30_000 });
+    return {
+      run,
+      sftpFile: join(peers.sftp.homeDir, folder, 'starface-backup', cfg.name, fileName),
+      localFile: join(dirs.path, 'backups', 'disk', 'starface-backup', cfg.name, fileName),
+    };
+  }
+
+  const requestVerify = (runId: string) =>
+    db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.verify-requested', { runId, reason: 'manual' }, { correlationId: runId }));
+  const verificationsOf = async (runId: string) =>
+    Object.fromEntries((await db.dataSource.manager.findBy(DeliveryEntity, { runId })).map((d) => [d.type, d.verification]));
+
+  it('finds untouched copies verified, a byte flipped on the SFTP server a mismatch and a deleted local copy missing, and announces run.verified', async () => {
+    await startDispatcher();
+    const { run, sftpFile, localFile } = await deliveredRun();
+
+    await requestVerify(run.id);
+    await expectEventually(async () => {
+      const v = await verificationsOf(run.id);
+      return v.sftp === 'verified' && v.local === 'verified' ? v : null;
+    }, { timeoutMs: 20_000 });
+
+    const fh = await open(sftpFile, 'r+');
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, 1000);
+    await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, 1000);
+    await fh.close();
+    await rm(localFile);
+
+    await requestVerify(run.id);
+    await expectEventually(async () => {
+      const v = await verificationsOf(run.id);
+      return v.sftp === 'mismatch' && v.local === 'missing' ? v : null;
+    }, { timeoutMs: 20_000 });
+    const delivery = await db.dataSource.manager.findOneByOrFail(DeliveryEntity, { runId: run.id, type: 'sftp' });
+    expect(delivery.verifiedAt).toBeInstanceOf(Date);
+    const events = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'run.verified' AND correlation_id = $1 ORDER BY created_at`, [run.id]);
+    expect(events).toHaveLength(2);
+    expect((events[1].payload as { results: { result: string }[] }).results.map((r) => r.result).sort()).toEqual(['mismatch', 'missing']);
+  });
+});
