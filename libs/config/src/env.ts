@@ -23,6 +23,8 @@ const dir = (def: string) => z.string().min(1).default(def).transform((p) => res
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json: one JSON object a line; pretty: pino-pretty for a terminal. Unset: pretty when stdout is a TTY (libs/observability). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/pbx_backup'),
   /** Postgres schema of the service's own tables (tests isolate themselves with it). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),

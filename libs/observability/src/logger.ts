@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { currentCorrelationId } from './correlation';
 
 /** Field names whose values never reach a log line, at any depth we log. */
@@ -22,14 +23,24 @@ export const REDACTED_KEYS = [
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`, `req.headers.${k}`]);
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LoggerOptions {
   service: string;
   level?: string;
+  /** LOG_FORMAT; unset: pretty when stdout is a terminal, JSON lines otherwise (log collectors). */
+  format?: LogFormat;
   destination?: DestinationStream;
 }
 
-/** JSON logs: service name in every line, the run id as `correlationId`, secrets redacted. */
-export function createLogger({ service, level = 'info', destination }: LoggerOptions): Logger {
+/**
+ * JSON (or, for a terminal, pino-pretty) logs: service name in every line, the run id as
+ * `correlationId`, secrets redacted — redaction happens before formatting, so in both.
+ */
+export function createLogger({ service, level = 'info', format, destination }: LoggerOptions): Logger {
+  const chosen = format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  // Synchronous, in this thread: a fatal line before process.exit is not lost in a worker.
+  const out = chosen === 'pretty' ? pretty({ sync: true, destination: destination ?? 1, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }) : destination;
   return pino(
     {
       level,
@@ -42,7 +53,7 @@ export function createLogger({ service, level = 'info', destination }: LoggerOpt
         return correlationId ? { correlationId } : {};
       },
     },
-    destination,
+    out,
   );
 }
 

@@ -12,7 +12,7 @@ import { messagingOptions } from './core.module';
 export function loadEnvOrExit(service: string, raw: Record<string, string | undefined>): { env: AppEnv; logger: Logger } {
   try {
     const env = loadEnv(raw);
-    return { env, logger: createLogger({ service, level: env.LOG_LEVEL }) };
+    return { env, logger: createLogger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT }) };
   } catch (err) {
     const logger = createLogger({ service });
     logger.fatal({ problems: err instanceof ConfigError ? err.problems : String(err) }, err instanceof Error ? err.message : 'invalid configuration');
