@@ -17,6 +17,12 @@ describe('loadEnv', () => {
     expect(env).toMatchObject({ MAINTENANCE_RECHECK_MS: 15_000, RUN_SWEEP_INTERVAL_MS: 60_000 });
   });
 
+  it('keys the maintenance lock by PBX_ID (two installs on one Redis do not wait for each other); MAINTENANCE_LOCK_KEY overrides', () => {
+    expect(loadEnv({}).MAINTENANCE_LOCK_KEY).toBe('pbx:pbx-1:maintenance');
+    expect(loadEnv({ PBX_ID: 'branch-7' }).MAINTENANCE_LOCK_KEY).toBe('pbx:branch-7:maintenance');
+    expect(loadEnv({ PBX_ID: 'branch-7', MAINTENANCE_LOCK_KEY: 'pbx:maintenance' }).MAINTENANCE_LOCK_KEY).toBe('pbx:maintenance');
+  });
+
   it('reads values from strings, as the environment gives them', () => {
     expect(loadEnv({ SAR_AUDIO_DEFLATE_LEVEL: '2', LOCAL_VERIFY: 'sha256', USB_ALLOW_UNMOUNTED: 'yes' })).toMatchObject({
       SAR_AUDIO_DEFLATE_LEVEL: 2,

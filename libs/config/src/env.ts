@@ -89,8 +89,8 @@ export const envSchema = z.object({
   /** Delay before a run that found the maintenance lock held starts again. */
   MAINTENANCE_DEFER_MS: int(60 * 60 * 1000, 1),
   MAINTENANCE_LOCK_TTL_MS: int(30_000, 1000),
-  /** Redis key of the PBX maintenance lock (one per PBX; tests isolate with their own). */
-  MAINTENANCE_LOCK_KEY: z.string().min(1).default('pbx:maintenance'),
+  /** Redis key of the PBX maintenance lock; unset: maintenanceLockKey(PBX_ID) (tests isolate with their own). */
+  MAINTENANCE_LOCK_KEY: z.string().min(1).optional(),
   /** How often a packer looks whether the lock a deferred run waits for has freed (docs/scheduling.md). */
   MAINTENANCE_RECHECK_MS: int(15_000, 100),
   /** How often a dispatcher closes runs whose deliveries are all final but which are still dispatching. */
@@ -111,7 +111,16 @@ export const envSchema = z.object({
   DROPBOX_API_BASE: z.string().optional(),
 });
 
-export type AppEnv = z.infer<typeof envSchema>;
+export type AppEnv = Omit<z.infer<typeof envSchema>, 'MAINTENANCE_LOCK_KEY'> & { MAINTENANCE_LOCK_KEY: string };
+
+/**
+ * The default maintenance lock key: one per PBX, so two installs sharing a Redis do not wait
+ * for each other. (Before issue #22 it was 'pbx:maintenance' for every PBX; docs/operations.md
+ * says how to upgrade packers without two keys in use at once.)
+ */
+export function maintenanceLockKey(pbxId: string): string {
+  return `pbx:${pbxId}:maintenance`;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -127,7 +136,7 @@ export function loadEnv(raw: Record<string, string | undefined>): AppEnv {
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
-  const env = parsed.data;
+  const env: AppEnv = { ...parsed.data, MAINTENANCE_LOCK_KEY: parsed.data.MAINTENANCE_LOCK_KEY ?? maintenanceLockKey(parsed.data.PBX_ID) };
   if (env.SECRETS_KEY !== undefined && !isValidKeyRing(env.SECRETS_KEY)) {
     throw new ConfigError(['SECRETS_KEY: must be 64 hex characters or base64 of 32 bytes, optionally "id:key,id:key" (first is current)']);
   }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import Redlock, { ExecutionError, Lock, ResourceLockedError } from 'redlock';
 import { LockLostError, LockUnavailableError } from './lock.errors';
 
+/** Fallback when no key is given; the apps pass MAINTENANCE_LOCK_KEY, by default keyed by PBX_ID (libs/config). */
 export const MAINTENANCE_LOCK_KEY = 'pbx:maintenance';
 
 /** The few logger methods we use; a pino Logger fits. */
