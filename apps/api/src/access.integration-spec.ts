@@ -25,6 +25,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
     ['delete', `${V1}/${c}/{id}`, ADMIN_ONLY],
     ['post', `${V1}/${c}/{id}/destinations`, ADMIN_ONLY],
     ['delete', `${V1}/${c}/{id}/destinations/{destinationId}`, ADMIN_ONLY],
+    ...(c === 'backup-configurations' ? [['get', `${V1}/${c}/{id}/destinations/{destinationId}/backups`, ALL] as [string, string, Role[]]] : []),
     ['post', `${V1}/${c}/{id}/runs`, OPS],
   ]),
   ['get', `${V1}/runs`, ALL],

@@ -32,6 +32,8 @@ import { ConfigurationsService, type DropboxCodeExchange } from './configuration
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { DestinationTestService } from './destinations/destination-test.service';
 import { DestinationsController } from './destinations/destinations.controller';
+import { StoredCopiesController } from './destinations/stored-copies.controller';
+import { StoredCopiesService } from './destinations/stored-copies.service';
 import { DropboxController, type DropboxAuthorizeUrl } from './dropbox/dropbox.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -74,6 +76,7 @@ export class ApiModule {
         RunVerificationController,
         DeadLettersController,
         DestinationsController,
+        StoredCopiesController,
         DropboxController,
         MetricsController,
         AuditEventsController,
@@ -127,6 +130,11 @@ export class ApiModule {
           provide: DestinationTestService,
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box, { timeoutMs: env.DESTINATION_TEST_TIMEOUT_MS, perToken: env.DESTINATION_TESTS_PER_TOKEN, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }, logger),
+        },
+        {
+          provide: StoredCopiesService,
+          inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
+          useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new StoredCopiesService(ds, registry, box, logger),
         },
         { provide: MetricsService, inject: [DataSource], useFactory: (ds: DataSource) => new MetricsService(ds) },
         { provide: AUTH_FAILURE_LIMIT, useValue: env.AUTH_FAILURES_PER_MINUTE },

@@ -392,6 +392,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backup-configurations/{id}/destinations/{destinationId}/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The backups stored at one destination (.sar/.sar.age in starface-backup/<name>/, read from the destination) */
+        get: operations["StoredCopiesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dropbox/authorize-url": {
         parameters: {
             query?: never;
@@ -756,6 +773,19 @@ export interface components {
         };
         RunEnvelope: {
             run: components["schemas"]["Run"];
+        };
+        StoredCopyList: {
+            items: {
+                file: string;
+                size: number;
+                /**
+                 * Format: date-time
+                 * @description the destination's last-write time (null when it reports none)
+                 */
+                modifiedAt: string | null;
+                /** @description a delivery of this service wrote it */
+                writtenByThisService: boolean;
+            }[];
         };
         ReplayCount: {
             replayed: number;
@@ -3257,6 +3287,85 @@ export interface operations {
             };
             /** @description Too many requests (Retry-After says when to try again) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    StoredCopiesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+                /** @description UUID of the destination */
+                destinationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored archives, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredCopyList"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a third party (e.g. Dropbox code exchange) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This server is not set up for it (e.g. no Dropbox app: DROPBOX_APP_SECRET) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

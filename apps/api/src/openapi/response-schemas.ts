@@ -218,6 +218,25 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   AuditEventPage: page('AuditEvent'),
   ConfigurationEnvelope: { type: 'object', properties: { configuration: ref('Configuration'), run: ref('Run') } },
   RunEnvelope: { type: 'object', required: ['run'], properties: { run: ref('Run') } },
+  StoredCopyList: {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['file', 'size', 'modifiedAt', 'writtenByThisService'],
+          properties: {
+            file: str,
+            size: int,
+            modifiedAt: { ...ndt, description: "the destination's last-write time (null when it reports none)" },
+            writtenByThisService: { ...bool, description: 'a delivery of this service wrote it' },
+          },
+        },
+      },
+    },
+  },
   ReplayCount: { type: 'object', required: ['replayed'], properties: { replayed: int } },
   DiscardCount: { type: 'object', required: ['discarded'], properties: { discarded: int } },
 };
