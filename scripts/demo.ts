@@ -356,7 +356,8 @@ async function verify(path: string, expectedSha256: string | null | undefined): 
   }
   const m = result.manifest;
   const bytes = m.entries.reduce((sum, e) => sum + e.size, 0);
-  console.log(`  verifySar: OK, ${m.entries.length} entries (${mib(bytes)} uncompressed) match the manifest's sizes and SHA-256`);
+  // The manifest lists every entry but itself; the run's progress counts the archive's entries, manifest included.
+  console.log(`  verifySar: OK, ${m.entries.length + 1} entries: the ${m.entries.length} the manifest lists (${mib(bytes)} uncompressed) match its sizes and SHA-256`);
   if (expectedSha256) {
     const actual = await sha256Of(path);
     const same = actual === expectedSha256;

@@ -21,7 +21,7 @@ import { createDataSource } from '@pbx/persistence';
 import { messagingOptions, secretBoxFromEnv } from '@pbx/runtime';
 import type { DataSource } from 'typeorm';
 
-const USAGE = `usage: npm run ops -- <command>
+const USAGE = `usage: npm run ops -- <command>   (--help: this text)
   tokens create <name> --role admin|operator|viewer
                               create an API token with a role (printed once; only its SHA-256
                               is stored): admin may do everything; operator reads, starts runs,
@@ -135,6 +135,11 @@ class UsageError extends Error {}
 
 async function main(): Promise<number> {
   const [group, ...args] = process.argv.slice(2);
+  // Asking for help is not a usage error (and needs no environment).
+  if (group === 'help' || group === '--help' || group === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
   const env = loadEnv(process.env);
   try {
     if (group === 'tokens') await tokens(env, args);

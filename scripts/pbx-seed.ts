@@ -6,22 +6,33 @@
  * --seed (1), --reset, --database-url, --schema, --data-dir.
  */
 import { resolve } from 'node:path';
-import { seedPbx, PostgresPbxSource, SEED_PRESETS, type SeedProgress } from '@pbx/pbx-source';
+import { PbxNotEmptyError, seedPbx, PostgresPbxSource, SEED_PRESETS, type SeedProgress } from '@pbx/pbx-source';
 
 const PRESETS: Record<string, { users: number; cdr: number; voicemails: number; announcements: number }> = SEED_PRESETS;
 
 const FLAGS = new Set(['reset', 'help']);
+const USAGE =
+  'usage: npm run pbx:seed -- [--size 1gb|4gb] [--users N] [--cdr N] [--voicemails N] [--announcements N] [--days 90] [--seed 1]\n' +
+  '                          [--reset] [--database-url URL] [--schema NAME] [--data-dir DIR]\n' +
+  '  --reset  delete the PBX data there first (without it, a PBX that has data is left alone)';
+
+/** A bad command line: the usage is printed, exit 64 (EX_USAGE). */
+class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Record<string, string | true> {
   const args: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    if (arg === '-h') {
+      args.help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${arg}`);
     const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
     if (FLAGS.has(key)) args[key] = true;
     else if (inline !== undefined) args[key] = inline;
     else if (i + 1 < argv.length) args[key] = argv[++i];
-    else throw new Error(`--${key} needs a value`);
+    else throw new UsageError(`--${key} needs a value`);
   }
   return args;
 }
@@ -46,7 +57,7 @@ function mib(bytes: number): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    console.log('usage: pbx-seed [--size 1gb|4gb] [--users N] [--cdr N] [--voicemails N] [--announcements N] [--days 90] [--seed 1] [--reset] [--database-url URL] [--schema NAME] [--data-dir DIR]');
+    console.log(USAGE);
     return;
   }
   const preset = args.size === undefined ? undefined : PRESETS[String(args.size).toLowerCase()];
@@ -92,6 +103,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  if (err instanceof UsageError) {
+    console.error(`${err.message}\n${USAGE}`);
+    process.exitCode = 64;
+    return;
+  }
+  if (err instanceof PbxNotEmptyError) console.error(`${err.message}: pass --reset to replace it (deletes its users, CDRs, voicemails and announcements)`);
+  else console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
 });

@@ -57,4 +57,24 @@ describe('ops CLI: tokens with roles, audited', () => {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${e.schema}".api_tokens WHERE name IN ('no-role', 'too-mighty')`);
     expect(rows[0].n).toBe(0);
   });
+
+  it('--help prints the usage and exits 0 (with no environment); an unknown command is still a usage error (64)', () => {
+    for (const help of ['--help', '-h', 'help']) {
+      const res = spawnSync(process.execPath, ['dist/scripts/ops.js', help], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      expect({ code: res.status, out: res.stdout }).toEqual({ code: 0, out: expect.stringContaining('usage: npm run ops') });
+    }
+    expect(ops('frobnicate')).toMatchObject({ code: 64, err: expect.stringContaining('usage: npm run ops') });
+  });
+
+  it('pbx:seed: -h prints the usage; seeding a PBX that has data says to pass --reset', () => {
+    const seed = (...args: string[]) =>
+      spawnSync(process.execPath, ['dist/scripts/pbx-seed.js', '--database-url', testUrls.database, '--schema', e.pbxSchema, '--data-dir', `${e.dir}/seeded`, ...args], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, ['dist/scripts/pbx-seed.js', '-h'], { encoding: 'utf8' });
+    expect({ code: help.status, out: help.stdout }).toEqual({ code: 0, out: expect.stringContaining('--reset') });
+    const tiny = ['--users', '2', '--cdr', '5', '--voicemails', '0', '--announcements', '0'];
+    expect(seed(...tiny).status).toBe(0);
+    expect(seed(...tiny)).toMatchObject({ status: 1, stderr: expect.stringContaining('the PBX already has data: pass --reset to replace it') });
+    expect(seed(...tiny, '--reset').status).toBe(0);
+    expect(seed('stray')).toMatchObject({ status: 64, stderr: expect.stringContaining('usage: npm run pbx:seed') });
+  });
 });

@@ -71,6 +71,14 @@ export type SeedPreset = keyof typeof SEED_PRESETS;
 const DAY_MS = 86_400_000;
 const MAX_USERS = 7999;
 
+/** Seeding refused because the PBX has data; the `reset` option replaces it (each caller names it its way). */
+export class PbxNotEmptyError extends Error {
+  constructor() {
+    super('the PBX already has data');
+    this.name = 'PbxNotEmptyError';
+  }
+}
+
 /**
  * Fills a PBX (schema + data dir) with realistic, deterministic data: users, groups,
  * phones, numbers, chat, CDRs (via COPY FROM STDIN), voicemails and announcements as WAV.
@@ -104,7 +112,7 @@ export async function seedPbx(options: SeedPbxOptions): Promise<SeedPbxResult> {
       await rm(join(options.dataDir, 'announcements'), { recursive: true, force: true });
     } else {
       const { rows } = await client.query<{ n: string }>(`SELECT (SELECT count(*) FROM ${s}.users) + (SELECT count(*) FROM ${s}.cdr) AS n`);
-      if (Number(rows[0].n) > 0) throw new Error('the PBX already has data: pass reset to replace it');
+      if (Number(rows[0].n) > 0) throw new PbxNotEmptyError();
     }
     await mkdir(options.dataDir, { recursive: true });
 
