@@ -1,0 +1,182 @@
+import { Alert, Button, Checkbox, Code, Group, Paper, PasswordInput, Radio, Select, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
+import { IconBrandDropbox, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconServer, IconUsb } from '@tabler/icons-react';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError, unwrap, type DestinationType } from '../api/client';
+import { DESTINATION_TYPES, toDestination, type WizardForm } from './wizard-state';
+
+const ICONS: Record<DestinationType, ReactNode> = {
+  local: <IconDeviceFloppy size={28} aria-hidden />,
+  smb: <IconFolderShare size={28} aria-hidden />,
+  sftp: <IconServer size={28} aria-hidden />,
+  dropbox: <IconBrandDropbox size={28} aria-hidden />,
+  usb: <IconUsb size={28} aria-hidden />,
+  email: <IconMail size={28} aria-hidden />,
+};
+
+const SECURITY = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
+
+interface Props {
+  form: WizardForm;
+  editing: boolean;
+  /** Error messages by API field (destinations[0].host, …). */
+  errors: Record<string, string>;
+  update(patch: Partial<WizardForm>): void;
+}
+
+/** Step 3: exactly one of the six destinations, then its access data and a connection test. */
+export function DestinationStep({ form, editing, errors, update }: Props) {
+  const { t } = useTranslation();
+  const err = (k: string) => errors[`destinations[0].${k}`];
+  const setField = (k: string, v: string) => update({ fields: { ...form.fields, [k]: v }, ...(k === 'host' || k === 'port' ? { confirmedFingerprint: null, presentedFingerprint: null } : {}) });
+  const text = (k: string, label: string, extra: { description?: string; required?: boolean; type?: string } = {}) => (
+    <TextInput key={k} label={label} value={form.fields[k] ?? ''} onChange={(e) => setField(k, e.currentTarget.value)} error={err(k)} autoComplete="off" {...extra} />
+  );
+  const password = (k: string, label: string) => (
+    <PasswordInput key={k} label={label} value={form.fields[k] ?? ''} onChange={(e) => setField(k, e.currentTarget.value)} error={err(k)} required={!editing} description={editing ? t('wizard.passwordKeep') : undefined} autoComplete="new-password" />
+  );
+
+  return (
+    <Stack>
+      <Radio.Group
+        label={t('wizard.destinationLegend')}
+        description={t('wizard.destinationNote')}
+        value={form.type ?? ''}
+        onChange={(v) => update({ type: v as DestinationType, fields: {}, confirmedFingerprint: null, presentedFingerprint: null })}
+        error={err('type')}
+        required
+      >
+        <SimpleGrid cols={{ base: 2, md: 3 }} mt="xs">
+          {DESTINATION_TYPES.map((type) => (
+            <Radio.Card key={type} value={type} p="md" radius="md" disabled={editing && type !== form.type} data-testid={`destination-${type}`}>
+              <Group wrap="nowrap" gap="sm">
+                <Radio.Indicator />
+                {ICONS[type]}
+                <Text fw={600}>{t(`destination.${type}`)}</Text>
+              </Group>
+            </Radio.Card>
+          ))}
+        </SimpleGrid>
+      </Radio.Group>
+
+      {form.type && (
+        <Paper withBorder p="md">
+          <Stack>
+            {form.type === 'local' && text('path', t('wizard.localPath'))}
+            {form.type === 'usb' && text('device', t('wizard.usbDevice'))}
+            {form.type === 'email' && (
+              <>
+                {text('to', t('wizard.emailTo'), { required: true, type: 'email' })}
+                <Alert color="yellow" variant="light">{t('wizard.emailNote')}</Alert>
+              </>
+            )}
+            {form.type === 'smb' && (
+              <>
+                {text('username', t('wizard.user'), { required: true })}
+                {password('password', t('wizard.password'))}
+                {text('server', t('wizard.server'), { required: true, description: t('wizard.serverHint') })}
+                {text('share', t('wizard.share'), { required: true, description: t('wizard.shareHint') })}
+                <Select
+                  label={t('wizard.security')}
+                  required
+                  value={form.fields.security ?? null}
+                  onChange={(v) => setField('security', v ?? '')}
+                  data={SECURITY.map((s) => ({ value: s, label: t(`wizard.securityOptions.${s}`) }))}
+                  error={err('security')}
+                  allowDeselect={false}
+                />
+              </>
+            )}
+            {form.type === 'sftp' && (
+              <>
+                {text('username', t('wizard.user'), { required: true })}
+                {password('password', t('wizard.password'))}
+                <Group grow align="flex-start">
+                  {text('host', t('wizard.server'), { required: true, description: t('wizard.serverHint') })}
+                  {text('port', t('wizard.port'), { type: 'number', description: '22' })}
+                </Group>
+                {text('path', t('wizard.path'), { description: t('wizard.sftpPathHint') })}
+              </>
+            )}
+            {form.type === 'dropbox' && <DropboxAccess form={form} error={err('authorizationCode')} setCode={(v) => setField('authorizationCode', v)} />}
+            <ConnectionTest form={form} update={update} fingerprintError={err('hostKeyFingerprint')} />
+          </Stack>
+        </Paper>
+      )}
+    </Stack>
+  );
+}
+
+function DropboxAccess({ form, error, setCode }: { form: WizardForm; error?: string; setCode(v: string): void }) {
+  const { t } = useTranslation();
+  const url = useQuery({
+    queryKey: ['dropbox-authorize-url'],
+    retry: false,
+    queryFn: async () => unwrap(await api.GET('/api/v1/dropbox/authorize-url')).url,
+  });
+  return (
+    <>
+      <Text size="sm">{t('wizard.dropboxSteps')}</Text>
+      {url.data && (
+        <Button component="a" href={url.data} target="_blank" rel="noopener noreferrer" variant="default" leftSection={<IconExternalLink size={16} aria-hidden />} w="fit-content">
+          {t('wizard.dropboxOpen')}
+        </Button>
+      )}
+      {url.error && <Alert color="yellow">{t('wizard.dropboxUnavailable')}</Alert>}
+      <TextInput label={t('wizard.dropboxCode')} value={form.fields.authorizationCode ?? ''} onChange={(e) => setCode(e.currentTarget.value)} error={error} autoComplete="off" />
+      <Alert color="blue" variant="light">{t('wizard.dropboxNote')}</Alert>
+    </>
+  );
+}
+
+/** POST /api/v1/destinations/test; for SFTP it shows the presented host key to confirm. */
+function ConnectionTest({ form, update, fingerprintError }: { form: WizardForm; update(p: Partial<WizardForm>): void; fingerprintError?: string }) {
+  const { t } = useTranslation();
+  const test = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/api/v1/destinations/test', { body: { destination: toDestination({ ...form, confirmedFingerprint: form.confirmedFingerprint }) } })),
+  });
+  const report = test.data;
+  const fingerprint = form.presentedFingerprint ?? report?.hostKeyFingerprint ?? form.confirmedFingerprint ?? null;
+  return (
+    <Stack gap="xs">
+      <Group>
+        <Button variant="default" onClick={() => test.mutate()} loading={test.isPending}>
+          {t('wizard.test')}
+        </Button>
+      </Group>
+      <div role="status" aria-live="polite">
+        {report && (
+          <Group gap={6} data-testid="test-result">
+            {report.ok ? <IconCircleCheck color="var(--mantine-color-green-8)" size={18} aria-hidden /> : <IconCircleX color="var(--mantine-color-red-8)" size={18} aria-hidden />}
+            <Text size="sm">{report.ok ? t('wizard.testOk') : t('wizard.testFailed', { code: report.code ?? report.steps.find((s) => !s.ok)?.detail ?? '' })}</Text>
+          </Group>
+        )}
+        {test.error && <Text size="sm" c="red.8">{test.error instanceof ApiError ? Object.values(test.error.fieldErrors)[0] ?? test.error.message : test.error.message}</Text>}
+      </div>
+      {form.type === 'sftp' && (
+        <Stack gap={6}>
+          {fingerprint && (
+            <>
+              <Text size="sm" id="fingerprint-title">{t('wizard.fingerprintTitle')}</Text>
+              <Code block className="mono-box" data-testid="host-key-fingerprint" aria-labelledby="fingerprint-title">
+                {fingerprint}
+              </Code>
+              <Checkbox
+                label={t('wizard.fingerprintConfirm')}
+                checked={form.confirmedFingerprint === fingerprint}
+                onChange={(e) => update({ confirmedFingerprint: e.currentTarget.checked ? fingerprint : null })}
+                error={fingerprintError}
+              />
+            </>
+          )}
+          {!fingerprint && fingerprintError && (
+            <Text size="sm" c="red.8" role="alert">
+              {fingerprintError}
+            </Text>
+          )}
+        </Stack>
+      )}
+    </Stack>
+  );
+}
