@@ -335,6 +335,44 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('mails a read-back that found a copy changed or missing (en and de), once per verification; one that found all intact is not mailed', async () => {
+    for (const [language, changed, gone] of [['en', 'CHANGED', 'MISSING'], ['de', 'VERÄNDERT', 'FEHLT']] as const) {
+      const reportTo = address(`verify-${language}`);
+      const { run } = await seedRun({
+        reportTo,
+        language,
+        status: 'succeeded',
+        deliveries: [
+          { type: 'sftp', target: '[SFTP]10.0.0.5:/backups', status: 'succeeded', code: 'successful', location: 'Nightly/a.sar' },
+          { type: 'local', target: '[LOCAL]/var/backups', status: 'succeeded', code: 'successful', location: 'Nightly/a.sar' },
+        ],
+      });
+      const [sftp, local] = await db.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id }, order: { type: 'DESC' } });
+      const intact = await publish('run.verified', { runId: run.id, reason: 'manual', results: [{ deliveryId: sftp!.id, destinationType: 'sftp', result: 'verified' }] }, run.id);
+      const found = await publish('run.verified', {
+        runId: run.id,
+        reason: 'schedule',
+        results: [
+          { deliveryId: sftp!.id, destinationType: 'sftp', result: 'mismatch' },
+          { deliveryId: local!.id, destinationType: 'local', result: 'missing' },
+        ],
+      }, run.id);
+      await publisher.publish(found); // a redelivery mails nothing more
+      const { mail, raw } = await oneMailTo(reportTo);
+      for (const body of [mail.text ?? '', String(mail.html)]) {
+        expect(body).toContain('[SFTP]10.0.0.5:/backups');
+        expect(body).toContain(changed);
+        expect(body).toContain(gone);
+        expect(body).toContain('pbx-backup-20300101-0300.sar');
+        expect(body).toContain(`${PUBLIC_URL}/api/v1/runs/${run.id}`);
+      }
+      expectNoSecrets(raw);
+      await expectEventually(async () => (await inboxHas(intact.messageId)) || null);
+      await drain();
+      expect(await mailsTo(reportTo)).toHaveLength(1);
+    }
+  });
+
   describe('staleness alarm', () => {
     const setLastSuccess = (id: string, agoMs: number | null, clearAlert = false) =>
       db.dataSource.query(

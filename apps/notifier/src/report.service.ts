@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import type { RunKind } from '@pbx/contracts';
+import { isVerificationFailure, type PayloadOf, type RunKind } from '@pbx/contracts';
 import { PermanentMessageError } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, RunEntity } from '@pbx/persistence';
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
-import { langOf, renderRunReport, type FailedStep, type RunOutcome, type RunReportModel } from './templates';
+import { langOf, renderRunReport, renderVerificationAlert, type FailedStep, type RenderedMail, type RunOutcome, type RunReportModel } from './templates';
 
 export interface RunFailure {
   kind: RunKind;
@@ -57,6 +57,34 @@ export class ReportService {
     return this.report(event.runId, kind, 'succeeded', null);
   }
 
+  /**
+   * A read-back that found a copy changed or gone is mailed like a failed backup (always);
+   * one mail per verification (keyed by its message), so every new finding is told.
+   */
+  async reportVerification(messageId: string, event: PayloadOf<'run.verified'>): Promise<ReportOutcome> {
+    if (!event.results.some((r) => isVerificationFailure(r.result))) return 'not-wanted';
+    const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: event.runId } });
+    if (!run) throw new PermanentMessageError(`run ${event.runId} does not exist`);
+    const [deliveries, configuration] = await Promise.all([
+      this.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id } }),
+      this.dataSource.manager.findOne(ConfigurationEntity, { where: { id: run.configurationId }, select: { id: true, timezone: true } }),
+    ]);
+    const targets = new Map(deliveries.map((d) => [d.id, d.target]));
+    const rendered = renderVerificationAlert(
+      {
+        configurationName: run.configurationName || run.snapshot.name,
+        runId: run.id,
+        fileName: run.artifactFileName ?? '',
+        runAt: run.startedAt,
+        timezone: configuration?.timezone ?? 'UTC',
+        checks: event.results.map((r) => ({ destinationType: r.destinationType, target: targets.get(r.deliveryId) ?? '', result: r.result })),
+        link: `${publicBaseUrl(this.env)}/api/v1/runs/${run.id}`,
+      },
+      langOf(run.snapshot.language),
+    );
+    return this.send(run.id, { subjectId: messageId, kind: 'run.verify-failed' }, run.snapshot.reportTo, rendered);
+  }
+
   private async report(runId: string, kind: string, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<ReportOutcome> {
     const log = this.logger.child({ component: 'report', runId, kind });
     const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
@@ -68,17 +96,19 @@ export class ReportService {
     }
     const model = await this.buildModel(run, outcome, failure);
     const rendered = renderRunReport(model, langOf(run.snapshot.language));
-    const key: NotificationKey = { subjectId: run.id, kind };
-    const to = run.snapshot.reportTo;
+    return this.send(run.id, { subjectId: run.id, kind }, run.snapshot.reportTo, rendered);
+  }
 
-    // Claim, send and mark in one transaction: a duplicate waits on the row lock, a failed send leaves nothing marked sent.
+  /** Claim, send and mark in one transaction: a duplicate waits on the row lock, a failed send leaves nothing marked sent. */
+  private async send(runId: string, key: NotificationKey, to: string, rendered: RenderedMail): Promise<ReportOutcome> {
+    const log = this.logger.child({ component: 'report', runId, kind: key.kind });
     const result = await this.dataSource.transaction(async (manager): Promise<ReportOutcome> => {
       if (!(await this.notifications.claim(manager, key, to))) return 'already-sent';
       await this.mail.send({
         to,
         ...rendered,
         messageId: deterministicMessageId(key.subjectId, key.kind, this.env.MAIL_FROM),
-        headers: { 'X-PBX-Backup-Run': run.id, 'X-PBX-Backup-Report': kind },
+        headers: { 'X-PBX-Backup-Run': runId, 'X-PBX-Backup-Report': key.kind },
       });
       await this.notifications.markSent(manager, key, to);
       return 'sent';

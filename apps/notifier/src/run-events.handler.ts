@@ -42,4 +42,9 @@ export class RunEventsHandler {
     const p = payloadOf('archive.succeeded', envelope);
     await this.reports.reportSuccess({ kind: 'archive', runId: p.runId });
   }
+
+  @EventPattern('run.verified')
+  async runVerified(@Payload() envelope: Envelope): Promise<void> {
+    await this.reports.reportVerification(envelope.messageId, payloadOf('run.verified', envelope));
+  }
 }

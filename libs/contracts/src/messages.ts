@@ -169,9 +169,9 @@ export const SUBSCRIPTIONS = {
   'packer.jobs.v1': ['backup.due', 'archive.due'],
   'dispatcher.packed.v1': ['backup.packed'],
   'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested'],
-  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded'],
+  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified'],
   'archiver.finalize.v1': ['archive.delivered'],
-  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed', 'run.verified'],
+  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
 } as const satisfies Record<string, readonly MessageType[]>;
 
 export type SubscribedQueue = keyof typeof SUBSCRIPTIONS;

@@ -3,3 +3,4 @@ export * from './document';
 export * from './format';
 export * from './run-report.template';
 export * from './stale-alert.template';
+export * from './verification-alert.template';
