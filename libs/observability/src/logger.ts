@@ -28,7 +28,7 @@ export type LogFormat = 'json' | 'pretty';
 export interface LoggerOptions {
   service: string;
   level?: string;
-  /** LOG_FORMAT; unset: pretty when stdout is a terminal, JSON lines otherwise (log collectors). */
+  /** LOG_FORMAT; unset: pretty when writing to stdout and it is a terminal, JSON lines otherwise (log collectors). */
   format?: LogFormat;
   destination?: DestinationStream;
 }
@@ -38,7 +38,8 @@ export interface LoggerOptions {
  * `correlationId`, secrets redacted — redaction happens before formatting, so in both.
  */
 export function createLogger({ service, level = 'info', format, destination }: LoggerOptions): Logger {
-  const chosen = format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  // A given destination is a program reading the lines (tests, collectors): JSON unless asked.
+  const chosen = format ?? (destination === undefined && process.stdout.isTTY ? 'pretty' : 'json');
   // Synchronous, in this thread: a fatal line before process.exit is not lost in a worker.
   const out = chosen === 'pretty' ? pretty({ sync: true, destination: destination ?? 1, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }) : destination;
   return pino(
