@@ -6,7 +6,10 @@ import { SignInPage } from './auth/sign-in-page';
 import { useSession } from './auth/session';
 import { BackupsPage } from './backups/backups-page';
 import { AppFrame } from './frame/app-frame';
+import { DeadLettersPage } from './pages/dead-letters/dead-letters-page';
 import { PlaceholderPage } from './pages/placeholder-page';
+import { RunDetailPage } from './pages/runs/run-detail-page';
+import { RunsPage } from './pages/runs/runs-page';
 
 // The wizard is the largest page: loaded when opened, so the first load stays small.
 const WizardPage = lazy(() => import('./wizard/wizard-page'));
@@ -33,10 +36,11 @@ export function App() {
           <Route path="/backups" element={<BackupsPage />} />
           <Route path="/backups/new" element={<WizardPage />} />
           <Route path="/backups/:id/edit" element={<WizardPage />} />
-          <Route path="/runs/*" element={<PlaceholderPage titleKey="nav.runs" />} />
+          <Route path="/runs" element={<RunsPage />} />
+          <Route path="/runs/:id" element={<RunDetailPage />} />
           <Route path="/restore/*" element={<PlaceholderPage titleKey="nav.restore" />} />
           <Route path="/archiving/*" element={<PlaceholderPage titleKey="nav.archiving" />} />
-          <Route path="/dead-letters/*" element={<PlaceholderPage titleKey="nav.deadLetters" />} />
+          <Route path="/dead-letters" element={<DeadLettersPage />} />
           <Route path="/audit/*" element={<PlaceholderPage titleKey="nav.audit" />} />
           <Route path="*" element={<Navigate to="/backups" replace />} />
         </Routes>

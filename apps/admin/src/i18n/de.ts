@@ -1,3 +1,4 @@
+import { runsDe } from '../pages/runs/runs.i18n';
 import type { Strings } from './en';
 
 /** Deutsche Texte. Die Bezeichnungen des Assistenten sind die von STARFACE (WIZARD.md). */
@@ -142,4 +143,5 @@ export const de: Strings = {
     done: 'Zurück zur Liste',
     error: 'Fehler: {{error}}',
   },
+  ...runsDe,
 };

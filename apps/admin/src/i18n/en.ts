@@ -1,3 +1,5 @@
+import { runsEn } from '../pages/runs/runs.i18n';
+
 /** English strings. Wizard labels are STARFACE's own (WIZARD.md): keep them exactly. */
 export const en = {
   app: { name: 'pbx-backup', skip: 'Skip to content' },
@@ -140,6 +142,8 @@ export const en = {
     done: 'Back to the list',
     error: 'Error: {{error}}',
   },
+  // Runs, run detail, delivery codes, dead letters (pages/runs/runs.i18n.ts).
+  ...runsEn,
 };
 
 export type Strings = typeof en;

@@ -1,0 +1,273 @@
+import { Alert, Anchor, Badge, Button, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { IconArrowLeft, IconBroadcast, IconDownload } from '@tabler/icons-react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router';
+import { api, tokenStore, unwrap, type Run } from '../../api/client';
+import { useSession } from '../../auth/session';
+import { RunStatusBadge } from '../../backups/run-status-badge';
+import { formatBytes, formatInZone, relativeTime } from '../../format';
+import { codeText, destinationLabel } from './labels';
+import { useRunEvents, type RunDeliveryEvent, type RunProgressEvent } from './use-run-events';
+
+const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed'];
+
+/** A delivery as the stream shows it, or (before the first event, or polling) as GET /runs/:id has it. */
+function deliveriesOf(run: Run | undefined, live: RunDeliveryEvent[]): RunDeliveryEvent[] {
+  if (live.length) return live;
+  return (run?.deliveries ?? []).map((d) => ({
+    id: d.destinationId ?? '',
+    destinationId: d.destinationId ?? '',
+    type: d.type as RunDeliveryEvent['type'],
+    target: d.target ?? '',
+    status: (d.status ?? 'pending') as RunDeliveryEvent['status'],
+    attempts: d.attempts ?? 0,
+    bytesDone: d.status === 'succeeded' ? (run?.artifact?.size ?? 0) : (d.bytesSent ?? 0),
+    bytesTotal: run?.artifact?.size ?? null,
+    code: (d.code ?? null) as RunDeliveryEvent['code'],
+    error: d.error ?? null,
+    nextAttemptAt: d.nextAttemptAt ?? null,
+  }));
+}
+
+function RunProgressBar({ progress, status }: { progress: RunProgressEvent | undefined; status: Run['status'] }) {
+  const { t, i18n } = useTranslation();
+  const phase = progress?.phase ?? (FINAL.includes(status) ? 'done' : status === 'dispatching' ? 'delivering' : status === 'packing' ? 'packing' : status === 'deferred' ? 'deferred' : 'queued');
+  const percent = progress?.percent ?? (phase === 'done' ? 100 : null);
+  const bytes =
+    phase === 'packing' && progress
+      ? t('run.packed', { bytes: formatBytes(progress.bytesDone, i18n.language) })
+      : progress?.bytesTotal
+        ? t('run.delivered', { done: formatBytes(progress.bytesDone, i18n.language), total: formatBytes(progress.bytesTotal, i18n.language) })
+        : '';
+  const color = status === 'failed' ? 'red' : status === 'partially_failed' ? 'orange' : phase === 'done' ? 'green' : 'blue';
+  return (
+    <Stack gap={6} data-testid="run-live-progress" data-phase={phase}>
+      <Group justify="space-between" wrap="wrap">
+        <Text fw={600}>{t(`run.phase.${phase}`)}</Text>
+        <Text size="sm" data-testid="run-bytes">
+          {bytes}
+          {percent !== null && ` · ${percent} %`}
+        </Text>
+      </Group>
+      <Progress
+        value={percent ?? 100}
+        animated={percent === null && phase !== 'done'}
+        striped={percent === null && phase !== 'done'}
+        color={color}
+        size="lg"
+        aria-label={t('run.progressLabel')}
+        aria-valuetext={`${t(`run.phase.${phase}`)} ${bytes}`}
+      />
+    </Stack>
+  );
+}
+
+function DeliveryState({ status }: { status: RunDeliveryEvent['status'] }) {
+  const { t } = useTranslation();
+  const color = status === 'succeeded' ? 'green' : status === 'failed' ? 'red' : status === 'running' ? 'blue' : 'gray';
+  return (
+    <Badge variant="light" color={color} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }} data-status={status}>
+      {t(`run.deliveryStatus.${status}`)}
+    </Badge>
+  );
+}
+
+async function downloadArtifact(runId: string, fileName: string): Promise<void> {
+  // The bearer token is a header, so the file is fetched and handed to the browser as a blob.
+  const res = await fetch(`/api/v1/runs/${encodeURIComponent(runId)}/download`, { headers: { Authorization: `Bearer ${tokenStore.get() ?? ''}` } });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** One run: live progress (server-sent events; polling while the stream is down), per-destination results in words, Download. */
+export function RunDetailPage() {
+  const { id = '' } = useParams();
+  const { t, i18n } = useTranslation();
+  const session = useSession();
+  const zone = session.me?.timezone ?? 'UTC';
+  const queries = useQueryClient();
+  const live = useRunEvents(id);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+  const [downloading, setDownloading] = useState(false);
+  const run = useQuery({
+    queryKey: ['run', id],
+    queryFn: async () => unwrap(await api.GET('/api/v1/runs/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && FINAL.includes(q.state.data.status) ? false : live.fallback ? 3000 : false),
+  });
+  // A new status brings facts the events do not carry (times, the archive): read the run again.
+  const liveStatus = live.status?.status;
+  useEffect(() => {
+    if (liveStatus) void queries.invalidateQueries({ queryKey: ['run', id] });
+  }, [liveStatus, id, queries]);
+
+  const r = run.data;
+  const status = live.status?.status ?? r?.status ?? 'queued';
+  const error = live.status ? live.status.error : (r?.error ?? null);
+  const deliveries = deliveriesOf(r, live.deliveries);
+  const when = (iso: string | null | undefined) => (iso ? formatInZone(iso, zone, i18n.language) : '–');
+  const canDownload = session.can('runs.download') && r?.artifact && !r.artifact.removedAt && FINAL.includes(status) && status !== 'failed';
+
+  return (
+    <Stack>
+      <Anchor component={Link} to="/runs" size="sm">
+        <Group gap={4}>
+          <IconArrowLeft size={14} aria-hidden />
+          {t('run.back')}
+        </Group>
+      </Anchor>
+      {run.error && (
+        <Alert color="red" role="alert">
+          {t('common.error', { message: run.error.message })}
+        </Alert>
+      )}
+      {!r && run.isPending && <Text>{t('common.loading')}</Text>}
+      {r && (
+        <>
+          <Group justify="space-between" wrap="wrap">
+            <Group gap="sm" wrap="wrap">
+              <Title order={1} size="h2">
+                {t('run.title', { name: r.configurationName })}
+              </Title>
+              <RunStatusBadge status={status} />
+              {live.streaming && (
+                <Badge variant="outline" color="gray" leftSection={<IconBroadcast size={12} aria-hidden />} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
+                  {t('run.live')}
+                </Badge>
+              )}
+            </Group>
+            {canDownload && (
+              <Button
+                leftSection={<IconDownload size={16} aria-hidden />}
+                loading={downloading}
+                onClick={() => {
+                  setDownloadError(null);
+                  setDownloading(true);
+                  downloadArtifact(r.id, r.artifact?.fileName ?? `${r.id}.sar`)
+                    .catch((err: Error) => setDownloadError(err.message))
+                    .finally(() => setDownloading(false));
+                }}
+              >
+                {t('run.download')}
+              </Button>
+            )}
+          </Group>
+          {live.fallback && !FINAL.includes(status) && (
+            <Text size="sm" c="dimmed" role="status">
+              {t('run.polling')}
+            </Text>
+          )}
+          {downloadError && (
+            <Alert color="red" role="alert">
+              {t('run.downloadFailed', { message: downloadError })}
+            </Alert>
+          )}
+          {r.artifact?.removedAt && <Text size="sm">{t('run.downloadGone')}</Text>}
+          <Paper withBorder p="md">
+            <RunProgressBar progress={live.progress} status={status} />
+          </Paper>
+          {error && (
+            <Alert color="red" role="alert" data-testid="run-error">
+              {t('run.error', { error })}
+            </Alert>
+          )}
+          <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }} spacing="xs" component="dl" data-testid="run-facts">
+            {(
+              [
+                ['kind', t(`runs.kinds.${r.kind}`)],
+                ['trigger', t(`runs.triggers.${r.trigger}`)],
+                ['created', when(r.createdAt)],
+                ['started', when(r.startedAt)],
+                ['finished', when(r.finishedAt)],
+                ['file', r.artifact?.fileName ?? '–'],
+                ['size', r.artifact?.size != null ? formatBytes(r.artifact.size, i18n.language) : '–'],
+                ...(r.deferredUntil && status === 'deferred' ? [['deferredUntil', when(r.deferredUntil)] as const] : []),
+              ] as const
+            ).map(([key, value]) => (
+              <div key={key}>
+                <Text component="dt" size="xs" c="dimmed">
+                  {t(`run.facts.${key}`)}
+                </Text>
+                <Text component="dd" m={0} size="sm" style={{ overflowWrap: 'anywhere' }}>
+                  {value}
+                </Text>
+              </div>
+            ))}
+          </SimpleGrid>
+          <Title order={2} size="h3">
+            {t('run.deliveries')}
+          </Title>
+          {deliveries.length === 0 ? (
+            <Text size="sm">{t('run.noDeliveries')}</Text>
+          ) : (
+            <Table.ScrollContainer minWidth={800}>
+              <Table verticalSpacing="sm" data-testid="run-deliveries">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th scope="col">{t('run.col.destination')}</Table.Th>
+                    <Table.Th scope="col">{t('run.col.state')}</Table.Th>
+                    <Table.Th scope="col">{t('run.col.progress')}</Table.Th>
+                    <Table.Th scope="col">{t('run.col.attempts')}</Table.Th>
+                    <Table.Th scope="col">{t('run.col.result')}</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {deliveries.map((d) => {
+                    const text = codeText(t, d.code);
+                    const pct = d.bytesTotal ? Math.min(100, Math.floor((d.bytesDone * 100) / d.bytesTotal)) : null;
+                    return (
+                      <Table.Tr key={d.id} data-testid="delivery-row" data-status={d.status} data-code={d.code ?? ''}>
+                        <Table.Th scope="row">
+                          <Text fw={600} size="sm">
+                            {destinationLabel(t, d.type)}
+                          </Text>
+                          <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
+                            {d.target}
+                          </Text>
+                        </Table.Th>
+                        <Table.Td>
+                          <DeliveryState status={d.status} />
+                        </Table.Td>
+                        <Table.Td miw={160}>
+                          <Progress value={pct ?? 0} size="sm" color={d.status === 'failed' ? 'red' : 'blue'} aria-label={`${destinationLabel(t, d.type)} ${pct ?? 0} %`} />
+                          <Text size="xs">
+                            {formatBytes(d.bytesDone, i18n.language)}
+                            {d.bytesTotal ? ` / ${formatBytes(d.bytesTotal, i18n.language)}` : ''}
+                          </Text>
+                        </Table.Td>
+                        <Table.Td>{d.attempts}</Table.Td>
+                        <Table.Td maw={420}>
+                          {text && (
+                            <Text size="sm" data-testid="delivery-code-text">
+                              {text.sentence} {d.status !== 'succeeded' && <Text span size="sm" c="dimmed">{text.hint}</Text>}
+                            </Text>
+                          )}
+                          {d.nextAttemptAt && d.status === 'pending' && (
+                            <Text size="sm">{t('run.nextAttempt', { when: `${relativeTime(d.nextAttemptAt, i18n.language)} (${when(d.nextAttemptAt)})` })}</Text>
+                          )}
+                          {d.error && (
+                            <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
+                              {t('run.technical', { error: d.error })}
+                            </Text>
+                          )}
+                        </Table.Td>
+                      </Table.Tr>
+                    );
+                  })}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </>
+      )}
+    </Stack>
+  );
+}
