@@ -1,6 +1,6 @@
 import { Alert, Anchor, Badge, Button, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft, IconBroadcast, IconDownload } from '@tabler/icons-react';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { IconArrowLeft, IconBroadcast, IconDownload, IconShieldCheck } from '@tabler/icons-react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -109,7 +109,16 @@ export function RunDetailPage() {
     if (liveStatus) void queries.invalidateQueries({ queryKey: ['run', id] });
   }, [liveStatus, id, queries]);
 
+  const verify = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/api/v1/runs/{id}/verify', { params: { path: { id } } })),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['run', id] });
+      // The read-back runs in the background: look again for a while.
+      for (const ms of [2000, 5000, 10_000]) setTimeout(() => void queries.invalidateQueries({ queryKey: ['run', id] }), ms);
+    },
+  });
   const r = run.data;
+  const verificationOf = (destinationId: string) => r?.deliveries.find((d) => d.destinationId === destinationId)?.verification ?? null;
   const status = live.status?.status ?? r?.status ?? 'queued';
   const error = live.status ? live.status.error : (r?.error ?? null);
   const deliveries = deliveriesOf(r, live.deliveries);
@@ -144,22 +153,39 @@ export function RunDetailPage() {
                 </Badge>
               )}
             </Group>
-            {canDownload && (
-              <Button
-                leftSection={<IconDownload size={16} aria-hidden />}
-                loading={downloading}
-                onClick={() => {
-                  setDownloadError(null);
-                  setDownloading(true);
-                  downloadArtifact(r.id, r.artifact?.fileName ?? `${r.id}.sar`)
-                    .catch((err: Error) => setDownloadError(err.message))
-                    .finally(() => setDownloading(false));
-                }}
-              >
-                {t('run.download')}
-              </Button>
-            )}
+            <Group gap="sm">
+              {session.can('runs.verify') && FINAL.includes(status) && deliveries.some((d) => d.status === 'succeeded') && (
+                <Button variant="default" leftSection={<IconShieldCheck size={16} aria-hidden />} loading={verify.isPending} onClick={() => verify.mutate()}>
+                  {t('run.verify')}
+                </Button>
+              )}
+              {canDownload && (
+                <Button
+                  leftSection={<IconDownload size={16} aria-hidden />}
+                  loading={downloading}
+                  onClick={() => {
+                    setDownloadError(null);
+                    setDownloading(true);
+                    downloadArtifact(r.id, r.artifact?.fileName ?? `${r.id}.sar`)
+                      .catch((err: Error) => setDownloadError(err.message))
+                      .finally(() => setDownloading(false));
+                  }}
+                >
+                  {t('run.download')}
+                </Button>
+              )}
+            </Group>
           </Group>
+          {verify.isSuccess && (
+            <Alert color="blue" role="status">
+              {t('run.verifyStarted')}
+            </Alert>
+          )}
+          {verify.error && (
+            <Alert color="red" role="alert">
+              {t('common.error', { message: verify.error.message })}
+            </Alert>
+          )}
           {live.fallback && !FINAL.includes(status) && (
             <Text size="sm" c="dimmed" role="status">
               {t('run.polling')}
@@ -253,6 +279,19 @@ export function RunDetailPage() {
                           {d.nextAttemptAt && d.status === 'pending' && (
                             <Text size="sm">{t('run.nextAttempt', { when: `${relativeTime(d.nextAttemptAt, i18n.language)} (${when(d.nextAttemptAt)})` })}</Text>
                           )}
+                          {(() => {
+                            const v = verificationOf(d.destinationId);
+                            if (!v) return null;
+                            const known = ['verified', 'mismatch', 'missing', 'notVerifiable'] as const;
+                            const word = (known as readonly string[]).includes(v.result)
+                              ? t(`run.verificationResult.${v.result as (typeof known)[number]}`)
+                              : (codeText(t, v.result)?.sentence ?? v.result);
+                            return (
+                              <Text size="sm" data-testid="delivery-verification" data-result={v.result}>
+                                {t('run.verification', { result: word })}
+                              </Text>
+                            );
+                          })()}
                           {d.error && (
                             <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
                               {t('run.technical', { error: d.error })}

@@ -120,6 +120,10 @@ export const runsEn = {
     downloadFailed: 'Download failed: {{message}}',
     error: 'Error: {{error}}',
     deliveryStatus: { pending: 'waiting', running: 'transferring', succeeded: 'stored', failed: 'failed' },
+    verify: 'Verify stored copies',
+    verifyStarted: 'Every stored copy is being read back and compared with the archive\'s checksum; the results appear below.',
+    verification: 'Read-back: {{result}}',
+    verificationResult: { verified: 'the copy is intact', mismatch: 'the copy differs from the archive', missing: 'the copy is gone', notVerifiable: 'this destination cannot be read back' },
   },
   deadLetters: {
     title: 'Dead letters',
@@ -196,6 +200,10 @@ export const runsDe: typeof runsEn = {
     downloadFailed: 'Herunterladen fehlgeschlagen: {{message}}',
     error: 'Fehler: {{error}}',
     deliveryStatus: { pending: 'wartet', running: 'überträgt', succeeded: 'gespeichert', failed: 'fehlgeschlagen' },
+    verify: 'Gespeicherte Kopien prüfen',
+    verifyStarted: 'Jede gespeicherte Kopie wird zurückgelesen und mit der Prüfsumme des Archivs verglichen; die Ergebnisse erscheinen unten.',
+    verification: 'Zurückgelesen: {{result}}',
+    verificationResult: { verified: 'die Kopie ist unversehrt', mismatch: 'die Kopie weicht vom Archiv ab', missing: 'die Kopie fehlt', notVerifiable: 'dieses Ziel lässt sich nicht zurücklesen' },
   },
   deadLetters: {
     title: 'Unzustellbare Nachrichten',
