@@ -65,10 +65,12 @@ export class DeliveriesRepository {
     await this.lifecycle.saveDeliveryProgress(this.dataSource.manager, id, bytes);
   }
 
-  async succeed(d: DeliveryEntity, location: string, target: string, bytes: number): Promise<void> {
+  /** `readBack`: the configuration asked for a sha256 read-back of every new copy (verify.afterUpload). */
+  async succeed(d: DeliveryEntity, location: string, target: string, bytes: number, readBack = false): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
       if (!(await this.lifecycle.transitionDelivery(tx, d.id, { to: 'succeeded', location, target, bytes })).applied) return;
       await this.outbox.enqueue(tx, 'delivery.succeeded', { runId: d.runId, deliveryId: d.id, destinationType: d.type, location }, { correlationId: d.runId });
+      if (readBack) await this.outbox.enqueue(tx, 'backup.verify-requested', { runId: d.runId, reason: 'afterUpload', deliveryIds: [d.id] }, { correlationId: d.runId });
     });
   }
 

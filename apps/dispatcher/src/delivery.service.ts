@@ -104,7 +104,7 @@ export class DeliveryService {
         sha256: run.artifactSha256,
         onProgress: (bytes) => progress.report(bytes),
       });
-      await this.repo.succeed(delivery, result.location, result.target, size);
+      await this.repo.succeed(delivery, result.location, result.target, size, run.snapshot.verify?.afterUpload === 'sha256');
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
       await this.applyRetention(run, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
     } catch (err) {

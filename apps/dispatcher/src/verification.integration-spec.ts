@@ -42,14 +42,14 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
   }
 
   /** A configuration with an SFTP and a local destination, and a run of it delivered to both. */
-  async function deliveredRun() {
+  async function deliveredRun(verify: { afterUpload: 'size' | 'sha256' } = { afterUpload: 'size' }) {
     const folder = uniqueName('verify');
     const { password, ...sftp } = peerSftpDestination(folder);
     const name = uniqueName('Nightly full');
     const cfg = await db.dataSource.transaction(async (tx) => {
       const c = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en',
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', verify,
       }));
       const { type: _sftp, ...settings } = sftp;
       await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 0, type: 'sftp', settings, secrets: { password: box.seal(password) } }));
@@ -85,6 +85,8 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
   it('finds untouched copies verified, a byte flipped on the SFTP server a mismatch and a deleted local copy missing, and announces run.verified', async () => {
     await startDispatcher();
     const { run, sftpFile, localFile } = await deliveredRun();
+    // verify.afterUpload size (the default): nothing is read back by itself.
+    expect(await verificationsOf(run.id)).toEqual({ sftp: null, local: null });
 
     await requestVerify(run.id);
     await expectEventually(async () => {
@@ -109,5 +111,16 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
     const events = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'run.verified' AND correlation_id = $1 ORDER BY created_at`, [run.id]);
     expect(events).toHaveLength(2);
     expect((events[1].payload as { results: { result: string }[] }).results.map((r) => r.result).sort()).toEqual(['mismatch', 'missing']);
+  });
+
+  it('with verify.afterUpload sha256 reads every new copy back right after its upload', async () => {
+    await startDispatcher();
+    const { run } = await deliveredRun({ afterUpload: 'sha256' });
+    await expectEventually(async () => {
+      const v = await verificationsOf(run.id);
+      return v.sftp === 'verified' && v.local === 'verified' ? v : null;
+    }, { timeoutMs: 20_000 });
+    const requested = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]);
+    expect(requested.map((r: { payload: { reason: string; deliveryIds: string[] } }) => [r.payload.reason, r.payload.deliveryIds.length])).toEqual([['afterUpload', 1], ['afterUpload', 1]]);
   });
 });

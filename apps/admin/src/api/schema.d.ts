@@ -553,6 +553,13 @@ export interface components {
                 recipients?: string[];
                 hasPassphrase?: boolean;
             };
+            /** @description backup: how stored copies are checked — afterUpload size (default) or sha256 (read back right after each upload); schedule: the newest copy at every destination is read back that often */
+            verify?: {
+                /** @enum {string} */
+                afterUpload: "size" | "sha256";
+                /** @enum {string} */
+                schedule?: "daily" | "weekly" | "monthly";
+            };
             /** Format: date-time */
             nextRunAt: string | null;
             /** Format: date-time */
@@ -895,6 +902,20 @@ export interface components {
                 passphrase: string;
             };
             /**
+             * @default {
+             *       "afterUpload": "size"
+             *     }
+             */
+            verify?: {
+                /**
+                 * @default size
+                 * @enum {string}
+                 */
+                afterUpload?: "size" | "sha256";
+                /** @enum {string} */
+                schedule?: "daily" | "weekly" | "monthly";
+            };
+            /**
              * @default save
              * @enum {string}
              */
@@ -1000,6 +1021,15 @@ export interface components {
                 mode: "passphrase";
                 /** @description Write-only: stored sealed, never returned (responses show hasPassphrase: true). On PATCH, omit it to keep the stored passphrase. */
                 passphrase?: string;
+            };
+            verify?: {
+                /**
+                 * @default size
+                 * @enum {string}
+                 */
+                afterUpload?: "size" | "sha256";
+                /** @enum {string} */
+                schedule?: "daily" | "weekly" | "monthly";
             };
             action?: unknown;
         };

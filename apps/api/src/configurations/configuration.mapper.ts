@@ -1,4 +1,4 @@
-import type { EncryptionSettings } from '@pbx/contracts';
+import type { EncryptionSettings, VerifySettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 import type { ConfigurationField } from './configuration-draft';
 import { SECRET_MARKER, secretFlag } from './destination-secrets';
@@ -20,6 +20,8 @@ export interface ConfigurationResponse {
   data?: BackupSections;
   items?: ArchiveItems;
   keepLast?: number | null;
+  /** Backup configurations: how stored copies are checked. */
+  verify?: VerifySettings;
   destinations: DestinationResponse[];
   notifyOnSuccess: boolean;
   language: string;
@@ -54,6 +56,7 @@ const SHOWN = {
   notifyOnSuccess: (c) => ({ notifyOnSuccess: c.notifyOnSuccess }),
   language: (c) => ({ language: c.language }),
   encryption: (c) => ({ encryption: toEncryptionResponse(c) }),
+  verify: (c) => (c.kind === 'archive' ? {} : { verify: c.verify }),
 } satisfies Record<ConfigurationField, (c: ConfigurationEntity) => Shown>;
 
 export function toConfigurationResponse(c: ConfigurationEntity, destinations: DestinationEntity[]): ConfigurationResponse {

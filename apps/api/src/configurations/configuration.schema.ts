@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, DEFAULT_LANGUAGE, destinationSchema, intBetween, mustBe, patchDestinationSchema } from '@pbx/contracts';
+import { bool, DEFAULT_LANGUAGE, destinationSchema, intBetween, mustBe, patchDestinationSchema, verifySettingsSchema } from '@pbx/contracts';
 import { actionNotAllowed, commonFields } from './configuration-fields';
 import { destinationListSchema } from './destination-fields';
 import { checkedDefaultTimezone, scheduleRules, type ConfigurationSchemaOptions } from './schedule-fields';
@@ -44,6 +44,7 @@ export function createBackupConfigurationSchema(opts: ConfigurationSchemaOptions
         notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
         language: commonFields.language.default(DEFAULT_LANGUAGE),
         encryption: commonFields.encryption,
+        verify: verifySettingsSchema.default({ afterUpload: 'size' }),
         action: commonFields.action.default('save'),
       },
       { error: mustBe('a JSON object') },
@@ -71,6 +72,7 @@ export function patchBackupConfigurationSchema(_opts?: ConfigurationSchemaOption
         notifyOnSuccess: commonFields.notifyOnSuccess.optional(),
         language: commonFields.language.optional(),
         encryption: commonFields.encryptionPatch.optional(),
+        verify: verifySettingsSchema.optional(),
         action: actionNotAllowed,
       },
       { error: mustBe('a JSON object') },

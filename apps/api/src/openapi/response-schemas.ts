@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -62,6 +62,12 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
         description: 'age encryption of the archives (docs/encryption.md). The passphrase is never returned: hasPassphrase shows one is stored.',
         required: ['mode'],
         properties: { mode: oneOf(ENCRYPTION_MODES), recipients: { type: 'array', items: str }, hasPassphrase: bool },
+      },
+      verify: {
+        type: 'object',
+        description: 'backup: how stored copies are checked — afterUpload size (default) or sha256 (read back right after each upload); schedule: the newest copy at every destination is read back that often',
+        required: ['afterUpload'],
+        properties: { afterUpload: oneOf(VERIFY_AFTER_UPLOAD), schedule: oneOf(VERIFY_SCHEDULES) },
       },
       nextRunAt: ndt,
       lastSuccessAt: ndt,

@@ -16,6 +16,19 @@ describe('POST /runs/:id/verify (real Postgres + RabbitMQ, in-process)', () => {
   const post = (path: string) => request(api.base).post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   const get = (path: string) => request(api.base).get(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
 
+  it('stores a backup configuration\'s verify settings (default: size after upload, no schedule) and refuses unknown values', async () => {
+    const plain = await post(`${V1}/backup-configurations`).send(configurationBody(uniqueName('Verify default')));
+    expect(plain.body.configuration.verify).toEqual({ afterUpload: 'size' });
+    const chosen = await post(`${V1}/backup-configurations`).send(configurationBody(uniqueName('Verify sha'), { verify: { afterUpload: 'sha256', schedule: 'weekly' } }));
+    expect(chosen.status).toBe(201);
+    expect(chosen.body.configuration.verify).toEqual({ afterUpload: 'sha256', schedule: 'weekly' });
+    const patched = await request(api.base).patch(`${V1}/backup-configurations/${chosen.body.configuration.id}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ verify: { afterUpload: 'size' } });
+    expect(patched.body.verify ?? patched.body.configuration?.verify).toEqual({ afterUpload: 'size' });
+    const bad = await post(`${V1}/backup-configurations`).send(configurationBody(uniqueName('Verify bad'), { verify: { afterUpload: 'md5' } }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('verify.afterUpload');
+  });
+
   it('refuses a run with no delivered copy (409), queues backup.verify-requested for one that has (202), shows the result per delivery and audits run.verify', async () => {
     const created = await post(`${V1}/backup-configurations`).send(configurationBody(uniqueName('Verify'), { action: 'saveAndRun' }));
     expect(created.status).toBe(201);

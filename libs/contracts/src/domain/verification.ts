@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_CODES, type DeliveryFailureCode } from './delivery-codes';
+import { mustBe, oneOf } from './fields';
 
 /**
  * What reading a stored copy back found (POST /runs/:id/verify, a configuration's
@@ -23,8 +24,11 @@ export function isVerificationFailure(result: VerificationResult): boolean {
 /** How a configuration checks its copies: right after upload (size or read-back sha256), and optionally on a schedule. */
 export const VERIFY_AFTER_UPLOAD = ['size', 'sha256'] as const;
 export const VERIFY_SCHEDULES = ['daily', 'weekly', 'monthly'] as const;
-export const verifySettingsSchema = z.strictObject({
-  afterUpload: z.enum(VERIFY_AFTER_UPLOAD).default('size'),
-  schedule: z.enum(VERIFY_SCHEDULES).optional(),
-});
+export const verifySettingsSchema = z.strictObject(
+  {
+    afterUpload: oneOf(VERIFY_AFTER_UPLOAD).default('size'),
+    schedule: oneOf(VERIFY_SCHEDULES).optional(),
+  },
+  { error: mustBe('an object like { "afterUpload": "sha256", "schedule": "weekly" }') },
+);
 export type VerifySettings = z.output<typeof verifySettingsSchema>;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { EncryptionSettings, Interval, Language, RunKind } from '@pbx/contracts';
+import type { EncryptionSettings, Interval, Language, RunKind, VerifySettings } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
 export type { Interval, Language };
@@ -70,6 +70,10 @@ export class ConfigurationEntity {
   /** How its archives are encrypted: the mode and age public keys; never the passphrase. */
   @Column({ type: 'jsonb', default: () => `'{"mode": "none"}'` })
   encryption!: EncryptionSettings;
+
+  /** How stored copies are checked: after upload (size or a read-back sha256) and optionally on a schedule. Backup configurations only. */
+  @Column({ type: 'jsonb', default: () => `'{"afterUpload": "size"}'` })
+  verify!: VerifySettings;
 
   /** The SecretBox-sealed passphrase (mode `passphrase`); erased with the destination secrets. */
   @Column({ name: 'encryption_passphrase', type: 'text', nullable: true })

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger } from '@pbx/contracts';
+import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger, VerifySettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
 import { DeliveryEntity } from './delivery.entity';
 
@@ -18,6 +18,8 @@ export interface RunSnapshot {
   destinations: { id: string; type: DestinationType }[];
   /** Whom the archive is encrypted for (a passphrase stays sealed in the configuration). Absent in runs before encryption: none. */
   encryption?: EncryptionSettings;
+  /** How its copies are checked (afterUpload sha256: read back right after each upload). Absent in older runs: size only. */
+  verify?: VerifySettings;
 }
 
 export interface RunProgress {

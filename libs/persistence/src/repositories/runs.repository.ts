@@ -35,6 +35,7 @@ export function snapshotOf(configuration: ConfigurationEntity, destinations: Des
     interval: configuration.interval,
     data: configuration.data,
     encryption: configuration.encryption,
+    verify: configuration.verify,
     destinations: destinations
       .filter((d) => !d.removedAt)
       .sort((a, b) => a.position - b.position)
