@@ -8,7 +8,7 @@ import { api, unwrap, type Configuration } from '../api/client';
 import { useSession } from '../auth/session';
 import { formatInZone, relativeTime } from '../format';
 import { DeleteDialog } from './delete-dialog';
-import { RunStatusBadge } from './run-status-badge';
+import { BADGE_STYLES, RunStatusBadge } from './run-status-badge';
 
 const LIMIT = 20;
 
@@ -123,7 +123,7 @@ export function BackupsPage() {
                   <Table.Td>
                     <Group gap={4}>
                       {c.destinations.map((d) => (
-                        <Badge key={d.id} variant="outline" color="gray" size="sm" styles={{ label: { color: 'var(--mantine-color-dark-9)', textTransform: 'none' } }}>
+                        <Badge key={d.id} variant="outline" color="gray" size="sm" styles={BADGE_STYLES}>
                           {t(`destination.${d.type}`)}
                         </Badge>
                       ))}

@@ -17,13 +17,19 @@ const LOOK: Record<Status, { color: string; icon: ReactNode }> = {
   failed: { color: 'red', icon: <IconCircleX size={14} aria-hidden /> },
 };
 
+/** Badges are never cut short: the word is the information (Mantine truncates by default). */
+export const BADGE_STYLES = {
+  root: { overflow: 'visible', maxWidth: 'none', flexShrink: 0 },
+  label: { overflow: 'visible', textOverflow: 'clip', textTransform: 'none', color: 'var(--mantine-color-dark-9)' },
+} as const;
+
 /** A run's status as icon and word, never colour alone. */
 export function RunStatusBadge({ status }: { status: Status }) {
   const { t } = useTranslation();
   const look = LOOK[status];
   // Dark text on light tints keeps AA contrast.
   return (
-    <Badge variant="light" color={look.color} leftSection={look.icon} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }} data-status={status}>
+    <Badge variant="light" color={look.color} leftSection={look.icon} styles={BADGE_STYLES} data-status={status}>
       {t(`status.${status}`)}
     </Badge>
   );

@@ -137,6 +137,8 @@ function ConnectionTest({ form, update, fingerprintError }: { form: WizardForm; 
     mutationFn: async () => unwrap(await api.POST('/api/v1/destinations/test', { body: { destination: toDestination({ ...form, confirmedFingerprint: form.confirmedFingerprint }) } })),
   });
   const report = test.data;
+  // An SFTP server whose key is not confirmed yet is not a failure: the key is shown to confirm.
+  const unconfirmedKey = Boolean(report && !report.ok && report.code === 'hostKeyMismatch' && report.hostKeyFingerprint && !form.confirmedFingerprint);
   const fingerprint = form.presentedFingerprint ?? report?.hostKeyFingerprint ?? form.confirmedFingerprint ?? null;
   return (
     <Stack gap="xs">
@@ -146,7 +148,7 @@ function ConnectionTest({ form, update, fingerprintError }: { form: WizardForm; 
         </Button>
       </Group>
       <div role="status" aria-live="polite">
-        {report && (
+        {report && !unconfirmedKey && (
           <Group gap={6} data-testid="test-result">
             {report.ok ? <IconCircleCheck color="var(--mantine-color-green-8)" size={18} aria-hidden /> : <IconCircleX color="var(--mantine-color-red-8)" size={18} aria-hidden />}
             <Text size="sm">{report.ok ? t('wizard.testOk') : t('wizard.testFailed', { code: report.code ?? report.steps.find((s) => !s.ok)?.detail ?? '' })}</Text>

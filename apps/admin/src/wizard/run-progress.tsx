@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api, tokenStore, unwrap, type DestinationType, type Run } from '../api/client';
 import { useSession } from '../auth/session';
-import { RunStatusBadge } from '../backups/run-status-badge';
+import { BADGE_STYLES, RunStatusBadge } from '../backups/run-status-badge';
 import { formatBytes } from '../format';
 
 const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed'];
@@ -90,14 +90,14 @@ export function RunProgress({ runId }: { runId: string }) {
           </Group>
           <Progress value={phaseProgress(r)} animated={!FINAL.includes(r.status)} aria-label={t('progress.title')} color={r.status === 'failed' ? 'red' : 'blue'} />
           {r.deliveries.length > 0 && (
-            <Table>
+            <Table captionSide="top">
               <Table.Caption>{t('progress.deliveries')}</Table.Caption>
               <Table.Tbody>
                 {r.deliveries.map((d, i) => (
                   <Table.Tr key={d.destinationId ?? i}>
                     <Table.Th scope="row">{d.type ? t(`destination.${d.type as DestinationType}`, { defaultValue: d.type }) : ''}</Table.Th>
                     <Table.Td>
-                      <Badge variant="light" color={d.status === 'succeeded' ? 'green' : d.status === 'failed' ? 'red' : 'gray'} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
+                      <Badge variant="light" color={d.status === 'succeeded' ? 'green' : d.status === 'failed' ? 'red' : 'gray'} styles={BADGE_STYLES}>
                         {d.status ? t(`status.${d.status}`) : ''}
                       </Badge>
                     </Table.Td>

@@ -39,7 +39,14 @@ function Wizard({ initial, existing }: { initial: WizardForm; existing?: Configu
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [runId, setRunId] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  const update = (patch: Partial<WizardForm>) => setForm((f) => ({ ...f, ...patch }));
+  const update = (patch: Partial<WizardForm>) => {
+    setForm((f) => ({ ...f, ...patch }));
+    // An edited field's error goes away; the others stay until the next check.
+    const touched = Object.keys(patch).flatMap((k) =>
+      k === 'fields' ? Object.keys(patch.fields ?? {}).map((f) => `destinations[0].${f}`) : k === 'confirmedFingerprint' ? ['destinations[0].hostKeyFingerprint'] : k === 'type' ? ['destinations[0].type'] : k === 'startDate' || k === 'startTime' ? [k, 'startAt'] : [k],
+    );
+    setErrors((e) => (touched.some((k) => k in e) ? Object.fromEntries(Object.entries(e).filter(([k]) => !touched.includes(k))) : e));
+  };
 
   // Focus follows the step, so keyboard and screen-reader users start at its top.
   useEffect(() => heading.current?.focus(), [step, runId]);
