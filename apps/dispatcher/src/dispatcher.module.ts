@@ -12,6 +12,7 @@ import { DispatcherHandler } from './dispatcher.handler';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
 import { RunSweeperService } from './run-sweeper.service';
+import { ScheduledVerificationService } from './scheduled-verification.service';
 import { VerificationHandler } from './verification.handler';
 import { VerificationService } from './verification.service';
 import { VerificationsRepository } from './verifications.repository';
@@ -31,6 +32,7 @@ export class DispatcherModule {
         RunSweeperService,
         ArtifactCleanupService,
         VerificationService,
+        ScheduledVerificationService,
         VerificationsRepository,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
         {

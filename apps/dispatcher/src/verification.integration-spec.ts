@@ -9,6 +9,7 @@ import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, peerSftpDestination, tempDir, testEnv, uniqueName } from '@pbx/testing';
 import { DispatcherModule } from './dispatcher.module';
+import { ScheduledVerificationService } from './scheduled-verification.service';
 
 const SECRETS_KEY = 'd4'.repeat(32);
 const logger = createLogger({ service: 'verification-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -33,16 +34,17 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
     await dirs.remove();
   });
 
-  async function startDispatcher(): Promise<void> {
+  async function startDispatcher(overrides: Record<string, number> = {}): Promise<void> {
     const env = testEnv({
       DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
       USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY, AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100,
+      ...overrides,
     });
     apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
   }
 
   /** A configuration with an SFTP and a local destination, and a run of it delivered to both. */
-  async function deliveredRun(verify: { afterUpload: 'size' | 'sha256' } = { afterUpload: 'size' }) {
+  async function deliveredRun(verify: { afterUpload: 'size' | 'sha256'; schedule?: 'daily' } = { afterUpload: 'size' }) {
     const folder = uniqueName('verify');
     const { password, ...sftp } = peerSftpDestination(folder);
     const name = uniqueName('Nightly full');
@@ -122,5 +124,26 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
     }, { timeoutMs: 20_000 });
     const requested = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]);
     expect(requested.map((r: { payload: { reason: string; deliveryIds: string[] } }) => [r.payload.reason, r.payload.deliveryIds.length])).toEqual([['afterUpload', 1], ['afterUpload', 1]]);
+  });
+
+  it('with verify.schedule reads the newest copy at every destination back once it is due, and asks once per due check', async () => {
+    await startDispatcher();
+    const { run } = await deliveredRun({ afterUpload: 'size', schedule: 'daily' });
+    // Uploaded three days ago, never read back: due. Started again with a fast check.
+    await db.dataSource.query(`UPDATE deliveries SET finished_at = now() - interval '3 days' WHERE run_id = $1`, [run.id]);
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await startDispatcher({ VERIFY_SCHEDULE_CHECK_MS: 100 });
+    await startDispatcher({ VERIFY_SCHEDULE_CHECK_MS: 100 }); // a second replica checks too
+    await expectEventually(async () => {
+      const v = await verificationsOf(run.id);
+      return v.sftp === 'verified' && v.local === 'verified' ? v : null;
+    }, { timeoutMs: 20_000 });
+    const asked = async () => Number((await db.dataSource.query(`SELECT count(*) AS n FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]))[0].n);
+    expect(await asked()).toBe(2);
+    // Checked just now: the next check is tomorrow; a pass meanwhile asks nothing, one tomorrow does.
+    const scheduler = apps[0]!.get(ScheduledVerificationService);
+    expect(await scheduler.pass()).toBe(0);
+    expect(await scheduler.pass(new Date(Date.now() + 2 * 86_400_000))).toBe(2);
+    expect(await asked()).toBe(4);
   });
 });

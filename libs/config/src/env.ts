@@ -95,6 +95,8 @@ export const envSchema = z.object({
   MAINTENANCE_RECHECK_MS: int(15_000, 100),
   /** How often a dispatcher closes runs whose deliveries are all final but which are still dispatching. */
   RUN_SWEEP_INTERVAL_MS: int(60_000, 100),
+  /** How often a dispatcher looks for stored copies whose scheduled read-back (a configuration's verify.schedule) is due. */
+  VERIFY_SCHEDULE_CHECK_MS: int(15 * 60_000, 100),
   PACKER_CONCURRENCY: int(1, 1),
   /**
    * 0: audio is stored in the .sar, as format 1 (API.md) specifies. 1-9: audio is deflated at
