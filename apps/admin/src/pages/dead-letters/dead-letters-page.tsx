@@ -175,7 +175,7 @@ export function DeadLettersPage() {
                     <Table.Th scope="row" fw={600}>
                       {d.type ?? '–'}
                     </Table.Th>
-                    <Table.Td style={{ overflowWrap: 'anywhere' }}>{d.queue}</Table.Td>
+                    <Table.Td>{d.queue}</Table.Td>
                     <Table.Td maw={360} style={{ overflowWrap: 'anywhere' }}>
                       <Text size="sm" lineClamp={3} title={d.reason}>
                         {d.reason}
@@ -193,7 +193,7 @@ export function DeadLettersPage() {
                     <Table.Td>{d.attempts}</Table.Td>
                     <Table.Td>{d.runId ? <Link to={`/runs/${d.runId}`}>{d.runId.slice(0, 8)}</Link> : '–'}</Table.Td>
                     <Table.Td>
-                      <Badge variant="light" color={state === 'open' ? 'orange' : 'gray'} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
+                      <Badge variant="light" miw="max-content" color={state === 'open' ? 'orange' : 'gray'} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
                         {t(`deadLetters.state.${state}`)}
                       </Badge>
                     </Table.Td>

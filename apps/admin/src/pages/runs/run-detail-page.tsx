@@ -51,15 +51,17 @@ function RunProgressBar({ progress, status }: { progress: RunProgressEvent | und
           {percent !== null && ` · ${percent} %`}
         </Text>
       </Group>
-      <Progress
-        value={percent ?? 100}
-        animated={percent === null && phase !== 'done'}
-        striped={percent === null && phase !== 'done'}
-        color={color}
-        size="lg"
-        aria-label={t('run.progressLabel')}
-        aria-valuetext={`${t(`run.phase.${phase}`)} ${bytes}`}
-      />
+      {/* The section is the progressbar: the label and value text belong there, not on the wrapper. */}
+      <Progress.Root size="lg">
+        <Progress.Section
+          value={percent ?? 100}
+          animated={percent === null && phase !== 'done'}
+          striped={percent === null && phase !== 'done'}
+          color={color}
+          aria-label={t('run.progressLabel')}
+          aria-valuetext={`${t(`run.phase.${phase}`)} ${bytes}`}
+        />
+      </Progress.Root>
     </Stack>
   );
 }
@@ -148,7 +150,7 @@ export function RunDetailPage() {
               </Title>
               <RunStatusBadge status={status} />
               {live.streaming && (
-                <Badge variant="outline" color="gray" leftSection={<IconBroadcast size={12} aria-hidden />} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
+                <Badge variant="outline" color="gray" leftSection={<IconBroadcast size={12} aria-hidden />} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }} data-testid="live-badge">
                   {t('run.live')}
                 </Badge>
               )}
@@ -263,7 +265,9 @@ export function RunDetailPage() {
                           <DeliveryState status={d.status} />
                         </Table.Td>
                         <Table.Td miw={160}>
-                          <Progress value={pct ?? 0} size="sm" color={d.status === 'failed' ? 'red' : 'blue'} aria-label={`${destinationLabel(t, d.type)} ${pct ?? 0} %`} />
+                          <Progress.Root size="sm">
+                            <Progress.Section value={pct ?? 0} color={d.status === 'failed' ? 'red' : 'blue'} aria-label={`${destinationLabel(t, d.type)} ${pct ?? 0} %`} />
+                          </Progress.Root>
                           <Text size="xs">
                             {formatBytes(d.bytesDone, i18n.language)}
                             {d.bytesTotal ? ` / ${formatBytes(d.bytesTotal, i18n.language)}` : ''}

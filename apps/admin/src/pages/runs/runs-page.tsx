@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Pagination, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Box, Button, Group, Pagination, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { IconFilterOff } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -135,16 +135,20 @@ export function RunsPage() {
                       </Table.Th>
                       <Table.Td>{t(`runs.kinds.${r.kind}`)}</Table.Td>
                       <Table.Td>
-                        <RunStatusBadge status={r.status} />
+                        {/* Badges cut their words short in a narrow cell (German is longer): never narrower than the word. */}
+                        <Box miw="max-content">
+                          <RunStatusBadge status={r.status} />
+                        </Box>
                       </Table.Td>
-                      <Table.Td style={{ whiteSpace: 'nowrap' }}>{at}</Table.Td>
-                      <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.finishedAt ? formatInZone(r.finishedAt, zone, i18n.language) : '–'}</Table.Td>
+                      <Table.Td>{at}</Table.Td>
+                      <Table.Td>{r.finishedAt ? formatInZone(r.finishedAt, zone, i18n.language) : '–'}</Table.Td>
                       <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.artifact?.size != null ? formatBytes(r.artifact.size, i18n.language) : '–'}</Table.Td>
                       <Table.Td>
                         <Group gap={4}>
                           {r.deliveries.map((d) => (
                             <Badge
                               key={d.destinationId}
+                              miw="max-content"
                               variant="outline"
                               size="sm"
                               color={d.status === 'succeeded' ? 'green' : d.status === 'failed' ? 'red' : 'gray'}

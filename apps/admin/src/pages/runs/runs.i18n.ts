@@ -98,7 +98,7 @@ export const runsEn = {
     open: 'Details of the run of {{name}} at {{at}}',
     reset: 'Clear filters',
     pageOf: 'Page {{page}} of {{pages}}',
-    count: '{{count}} runs',
+    count: 'Runs found: {{count}}',
   },
   run: {
     title: 'Run of "{{name}}"',
@@ -178,7 +178,7 @@ export const runsDe: typeof runsEn = {
     open: 'Einzelheiten zum Lauf von {{name}} am {{at}}',
     reset: 'Filter zurücksetzen',
     pageOf: 'Seite {{page}} von {{pages}}',
-    count: '{{count}} Läufe',
+    count: 'Gefundene Läufe: {{count}}',
   },
   run: {
     title: 'Lauf von „{{name}}“',
