@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } from '@nestjs/core';
 import { ServeStaticModule } from '@nestjs/serve-static';
@@ -44,6 +45,10 @@ import { RunVerificationController } from './runs/run-verification.controller';
 import { RunVerificationRepository } from './runs/run-verification.repository';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
+import { UploadExpiryService } from './uploads/upload-expiry.service';
+import { UploadStore } from './uploads/upload-store';
+import { UploadsController } from './uploads/uploads.controller';
+import { UploadsService } from './uploads/uploads.service';
 
 export interface ApiModuleOptions {
   /** Where a generated admin token is written when ADMIN_API_TOKEN is unset. */
@@ -77,6 +82,7 @@ export class ApiModule {
         DeadLettersController,
         DestinationsController,
         StoredCopiesController,
+        UploadsController,
         DropboxController,
         MetricsController,
         AuditEventsController,
@@ -131,6 +137,10 @@ export class ApiModule {
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box, { timeoutMs: env.DESTINATION_TEST_TIMEOUT_MS, perToken: env.DESTINATION_TESTS_PER_TOKEN, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }, logger),
         },
+        { provide: UploadStore, useFactory: () => new UploadStore(join(env.ARTIFACT_DIR, 'uploads')) },
+        { provide: UploadsService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadsService(store, env.UPLOAD_TTL_MS) },
+        // Checked a few times per lifetime, at most every 10 minutes.
+        { provide: UploadExpiryService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadExpiryService(store, Math.min(env.UPLOAD_TTL_MS / 4, 600_000), logger) },
         {
           provide: StoredCopiesService,
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],

@@ -104,6 +104,8 @@ export const envSchema = z.object({
    */
   SAR_AUDIO_DEFLATE_LEVEL: z.coerce.number().int().min(0).max(9).default(0),
   DOWNLOAD_WINDOW_MS: int(24 * 60 * 60 * 1000, 0),
+  /** An upload (POST /api/v1/uploads) is removed this long after it was created, finished or not. */
+  UPLOAD_TTL_MS: int(24 * 60 * 60 * 1000, 1000),
   SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),
   STALENESS_CHECK_MS: int(60_000, 100),
   DEFAULT_TIMEZONE: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),

@@ -13,6 +13,9 @@ export const PERMISSIONS = [
   'runs.download',
   // Read the stored copies of a run back from their destinations (POST /runs/:id/verify).
   'runs.verify',
+  // Restores: uploading an archive and starting a restore (PBX data written back), reading their state.
+  'restores.start',
+  'restores.read',
   'dead-letters.read',
   'dead-letters.manage',
   'destinations.test',
@@ -23,7 +26,7 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: readonly Permission[] = ['session.read', 'configurations.read', 'runs.read'];
-const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'runs.verify', 'dead-letters.read', 'dead-letters.manage'];
+const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'runs.verify', 'restores.start', 'restores.read', 'dead-letters.read', 'dead-letters.manage'];
 
 /** admin: everything; operator: read, start runs, download, dead letters; viewer: read only. */
 export const ROLE_PERMISSIONS = {
@@ -53,6 +56,8 @@ export const AUDIT_ACTIONS = [
   'run.download',
   'run.verify',
   'restore.start',
+  'upload.create',
+  'upload.write',
   'dead-letter.replay',
   'dead-letter.discard',
   'token.create',
@@ -63,5 +68,5 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_OUTCOMES = ['ok', 'refused', 'failed'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-export const AUDIT_TARGET_TYPES = ['configuration', 'destination', 'run', 'restore', 'dead-letter', 'token'] as const;
+export const AUDIT_TARGET_TYPES = ['configuration', 'destination', 'run', 'restore', 'upload', 'dead-letter', 'token'] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];

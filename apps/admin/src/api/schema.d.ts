@@ -409,6 +409,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start an upload of an archive to restore from (then PUT the file to the returned url: whole, or in Content-Range pieces) */
+        post: operations["UploadsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How much of an upload arrived */
+        get: operations["UploadsController_get"];
+        /**
+         * Write the file (curl -T), or the next byte range of it
+         * @description Without Content-Range the body is the whole file. With `Content-Range: bytes <first>-<last>/<total or *>` it is the piece at `first`, which must be the number of bytes received so far (Upload-Offset); `bytes *\/<total>` with no body only reports the state. After a broken connection, ask GET or HEAD for Upload-Offset and continue there.
+         */
+        put: operations["UploadsController_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Upload-Offset of an upload (where to continue) */
+        head: operations["UploadsController_head"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dropbox/authorize-url": {
         parameters: {
             query?: never;
@@ -695,7 +734,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "admin" | "operator" | "viewer";
-            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "runs.verify" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
+            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "runs.verify" | "restores.start" | "restores.read" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
             timezone: string;
         };
         /** @description GET /runs/{id}/events, event `status`: the run's status; the stream ends after the one with final: true. */
@@ -780,6 +819,22 @@ export interface components {
         };
         RunEnvelope: {
             run: components["schemas"]["Run"];
+        };
+        Upload: {
+            /** Format: uuid */
+            uploadId: string;
+            /** @description PUT the file here */
+            url: string;
+            /** @description the announced size (null until known) */
+            size: number | null;
+            /** @description bytes received so far (also the Upload-Offset header) */
+            received: number;
+            complete: boolean;
+            /**
+             * Format: date-time
+             * @description the upload is removed then (UPLOAD_TTL_MS), finished or not
+             */
+            expiresAt: string;
         };
         StoredCopyList: {
             items: {
@@ -3405,6 +3460,261 @@ export interface operations {
             };
         };
     };
+    UploadsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description the file size, if known */
+                    size?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The upload */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Validation failed (errors[] names each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UploadsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UploadsController_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Content-Range"?: string;
+            };
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description What was received; complete once every byte is there */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Validation failed (errors[] names each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    UploadsController_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     DropboxController_url: {
         parameters: {
             query?: never;
@@ -3486,7 +3796,7 @@ export interface operations {
                 /** @description inclusive */
                 from?: string;
                 targetId?: string;
-                action?: "configuration.create" | "configuration.update" | "configuration.delete" | "destination.add" | "destination.remove" | "destination.test" | "destination.host-key-pin" | "run.start" | "run.download" | "run.verify" | "restore.start" | "dead-letter.replay" | "dead-letter.discard" | "token.create" | "token.revoke";
+                action?: "configuration.create" | "configuration.update" | "configuration.delete" | "destination.add" | "destination.remove" | "destination.test" | "destination.host-key-pin" | "run.start" | "run.download" | "run.verify" | "restore.start" | "upload.create" | "upload.write" | "dead-letter.replay" | "dead-letter.discard" | "token.create" | "token.revoke";
                 page?: number;
                 limit?: number;
             };

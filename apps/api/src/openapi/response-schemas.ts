@@ -224,6 +224,18 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   AuditEventPage: page('AuditEvent'),
   ConfigurationEnvelope: { type: 'object', properties: { configuration: ref('Configuration'), run: ref('Run') } },
   RunEnvelope: { type: 'object', required: ['run'], properties: { run: ref('Run') } },
+  Upload: {
+    type: 'object',
+    required: ['uploadId', 'url', 'size', 'received', 'complete', 'expiresAt'],
+    properties: {
+      uploadId: { ...str, format: 'uuid' },
+      url: { ...str, description: 'PUT the file here' },
+      size: { type: ['integer', 'null'], description: 'the announced size (null until known)' },
+      received: { ...int, description: 'bytes received so far (also the Upload-Offset header)' },
+      complete: bool,
+      expiresAt: { ...dt, description: 'the upload is removed then (UPLOAD_TTL_MS), finished or not' },
+    },
+  },
   StoredCopyList: {
     type: 'object',
     required: ['items'],
