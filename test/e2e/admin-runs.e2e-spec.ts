@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { Client } from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
 import { seedPbx } from '@pbx/pbx-source';
+import { createDataSource } from '@pbx/persistence';
 import { expectEventually, repoRoot, testUrls, uniqueName } from '@pbx/testing';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
 
@@ -207,6 +209,31 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
     for (const id of others) expect((await letterState(id)).discarded_at).not.toBeNull();
     expect((await letterState(one)).discarded_at).toBeNull();
   }, 60_000);
+
+  it('a viewer sees runs but no Download, no Verify and no Dead letters', async () => {
+    const ds = createDataSource({ url: testUrls.database, schema: e.schema, poolSize: 1 });
+    await ds.initialize();
+    let viewer: string;
+    try {
+      viewer = (await new ApiTokensService(new ApiTokensRepository(ds), e.admin).create(uniqueName('viewer'), 'viewer')).token;
+    } finally {
+      await ds.destroy();
+    }
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(viewer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Signed in where the page was; the top bar names the role.
+    await expectEventually(async () => (await page.getByTestId('token-role').textContent()) === 'viewer');
+    await page.goto(`${base}/runs/${runId}`);
+    await page.getByTestId('delivery-row').getByText('The backup was stored successfully.').waitFor();
+    expect(await page.getByRole('button', { name: 'Download' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Verify stored copies' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Dead letters' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').fill(e.admin);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectEventually(async () => (await page.getByTestId('token-role').textContent()) === 'admin');
+  });
 
   it('German: run detail, runs list and dead letters', async () => {
     await page.goto(`${base}/runs/${runId}`);
