@@ -181,7 +181,7 @@ export async function listDirectoryDetailed(root: string, configurationName: str
     const names = entries.filter((e) => e.isFile() && !isPartialName(e.name) && !e.name.startsWith('.probe-')).map((e) => e.name);
     const files = await Promise.all(
       // A file removed between readdir and stat is simply no longer there.
-      names.map(async (name): Promise<StoredFile | null> => stat(join(dir, name)).then((st) => ({ name, size: st.size, modifiedAt: st.mtime }), () => null)),
+      names.map(async (name): Promise<StoredFile | null> => stat(join(dir, name)).then((st) => ({ name, size: st.size, modifiedAt: new Date(st.mtimeMs) }), () => null)),
     );
     return files.filter((f): f is StoredFile => f !== null).sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
