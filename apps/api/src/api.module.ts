@@ -9,7 +9,7 @@ import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService } from '@pbx/ops';
-import { RunsRepository, runEventsChannel } from '@pbx/persistence';
+import { RestoresRepository, RunsRepository, runEventsChannel } from '@pbx/persistence';
 import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
@@ -45,6 +45,8 @@ import { RunVerificationController } from './runs/run-verification.controller';
 import { RunVerificationRepository } from './runs/run-verification.repository';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
+import { RestoresController } from './restores/restores.controller';
+import { RestoresService } from './restores/restores.service';
 import { UploadExpiryService } from './uploads/upload-expiry.service';
 import { UploadStore } from './uploads/upload-store';
 import { UploadsController } from './uploads/uploads.controller';
@@ -83,6 +85,7 @@ export class ApiModule {
         DestinationsController,
         StoredCopiesController,
         UploadsController,
+        RestoresController,
         DropboxController,
         MetricsController,
         AuditEventsController,
@@ -139,6 +142,11 @@ export class ApiModule {
         },
         { provide: UploadStore, useFactory: () => new UploadStore(join(env.ARTIFACT_DIR, 'uploads')) },
         { provide: UploadsService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadsService(store, env.UPLOAD_TTL_MS) },
+        {
+          provide: RestoresService,
+          inject: [DataSource, OutboxWriter, UploadsService, SECRET_BOX],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, uploads: UploadsService, box: SecretBox) => new RestoresService(ds, new RestoresRepository(ds, outbox), uploads, box, env.ARTIFACT_DIR),
+        },
         // Checked a few times per lifetime, at most every 10 minutes.
         { provide: UploadExpiryService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadExpiryService(store, Math.min(env.UPLOAD_TTL_MS / 4, 600_000), logger) },
         {

@@ -3,8 +3,11 @@ import type Redis from 'ioredis';
 import type { AppEnv } from '@pbx/config';
 import { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
-import { PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
-import { RunLifecycle } from '@pbx/persistence';
+import { PostgresPbxRestoreTarget, PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
+import { OutboxWriter } from '@pbx/messaging';
+import { RestoresRepository, RunLifecycle } from '@pbx/persistence';
+import { RestoreEngine } from '@pbx/restore';
+import { DataSource } from 'typeorm';
 import { CoreModule, REDIS, secretBoxFromEnv } from '@pbx/runtime';
 import { ArtifactEncryption } from './artifact-encryption.service';
 import { ArchiverService } from './archiver.service';
@@ -12,14 +15,20 @@ import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handle
 import { DeferralWatcher } from './deferral-watcher.service';
 import { MaintenanceGate } from './maintenance-gate.service';
 import { PackerService } from './packer.service';
-import { MAINTENANCE_LOCK, PBX_SOURCE, SECRET_BOX } from './packer.tokens';
+import { MAINTENANCE_LOCK, PBX_SOURCE, RESTORE_ENGINE, RESTORE_TARGET, SECRET_BOX } from './packer.tokens';
+import { RestoreJobsHandler } from './restore-jobs.handler';
+import { RestoreRunner } from './restore-runner.service';
 import { RunStateRepository } from './run-state.repository';
 
 @Injectable()
 class PbxSourceCloser implements OnApplicationShutdown {
-  constructor(@Inject(PBX_SOURCE) private readonly source: PbxSource) {}
+  constructor(
+    @Inject(PBX_SOURCE) private readonly source: PbxSource,
+    @Inject(RESTORE_TARGET) private readonly target: PostgresPbxRestoreTarget,
+  ) {}
   async onApplicationShutdown(): Promise<void> {
     await this.source.close();
+    await this.target.close();
   }
 }
 
@@ -29,7 +38,7 @@ export class PackerModule {
     return {
       module: PackerModule,
       imports: [CoreModule.forRoot({ service: 'packer', env, logger, relay: true })],
-      controllers: [PackerJobsHandler, ArchiverFinalizeHandler],
+      controllers: [PackerJobsHandler, ArchiverFinalizeHandler, RestoreJobsHandler],
       providers: [
         PackerService,
         MaintenanceGate,
@@ -50,6 +59,24 @@ export class PackerModule {
               dataDir: env.PBX_DATA_DIR,
               onIdleConnectionError: (err) => logger.warn({ error: { message: err.message } }, 'PBX database dropped an idle connection; it is replaced on next use'),
             }),
+        },
+        RestoreRunner,
+        { provide: RestoresRepository, inject: [DataSource, OutboxWriter], useFactory: (ds: DataSource, outbox: OutboxWriter) => new RestoresRepository(ds, outbox) },
+        {
+          provide: RESTORE_TARGET,
+          useFactory: () =>
+            new PostgresPbxRestoreTarget({
+              databaseUrl: env.PBX_DATABASE_URL,
+              schema: env.PBX_DATABASE_SCHEMA,
+              dataDir: env.PBX_DATA_DIR,
+              onIdleConnectionError: (err) => logger.warn({ error: { message: err.message } }, 'PBX database dropped an idle connection; it is replaced on next use'),
+            }),
+        },
+        {
+          provide: RESTORE_ENGINE,
+          inject: [RESTORE_TARGET, PBX_SOURCE],
+          useFactory: (target: PostgresPbxRestoreTarget, source: PbxSource) =>
+            new RestoreEngine({ target, source, pbxId: env.PBX_ID, artifactDir: env.ARTIFACT_DIR, lockRetryMs: env.MAINTENANCE_RECHECK_MS }),
         },
         {
           provide: MAINTENANCE_LOCK,

@@ -117,6 +117,22 @@ export const MESSAGES = {
       results: z.array(z.object({ deliveryId: uuid, destinationType: z.enum(DESTINATION_TYPES), result: verificationResultSchema })),
     }),
   },
+  /** A restore was asked for (api); the packer, which reaches the PBX, runs it. Secrets stay sealed in the restore's row. */
+  'restore.requested': {
+    version: 1,
+    routingKey: 'restore.requested.v1',
+    payload: z.object({ restoreId: uuid }),
+  },
+  'restore.succeeded': {
+    version: 1,
+    routingKey: 'restore.succeeded.v1',
+    payload: z.object({ restoreId: uuid, preview: z.boolean() }),
+  },
+  'restore.failed': {
+    version: 1,
+    routingKey: 'restore.failed.v1',
+    payload: z.object({ restoreId: uuid, status: z.enum(['failed', 'rolled_back']), error: z.string() }),
+  },
 } as const;
 
 export type MessageType = keyof typeof MESSAGES;
@@ -166,12 +182,12 @@ export function checkEnvelope(body: unknown): EnvelopeCheck {
 
 /** Which consumer group receives which message types. The topology is built from this. */
 export const SUBSCRIPTIONS = {
-  'packer.jobs.v1': ['backup.due', 'archive.due'],
+  'packer.jobs.v1': ['backup.due', 'archive.due', 'restore.requested'],
   'dispatcher.packed.v1': ['backup.packed'],
   'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested'],
   'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified'],
   'archiver.finalize.v1': ['archive.delivered'],
-  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
+  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed', 'restore.succeeded', 'restore.failed'],
 } as const satisfies Record<string, readonly MessageType[]>;
 
 export type SubscribedQueue = keyof typeof SUBSCRIPTIONS;

@@ -37,3 +37,8 @@ function runIdPrefix(runId: string): string {
   if (!/^[0-9a-f]{8}$/.test(hex)) throw new Error(`run id ${JSON.stringify(runId)} is not a UUID`);
   return hex;
 }
+
+/** An archive uploaded for a restore, relative to ARTIFACT_DIR (written by the api, read by the packer). */
+export function uploadedArchiveOf(uploadId: string): string {
+  return `uploads/${uploadId}.upload`;
+}

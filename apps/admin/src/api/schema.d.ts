@@ -448,6 +448,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/restores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List restores (newest first) */
+        get: operations["RestoresController_list"];
+        put?: never;
+        /** Restore (or preview) sections of an archive into the PBX: from a run's archive or an upload */
+        post: operations["RestoresController_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/restores/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a restore: status, phase, bytes, sections, safety backup, error */
+        get: operations["RestoresController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dropbox/authorize-url": {
         parameters: {
             query?: never;
@@ -819,6 +854,56 @@ export interface components {
         };
         RunEnvelope: {
             run: components["schemas"]["Run"];
+        };
+        Restore: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "queued" | "waiting" | "verifying" | "restoring" | "succeeded" | "failed" | "rolled_back";
+            /** @description the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done */
+            phase: string | null;
+            /** @description { runId } | { destinationId, file } | { uploadId } */
+            source: Record<string, never>;
+            /** @enum {string} */
+            mode: "replace" | "merge";
+            preview: boolean;
+            allowOtherPbx?: boolean;
+            bytesDone: number;
+            bytesTotal: number | null;
+            sections: {
+                /** @enum {string} */
+                name?: "coreData" | "cdrAndVoicemails" | "announcements";
+                status?: string;
+                counts?: {
+                    rowsInserted?: number;
+                    rowsDeleted?: number;
+                    filesWritten?: number;
+                };
+            }[];
+            /** @description the backup of the PBX taken before a replace (restore it to undo) */
+            safetyBackup: {
+                path?: string;
+                size?: number;
+                sha256?: string;
+            } | null;
+            /** @description preview only: per section the table and audio differences */
+            previewResult?: Record<string, never>;
+            error: string | null;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            startedAt?: string | null;
+            /** Format: date-time */
+            finishedAt?: string | null;
+        };
+        RestoreEnvelope: {
+            restore: components["schemas"]["Restore"];
+        };
+        RestorePage: {
+            items: components["schemas"]["Restore"][];
+            total: number;
+            page: number;
+            limit: number;
         };
         Upload: {
             /** Format: uuid */
@@ -1473,6 +1558,31 @@ export interface components {
             runId?: string;
             /** @enum {string} */
             includeDiscarded?: "true" | "false";
+        };
+        RestoreRequest: {
+            source: {
+                /** Format: uuid */
+                runId: string;
+            } | {
+                /** Format: uuid */
+                destinationId: string;
+                file: string;
+            } | {
+                /** Format: uuid */
+                uploadId: string;
+            };
+            sections?: ("coreData" | "cdrAndVoicemails" | "announcements")[];
+            /**
+             * @default replace
+             * @enum {string}
+             */
+            mode?: "replace" | "merge";
+            /** @default false */
+            preview?: boolean;
+            /** @default false */
+            allowOtherPbx?: boolean;
+            passphrase?: string;
+            identity?: string;
         };
     };
     responses: never;
@@ -3677,6 +3787,220 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RestoresController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestorePage"];
+                };
+            };
+            /** @description Validation failed (errors[] names each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RestoresController_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreRequest"];
+            };
+        };
+        responses: {
+            /** @description The queued restore */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreEnvelope"];
+                };
+            };
+            /** @description Validation failed (errors[] names each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Gone */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused by a third party (e.g. Dropbox code exchange) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RestoresController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restore */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restore"];
+                };
+            };
             /** @description Missing or invalid bearer token */
             401: {
                 headers: {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { createArchiveConfigurationSchema, patchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
 import { destinationSchema } from '@pbx/contracts';
 import { createBackupConfigurationSchema, patchBackupConfigurationSchema } from '../configurations/configuration.schema';
+import { restoreRequestSchema } from '../restores/restore.schema';
 import { deadLettersBulkBodySchema, deadLettersQuerySchema, paginationQuerySchema, runsQuerySchema } from '../common/validation';
 import { destinationTestBodySchema } from '../destinations/destination-test.schema';
 
@@ -17,6 +18,7 @@ export const REQUEST_SCHEMA = {
   pagination: 'PaginationQuery',
   runsQuery: 'RunsQuery',
   deadLettersQuery: 'DeadLettersQuery',
+  restore: 'RestoreRequest',
 } as const;
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -35,6 +37,7 @@ export function requestSchemaComponents(defaultTimezone: string): Record<string,
     [REQUEST_SCHEMA.pagination]: paginationQuerySchema,
     [REQUEST_SCHEMA.runsQuery]: runsQuerySchema,
     [REQUEST_SCHEMA.deadLettersQuery]: deadLettersQuerySchema,
+    [REQUEST_SCHEMA.restore]: restoreRequestSchema,
   };
   return Object.fromEntries(
     Object.entries(schemas).map(([name, schema]) => {

@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_SECTIONS, RESTORE_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -224,6 +224,40 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   AuditEventPage: page('AuditEvent'),
   ConfigurationEnvelope: { type: 'object', properties: { configuration: ref('Configuration'), run: ref('Run') } },
   RunEnvelope: { type: 'object', required: ['run'], properties: { run: ref('Run') } },
+  Restore: {
+    type: 'object',
+    required: ['id', 'status', 'phase', 'source', 'mode', 'preview', 'bytesDone', 'bytesTotal', 'sections', 'safetyBackup', 'error'],
+    properties: {
+      id: { ...str, format: 'uuid' },
+      status: oneOf(RESTORE_STATUSES),
+      phase: { ...nstr, description: "the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done" },
+      source: { type: 'object', description: '{ runId } | { destinationId, file } | { uploadId }' },
+      mode: oneOf(RESTORE_MODES),
+      preview: bool,
+      allowOtherPbx: bool,
+      bytesDone: int,
+      bytesTotal: { type: ['integer', 'null'] },
+      sections: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            name: oneOf(RESTORE_SECTIONS),
+            status: str,
+            counts: { type: 'object', properties: { rowsInserted: int, rowsDeleted: int, filesWritten: int } },
+          },
+        },
+      },
+      safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore it to undo)', properties: { path: str, size: int, sha256: str } },
+      previewResult: { type: 'object', description: 'preview only: per section the table and audio differences' },
+      error: nstr,
+      createdAt: dt,
+      startedAt: ndt,
+      finishedAt: ndt,
+    },
+  },
+  RestoreEnvelope: { type: 'object', required: ['restore'], properties: { restore: ref('Restore') } },
+  RestorePage: page('Restore'),
   Upload: {
     type: 'object',
     required: ['uploadId', 'url', 'size', 'received', 'complete', 'expiresAt'],

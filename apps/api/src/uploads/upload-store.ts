@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { uploadedArchiveOf } from '@pbx/destinations';
 
 export interface UploadMeta {
   id: string;
@@ -64,11 +65,11 @@ export class UploadStore {
 
   /** The finished file a restore reads. */
   filePath(id: string): string {
-    return join(this.dir, `${id}.upload`);
+    return join(this.dir, basename(uploadedArchiveOf(id)));
   }
 
   async remove(id: string): Promise<void> {
-    for (const suffix of ['.part', '.upload', '.json']) await rm(join(this.dir, `${id}${suffix}`), { force: true });
+    for (const path of [this.partPath(id), this.filePath(id), join(this.dir, `${id}.json`)]) await rm(path, { force: true });
   }
 
   /** Removes every upload whose time is up; returns how many. */

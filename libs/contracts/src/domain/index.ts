@@ -6,3 +6,4 @@ export * from './fields';
 export * from './destinations';
 export * from './encryption';
 export * from './verification';
+export * from './restores';

@@ -7,6 +7,7 @@ import { DestinationEntity } from './destination.entity';
 import { InboxMessageEntity } from './inbox-message.entity';
 import { NotificationEntity } from './notification.entity';
 import { OutboxMessageEntity } from './outbox-message.entity';
+import { RestoreEntity } from './restore.entity';
 import { RunEntity } from './run.entity';
 
 export * from './api-token.entity';
@@ -18,6 +19,7 @@ export * from './destination.entity';
 export * from './inbox-message.entity';
 export * from './notification.entity';
 export * from './outbox-message.entity';
+export * from './restore.entity';
 export * from './run.entity';
 
 export const ENTITIES = [
@@ -30,5 +32,6 @@ export const ENTITIES = [
   InboxMessageEntity,
   NotificationEntity,
   OutboxMessageEntity,
+  RestoreEntity,
   RunEntity,
 ];

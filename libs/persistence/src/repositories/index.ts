@@ -1,2 +1,3 @@
 export * from './runs.repository';
 export * from './destination-secrets';
+export * from './restores.repository';

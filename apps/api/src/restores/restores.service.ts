@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { DataSource } from 'typeorm';
+import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import { stagedArtifactOf } from '@pbx/destinations';
+import { RunEntity, type RestoresRepository } from '@pbx/persistence';
+import type { SecretBox } from '@pbx/secrets';
+import { notFound } from '../common/ids';
+import { offsetOf, pageOf, type Page } from '../common/pagination';
+import type { PaginationQuery } from '../common/validation';
+import type { UploadsService } from '../uploads/uploads.service';
+import { toRestoreResponse, type RestoreResponse } from './restore.mapper';
+import type { RestoreRequest } from './restore.schema';
+
+/**
+ * Restores as the API sees them: the source is checked here (it exists and is whole), the
+ * archive's key sealed into the restore's row, and the packer runs it (restore.requested).
+ */
+export class RestoresService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: RestoresRepository,
+    private readonly uploads: UploadsService,
+    private readonly box: SecretBox,
+    private readonly artifactDir: string,
+  ) {}
+
+  async start(req: RestoreRequest): Promise<RestoreResponse> {
+    await this.checkSource(req.source);
+    const key = req.passphrase !== undefined ? { passphrase: req.passphrase } : req.identity !== undefined ? { identity: req.identity } : null;
+    const row = await this.repo.request({
+      source: req.source,
+      sections: req.sections ?? [],
+      mode: req.mode,
+      preview: req.preview,
+      allowOtherPbx: req.allowOtherPbx,
+      keySealed: key ? this.box.seal(JSON.stringify(key)) : null,
+    });
+    return toRestoreResponse(row);
+  }
+
+  async get(id: string): Promise<RestoreResponse> {
+    const row = await this.repo.find(id);
+    if (!row) throw notFound('restore');
+    return toRestoreResponse(row);
+  }
+
+  async list(q: PaginationQuery): Promise<Page<RestoreResponse>> {
+    const [rows, total] = await this.repo.list(offsetOf(q), q.limit);
+    return pageOf(rows.map(toRestoreResponse), total, q);
+  }
+
+  private async checkSource(source: RestoreRequest['source']): Promise<void> {
+    if ('uploadId' in source) {
+      await this.uploads.finishedFile(source.uploadId);
+      return;
+    }
+    if ('runId' in source) {
+      const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: source.runId } });
+      if (!run) throw notFound('run');
+      if (!run.artifactFileName || !run.artifactSha256) throw new DomainError(ERROR_CODES.notReady, `run ${run.id} has no packed archive`);
+      const there = await stat(join(this.artifactDir, stagedArtifactOf(run.id, run.artifactFileName))).catch(() => null);
+      if (run.artifactRemovedAt || !there) throw new DomainError(ERROR_CODES.gone, `the archive of run ${run.id} was cleaned up: restore from a destination's copy or upload it`);
+      return;
+    }
+    throw new DomainError(ERROR_CODES.permanent, 'restoring straight from a destination is not built yet: download the copy and upload it (POST /api/v1/uploads)', [
+      { field: 'source', message: 'destinationId is not supported yet' },
+    ]);
+  }
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+import { uploadedArchiveOf } from '@pbx/destinations';
+import { OutboxWriter } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { RestoreEntity, RestoresRepository } from '@pbx/persistence';
+import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from '@pbx/pbx-source';
+import { startApp } from '@pbx/runtime';
+import { writeSar } from '@pbx/sar';
+import { SecretBox } from '@pbx/secrets';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
+import { PackerModule } from './packer.module';
+
+const SECRETS_KEY = 'e5'.repeat(32);
+const PBX_ID = 'pbx-restore-test';
+const logger = createLogger({ service: 'restore-runner-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** restore.requested through a real packer: an upload is restored into the PBX, a damaged one refused naming the entry. */
+describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let pbx: Awaited<ReturnType<typeof freshSchema>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let ns: string;
+  let app: INestApplication;
+  let pg: Client;
+  let repo: RestoresRepository;
+  let sarPath: string;
+  const pbxData = () => join(dirs.path, 'pbx');
+  const artifacts = () => join(dirs.path, 'artifacts');
+
+  /** The CDR table and the voicemail files: what the cdrAndVoicemails section holds. */
+  async function fingerprint() {
+    const { rows } = await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${pbx.name}".cdr x ORDER BY id`);
+    const audio: Record<string, string> = {};
+    for await (const f of walkFiles(pbxData(), 'voicemail')) audio[f.relativePath] = createHash('sha256').update(await readFile(f.absolutePath)).digest('hex');
+    return { cdr: rows.map((r) => r.r), audio };
+  }
+
+  async function upload(from: string): Promise<string> {
+    const uploadId = crypto.randomUUID();
+    await mkdir(join(artifacts(), 'uploads'), { recursive: true });
+    await copyFile(from, join(artifacts(), uploadedArchiveOf(uploadId)));
+    return uploadId;
+  }
+
+  beforeAll(async () => {
+    pbx = await freshSchema('pbxrst');
+    dirs = await tempDir();
+    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.name });
+    await seedPbx({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: pbxData(), users: 10, cdr: 300, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 30_000 });
+    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: pbxData() });
+    sarPath = join(dirs.path, 'seeded.sar');
+    await writeSar({ source, sections: { coreData: true, cdrAndVoicemails: true, announcements: true }, outPath: sarPath, configurationName: 'seeded', pbxId: PBX_ID, kind: 'backup' });
+    await source.close();
+    pg = new Client({ connectionString: testUrls.database });
+    await pg.connect();
+    db = await migratedDatabase('pkrst');
+    ns = amqpNamespace();
+    repo = new RestoresRepository(db.dataSource, new OutboxWriter(db.schema));
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema, PBX_DATABASE_SCHEMA: pbx.name, PBX_DATA_DIR: pbxData(), PBX_ID, ARTIFACT_DIR: artifacts(),
+      AMQP_NAMESPACE: ns, MAINTENANCE_LOCK_KEY: uniqueName('lock'), MAINTENANCE_RECHECK_MS: 100, SECRETS_KEY,
+    });
+    app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await deleteAmqpNamespace(ns);
+    await db?.close();
+    await pg?.end();
+    await pbx?.drop();
+    await dirs?.remove();
+  });
+
+  const finalOf = (id: string) =>
+    expectEventually(async () => {
+      const r = await db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
+      return ['succeeded', 'failed', 'rolled_back'].includes(r.status) ? r : null;
+    }, { timeoutMs: 60_000 });
+
+  it('restores CDRs and voicemails from an upload: deleted rows and a deleted recording come back, a safety backup is kept, the key is erased', async () => {
+    const seeded = await fingerprint();
+    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id LIMIT 25)`);
+    const [first] = Object.keys(seeded.audio);
+    await rm(join(pbxData(), first!));
+    expect(await fingerprint()).not.toEqual(seeded);
+
+    const keySealed = new SecretBox(SECRETS_KEY).seal(JSON.stringify({ passphrase: 'not needed for a plain .sar' }));
+    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdrAndVoicemails'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed });
+    const done = await finalOf(restore.id);
+    expect(done).toMatchObject({ status: 'succeeded', error: null, keySealed: null });
+    expect(done.sections).toEqual([expect.objectContaining({ name: 'cdrAndVoicemails', status: 'restored' })]);
+    expect(done.safetyBackup).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect((await stat(done.safetyBackup!.path)).size).toBe(done.safetyBackup!.size);
+    expect(await fingerprint()).toEqual(seeded);
+    const events = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 ORDER BY created_at`, [restore.id]);
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['restore.requested', 'restore.succeeded']);
+  });
+
+  it('refuses a damaged upload naming the entry, and changes nothing', async () => {
+    const damaged = join(dirs.path, 'damaged.sar');
+    await copyFile(sarPath, damaged);
+    const { size } = await stat(damaged);
+    const fh = await open(damaged, 'r+');
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, Math.floor(size / 2));
+    await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, Math.floor(size / 2));
+    await fh.close();
+    const before = await fingerprint();
+    const restore = await repo.request({ source: { uploadId: await upload(damaged) }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const done = await finalOf(restore.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/entry \S+\//);
+    expect(done.safetyBackup).toBeNull();
+    expect(await fingerprint()).toEqual(before);
+  });
+});

@@ -1,0 +1,88 @@
+import { In, Not, type DataSource, type EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { FINAL_RESTORE_STATUSES, type RestoreModeName, type RestoreSection, type RestoreSource, type RestoreStatus } from '@pbx/contracts';
+import { RestoreEntity, type RestoreSectionState } from '../entities/restore.entity';
+import type { OutboxPort } from './runs.repository';
+
+export interface NewRestore {
+  source: RestoreSource;
+  sections: RestoreSection[];
+  mode: RestoreModeName;
+  preview: boolean;
+  allowOtherPbx: boolean;
+  /** The passphrase or identity, sealed by the caller; erased when the restore is final. */
+  keySealed: string | null;
+}
+
+export interface RestoreProgressUpdate {
+  status: Exclude<RestoreStatus, 'queued' | 'succeeded' | 'failed' | 'rolled_back'>;
+  phase: string;
+  bytesDone: number;
+  bytesTotal: number | null;
+  sections: RestoreSectionState[];
+}
+
+export type RestoreOutcome =
+  | { status: 'succeeded'; sections: RestoreSectionState[]; safetyBackup: RestoreEntity['safetyBackup']; previewResult?: Record<string, unknown> }
+  | { status: 'failed' | 'rolled_back'; sections: RestoreSectionState[] | null; error: string };
+
+const NOT_FINAL = Not(In([...FINAL_RESTORE_STATUSES]));
+
+/**
+ * Restores: the one writer of the `restores` table. Created queued with `restore.requested`
+ * (api), claimed, advanced and finished by the packer; every change is conditional on the row
+ * not being final, so a redelivered request or a late progress write changes nothing after the end.
+ */
+export class RestoresRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxPort,
+  ) {}
+
+  async request(input: NewRestore): Promise<RestoreEntity> {
+    return this.dataSource.transaction(async (tx) => {
+      const row = await tx.save(
+        tx.create(RestoreEntity, {
+          source: input.source, requestedSections: input.sections, mode: input.mode, preview: input.preview,
+          allowOtherPbx: input.allowOtherPbx, keySealed: input.keySealed, status: 'queued',
+        }),
+      );
+      await this.outbox.enqueue(tx, 'restore.requested', { restoreId: row.id }, { correlationId: row.id });
+      return row;
+    });
+  }
+
+  find(id: string, manager: EntityManager = this.dataSource.manager): Promise<RestoreEntity | null> {
+    return manager.findOne(RestoreEntity, { where: { id } });
+  }
+
+  list(offset: number, limit: number): Promise<[RestoreEntity[], number]> {
+    return this.dataSource.manager.findAndCount(RestoreEntity, { order: { createdAt: 'DESC', id: 'DESC' }, skip: offset, take: limit });
+  }
+
+  /** queued → waiting, once: the row when this call claimed it, else null (running or final already). */
+  async claim(id: string): Promise<RestoreEntity | null> {
+    const result = await this.dataSource.manager.update(RestoreEntity, { id, status: 'queued' }, { status: 'waiting', startedAt: new Date() });
+    return result.affected ? this.find(id) : null;
+  }
+
+  async progress(id: string, update: RestoreProgressUpdate): Promise<void> {
+    await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { ...update });
+  }
+
+  /** The final state and its event in one transaction; the sealed key is erased with it. */
+  async finish(id: string, outcome: RestoreOutcome): Promise<boolean> {
+    return this.dataSource.transaction(async (tx) => {
+      const changes: QueryDeepPartialEntity<RestoreEntity> = { status: outcome.status, phase: 'done', finishedAt: new Date(), keySealed: null };
+      if (outcome.sections) changes.sections = outcome.sections;
+      if (outcome.status === 'succeeded') Object.assign(changes, { safetyBackup: outcome.safetyBackup, previewResult: (outcome.previewResult ?? null) as QueryDeepPartialEntity<RestoreEntity>['previewResult'], error: null });
+      else changes.error = outcome.error;
+      const result = await tx.update(RestoreEntity, { id, status: NOT_FINAL }, changes);
+      if (!result.affected) return false;
+      const preview = (await this.find(id, tx))?.preview ?? false;
+      if (outcome.status === 'succeeded') await this.outbox.enqueue(tx, 'restore.succeeded', { restoreId: id, preview }, { correlationId: id });
+      else await this.outbox.enqueue(tx, 'restore.failed', { restoreId: id, status: outcome.status, error: outcome.error }, { correlationId: id });
+      return true;
+    });
+  }
+}
