@@ -61,6 +61,12 @@ export interface StoredFile {
  */
 export type StoredHash = { state: 'stored'; sha256: string; size: number } | { state: 'missing' } | { state: 'notVerifiable' };
 
+export interface ReadBackOptions {
+  signal?: AbortSignal;
+  /** Also write the copy to this local path (a restore from a destination reads it once). */
+  copyTo?: string;
+}
+
 export interface DestinationAdapter<C extends DestinationConfig = DestinationConfig> {
   readonly type: DestinationType;
   deliver(config: C, req: DeliveryRequest): Promise<DeliveryResult>;
@@ -69,7 +75,7 @@ export interface DestinationAdapter<C extends DestinationConfig = DestinationCon
   /** The same files with size and last-write time (the api's stored-copy listing). */
   listDetailed(config: C, configurationName: string): Promise<StoredFile[]>;
   /** Reads `starface-backup/<name>/<file>` back and hashes it (verification). */
-  hash(config: C, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash>;
+  hash(config: C, configurationName: string, fileName: string, options?: ReadBackOptions): Promise<StoredHash>;
   /** Deletes one file; a file that is already gone is not an error. */
   remove(config: C, configurationName: string, fileName: string): Promise<void>;
   /** Connects, writes and deletes a probe file under `starface-backup/`. Never throws. `signal` tears the connection down. */

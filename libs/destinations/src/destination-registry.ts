@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { DestinationType } from '@pbx/contracts';
 import type { ConfigOf, DestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, ReadBackOptions, StoredFile, StoredHash, TestReport } from './delivery';
 import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
 import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
@@ -48,7 +48,7 @@ export interface DestinationRegistry {
   deliver(config: DestinationConfig, req: DeliveryRequest): Promise<DeliveryResult>;
   list(config: DestinationConfig, configurationName: string): Promise<string[]>;
   listDetailed(config: DestinationConfig, configurationName: string): Promise<StoredFile[]>;
-  hash(config: DestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash>;
+  hash(config: DestinationConfig, configurationName: string, fileName: string, options?: ReadBackOptions): Promise<StoredHash>;
   remove(config: DestinationConfig, configurationName: string, fileName: string): Promise<void>;
   test(config: DestinationConfig, signal?: AbortSignal): Promise<TestReport>;
   label(config: DestinationConfig): string;
@@ -93,7 +93,7 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
     },
     list: (config, name) => wrap(() => of(config).list(config, name), masksOf(config)),
     listDetailed: (config, name) => wrap(() => of(config).listDetailed(config, name), masksOf(config)),
-    hash: (config, name, file, signal) => wrap(() => of(config).hash(config, name, file, signal), masksOf(config)),
+    hash: (config, name, file, options) => wrap(() => of(config).hash(config, name, file, options), masksOf(config)),
     remove: (config, name, file) => wrap(() => of(config).remove(config, name, file), masksOf(config)),
     test: async (config, signal) => {
       try {

@@ -5,12 +5,14 @@ import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { hashingSink } from './file-hash';
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox';
 import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DropboxDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, namesOf, ReadBackOptions, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyDropboxFault, DropboxFault, DropboxFaultRule, DropboxRecovery } from './dropbox-faults';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, dropboxRoot, probeName } from './paths';
 
@@ -296,7 +298,8 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
    * Downloads the file through sha256. Not the SDK's filesDownload, which buffers the whole
    * file; the content endpoint is streamed with the SDK's (refreshed) access token.
    */
-  async hash(config: DropboxDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+  async hash(config: DropboxDestinationConfig, configurationName: string, fileName: string, options: ReadBackOptions = {}): Promise<StoredHash> {
+    const signal = options.signal;
     const path = `${dropboxRoot(config)}/${backupDir(configurationName)}/${checkSegment('file name', fileName)}`;
     const conn = this.client(config, signal);
     const attempt = new Attempt(this.retry, signal);
@@ -310,17 +313,13 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
     });
     if (res.status === 409 && /not_found/.test(await res.text().catch(() => ''))) return { state: 'missing' };
     if (!res.ok || !res.body) throw new DeliveryError(res.status === 401 ? 'authFailed' : 'ioError', `download of ${path} failed: HTTP ${res.status}`, res.status === 401);
-    const sha = createHash('sha256');
-    let size = 0;
+    const { sink, result } = hashingSink(options.copyTo);
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        sha.update(chunk);
-        size += chunk.length;
-      }
+      await pipeline(res.body as unknown as NodeJS.ReadableStream, sink);
     } catch (err) {
       throw dropboxError(err, 'download');
     }
-    return { state: 'stored', sha256: sha.digest('hex'), size };
+    return { state: 'stored', ...result() };
   }
 
   async remove(config: DropboxDestinationConfig, configurationName: string, fileName: string): Promise<void> {

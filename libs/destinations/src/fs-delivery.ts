@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeliveryCode } from '@pbx/contracts';
-import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, errorMessage, namesOf, ReadBackOptions, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { dyingWithParent, EXEC_FAILED_EXIT } from './child-process';
 import { classifyFault } from './fault-table';
-import { sha256File } from './file-hash';
+import { hashingSink, sha256File } from './file-hash';
 import { FS_FAULTS } from './fs-faults';
 import { debrisToRemove, isPartialName, partialName } from './partial-files';
 import { backupDir, backupLocation, checkSegment, probeName } from './paths';
@@ -191,12 +192,14 @@ export async function listDirectoryDetailed(root: string, configurationName: str
 }
 
 /** The stored copy's sha256, read from the disk (not a cache of ours: what is there now). */
-export async function hashInDirectory(root: string, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+export async function hashInDirectory(root: string, configurationName: string, fileName: string, options: ReadBackOptions = {}): Promise<StoredHash> {
   const file = join(root, backupDir(configurationName), checkSegment('file name', fileName));
   try {
     const st = await stat(file);
     if (!st.isFile()) return { state: 'missing' };
-    return { state: 'stored', sha256: await sha256File(file, signal), size: st.size };
+    const { sink, result } = hashingSink(options.copyTo);
+    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024, signal: options.signal }), sink);
+    return { state: 'stored', ...result() };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
     throw fsError(err, `cannot read ${file}`);

@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { LocalDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, ReadBackOptions, StoredFile, StoredHash, TestReport } from './delivery';
 import { deliverToDirectory, DirectoryDeliveryOptions, hashInDirectory, listDirectory, listDirectoryDetailed, removeFromDirectory, testDirectory } from './fs-delivery';
 import { localSubPath } from './paths';
 
@@ -39,8 +39,8 @@ export class LocalAdapter implements DestinationAdapter<LocalDestinationConfig> 
     return listDirectoryDetailed(await this.resolveTarget(config), configurationName);
   }
 
-  async hash(config: LocalDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
-    return hashInDirectory(await this.resolveTarget(config), configurationName, fileName, signal);
+  async hash(config: LocalDestinationConfig, configurationName: string, fileName: string, options?: ReadBackOptions): Promise<StoredHash> {
+    return hashInDirectory(await this.resolveTarget(config), configurationName, fileName, options);
   }
 
   async remove(config: LocalDestinationConfig, configurationName: string, fileName: string): Promise<void> {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { makeTestArchive, peers, peerSftpDestination, peerSmbDestination, tempDir, uniqueName } from '@pbx/testing';
 import type { DestinationConfig } from './destination-config';
 import { createDestinationRegistry, type DestinationRegistry } from './destination-registry';
+import { sha256File } from './file-hash';
 
 /**
  * Reading stored copies back (verification) and listing them with size and time, against the
@@ -42,6 +43,10 @@ describe('read-back and detailed listing (local, SFTP, SMB; real peers)', () => 
     expect(listed).toEqual([{ name: src.fileName, size: src.size, modifiedAt: expect.any(Date) }]);
     expect(listed[0]!.modifiedAt!.getTime()).toBeGreaterThanOrEqual(started - 60_000);
     expect(await registry.hash(config, name, src.fileName)).toEqual({ state: 'stored', sha256: src.sha256, size: src.size });
+    // A restore from the destination: the same read also leaves a local copy.
+    const copy = join(tmp.path, `${uniqueName('copy')}.sar`);
+    expect(await registry.hash(config, name, src.fileName, { copyTo: copy })).toEqual({ state: 'stored', sha256: src.sha256, size: src.size });
+    expect(await sha256File(copy)).toBe(src.sha256);
 
     const file = join(folderOf(name), src.fileName);
     const fh = await open(file, 'r+');

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
 import type { SftpDestinationConfig } from './destination-config';
-import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
+import { connectFailed, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, ReadBackOptions, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyFault } from './fault-table';
+import { hashingSink } from './file-hash';
 import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { idleWatchdog } from './idle-watchdog';
 import { debrisToRemove, isPartialName, partialName } from './partial-files';
@@ -123,7 +124,8 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
   }
 
   /** Streams the remote file through sha256 (never to disk); a silent server is cut off by the idle clock. */
-  async hash(config: SftpDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+  async hash(config: SftpDestinationConfig, configurationName: string, fileName: string, options: ReadBackOptions = {}): Promise<StoredHash> {
+    const signal = options.signal;
     const file = joinRemote(sftpBaseDir(config), backupDir(configurationName), checkSegment('file name', fileName));
     const session = await this.connect(config, signal);
     const aborted = abortPromise(signal);
@@ -134,18 +136,18 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     try {
       const kind = await within(this.step(() => session.client.exists(file), `cannot stat ${file}`));
       if (kind !== '-') return { state: 'missing' };
-      const sha = createHash('sha256');
-      let size = 0;
-      const sink = new Writable({
+      const { sink, result } = hashingSink(options.copyTo);
+      const watched = new Writable({
         write(chunk: Buffer, _enc, done) {
-          sha.update(chunk);
-          size += chunk.length;
           idle.touch();
-          done();
+          sink.write(chunk, done);
+        },
+        final(done) {
+          sink.end(done);
         },
       });
-      await within(this.step(() => session.client.get(file, sink), `cannot read ${file}`));
-      return { state: 'stored', sha256: sha.digest('hex'), size };
+      await within(this.step(() => session.client.get(file, watched), `cannot read ${file}`));
+      return { state: 'stored', ...result() };
     } finally {
       aborted.dispose();
       idle.dispose();

@@ -1,8 +1,8 @@
-import { mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
-import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
+import { CONNECT_FAILED, DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, failedStep, namesOf, ReadBackOptions, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { sha256File } from './file-hash';
 import { debrisToRemove, type FolderEntry, isPartialName, partialName } from './partial-files';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, probeName } from './paths';
@@ -141,7 +141,8 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
    * stdout carries the session's messages too). The legacy driver has no read path: its
    * copies are not verifiable.
    */
-  async hash(config: SmbDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
+  async hash(config: SmbDestinationConfig, configurationName: string, fileName: string, options: ReadBackOptions = {}): Promise<StoredHash> {
+    const signal = options.signal;
     if (config.driver === 'legacy-smb2') return { state: 'notVerifiable' };
     const target = parseSmbTarget(config);
     const file = [target.subdir, backupDir(configurationName), checkSegment('file name', fileName)].filter(Boolean).join('/');
@@ -153,7 +154,9 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
       if (hit && MISSING.includes(hit.status)) return { state: 'missing' };
       checkRun(run, `read ${file}`);
       const { size } = await stat(copy);
-      return { state: 'stored', sha256: await sha256File(copy, signal), size };
+      const sha256 = await sha256File(copy, signal);
+      if (options.copyTo) await copyFile(copy, options.copyTo);
+      return { state: 'stored', sha256, size };
     } finally {
       await rm(local, { recursive: true, force: true });
     }

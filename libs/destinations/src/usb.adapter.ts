@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { UsbDestinationConfig } from './destination-config';
-import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, StoredFile, StoredHash, TestReport } from './delivery';
+import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, ReadBackOptions, StoredFile, StoredHash, TestReport } from './delivery';
 import { deliverToDirectory, DirectoryDeliveryOptions, hashInDirectory, listDirectory, listDirectoryDetailed, removeFromDirectory, testDirectory } from './fs-delivery';
 import { usbDeviceName } from './paths';
 
@@ -39,8 +39,8 @@ export class UsbAdapter implements DestinationAdapter<UsbDestinationConfig> {
     return listDirectoryDetailed(await this.mountedTarget(config), configurationName);
   }
 
-  async hash(config: UsbDestinationConfig, configurationName: string, fileName: string, signal?: AbortSignal): Promise<StoredHash> {
-    return hashInDirectory(await this.mountedTarget(config), configurationName, fileName, signal);
+  async hash(config: UsbDestinationConfig, configurationName: string, fileName: string, options?: ReadBackOptions): Promise<StoredHash> {
+    return hashInDirectory(await this.mountedTarget(config), configurationName, fileName, options);
   }
 
   async remove(config: UsbDestinationConfig, configurationName: string, fileName: string): Promise<void> {

@@ -37,7 +37,7 @@ export function lazyDestinationRegistry(env: AppEnv): DestinationRegistry {
     deliver: async (config, req) => (await load()).deliver(config, req),
     list: async (config, name) => (await load()).list(config, name),
     listDetailed: async (config, name) => (await load()).listDetailed(config, name),
-    hash: async (config, name, file, signal) => (await load()).hash(config, name, file, signal),
+    hash: async (config, name, file, options) => (await load()).hash(config, name, file, options),
     remove: async (config, name, file) => (await load()).remove(config, name, file),
     test: async (config, signal) => (await load()).test(config, signal),
   };
