@@ -2,7 +2,9 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import type { AppEnv } from '@pbx/config';
 import type { Logger } from '@pbx/observability';
-import { RunLifecycle } from '@pbx/persistence';
+import { OutboxWriter } from '@pbx/messaging';
+import { RestoresRepository, RunLifecycle } from '@pbx/persistence';
+import { DataSource } from 'typeorm';
 import { CoreModule, secretBoxFromEnv } from '@pbx/runtime';
 import { destinationRegistryFromEnv } from '@pbx/runtime/destinations';
 import { ArtifactCleanupService } from './artifact-cleanup.service';
@@ -13,6 +15,7 @@ import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
 import { RunSweeperService } from './run-sweeper.service';
 import { ScheduledVerificationService } from './scheduled-verification.service';
+import { RestoreFetchService } from './restore-fetch.service';
 import { VerificationHandler } from './verification.handler';
 import { VerificationService } from './verification.service';
 import { VerificationsRepository } from './verifications.repository';
@@ -32,6 +35,8 @@ export class DispatcherModule {
         RunSweeperService,
         ArtifactCleanupService,
         VerificationService,
+        RestoreFetchService,
+        { provide: RestoresRepository, inject: [DataSource, OutboxWriter], useFactory: (ds: DataSource, outbox: OutboxWriter) => new RestoresRepository(ds, outbox) },
         ScheduledVerificationService,
         VerificationsRepository,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },

@@ -3,7 +3,7 @@ import { copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { uploadedArchiveOf } from '@pbx/destinations';
+import { fetchedArchiveOf, uploadedArchiveOf } from '@pbx/destinations';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { RestoreEntity, RestoresRepository } from '@pbx/persistence';
@@ -116,5 +116,20 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(done.error).toMatch(/entry \S+\//);
     expect(done.safetyBackup).toBeNull();
     expect(await fingerprint()).toEqual(before);
+  });
+
+  it('restores a copy the dispatcher fetched from a destination, and removes the fetched copy', async () => {
+    const seeded = await fingerprint();
+    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id DESC LIMIT 10)`);
+    const restore = await db.dataSource.manager.save(
+      db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
+    );
+    const fetched = join(artifacts(), fetchedArchiveOf(restore.id));
+    await mkdir(join(artifacts(), 'restores'), { recursive: true });
+    await copyFile(sarPath, fetched);
+    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'restore.requested', { restoreId: restore.id }, { correlationId: restore.id }));
+    expect((await finalOf(restore.id)).status).toBe('succeeded');
+    expect(await fingerprint()).toEqual(seeded);
+    await expect(stat(fetched)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { DomainError, type RestoreSection, type RestoreStatus } from '@pbx/contracts';
-import { isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
+import { fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
 import { withPlainArchive, type DecryptionKey } from '@pbx/encryption';
 import type { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
@@ -59,8 +60,10 @@ export class RestoreRunner {
     if (!restore) return;
     const log = this.logger.child({ restoreId });
     const report = this.progressWriter(restoreId);
+    let fetchedCopy: string | null = null;
     try {
       const archive = await this.archiveOf(restore);
+      if (archive.fetched) fetchedCopy = archive.path;
       const key = restore.keySealed ? (JSON.parse(this.secrets.open(restore.keySealed)) as DecryptionKey) : undefined;
       const options = {
         sections: restore.requestedSections.length ? restore.requestedSections : undefined,
@@ -89,11 +92,14 @@ export class RestoreRunner {
       const outcome = failureOf(err);
       log.error({ err, status: outcome.status }, 'restore did not succeed');
       await this.repo.finish(restoreId, outcome);
+    } finally {
+      // The fetched copy was only for this restore (an upload stays until it expires).
+      if (fetchedCopy) await rm(fetchedCopy, { force: true });
     }
   }
 
   /** The archive file and the whole-file checksum known for it (a run's; an upload has none). */
-  private async archiveOf(restore: RestoreEntity): Promise<{ path: string; expectedSha256?: string }> {
+  private async archiveOf(restore: RestoreEntity): Promise<{ path: string; expectedSha256?: string; fetched?: boolean }> {
     const source = restore.source;
     if ('uploadId' in source) return { path: join(this.env.ARTIFACT_DIR, uploadedArchiveOf(source.uploadId)) };
     if ('runId' in source) {
@@ -103,7 +109,9 @@ export class RestoreRunner {
       const encrypted = isEncryptedArchiveName(run.artifactFileName);
       return { path: join(this.env.ARTIFACT_DIR, stagedArtifactOf(run.id, run.artifactFileName)), expectedSha256: encrypted ? undefined : (run.artifactSha256 ?? undefined) };
     }
-    throw new RestoreRefusedError('invalidArchive', 'restoring straight from a destination is not built yet: download the copy and upload it');
+    // Fetched by the dispatcher; the checksum it was compared with is the recorded one.
+    const recorded = await this.repo.recordedSha256(source.destinationId, source.file);
+    return { path: join(this.env.ARTIFACT_DIR, fetchedArchiveOf(restore.id)), expectedSha256: isEncryptedArchiveName(source.file) ? undefined : (recorded ?? undefined), fetched: true };
   }
 
   /** Phase and section changes are written at once, bytes at most every PROGRESS_EVERY_MS; one write at a time, the latest wins. */

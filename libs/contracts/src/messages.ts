@@ -123,6 +123,12 @@ export const MESSAGES = {
     routingKey: 'restore.requested.v1',
     payload: z.object({ restoreId: uuid }),
   },
+  /** A restore from a destination's stored copy: the dispatcher (it has the adapters) fetches it first, then asks for restore.requested. */
+  'restore.fetch-requested': {
+    version: 1,
+    routingKey: 'restore.fetch-requested.v1',
+    payload: z.object({ restoreId: uuid }),
+  },
   'restore.succeeded': {
     version: 1,
     routingKey: 'restore.succeeded.v1',
@@ -184,7 +190,7 @@ export function checkEnvelope(body: unknown): EnvelopeCheck {
 export const SUBSCRIPTIONS = {
   'packer.jobs.v1': ['backup.due', 'archive.due', 'restore.requested'],
   'dispatcher.packed.v1': ['backup.packed'],
-  'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested'],
+  'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested', 'restore.fetch-requested'],
   'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified'],
   'archiver.finalize.v1': ['archive.delivered'],
   'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed', 'restore.succeeded', 'restore.failed'],

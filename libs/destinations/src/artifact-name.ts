@@ -38,6 +38,11 @@ function runIdPrefix(runId: string): string {
   return hex;
 }
 
+/** A destination's stored copy fetched for a restore, relative to ARTIFACT_DIR (dispatcher writes, packer reads and removes). */
+export function fetchedArchiveOf(restoreId: string): string {
+  return `restores/${restoreId}.fetched`;
+}
+
 /** An archive uploaded for a restore, relative to ARTIFACT_DIR (written by the api, read by the packer). */
 export function uploadedArchiveOf(uploadId: string): string {
   return `uploads/${uploadId}.upload`;

@@ -42,12 +42,12 @@ describe('restores API (real Postgres + RabbitMQ, in-process)', () => {
     expect(audit).toEqual([{ outcome: 'ok' }]);
   });
 
-  it('refuses what cannot be restored: an unfinished upload (409), an unknown run (404), a destination source (422), bad options (400)', async () => {
+  it('refuses what cannot be restored: an unfinished upload (409), an unknown run (404), an unknown destination (404), bad options (400)', async () => {
     const unfinished = await auth(request(api.base).post(`${V1}/uploads`)).send({ size: 100 });
     expect((await start({ source: { uploadId: unfinished.body.uploadId } })).status).toBe(409);
     expect((await start({ source: { uploadId: randomUUID() } })).status).toBe(404);
     expect((await start({ source: { runId: randomUUID() } })).status).toBe(404);
-    expect((await start({ source: { destinationId: randomUUID(), file: 'x.sar' } })).status).toBe(422);
+    expect((await start({ source: { destinationId: randomUUID(), file: 'x.sar' } })).status).toBe(404);
     const uploadId = await completeUpload();
     const bad = await start({ source: { uploadId }, sections: ['voicemail'], mode: 'overwrite', passphrase: 'a', identity: 'AGE-SECRET-KEY-1ABC' });
     expect(bad.status).toBe(400);

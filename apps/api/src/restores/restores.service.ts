@@ -8,6 +8,7 @@ import type { SecretBox } from '@pbx/secrets';
 import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
 import type { PaginationQuery } from '../common/validation';
+import { isArchiveName } from '../destinations/stored-copies.service';
 import type { UploadsService } from '../uploads/uploads.service';
 import { toRestoreResponse, type RestoreResponse } from './restore.mapper';
 import type { RestoreRequest } from './restore.schema';
@@ -63,8 +64,14 @@ export class RestoresService {
       if (run.artifactRemovedAt || !there) throw new DomainError(ERROR_CODES.gone, `the archive of run ${run.id} was cleaned up: restore from a destination's copy or upload it`);
       return;
     }
-    throw new DomainError(ERROR_CODES.permanent, 'restoring straight from a destination is not built yet: download the copy and upload it (POST /api/v1/uploads)', [
-      { field: 'source', message: 'destinationId is not supported yet' },
-    ]);
+    const [dest] = await this.dataSource.query(
+      `SELECT d.id FROM destinations d JOIN configurations c ON c.id = d.configuration_id
+        WHERE d.id = $1 AND d.removed_at IS NULL AND c.deleted_at IS NULL AND c.kind = 'backup'`,
+      [source.destinationId],
+    );
+    if (!dest) throw notFound('destination');
+    if (!isArchiveName(source.file) || source.file.includes('/')) {
+      throw new DomainError(ERROR_CODES.validation, 'Request validation failed', [{ field: 'source.file', message: 'must be the name of a .sar or .sar.age file in the destination\'s folder' }]);
+    }
   }
 }

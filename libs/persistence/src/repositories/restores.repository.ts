@@ -1,4 +1,4 @@
-import { In, Not, type DataSource, type EntityManager } from 'typeorm';
+import { In, IsNull, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { FINAL_RESTORE_STATUSES, type RestoreModeName, type RestoreSection, type RestoreSource, type RestoreStatus } from '@pbx/contracts';
 import { RestoreEntity, type RestoreSectionState } from '../entities/restore.entity';
@@ -47,7 +47,9 @@ export class RestoresRepository {
           allowOtherPbx: input.allowOtherPbx, keySealed: input.keySealed, status: 'queued',
         }),
       );
-      await this.outbox.enqueue(tx, 'restore.requested', { restoreId: row.id }, { correlationId: row.id });
+      // A destination's copy is fetched first (dispatcher), which then asks for the restore.
+      const first = 'destinationId' in input.source ? 'restore.fetch-requested' : 'restore.requested';
+      await this.outbox.enqueue(tx, first, { restoreId: row.id }, { correlationId: row.id });
       return row;
     });
   }
@@ -58,6 +60,26 @@ export class RestoresRepository {
 
   list(offset: number, limit: number): Promise<[RestoreEntity[], number]> {
     return this.dataSource.manager.findAndCount(RestoreEntity, { order: { createdAt: 'DESC', id: 'DESC' }, skip: offset, take: limit });
+  }
+
+  /** The destination's copy is on local disk: the restore may run (still queued; phase fetched). False when it is not queued any more. */
+  async fetched(id: string): Promise<boolean> {
+    return this.dataSource.transaction(async (tx) => {
+      const result = await tx.update(RestoreEntity, { id, status: 'queued', phase: IsNull() }, { phase: 'fetched' });
+      if (!result.affected) return false;
+      await this.outbox.enqueue(tx, 'restore.requested', { restoreId: id }, { correlationId: id });
+      return true;
+    });
+  }
+
+  /** The sha256 recorded for a file this service delivered to a destination (null: not ours, or encrypted). */
+  async recordedSha256(destinationId: string, fileName: string): Promise<string | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT r.artifact_sha256 AS sha FROM deliveries d JOIN runs r ON r.id = d.run_id
+        WHERE d.destination_id = $1 AND d.status = 'succeeded' AND r.artifact_file_name = $2 LIMIT 1`,
+      [destinationId, fileName],
+    );
+    return (row?.sha as string | undefined) ?? null;
   }
 
   /** queued → waiting, once: the row when this call claimed it, else null (running or final already). */
