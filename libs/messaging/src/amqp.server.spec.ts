@@ -26,10 +26,12 @@ async function handlersOf(...controllers: (new () => object)[]): Promise<AmqpSer
   return s;
 }
 
+/** Every type the packer's queue receives (libs/contracts wire names). */
 @Controller()
 class Both {
   @EventPattern('backup.due') a(): void {}
   @EventPattern('archive.due') b(): void {}
+  @EventPattern('restore.requested') r(): void {}
 }
 @Controller()
 class OnlyBackup {
