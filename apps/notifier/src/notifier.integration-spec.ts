@@ -8,7 +8,7 @@ import type { AppEnv } from '@pbx/config';
 import type { DeliveryCode, DestinationType, Envelope, MessageType, PayloadOf, RunKind } from '@pbx/contracts';
 import { AmqpConnection, createEnvelope, DeadLetterRecorder, MessagePublisher, republishDeadLetter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, snapshotOf, type DeliveryStatus, type Language } from '@pbx/persistence';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, RunEntity, snapshotOf, type DeliveryStatus, type Language } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testEnv, uniqueName } from '@pbx/testing';
 import { MailAdapter } from './mail.adapter';
@@ -371,6 +371,31 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
       await drain();
       expect(await mailsTo(reportTo)).toHaveLength(1);
     }
+  });
+
+  it('mails a restore\'s result to the report-to address of the configuration its archive came from, once', async () => {
+    const reportTo = address('restore');
+    const { run } = await seedRun({ reportTo, language: 'de', status: 'succeeded', deliveries: [{ type: 'local', target: '[LOCAL]/var/backups', status: 'succeeded', code: 'successful', location: 'Nightly/a.sar' }] });
+    const restore = await db.dataSource.manager.save(
+      db.dataSource.manager.create(RestoreEntity, {
+        source: { runId: run.id }, requestedSections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'rolled_back', phase: 'done',
+        sections: [{ name: 'cdrAndVoicemails', status: 'rolled-back', counts: { rowsInserted: 0, rowsDeleted: 0, filesWritten: 0 } }],
+        safetyBackup: { path: '/var/artifacts/safety-x.sar', size: 2048, sha256: 'a'.repeat(64) }, error: 'disk full while swapping the voicemail folder', finishedAt: new Date('2030-01-02T10:00:00Z'),
+      }),
+    );
+    const env = await publish('restore.failed', { restoreId: restore.id, status: 'rolled_back', error: 'disk full while swapping the voicemail folder' }, restore.id);
+    await publisher.publish(env); // a redelivery mails nothing more
+    const { mail, raw } = await oneMailTo(reportTo);
+    expect(mail.subject).toBe('[TK-Anlagen-Wiederherstellung] ZURÜCKGEROLLT');
+    for (const body of [mail.text ?? '', String(mail.html)]) {
+      expect(body).toContain('Verbindungsdaten und Voicemails');
+      expect(body).toContain('/var/artifacts/safety-x.sar');
+      expect(body).toContain('disk full while swapping the voicemail folder');
+      expect(body).toContain(`${PUBLIC_URL}/api/v1/restores/${restore.id}`);
+    }
+    expectNoSecrets(raw);
+    await drain();
+    expect(await mailsTo(reportTo)).toHaveLength(1);
   });
 
   describe('staleness alarm', () => {

@@ -4,11 +4,11 @@ import type { AppEnv } from '@pbx/config';
 import { isVerificationFailure, type PayloadOf, type RunKind } from '@pbx/contracts';
 import { PermanentMessageError } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, RunEntity } from '@pbx/persistence';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, RunEntity } from '@pbx/persistence';
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
-import { langOf, renderRunReport, renderVerificationAlert, type FailedStep, type RenderedMail, type RunOutcome, type RunReportModel } from './templates';
+import { langOf, renderRestoreReport, renderRunReport, renderVerificationAlert, type FailedStep, type RenderedMail, type RunOutcome, type RunReportModel } from './templates';
 
 export interface RunFailure {
   kind: RunKind;
@@ -83,6 +83,51 @@ export class ReportService {
       langOf(run.snapshot.language),
     );
     return this.send(run.id, { subjectId: messageId, kind: 'run.verify-failed' }, run.snapshot.reportTo, rendered);
+  }
+
+  /**
+   * A restore's result, once per restore: to the report-to address of the configuration the
+   * archive came from (a run's, a destination's), for an upload to RESTORE_REPORT_TO.
+   */
+  async reportRestore(restoreId: string): Promise<ReportOutcome> {
+    const restore = await this.dataSource.manager.findOne(RestoreEntity, { where: { id: restoreId } });
+    if (!restore) throw new PermanentMessageError(`restore ${restoreId} does not exist`);
+    if (restore.status !== 'succeeded' && restore.status !== 'failed' && restore.status !== 'rolled_back') return 'not-wanted';
+    const configuration = await this.configurationOf(restore);
+    const to = configuration?.reportTo ?? this.env.RESTORE_REPORT_TO;
+    if (!to) return 'not-wanted';
+    const source = restore.source;
+    const rendered = renderRestoreReport(
+      {
+        restoreId,
+        status: restore.status,
+        preview: restore.preview,
+        source: 'runId' in source ? `run ${source.runId}` : 'uploadId' in source ? `upload ${source.uploadId}` : `${configuration?.name ?? ''}: ${source.file}`,
+        mode: restore.mode,
+        sections: restore.sections,
+        safetyBackup: restore.safetyBackup,
+        error: restore.error,
+        finishedAt: restore.finishedAt,
+        timezone: configuration?.timezone ?? 'UTC',
+        link: `${publicBaseUrl(this.env)}/api/v1/restores/${restoreId}`,
+      },
+      langOf(configuration?.language),
+    );
+    return this.send(restoreId, { subjectId: restoreId, kind: 'restore.final' }, to, rendered);
+  }
+
+  private async configurationOf(restore: RestoreEntity): Promise<ConfigurationEntity | null> {
+    const m = this.dataSource.manager;
+    const source = restore.source;
+    if ('runId' in source) {
+      const run = await m.findOne(RunEntity, { where: { id: source.runId } });
+      return run ? m.findOne(ConfigurationEntity, { where: { id: run.configurationId }, withDeleted: true }) : null;
+    }
+    if ('destinationId' in source) {
+      const dest = await m.findOne(DestinationEntity, { where: { id: source.destinationId } });
+      return dest ? m.findOne(ConfigurationEntity, { where: { id: dest.configurationId }, withDeleted: true }) : null;
+    }
+    return null;
   }
 
   private async report(runId: string, kind: string, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<ReportOutcome> {

@@ -43,6 +43,16 @@ export class RunEventsHandler {
     await this.reports.reportSuccess({ kind: 'archive', runId: p.runId });
   }
 
+  @EventPattern('restore.succeeded')
+  async restoreSucceeded(@Payload() envelope: Envelope): Promise<void> {
+    await this.reports.reportRestore(payloadOf('restore.succeeded', envelope).restoreId);
+  }
+
+  @EventPattern('restore.failed')
+  async restoreFailed(@Payload() envelope: Envelope): Promise<void> {
+    await this.reports.reportRestore(payloadOf('restore.failed', envelope).restoreId);
+  }
+
   @EventPattern('run.verified')
   async runVerified(@Payload() envelope: Envelope): Promise<void> {
     await this.reports.reportVerification(envelope.messageId, payloadOf('run.verified', envelope));

@@ -106,6 +106,8 @@ export const envSchema = z.object({
   DOWNLOAD_WINDOW_MS: int(24 * 60 * 60 * 1000, 0),
   /** An upload (POST /api/v1/uploads) is removed this long after it was created, finished or not. */
   UPLOAD_TTL_MS: int(24 * 60 * 60 * 1000, 1000),
+  /** Who gets the report of a restore from an upload (a run's or a destination's restore goes to its configuration's report-to); unset: nobody. */
+  RESTORE_REPORT_TO: z.email().optional(),
   SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),
   STALENESS_CHECK_MS: int(60_000, 100),
   DEFAULT_TIMEZONE: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),

@@ -191,9 +191,9 @@ export const SUBSCRIPTIONS = {
   'packer.jobs.v1': ['backup.due', 'archive.due', 'restore.requested'],
   'dispatcher.packed.v1': ['backup.packed'],
   'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested', 'restore.fetch-requested'],
-  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified'],
+  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified', 'restore.succeeded', 'restore.failed'],
   'archiver.finalize.v1': ['archive.delivered'],
-  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed', 'restore.succeeded', 'restore.failed'],
+  'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
 } as const satisfies Record<string, readonly MessageType[]>;
 
 export type SubscribedQueue = keyof typeof SUBSCRIPTIONS;

@@ -4,3 +4,4 @@ export * from './format';
 export * from './run-report.template';
 export * from './stale-alert.template';
 export * from './verification-alert.template';
+export * from './restore-report.template';
