@@ -2,9 +2,12 @@
 //   tokens create <name> --role admin|operator|viewer | tokens list | tokens revoke <name|id>
 //   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
 //   secrets reseal
+//   restore <file|run id> [--sections a,b] [--mode replace|merge] [--preview] [--allow-other-pbx] [--identity-file F]
 import { loadEnv, type AppEnv } from '@pbx/config';
-import { DomainError } from '@pbx/contracts';
-import { AmqpConnection } from '@pbx/messaging';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DomainError, RESTORE_MODES, RESTORE_SECTIONS, type RestoreModeName, type RestoreSection } from '@pbx/contracts';
+import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import {
   ApiTokensRepository,
@@ -15,9 +18,10 @@ import {
   DeadLettersService,
   SecretsRepository,
   SecretsResealService,
+  UploadStore,
   type AuditActor,
 } from '@pbx/ops';
-import { createDataSource } from '@pbx/persistence';
+import { createDataSource, RestoresRepository } from '@pbx/persistence';
 import { messagingOptions, secretBoxFromEnv } from '@pbx/runtime';
 import type { DataSource } from 'typeorm';
 
@@ -34,7 +38,13 @@ const USAGE = `usage: npm run ops -- <command>   (--help: this text)
   dlq replay <id>             republish it to its queue (once)
   dlq discard <id>            discard it (recorded)
   secrets reseal              after prepending a new key to SECRETS_KEY: seal every stored
-                              destination secret with it, so the old key can be dropped`;
+                              destination secret with it, so the old key can be dropped
+  restore <file|run id> [--sections coreData,cdrAndVoicemails,announcements] [--mode replace|merge]
+          [--preview] [--allow-other-pbx] [--identity-file F]
+                              restore a .sar/.sar.age (a file here, or a run's archive) into the
+                              PBX through the packer and follow it to the end; an encrypted
+                              archive's passphrase comes from PBX_RESTORE_PASSPHRASE (never an
+                              argument: ps would show it), an identity from --identity-file`;
 
 /** Who the CLI acts as in replayed_by / discarded_by. */
 const OPERATOR = `cli:${process.env.USER ?? 'unknown'}`;
@@ -131,6 +141,49 @@ async function secrets(env: AppEnv, [sub]: string[]): Promise<number> {
   });
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function restore(env: AppEnv, [what, ...rest]: string[]): Promise<number> {
+  if (!what) throw new UsageError();
+  const sections = (flag(rest, '--sections')?.split(',').filter(Boolean) ?? []) as RestoreSection[];
+  if (sections.some((s) => !(RESTORE_SECTIONS as readonly string[]).includes(s))) throw new UsageError();
+  const mode = (flag(rest, '--mode') ?? 'replace') as RestoreModeName;
+  if (!(RESTORE_MODES as readonly string[]).includes(mode)) throw new UsageError();
+  const identityFile = flag(rest, '--identity-file');
+  const passphrase = process.env.PBX_RESTORE_PASSPHRASE;
+  const key = identityFile ? { identity: (await readFile(identityFile, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))?.trim() } : passphrase ? { passphrase } : null;
+  if (key && 'identity' in key && !key.identity) throw new DomainError('validation', `${identityFile} holds no AGE-SECRET-KEY-1… line`);
+  const logger = createLogger({ service: 'ops', level: 'warn' });
+  return withDatabase(env, async (ds) => {
+    const source = UUID.test(what) ? { runId: what } : { uploadId: (await new UploadStore(join(env.ARTIFACT_DIR, 'uploads')).importFile(what, env.UPLOAD_TTL_MS)).id };
+    const repo = new RestoresRepository(ds, new OutboxWriter(env.DATABASE_SCHEMA));
+    const row = await repo.request({
+      source, sections, mode, preview: rest.includes('--preview'), allowOtherPbx: rest.includes('--allow-other-pbx'),
+      keySealed: key ? secretBoxFromEnv(env, logger).seal(JSON.stringify(key)) : null,
+    });
+    const audit = new AuditService(new AuditRepository(ds), logger, env.AUDIT_RETENTION_DAYS);
+    await audit.record({ tokenId: null, tokenName: OPERATOR, clientAddress: null }, { action: 'restore.start', targetType: 'restore', targetId: row.id, outcome: 'ok' });
+    console.log(`restore ${row.id} queued (${'runId' in source ? `run ${source.runId}` : `upload of ${what}`}); the packer runs it`);
+    // Followed until it is final: the packer writes its phase and progress into the row.
+    let last = '';
+    for (;;) {
+      const r = await repo.find(row.id);
+      if (!r) return 1;
+      const line = `${r.status}${r.phase ? ` (${r.phase})` : ''}${r.bytesTotal ? ` ${Math.floor((100 * r.bytesDone) / r.bytesTotal)} %` : ''}`;
+      if (line !== last) console.log(line);
+      last = line;
+      if (r.status === 'succeeded' || r.status === 'failed' || r.status === 'rolled_back') {
+        for (const s of r.sections) console.log(`  ${s.name}: ${s.status}, ${s.counts.rowsInserted} rows written, ${s.counts.rowsDeleted} removed, ${s.counts.filesWritten} files`);
+        if (r.safetyBackup) console.log(`  safety backup: ${r.safetyBackup.path}`);
+        if (r.previewResult) console.log(JSON.stringify(r.previewResult, null, 2));
+        if (r.error) console.log(`  error: ${r.error}`);
+        return r.status === 'succeeded' ? 0 : 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  });
+}
+
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
@@ -145,6 +198,7 @@ async function main(): Promise<number> {
     if (group === 'tokens') await tokens(env, args);
     else if (group === 'dlq') await dlq(env, args);
     else if (group === 'secrets') return await secrets(env, args);
+    else if (group === 'restore') return await restore(env, args);
     else throw new UsageError();
     return 0;
   } catch (err) {

@@ -8,7 +8,7 @@ import type { AppEnv } from '@pbx/config';
 import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService } from '@pbx/ops';
+import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService, UploadStore } from '@pbx/ops';
 import { RestoresRepository, RunsRepository, runEventsChannel } from '@pbx/persistence';
 import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
@@ -48,7 +48,6 @@ import { RunsService } from './runs/runs.service';
 import { RestoresController } from './restores/restores.controller';
 import { RestoresService } from './restores/restores.service';
 import { UploadExpiryService } from './uploads/upload-expiry.service';
-import { UploadStore } from './uploads/upload-store';
 import { UploadsController } from './uploads/uploads.controller';
 import { UploadsService } from './uploads/uploads.service';
 

@@ -1,6 +1,6 @@
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from '@pbx/observability';
-import type { UploadStore } from './upload-store';
+import type { UploadStore } from '@pbx/ops';
 
 /** Removes expired uploads (UPLOAD_TTL_MS) every few minutes; any replica may, removing twice is harmless. */
 export class UploadExpiryService implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { expectEventually } from '@pbx/testing';
 import { ADMIN_TOKEN, startTestApi, type TestApi } from '../api.test-helper';
-import { UploadStore } from './upload-store';
+import { UploadStore } from '@pbx/ops';
 
 const V1 = '/api/v1';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import { notFound } from '../common/ids';
-import type { UploadMeta, UploadStore } from './upload-store';
+import type { UploadMeta, UploadStore } from '@pbx/ops';
 
 export interface UploadResponse {
   uploadId: string;

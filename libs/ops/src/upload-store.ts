@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -54,6 +54,14 @@ export class UploadStore {
   async write(id: string, offset: number, body: Readable, truncate: boolean): Promise<void> {
     if (truncate) await (await open(this.partPath(id), 'w')).close();
     await pipeline(body, createWriteStream(this.partPath(id), { flags: 'r+', start: offset }));
+  }
+
+  /** A local file as a finished upload (the ops CLI's restore of a file). */
+  async importFile(path: string, ttlMs: number): Promise<UploadMeta> {
+    const { size } = await stat(path);
+    const meta = await this.create(size, ttlMs);
+    await this.write(meta.id, 0, createReadStream(path), true);
+    return this.complete(meta);
   }
 
   async complete(meta: UploadMeta, now = new Date()): Promise<UploadMeta> {
