@@ -141,6 +141,52 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
     expect(done.deliveries).toMatchObject([{ status: 'failed', code: 'authFailed', attempts: 1 }]);
   });
 
+  /** A Windows-share destination (smbclient, SMB3 with signing) through a proxy to the strict Samba peer. */
+  async function smbConfiguration(smbProxy: TcpProxy) {
+    const name = uniqueName('Nightly');
+    const folder = uniqueName('faults');
+    const cfg = await db.dataSource.transaction(async (tx) => {
+      const c = await tx.save(tx.create(ConfigurationEntity, {
+        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
+      }));
+      await tx.save(tx.create(DestinationEntity, {
+        configurationId: c.id, position: 0, type: 'smb',
+        settings: { server: peers.host, port: smbProxy.port, share: `${peers.smb.share}/${folder}`, username: peers.smb.username, security: 'ntlmssp' },
+        secrets: { password: box.seal(peers.smb.password) },
+      }));
+      return c;
+    });
+    return { cfg, folder: join(peers.smb.shareDir, folder, 'starface-backup', name) };
+  }
+
+  it('a Windows share that stops answering mid-transfer: smbclient is stopped at the idle timeout, the next attempt completes, no partial file is left', async () => {
+    const smbProxy = await startTcpProxy({ host: peers.host, port: peers.smb.port });
+    try {
+      smbProxy.stallAfter(512 * 1024);
+      await startDispatcher();
+      const { cfg, folder } = await smbConfiguration(smbProxy);
+      const { run, sha256, fileName } = await packedRun(cfg, 4 * 1024 * 1024);
+      const stalled = await expectEventually(async () => {
+        const [d] = (await runOf(run.id)).deliveries!;
+        return d.status === 'pending' && d.code === 'timeout' ? d : null;
+      }, { timeoutMs: 30_000 });
+      expect(smbProxy.stalled).toBeGreaterThanOrEqual(1);
+      expect(stalled.attempts).toBe(1);
+
+      smbProxy.resume();
+      const done = await expectEventually(async () => {
+        const r = await runOf(run.id);
+        return r.status === 'succeeded' ? r : null;
+      }, { timeoutMs: 60_000 });
+      expect(done.deliveries![0].attempts).toBeGreaterThanOrEqual(2);
+      expect(sha(join(folder, fileName))).toBe(sha256);
+      await expectEventually(() => expect(readdirSync(folder)).toEqual([fileName]));
+    } finally {
+      await smbProxy.close();
+    }
+  });
+
   it('a server that stops answering mid-transfer: the idle timeout aborts the attempt, the next one completes, no partial file is left', async () => {
     proxy.stallAfter(512 * 1024);
     await startDispatcher();
