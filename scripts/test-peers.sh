@@ -10,9 +10,11 @@
 #   Samba strict 127.0.0.1:4445  SMB3 only, signing mandatory, NTLMv2 only: shares backup, readonly
 #   Samba legacy 127.0.0.1:4446  SMB2_02+, NTLMv1 permitted, no signing required: share backup
 #   SMTP sink    127.0.0.1:2525  any auth; each mail stored as $BASE/smtp/mail/*.eml
+#   S3 (s3rver)  127.0.0.1:4568  path-style, access key S3RVER / secret S3RVER, bucket pbx-test;
+#                objects stored below $BASE/s3/data/<bucket>/ (no Object Lock, see docs/destinations.md)
 #
 # Throwaway configs and data live under $BASE (default <repo>/var/test-peers, env TEST_PEERS_DIR).
-# Optional argument: only one peer (infra|sshd|samba|samba-legacy|smtp), or `stop` to stop the
+# Optional argument: only one peer (infra|sshd|samba|samba-legacy|smtp|s3), or `stop` to stop the
 # peers this checkout started (npm run test-peers:stop). A peer on one of these ports that
 # another checkout started is stopped and replaced: its host keys, shares and mail folder are
 # not this checkout's, and tests against it fail in misleading ways.
@@ -21,12 +23,13 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE=${TEST_PEERS_DIR:-$REPO/var/test-peers}
 ONLY=${1:-all}
-# TEST_PEERS_PORT_OFFSET moves all four ports, so two checkouts can run their tests at once.
+# TEST_PEERS_PORT_OFFSET moves all five ports, so two checkouts can run their tests at once.
 OFF=${TEST_PEERS_PORT_OFFSET:-0}
 SSH_PORT=$((2222 + OFF))
 SMB_PORT=$((4445 + OFF))
 SMB_LEGACY_PORT=$((4446 + OFF))
 SMTP_PORT=$((2525 + OFF))
+S3_PORT=$((4568 + OFF))
 export DEBIAN_FRONTEND=noninteractive
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -363,6 +366,31 @@ start_smtp() {
   echo "  smtp sink started in $(took "$t")s"
 }
 
+# ------------------------------------------------------------------ S3 (s3rver)
+S3_DIR=$BASE/s3
+# Any HTTP answer from s3rver (an unsigned ListBuckets is refused with 403 XML, which is fine)
+# and the bucket's folder present.
+s3_up() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT; printf 'GET / HTTP/1.0\r\n\r\n' >&3; head -c12 <&3" 2>/dev/null | grep -q 'HTTP/1' && [[ -d $S3_DIR/data/pbx-test ]]; }
+start_s3() {
+  echo "[s3] 127.0.0.1:$S3_PORT"
+  evict_foreign "$S3_PORT"
+  if s3_up; then echo "  already running"; return 0; fi
+  local t
+  t=$(now)
+  mkdir -p "$S3_DIR/data"
+  if [[ ! -x $REPO/node_modules/.bin/s3rver ]]; then
+    echo "  $REPO/node_modules/.bin/s3rver is missing: run npm ci first" >&2
+    return 1
+  fi
+  stop_pidfile "$S3_DIR/s3.pid"
+  # --configure-bucket creates the shared bucket; tests isolate by key prefix or make their own.
+  setsid nohup node "$REPO/node_modules/s3rver/bin/s3rver.js" -d "$S3_DIR/data" -a 127.0.0.1 -p "$S3_PORT" -s \
+    --no-vhost-buckets --configure-bucket pbx-test >"$S3_DIR/s3.log" 2>&1 </dev/null &
+  echo $! >"$S3_DIR/s3.pid"
+  wait_for s3 30 s3_up || return 1
+  echo "  s3rver started in $(took "$t")s"
+}
+
 # ------------------------------------------------------------------ main
 if [[ $ONLY == stop ]]; then
   echo "[stop] test peers of $BASE"
@@ -370,6 +398,7 @@ if [[ $ONLY == stop ]]; then
   stop_pidfile "$BASE/samba/run/smbd.pid"
   stop_pidfile "$BASE/samba-legacy/run/smbd.pid"
   stop_pidfile "$SMTP_DIR/smtp.pid"
+  stop_pidfile "$BASE/s3/s3.pid"
   exit 0
 fi
 T0=$(now)
@@ -386,6 +415,7 @@ want sshd && run start_sshd
 want samba && run start_samba_strict
 want samba-legacy && run start_samba_legacy
 want smtp && run start_smtp
+want s3 && run start_s3
 
 if ((${#FAILED[@]})); then
   echo "test peers FAILED: ${FAILED[*]} (after $(took "$T0")s)" >&2

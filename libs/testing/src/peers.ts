@@ -58,6 +58,17 @@ export const peers = {
     url: `smtp://127.0.0.1:${2525 + PORT_OFFSET}`,
     maildir: join(testPeersDir, 'smtp/mail'),
   },
+  /** s3rver (path-style only; accepts any secret for its one access key, so a wrong key id is the auth failure). */
+  s3: {
+    port: 4568 + PORT_OFFSET,
+    endpoint: `http://127.0.0.1:${4568 + PORT_OFFSET}`,
+    region: 'us-east-1',
+    bucket: 'pbx-test',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    /** Where s3rver keeps each bucket's objects on this machine. */
+    dataDir: join(testPeersDir, 's3/data'),
+  },
 } as const;
 
 /** An SFTP destination (password login) on the test sshd, in the folder `sub` of sftpuser's home. */
