@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import type { DeliveryCode, FinalRunStatus, RunKind, RunStatus } from '@pbx/contracts';
+import type { DeliveryCode, FailedRunStatus, RunKind, RunStatus } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
 import { DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, type NewDelivery } from '@pbx/persistence';
 import type { KeptFile } from './retention';
@@ -146,7 +146,7 @@ export class DeliveriesRepository {
   }
 
   /** A backup run's result with its event; false when the run was final already. */
-  async finishBackup(tx: EntityManager, runId: string, result: { status: FinalRunStatus; error: string | null }): Promise<boolean> {
+  async finishBackup(tx: EntityManager, runId: string, result: { status: 'succeeded' | FailedRunStatus; error: string | null }): Promise<boolean> {
     await this.lifecycle.markDelivered(tx, runId);
     if (!(await this.lifecycle.transition(tx, runId, { to: result.status, error: result.error })).applied) return false;
     if (result.status === 'succeeded') await this.outbox.enqueue(tx, 'backup.succeeded', { runId }, { correlationId: runId });

@@ -58,6 +58,17 @@ export class ReportService {
   }
 
   /**
+   * A cancelled run is no failure: no mail, only a log line with what it had stored by then
+   * (copies delivered before the cancel stay at their destinations).
+   */
+  async noteCancelled(event: PayloadOf<'run.cancelled'>): Promise<ReportOutcome> {
+    const deliveries = await this.dataSource.manager.find(DeliveryEntity, { where: { runId: event.runId }, select: { status: true, target: true } });
+    const stored = deliveries.filter((d) => d.status === 'succeeded').map((d) => d.target);
+    this.logger.info({ component: 'report', runId: event.runId, kind: event.kind, previousStatus: event.previousStatus, stored }, 'run cancelled; no report mailed');
+    return 'not-wanted';
+  }
+
+  /**
    * A read-back that found a copy changed or gone is mailed like a failed backup (always);
    * one mail per verification (keyed by its message), so every new finding is told.
    */

@@ -53,6 +53,11 @@ export class RunEventsHandler {
     await this.reports.reportRestore(payloadOf('restore.failed', envelope).restoreId);
   }
 
+  @EventPattern('run.cancelled')
+  async runCancelled(@Payload() envelope: Envelope): Promise<void> {
+    await this.reports.noteCancelled(payloadOf('run.cancelled', envelope));
+  }
+
   @EventPattern('run.verified')
   async runVerified(@Payload() envelope: Envelope): Promise<void> {
     await this.reports.reportVerification(envelope.messageId, payloadOf('run.verified', envelope));

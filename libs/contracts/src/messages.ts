@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DELIVERY_CODES } from './domain/delivery-codes';
 import { DESTINATION_TYPES } from './domain/destinations';
-import { RUN_KINDS, type FailedRunStatus } from './domain/runs';
+import { RUN_KINDS, RUN_STATUSES, type FailedRunStatus } from './domain/runs';
 import { verificationResultSchema } from './domain/verification';
 
 /**
@@ -95,6 +95,16 @@ export const MESSAGES = {
       step: z.enum(['packing', 'delivery', 'deletion']),
       error: z.string().nullable(),
     }),
+  },
+  /**
+   * An operator cancelled the run (api, in the transaction that made it `cancelled`). Workers
+   * do not need it (they watch the run's row at their safe points); the notifier logs it and
+   * sends no report.
+   */
+  'run.cancelled': {
+    version: 1,
+    routingKey: 'run.cancelled.v1',
+    payload: z.object({ runId: uuid, kind: z.enum(RUN_KINDS), previousStatus: z.enum(RUN_STATUSES) }),
   },
   /** Read every stored copy of a run back and compare its sha256 with the run's (dispatcher). */
   'backup.verify-requested': {
@@ -191,7 +201,7 @@ export const SUBSCRIPTIONS = {
   'packer.jobs.v1': ['backup.due', 'archive.due', 'restore.requested'],
   'dispatcher.packed.v1': ['backup.packed'],
   'dispatcher.deliver.v1': ['backup.deliver', 'backup.verify-requested', 'restore.fetch-requested'],
-  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified', 'restore.succeeded', 'restore.failed'],
+  'notifier.events.v1': ['backup.failed', 'backup.succeeded', 'archive.failed', 'archive.succeeded', 'run.verified', 'run.cancelled', 'restore.succeeded', 'restore.failed'],
   'archiver.finalize.v1': ['archive.delivered'],
   'audit.events.v1': ['backup.deferred', 'delivery.succeeded', 'delivery.failed'],
 } as const satisfies Record<string, readonly MessageType[]>;

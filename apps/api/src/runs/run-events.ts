@@ -49,6 +49,7 @@ const PHASE: Record<RunStatus, RunPhase> = {
   succeeded: 'done',
   partially_failed: 'done',
   failed: 'done',
+  cancelled: 'done',
 };
 
 const percentOf = (done: number, total: number | null): number | null => (total ? Math.min(100, Math.floor((done * 100) / total)) : null);

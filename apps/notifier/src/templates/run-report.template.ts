@@ -3,7 +3,8 @@ import { deliveryCodeText } from './delivery-codes';
 import { render, type Block, type ListItem, type RenderedMail } from './document';
 import { formatBytes, formatCount, formatTime, type Lang } from './format';
 
-export type RunOutcome = FinalRunStatus;
+/** A cancelled run is reported to nobody (an operator stopped it; the notifier only logs it). */
+export type RunOutcome = Exclude<FinalRunStatus, 'cancelled'>;
 export type FailedStep = 'packing' | 'delivery' | 'deletion';
 
 export interface DeliveryLine {
@@ -87,6 +88,7 @@ const STATUSES: Record<DeliveryStatus, Localized> = {
   running: { en: 'did not finish', de: 'nicht abgeschlossen' },
   succeeded: { en: 'stored', de: 'gespeichert' },
   failed: { en: 'failed', de: 'fehlgeschlagen' },
+  cancelled: { en: 'cancelled', de: 'abgebrochen' },
 };
 
 /** Labels of an archive run's counts; a count this version does not know is shown by its key. */

@@ -22,5 +22,6 @@ export type DeliveryCode = z.output<typeof deliveryCodeSchema>;
 /** The codes of a delivery that did not succeed. */
 export type DeliveryFailureCode = Exclude<DeliveryCode, 'successful'>;
 
-export const DELIVERY_STATUSES = ['pending', 'running', 'succeeded', 'failed'] as const;
+/** `cancelled`: its run was cancelled before this delivery finished (not attempted, or its upload aborted). */
+export const DELIVERY_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -9,15 +9,15 @@ export type RunKind = z.output<typeof runKindSchema>;
 export const RUN_TRIGGERS = ['schedule', 'manual', 'runOnly'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
-export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed'] as const;
+export const RUN_STATUSES = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed', 'cancelled'] as const;
 export const runStatusSchema = z.enum(RUN_STATUSES);
 export type RunStatus = z.output<typeof runStatusSchema>;
-const FINAL = ['succeeded', 'partially_failed', 'failed'] as const satisfies readonly RunStatus[];
+const FINAL = ['succeeded', 'partially_failed', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
 /** A run in one of these never changes again. */
 export const FINAL_RUN_STATUSES: readonly RunStatus[] = FINAL;
 export type FinalRunStatus = (typeof FINAL)[number];
-/** How a run that did not succeed ended. */
-export type FailedRunStatus = Exclude<FinalRunStatus, 'succeeded'>;
+/** How a run that did not succeed ended (a cancelled run did not fail: an operator stopped it). */
+export type FailedRunStatus = Exclude<FinalRunStatus, 'succeeded' | 'cancelled'>;
 
 export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
   return FINAL_RUN_STATUSES.includes(status);

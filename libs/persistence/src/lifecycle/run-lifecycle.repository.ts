@@ -15,7 +15,9 @@ export type DeliveryChange =
   /** A transient failure: the delivery waits until `nextAttemptAt` (its message is held back until then). */
   | { to: 'pending'; code: DeliveryCode; error: string; nextAttemptAt: Date; failingSince: Date }
   | { to: 'succeeded'; location: string; target: string; bytes: number }
-  | { to: 'failed'; code: DeliveryCode; error: string };
+  | { to: 'failed'; code: DeliveryCode; error: string }
+  /** Its run was cancelled: an upload aborted at its next chunk, or one that never started. */
+  | { to: 'cancelled' };
 
 /** NOTIFY channel of run and delivery changes in one schema; the payload is the run id (the api's live run events listen). */
 export function runEventsChannel(schema: string): string {
@@ -44,9 +46,12 @@ export class RunLifecycleRepository {
   /** Applies `change` when the run is in one of `from`; returns its configuration id, or null when it was not. */
   async updateRun(manager: EntityManager, runId: string, change: RunChange, from: readonly RunStatus[]): Promise<{ configurationId: string } | null> {
     const [set, params] = runSet(change);
+    // A run whose deliveries all answered is past the point of no return (an archive run's
+    // PBX data is being deleted): a cancel comes too late.
+    const guard = change.to === 'cancelled' ? ' AND delivered_at IS NULL' : '';
     // TypeORM answers an UPDATE … RETURNING with [rows, affected].
     const [rows]: [{ configuration_id: string }[], number] = await manager.query(
-      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[]) RETURNING configuration_id, ${notifyRun('id')}`,
+      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[])${guard} RETURNING configuration_id, ${notifyRun('id')}`,
       [runId, from, change.to, ...params],
     );
     return rows.length ? { configurationId: rows[0].configuration_id } : null;
@@ -121,6 +126,15 @@ export class RunLifecycleRepository {
     return created;
   }
 
+  /** Moves the run's deliveries in one of `from` to `cancelled`; returns how many. */
+  async cancelDeliveries(manager: EntityManager, runId: string, from: readonly DeliveryStatus[]): Promise<number> {
+    const [rows]: [unknown[], number] = await manager.query(
+      `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, finished_at = now() WHERE run_id = $1 AND status = ANY($2::varchar[]) RETURNING id, ${notifyRun('run_id')}`,
+      [runId, from],
+    );
+    return rows.length;
+  }
+
   async saveDeliveryProgress(manager: EntityManager, deliveryId: string, bytes: number): Promise<void> {
     await manager.query(`UPDATE deliveries SET bytes_sent = $2 WHERE id = $1 AND status = 'running' RETURNING ${notifyRun('run_id')}`, [deliveryId, bytes]);
   }
@@ -160,7 +174,7 @@ function runSet(change: RunChange): [string, unknown[]] {
         [change.artifact.fileName, change.artifact.size, change.artifact.sha256, JSON.stringify(change.counts), JSON.stringify(change.progress)],
       ];
     default:
-      return [`error = $4, finished_at = now(), counts = CASE WHEN $5::jsonb IS NULL THEN counts ELSE COALESCE(counts, '{}'::jsonb) || $5::jsonb END`, [change.error, change.counts ? JSON.stringify(change.counts) : null]];
+      return [`error = $4, finished_at = now(), deferred_until = NULL, counts = CASE WHEN $5::jsonb IS NULL THEN counts ELSE COALESCE(counts, '{}'::jsonb) || $5::jsonb END`, [change.error, change.counts ? JSON.stringify(change.counts) : null]];
   }
 }
 
@@ -175,5 +189,7 @@ function deliverySet(change: DeliveryChange): [string, unknown[]] {
       return [`code = 'successful', location = $4, target = $5, bytes_sent = $6, error = NULL, finished_at = now()`, [change.location, change.target.slice(0, 300), change.bytes]];
     case 'failed':
       return ['code = $4, error = $5, finished_at = now()', [change.code, change.error]];
+    case 'cancelled':
+      return ['next_attempt_at = NULL, finished_at = now()', []];
   }
 }

@@ -1,9 +1,13 @@
 import type { EntityManager } from 'typeorm';
 import { FINAL_RUN_STATUSES, isFinalRunStatus, type DeliveryStatus, type RunStatus } from '@pbx/contracts';
 import type { Deferral, RunProgress } from '../entities/run.entity';
+import { watchForCancel, type CancelWatch } from './cancel-watch';
 import { eraseEphemeralDestinationSecrets } from '../repositories/destination-secrets';
 import { RunLifecycleRepository, type DeliveryChange, type NewDelivery, type RunChange } from './run-lifecycle.repository';
 import { deliverySourcesOf, INITIAL_DELIVERY_STATUS, runSourcesOf } from './run-transitions';
+
+/** Deliveries a cancel ends at once: those not running (a running upload belongs to its dispatcher). */
+const NOT_STARTED: readonly DeliveryStatus[] = deliverySourcesOf('cancelled').filter((s) => s !== 'running');
 
 /**
  * Whether a transition was applied. Refused (the row was not in a status the table allows
@@ -26,6 +30,8 @@ export class RunLifecycle {
     const applied = await this.repo.updateRun(manager, runId, change, runSourcesOf(change.to));
     if (!applied) return { applied: false, status: await this.repo.runStatus(manager, runId) };
     if (isFinalRunStatus(change.to)) {
+      // A cancelled run starts no more deliveries; running ones are aborted by their dispatcher (CancelWatch).
+      if (change.to === 'cancelled') await this.repo.cancelDeliveries(manager, runId, NOT_STARTED);
       // A final run delivers nothing more: a runOnly configuration's credentials have served.
       await eraseEphemeralDestinationSecrets(manager, applied.configurationId);
       if (change.to === 'succeeded') await this.repo.recordConfigurationSuccess(manager, applied.configurationId);
@@ -37,6 +43,11 @@ export class RunLifecycle {
     const applied = await this.repo.updateDelivery(manager, deliveryId, change, deliverySourcesOf(change.to));
     if (!applied) return { applied: false, status: await this.repo.deliveryStatus(manager, deliveryId) };
     return { applied: true, attempts: applied.attempts };
+  }
+
+  /** Watches the run for a cancel while a worker packs or uploads it (cancel-watch.ts). */
+  watchForCancel(manager: EntityManager, runId: string, intervalMs: number): CancelWatch {
+    return watchForCancel(() => this.repo.runStatus(manager, runId), intervalMs);
   }
 
   /** Packing progress, kept only while the run is packing (a late write never touches a later status). */

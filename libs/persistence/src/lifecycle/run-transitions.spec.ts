@@ -22,6 +22,11 @@ const RUN_ALLOWED: [RunStatus, RunStatus][] = [
   ['dispatching', 'succeeded'],
   ['dispatching', 'partially_failed'],
   ['dispatching', 'failed'],
+  // A cancel (POST /runs/:id/cancel) ends any run that is not final yet.
+  ['queued', 'cancelled'],
+  ['deferred', 'cancelled'],
+  ['packing', 'cancelled'],
+  ['dispatching', 'cancelled'],
 ];
 
 const DELIVERY_ALLOWED: [DeliveryStatus, DeliveryStatus][] = [
@@ -31,6 +36,8 @@ const DELIVERY_ALLOWED: [DeliveryStatus, DeliveryStatus][] = [
   ['running', 'pending'],
   ['running', 'succeeded'],
   ['running', 'failed'],
+  ['pending', 'cancelled'],
+  ['running', 'cancelled'],
 ];
 
 /** Every pair of the cross product not in `allowed`: a new status lands here until it is classified. */
@@ -83,7 +90,7 @@ describe('delivery transitions', () => {
     expect(deliverySourcesOf(to)).not.toContain(from);
   });
 
-  it('ends in succeeded or failed', () => {
-    expect([...FINAL_DELIVERY_STATUSES].sort()).toEqual(['failed', 'succeeded']);
+  it('ends in succeeded, failed or cancelled', () => {
+    expect([...FINAL_DELIVERY_STATUSES].sort()).toEqual(['cancelled', 'failed', 'succeeded']);
   });
 });

@@ -10,25 +10,29 @@ export const INITIAL_DELIVERY_STATUS: DeliveryStatus = 'pending';
  * lock again is deferred again. Final statuses have no way out.
  */
 export const RUN_TRANSITIONS: { readonly [from in RunStatus]: readonly RunStatus[] } = {
-  queued: ['packing', 'deferred'],
-  deferred: ['packing', 'deferred'],
-  packing: ['packing', 'deferred', 'dispatching', 'failed'],
-  dispatching: ['succeeded', 'partially_failed', 'failed'],
+  queued: ['packing', 'deferred', 'cancelled'],
+  deferred: ['packing', 'deferred', 'cancelled'],
+  packing: ['packing', 'deferred', 'dispatching', 'failed', 'cancelled'],
+  dispatching: ['succeeded', 'partially_failed', 'failed', 'cancelled'],
   succeeded: [],
   partially_failed: [],
   failed: [],
+  cancelled: [],
 };
 
 /**
  * Every status a delivery may move to, by the status it is in. `running` re-enters itself
  * when a dispatcher died mid-upload and the message came back; `pending` before an attempt
- * can fail at once (destination removed, secrets unreadable, archive gone).
+ * can fail at once (destination removed, secrets unreadable, archive gone). `cancelled`: its
+ * run was cancelled — a pending one is never started, a running upload is aborted at its
+ * next chunk (or finishes first and stays `succeeded`).
  */
 export const DELIVERY_TRANSITIONS: { readonly [from in DeliveryStatus]: readonly DeliveryStatus[] } = {
-  pending: ['running', 'failed'],
-  running: ['running', 'pending', 'succeeded', 'failed'],
+  pending: ['running', 'failed', 'cancelled'],
+  running: ['running', 'pending', 'succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
+  cancelled: [],
 };
 
 export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter((s) => DELIVERY_TRANSITIONS[s].length === 0);
