@@ -16,5 +16,8 @@ ENV APP=${APP} NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The data directories exist, owned by the apps' user, so named volumes mounted on them start
+# out writable by it (Docker copies a directory's owner into an empty named volume).
+RUN mkdir -p /data/artifacts /data/pbx /data/backups /media/usb && chown -R node:node /data /media/usb
 USER node
 CMD ["sh", "-c", "exec node dist/apps/${APP}/src/main.js"]

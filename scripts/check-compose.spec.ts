@@ -17,7 +17,7 @@ describe('scripts/check-compose.mjs', () => {
     if (from !== undefined) expect(COMPOSE).toContain(from);
     const file = join(dir, `${Math.random().toString(36).slice(2)}.yml`);
     writeFileSync(file, from === undefined ? COMPOSE : COMPOSE.replace(from, to));
-    const res = spawnSync(process.execPath, [join(__dirname, 'check-compose.mjs'), file], { encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [join(__dirname, 'check-compose.mjs'), file], { encoding: 'utf8', cwd: join(__dirname, '..') });
     return res.status === 0 ? '' : res.stderr;
   };
   const RABBIT_ENV = `    environment:
@@ -41,7 +41,24 @@ describe('scripts/check-compose.mjs', () => {
     expect(check(from, to)).toMatch(message);
   });
 
-  it('allows the management port on loopback when the account comes from required variables', () => {
-    expect(check(RABBIT_ENV, `${RABBIT_ENV}    ports: ["127.0.0.1:15672:15672"]\n`)).toBe('');
+  it.each([
+    // Removed from the shared block: every app that needs it (libs/config DEPLOYMENT_REQUIRED) is named.
+    ['a required variable removed', '    REDIS_URL: redis://redis:6379\n', '', /api: REDIS_URL not set[\s\S]*notifier: REDIS_URL not set/],
+    ['a variable only the packer requires', '    PBX_DATABASE_URL: postgres://postgres:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD (URL-safe)}@postgres:5432/pbx\n', '', /packer: PBX_DATABASE_URL not set/],
+    ['a required variable that may come out empty', 'PBX_ID: ${PBX_ID:-pbx-1}', 'PBX_ID: ${PBX_ID}', /packer: PBX_ID not set/],
+    ['a worker without a health port', '    HEALTH_PORT: "3100"\n', '', /scheduler: HEALTH_PORT not set/],
+    ['an app that does not wait for migrate', '    migrate: { condition: service_completed_successfully }\n    postgres', '    postgres', /api: must wait for migrate/],
+    ['a service without a health check', `    healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: 5s, retries: 20 }\n`, '', /redis: no healthcheck/],
+    ['a worker health check on another port', "fetch('http://127.0.0.1:3100/health')", "fetch('http://127.0.0.1:3200/health')", /packer: its healthcheck must ask \/health on its own port 3100/],
+    ['SMTP_URL pointing nowhere', 'smtp://mail:1025', 'smtp://mailhog:1025', /notifier: SMTP_URL .* must point at the mail catcher/],
+    ['the management port published by default', 'ports: ["127.0.0.1:8025:8025"]', 'ports: ["127.0.0.1:8025:8025", "15672:15672"]', /mail: publishes the management port 15672 by default/],
+    ['what docker-compose refuses', 'condition: service_completed_successfully', 'condition: service_finished', /docker-compose config|must wait for migrate/],
+  ])('fails on %s', (_what, from, to, message) => {
+    expect(check(from, to)).toMatch(message);
+  });
+
+  it('publishes the management port only under an opt-in profile (the repository file: `management`), not by default even on loopback', () => {
+    expect(check(RABBIT_ENV, `${RABBIT_ENV}    ports: ["127.0.0.1:15672:15672"]\n`)).toMatch(/rabbitmq: publishes the management port 15672 by default/);
+    expect(COMPOSE).toMatch(/rabbitmq-management:\n(.*\n)*?    profiles: \[management\]/);
   });
 });

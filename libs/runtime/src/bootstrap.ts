@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import type { SubscribedQueue } from '@pbx/contracts';
-import { ConfigError, loadEnv, type AppEnv } from '@pbx/config';
+import { ConfigError, isAppName, loadEnv, missingDeploymentEnv, type AppEnv } from '@pbx/config';
 import { AmqpConnection, AmqpServer, RethrowRpcExceptionFilter } from '@pbx/messaging';
 import { createLogger, PinoNestLogger, type Logger } from '@pbx/observability';
 import { migrateDatabase } from '@pbx/persistence';
@@ -12,7 +12,11 @@ import { messagingOptions } from './core.module';
 export function loadEnvOrExit(service: string, raw: Record<string, string | undefined>): { env: AppEnv; logger: Logger } {
   try {
     const env = loadEnv(raw);
-    return { env, logger: createLogger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT }) };
+    const logger = createLogger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT });
+    // A warning, not a refusal: benches and smoke runs use production mode on a developer's machine.
+    const missing = env.NODE_ENV === 'production' && isAppName(service) ? missingDeploymentEnv(service, raw) : [];
+    if (missing.length) logger.warn({ missing }, `production without ${missing.join(', ')}: using development defaults (docs/deploy.md)`);
+    return { env, logger };
   } catch (err) {
     const logger = createLogger({ service });
     logger.fatal({ problems: err instanceof ConfigError ? err.problems : String(err) }, err instanceof Error ? err.message : 'invalid configuration');
