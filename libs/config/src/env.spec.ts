@@ -58,6 +58,16 @@ describe('loadEnv', () => {
     expect(errorOf({ DESTINATION_IDLE_TIMEOUT_MS: '0' }).message).toContain('DESTINATION_IDLE_TIMEOUT_MS');
   });
 
+  it('keeps artifacts in ARTIFACT_DIR by default; ARTIFACT_STORE=s3 needs a bucket and both keys or neither', () => {
+    expect(loadEnv({})).toMatchObject({ ARTIFACT_STORE: 'fs', S3_REGION: 'us-east-1', S3_PREFIX: '', S3_FORCE_PATH_STYLE: false });
+    expect(errorOf({ ARTIFACT_STORE: 's3' }).message).toContain('S3_BUCKET: required');
+    expect(errorOf({ ARTIFACT_STORE: 's3', S3_BUCKET: 'b1b', S3_ACCESS_KEY_ID: 'k' }).message).toContain('S3_SECRET_ACCESS_KEY');
+    expect(errorOf({ S3_ENDPOINT: 'ftp://x' }).message).toContain('S3_ENDPOINT');
+    expect(
+      loadEnv({ ARTIFACT_STORE: 's3', S3_BUCKET: 'pbx-art', S3_PREFIX: 'site-1', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' }),
+    ).toMatchObject({ ARTIFACT_STORE: 's3', S3_BUCKET: 'pbx-art', S3_PREFIX: 'site-1/', S3_FORCE_PATH_STYLE: true });
+  });
+
   it('refuses a malformed SECRETS_KEY without echoing it', () => {
     const err = errorOf({ SECRETS_KEY: 'not-a-key-but-a-secret-value' });
     expect(err.message).toContain('SECRETS_KEY');

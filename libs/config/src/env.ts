@@ -55,6 +55,23 @@ export const envSchema = z.object({
   PBX_DATA_DIR: dir('./var/pbx-data'),
   PBX_ID: z.string().min(1).default('pbx-1'),
   ARTIFACT_DIR: dir('./var/artifacts'),
+  /**
+   * Where packed archives wait for delivery and download (docs/operations.md#artifact-store):
+   * fs (ARTIFACT_DIR, shared by every packer, dispatcher and api) or s3 (a bucket; ARTIFACT_DIR
+   * is then each host's own scratch space).
+   */
+  ARTIFACT_STORE: z.enum(['fs', 's3']).default('fs'),
+  /** S3-compatible endpoint (MinIO, Ceph RGW, Wasabi…); unset: AWS for S3_REGION. */
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  /** Key prefix of the artifacts in the bucket, e.g. `pbx-1/` (a trailing slash is added when missing). */
+  S3_PREFIX: z.string().default('').transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`)),
+  /** Both or neither; neither: the SDK's default chain (instance role, AWS_* variables, profile). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style URLs (`<endpoint>/<bucket>/<key>`), which most self-hosted servers need. */
+  S3_FORCE_PATH_STYLE: bool(false),
   LOCAL_BACKUP_ROOT: dir('./var/backups'),
   /**
    * How local and USB copies are checked: 'size' (they are fsynced either way), or 'sha256'
@@ -77,6 +94,10 @@ export const envSchema = z.object({
   TOKEN_REQUESTS_PER_MINUTE: int(600, 1),
   /** Comma-separated CIDRs and host names destinations may point at; empty = anywhere. */
   DESTINATION_HOSTS_ALLOWED: z.string().default(''),
+  /** Comma-separated CIDRs and host names webhooks may point at (checked on save and on each call); empty = anywhere. */
+  WEBHOOK_HOSTS_ALLOWED: z.string().default(''),
+  /** One webhook call (connect, send, answer) may take this long before it counts as failed and is retried. */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
   /** Hard limit of one POST /destinations/test, and how many one token may run at once. */
   DESTINATION_TEST_TIMEOUT_MS: int(15000, 100),
   DESTINATION_TESTS_PER_TOKEN: int(4, 1),
@@ -108,6 +129,15 @@ export const envSchema = z.object({
   UPLOAD_TTL_MS: int(24 * 60 * 60 * 1000, 1000),
   /** Who gets the report of a restore from an upload (a run's or a destination's restore goes to its configuration's report-to); unset: nobody. */
   RESTORE_REPORT_TO: z.email().optional(),
+  /**
+   * Tests only (refused when NODE_ENV=production): `<section>:<step>` — the packer's restore
+   * stops there (RestoreCheckpoint of libs/restore) and waits to be killed, so a test can kill it
+   * mid-section (test/e2e/restore-kill.e2e-spec.ts).
+   */
+  RESTORE_TEST_PAUSE_AT: z
+    .string()
+    .regex(/^(coreData|cdrAndVoicemails|announcements):(journal-opened|audio-staged|tables-loaded|tables-committed|audio-half-swapped|audio-swapped)$/, 'must be <section>:<restore step>')
+    .optional(),
   SCHEDULER_MAX_SLEEP_MS: int(30_000, 100),
   STALENESS_CHECK_MS: int(60_000, 100),
   DEFAULT_TIMEZONE: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
@@ -145,6 +175,15 @@ export function loadEnv(raw: Record<string, string | undefined>): AppEnv {
   const env: AppEnv = { ...parsed.data, MAINTENANCE_LOCK_KEY: parsed.data.MAINTENANCE_LOCK_KEY ?? maintenanceLockKey(parsed.data.PBX_ID) };
   if (env.SECRETS_KEY !== undefined && !isValidKeyRing(env.SECRETS_KEY)) {
     throw new ConfigError(['SECRETS_KEY: must be 64 hex characters or base64 of 32 bytes, optionally "id:key,id:key" (first is current)']);
+  }
+  if (env.ARTIFACT_STORE === 's3' && env.S3_BUCKET === undefined) {
+    throw new ConfigError(['S3_BUCKET: required when ARTIFACT_STORE=s3']);
+  }
+  if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError(['S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: give both or neither (neither: the SDK default credential chain)']);
+  }
+  if (env.RESTORE_TEST_PAUSE_AT !== undefined && env.NODE_ENV === 'production') {
+    throw new ConfigError(['RESTORE_TEST_PAUSE_AT: a test knob (it stops every restore); not allowed with NODE_ENV=production']);
   }
   if (env.DELIVERY_RETRY_MAX_DELAY_MS < env.DELIVERY_RETRY_FIRST_DELAY_MS) {
     throw new ConfigError([`DELIVERY_RETRY_MAX_DELAY_MS: must be at least DELIVERY_RETRY_FIRST_DELAY_MS (${env.DELIVERY_RETRY_FIRST_DELAY_MS})`]);

@@ -19,6 +19,8 @@ export const REDACTED_KEYS = [
   'cookie',
   'SECRETS_KEY',
   'ADMIN_API_TOKEN',
+  'secretAccessKey',
+  'S3_SECRET_ACCESS_KEY',
 ];
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`, `req.headers.${k}`]);
