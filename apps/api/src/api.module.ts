@@ -114,7 +114,7 @@ export class ApiModule {
               box,
               exchange,
               (d) => tester.presentedHostKey(d),
-              { schema: env.DATABASE_SCHEMA, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) },
+              { schema: env.DATABASE_SCHEMA, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED), webhookHosts: HostAllowlist.parse(env.WEBHOOK_HOSTS_ALLOWED) },
               hostKeyPinsToAudit(audit),
             ),
         },

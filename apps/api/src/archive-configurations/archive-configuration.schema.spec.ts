@@ -21,7 +21,7 @@ function validBody(): Body {
 
 describe('createArchiveConfigurationSchema', () => {
   it('accepts the example and applies defaults', () => {
-    expect(validate(create, validBody())).toEqual({ ...validBody(), notifyOnSuccess: false, language: 'en', encryption: { mode: 'none' } });
+    expect(validate(create, validBody())).toEqual({ ...validBody(), notifyOnSuccess: false, language: 'en', encryption: { mode: 'none' }, webhooks: [] });
   });
 
   it('a left-out item is disabled; daysToKeep 0 means everything', () => {
@@ -74,7 +74,7 @@ describe('createArchiveConfigurationSchema', () => {
   it('converts to JSON Schema', () => {
     const json = z.toJSONSchema(create, { io: 'input' }) as { properties: Record<string, unknown>; required: string[] };
     expect(Object.keys(json.properties).sort()).toEqual(
-      ['action', 'destinations', 'encryption', 'interval', 'items', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone'].sort(),
+      ['action', 'destinations', 'encryption', 'interval', 'items', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone', 'webhooks'].sort(),
     );
     expect(json.required.sort()).toEqual(['destinations', 'interval', 'items', 'name', 'reportTo']);
     expect(() => z.toJSONSchema(patch, { io: 'input' })).not.toThrow();

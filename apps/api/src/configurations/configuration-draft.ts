@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { encryptionSettingsOf, nameKey, type EncryptionInput, type VerifySettings } from '@pbx/contracts';
+import { encryptionSettingsOf, nameKey, type EncryptionInput, type VerifySettings, type WebhookInput } from '@pbx/contracts';
 import type { ConfigurationEntity } from '@pbx/persistence';
 import type { CreateArchiveConfigurationSchema, PatchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
 import type { CreateBackupConfigurationSchema, PatchBackupConfigurationSchema } from './configuration.schema';
@@ -45,6 +45,8 @@ const COLUMNS = {
   // The passphrase is never a column value here: the service seals it (ConfigurationsService).
   encryption: (encryption: EncryptionInput) => ({ encryption: encryptionSettingsOf(encryption) }),
   verify: (verify: VerifySettings) => ({ verify }),
+  // Stored by the service: new ones get an id, secrets are sealed apart (ConfigurationsService).
+  webhooks: (_webhooks: WebhookInput[]) => ({}),
 } satisfies { [K in ConfigurationField]-?: (value: Exclude<PatchFields[K], undefined>) => Columns };
 
 /** The columns of the fields a request gives. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, canonicalName, email, encryptionSchema, LANGUAGES, mustBe, oneOf, patchEncryptionSchema, portableNameProblems } from '@pbx/contracts';
+import { bool, canonicalName, email, encryptionSchema, LANGUAGES, mustBe, oneOf, patchEncryptionSchema, portableNameProblems, webhookListSchema } from '@pbx/contracts';
 import { intervalField, startAtField, timezoneField } from './schedule-fields';
 
 /**
@@ -48,6 +48,8 @@ export const commonFields = {
   encryption: encryptionSchema.default({ mode: 'none' }),
   /** On PATCH: in passphrase mode an omitted passphrase keeps the stored one. */
   encryptionPatch: patchEncryptionSchema,
+  /** Where the notifier also tells (docs/notifications.md); PATCH replaces the whole list, an entry with an id keeps its secret when `secret` is omitted. */
+  webhooks: webhookListSchema,
 } as const;
 
 /** PATCH refuses `action`: running is its own request. */

@@ -1,10 +1,13 @@
-import type { EncryptionSettings, VerifySettings } from '@pbx/contracts';
+import type { EncryptionSettings, VerifySettings, WebhookSettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 import type { ConfigurationField } from './configuration-draft';
 import { SECRET_MARKER, secretFlag } from './destination-secrets';
 
 /** The archives' encryption as responses show it: the public keys, for a passphrase only `hasPassphrase`. */
 export type EncryptionResponse = Exclude<EncryptionSettings, { mode: 'passphrase' }> | { mode: 'passphrase'; hasPassphrase: boolean };
+
+/** A webhook as responses show it: never its secret, only whether one is stored. */
+export type WebhookResponse = WebhookSettings & { hasSecret: boolean };
 
 /** A destination as responses show it: settings, and for each stored secret a marker and a flag. */
 export type DestinationResponse = { id: string; type: string } & Record<string, unknown>;
@@ -26,6 +29,7 @@ export interface ConfigurationResponse {
   notifyOnSuccess: boolean;
   language: string;
   encryption: EncryptionResponse;
+  webhooks: WebhookResponse[];
   nextRunAt: string | null;
   lastSuccessAt: string | null;
   createdAt: string;
@@ -57,11 +61,12 @@ const SHOWN = {
   language: (c) => ({ language: c.language }),
   encryption: (c) => ({ encryption: toEncryptionResponse(c) }),
   verify: (c) => (c.kind === 'archive' ? {} : { verify: c.verify }),
+  webhooks: (c) => ({ webhooks: (c.webhooks ?? []).map((w) => ({ id: w.id, url: w.url, format: w.format, events: w.events, hasSecret: Object.hasOwn(c.webhookSecrets ?? {}, w.id) })) }),
 } satisfies Record<ConfigurationField, (c: ConfigurationEntity) => Shown>;
 
 export function toConfigurationResponse(c: ConfigurationEntity, destinations: DestinationEntity[]): ConfigurationResponse {
   const active = destinations.filter((d) => !d.removedAt).sort((a, b) => a.position - b.position);
-  const fields = Object.assign({}, ...Object.values(SHOWN).map((show) => show(c))) as Pick<ConfigurationResponse, 'name' | 'reportTo' | 'interval' | 'startAt' | 'timezone' | 'notifyOnSuccess' | 'language' | 'encryption'>;
+  const fields = Object.assign({}, ...Object.values(SHOWN).map((show) => show(c))) as Pick<ConfigurationResponse, 'name' | 'reportTo' | 'interval' | 'startAt' | 'timezone' | 'notifyOnSuccess' | 'language' | 'encryption' | 'webhooks'>;
   return {
     id: c.id,
     kind: c.kind,

@@ -46,7 +46,7 @@ const GOOD_DESTINATIONS: Record<string, unknown[]> = {
 describe('createBackupConfigurationSchema: accepted bodies', () => {
   it('accepts the contract example and applies defaults', () => {
     const out = validate(create, validBody());
-    expect(out).toEqual({ ...validBody(), notifyOnSuccess: false, language: 'en', encryption: { mode: 'none' }, verify: { afterUpload: 'size' } });
+    expect(out).toEqual({ ...validBody(), notifyOnSuccess: false, language: 'en', encryption: { mode: 'none' }, verify: { afterUpload: 'size' }, webhooks: [] });
   });
 
   it('applies the default timezone, action, language and data defaults', () => {
@@ -462,7 +462,7 @@ describe('JSON Schema (OpenAPI)', () => {
       additionalProperties: boolean;
     };
     expect(Object.keys(json.properties).sort()).toEqual(
-      ['action', 'data', 'destinations', 'encryption', 'interval', 'keepLast', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone', 'verify'].sort(),
+      ['action', 'data', 'destinations', 'encryption', 'interval', 'keepLast', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone', 'verify', 'webhooks'].sort(),
     );
     expect(json.required.sort()).toEqual(['data', 'destinations', 'interval', 'name', 'reportTo']);
     expect(json.additionalProperties).toBe(false);

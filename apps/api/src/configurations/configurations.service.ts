@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, missingSecret, type EncryptionInput, type FieldError, type Interval, type RunKind } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, missingSecret, type EncryptionInput, type FieldError, type Interval, type RunKind, type WebhookInput } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
@@ -36,7 +37,11 @@ export interface ConfigurationsServiceOptions {
   now?: () => Date;
   /** DESTINATION_HOSTS_ALLOWED; default anywhere. */
   hosts?: HostAllowlist;
+  /** WEBHOOK_HOSTS_ALLOWED; default anywhere. */
+  webhookHosts?: HostAllowlist;
 }
+
+type WebhookColumns = Pick<ConfigurationEntity, 'webhooks' | 'webhookSecrets'>;
 
 const KIND_LABEL: Record<RunKind, string> = { backup: 'backup configuration', archive: 'archive configuration' };
 const UNIQUE_NAME_INDEX = 'configurations_name_unique';
@@ -65,6 +70,7 @@ export class ConfigurationsService {
     const ephemeral = action === 'runOnly';
     // Cheap refusals first, so a Dropbox code is not spent on a request that fails anyway.
     if (!ephemeral) await this.assertNameFree(this.repository.manager, kind, draft.name);
+    await this.assertWebhookHostsAllowed(draft.webhooks);
     const { destinations, pinned } = await this.prepareDestinations(draft.destinations, (i) => `destinations[${i}]`);
     return this.inTransaction(async (tx) => {
       if (!ephemeral) await this.assertNameFree(tx, kind, draft.name);
@@ -74,6 +80,7 @@ export class ConfigurationsService {
         keepLast: null,
         ...configurationColumns(draft),
         encryptionPassphrase: this.passphraseColumn(draft.encryption, null),
+        ...this.webhookColumns(draft.webhooks ?? [], null),
         ephemeral,
         // An ephemeral configuration must never be picked up by the scheduler.
         nextRunAt: ephemeral ? null : this.computeNextRun(draft.interval, draft.startAt, draft.timezone),
@@ -109,12 +116,14 @@ export class ConfigurationsService {
     const m = this.repository.manager;
     await this.findOrFail(m, kind, id);
     if (patch.name !== undefined) await this.assertNameFree(m, kind, patch.name, id);
+    await this.assertWebhookHostsAllowed(patch.webhooks);
     const incoming = patch.destinations ? await this.prepareDestinations(patch.destinations, (i) => `destinations[${i}]`) : undefined;
     return this.inTransaction(async (tx) => {
       const c = await this.findOrFail(tx, kind, id, true);
       if (patch.name !== undefined) await this.assertNameFree(tx, kind, patch.name, id);
       Object.assign(c, configurationColumns(patch));
       c.encryptionPassphrase = this.passphraseColumn(patch.encryption, c.encryptionPassphrase);
+      if (patch.webhooks !== undefined) Object.assign(c, this.webhookColumns(patch.webhooks, c));
       if (c.interval !== 'manual' && !c.startAt) {
         throw validationError([{ field: 'startAt', message: `is required when interval is "${c.interval}" (only "manual" needs none)` }]);
       }
@@ -214,6 +223,38 @@ export class ConfigurationsService {
     if (encryption.passphrase !== undefined) return this.box.seal(encryption.passphrase);
     if (stored !== null) return stored;
     throw validationError([{ field: 'encryption.passphrase', message: 'is required (no passphrase is stored yet)' }]);
+  }
+
+  /**
+   * The webhooks a request leaves stored: new ones get an id, a given secret is sealed, an entry
+   * with an id and no secret keeps the stored one (as destination secrets on PATCH).
+   */
+  private webhookColumns(input: WebhookInput[], stored: WebhookColumns | null): WebhookColumns {
+    const known = new Set((stored?.webhooks ?? []).map((w) => w.id));
+    const errors: FieldError[] = [];
+    const columns: WebhookColumns = { webhooks: [], webhookSecrets: {} };
+    input.forEach((w, i) => {
+      if (w.id !== undefined && !known.has(w.id)) errors.push({ field: `webhooks[${i}].id`, message: 'is not a webhook of this configuration (leave it out for a new one)' });
+      const id = w.id ?? randomUUID();
+      columns.webhooks.push({ id, url: w.url, format: w.format, events: [...w.events] });
+      const sealed = w.secret !== undefined ? this.box.seal(w.secret) : w.id !== undefined ? stored?.webhookSecrets?.[w.id] : undefined;
+      if (sealed !== undefined) columns.webhookSecrets[id] = sealed;
+    });
+    if (errors.length) throw validationError(errors);
+    return columns;
+  }
+
+  /** WEBHOOK_HOSTS_ALLOWED on save (the notifier checks again the address it dials). */
+  private async assertWebhookHostsAllowed(webhooks: WebhookInput[] | undefined): Promise<void> {
+    const hosts = this.options.webhookHosts ?? HostAllowlist.anywhere;
+    if (!webhooks?.length || hosts.unrestricted) return;
+    const errors: FieldError[] = [];
+    await Promise.all(
+      webhooks.map(async (w, i) => {
+        if (!(await hosts.permits(new URL(w.url).hostname))) errors.push({ field: `webhooks[${i}].url`, message: 'names a host that is not in WEBHOOK_HOSTS_ALLOWED' });
+      }),
+    );
+    if (errors.length) throw validationError(errors);
   }
 
   private computeNextRun(interval: Interval, startAt: string | undefined, timezone: string): Date | null {

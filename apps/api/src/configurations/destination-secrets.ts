@@ -53,6 +53,7 @@ export function toDestinationConfig(destination: Pick<DestinationEntity, 'type' 
 export function dropSecretMarkers(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   body = dropPassphraseMarkers(body);
+  body = dropWebhookMarkers(body as object);
   const destinations = (body as { destinations?: unknown }).destinations;
   if (!Array.isArray(destinations)) return body;
   return {
@@ -77,4 +78,20 @@ function dropPassphraseMarkers(body: object): object {
   if (copy.hasPassphrase === true) delete copy.hasPassphrase;
   if (copy.passphrase === SECRET_MARKER) delete copy.passphrase;
   return { ...body, encryption: copy };
+}
+
+/** The same for `webhooks`: an entry with an id echoed with `hasSecret` (and a "***" secret) keeps its stored secret. */
+function dropWebhookMarkers(body: object): object {
+  const webhooks = (body as { webhooks?: unknown }).webhooks;
+  if (!Array.isArray(webhooks)) return body;
+  return {
+    ...body,
+    webhooks: webhooks.map((w: unknown) => {
+      if (typeof w !== 'object' || w === null || Array.isArray(w) || typeof (w as { id?: unknown }).id !== 'string') return w;
+      const copy = { ...(w as Record<string, unknown>) };
+      if (typeof copy.hasSecret === 'boolean') delete copy.hasSecret;
+      if (copy.secret === SECRET_MARKER) delete copy.secret;
+      return copy;
+    }),
+  };
 }

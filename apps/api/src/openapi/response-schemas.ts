@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_SECTIONS, RESTORE_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_SECTIONS, RESTORE_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -68,6 +68,15 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
         description: 'backup: how stored copies are checked — afterUpload size (default) or sha256 (read back right after each upload); schedule: the newest copy at every destination is read back that often',
         required: ['afterUpload'],
         properties: { afterUpload: oneOf(VERIFY_AFTER_UPLOAD), schedule: oneOf(VERIFY_SCHEDULES) },
+      },
+      webhooks: {
+        type: 'array',
+        description: 'Where the notifier also tells about failures, successes and staleness (docs/notifications.md). The secret is never returned: hasSecret shows one is stored.',
+        items: {
+          type: 'object',
+          required: ['id', 'url', 'format', 'events', 'hasSecret'],
+          properties: { id: { type: 'string', format: 'uuid' }, url: str, format: oneOf(WEBHOOK_FORMATS), events: { type: 'array', items: oneOf(WEBHOOK_EVENTS) }, hasSecret: bool },
+        },
       },
       nextRunAt: ndt,
       lastSuccessAt: ndt,

@@ -7,3 +7,4 @@ export * from './destinations';
 export * from './encryption';
 export * from './verification';
 export * from './restores';
+export * from './webhooks';

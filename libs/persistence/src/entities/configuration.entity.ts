@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { EncryptionSettings, Interval, Language, RunKind, VerifySettings } from '@pbx/contracts';
+import type { EncryptionSettings, Interval, Language, RunKind, VerifySettings, WebhookSettings } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
 export type { Interval, Language };
@@ -78,6 +78,14 @@ export class ConfigurationEntity {
   /** The SecretBox-sealed passphrase (mode `passphrase`); erased with the destination secrets. */
   @Column({ name: 'encryption_passphrase', type: 'text', nullable: true })
   encryptionPassphrase!: string | null;
+
+  /** Webhooks the notifier also tells (url, format, events; docs/notifications.md); never their secrets. */
+  @Column({ type: 'jsonb', default: () => `'[]'` })
+  webhooks!: WebhookSettings[];
+
+  /** Webhook id -> SecretBox-sealed signing secret; erased with the destination secrets when the configuration is deleted. */
+  @Column({ name: 'webhook_secrets', type: 'jsonb', default: () => `'{}'` })
+  webhookSecrets!: Record<string, string>;
 
   @Column({ type: 'boolean', default: false })
   ephemeral!: boolean;

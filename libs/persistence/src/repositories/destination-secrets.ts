@@ -22,6 +22,9 @@ async function erase(manager: EntityManager, configurationId: string, onlyEpheme
     configurationId,
     onlyEphemeral,
   ]);
+  // Webhook secrets only with a deleted configuration: a runOnly configuration's final run is
+  // reported after it is final, and the report must still be signed.
+  if (!onlyEphemeral) await manager.query(`UPDATE configurations SET webhook_secrets = '{}'::jsonb WHERE id = $1 AND webhook_secrets <> '{}'::jsonb`, [configurationId]);
   // TypeORM answers an UPDATE … RETURNING with [rows, affected].
   const [, affected]: [unknown[], number] = await manager.query(
     `UPDATE destinations d SET secrets = '{}'::jsonb
