@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import type { DeliveryCode, FailedRunStatus, RunKind, RunStatus } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
-import { DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, type NewDelivery } from '@pbx/persistence';
+import { DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, type CancelWatch, type NewDelivery } from '@pbx/persistence';
 import type { KeptFile } from './retention';
 
 export type { NewDelivery };
@@ -53,6 +53,16 @@ export class DeliveriesRepository {
       for (const deliveryId of created) await this.outbox.enqueue(tx, 'backup.deliver', { runId, deliveryId }, { correlationId: runId });
       return created.length;
     });
+  }
+
+  /** Aborts its signal once the run is cancelled (the upload stops at its next chunk). */
+  watchForCancel(runId: string): CancelWatch {
+    return this.lifecycle.watchForCancel(this.dataSource.manager, runId);
+  }
+
+  /** The delivery's run was cancelled: it is not started, or its upload was aborted. */
+  async cancel(id: string): Promise<void> {
+    await this.lifecycle.transitionDelivery(this.dataSource.manager, id, { to: 'cancelled' });
   }
 
   /** Marks an attempt started; returns the delivery's attempt count, or null when it is final already. */

@@ -43,6 +43,10 @@ export class DeliveryService {
   async fanOut(runId: string): Promise<void> {
     const run = await this.repo.findRun(runId);
     if (!run) return;
+    if (run.status === 'cancelled') {
+      this.logger.info('run cancelled before its deliveries were planned; nothing is delivered');
+      return;
+    }
     const planned = [];
     for (const { id, type } of run.snapshot.destinations) {
       const dest = await this.repo.findDestination(id);
@@ -72,6 +76,12 @@ export class DeliveryService {
     const run = await this.repo.findRun(delivery.runId);
     if (!run) return;
     const log = this.logger.child({ deliveryId, destinationType: delivery.type });
+    if (run.status === 'cancelled') {
+      // Not started (or its dispatcher died mid-upload): a cancelled run starts no upload.
+      await this.repo.cancel(delivery.id);
+      log.info('run cancelled; delivery not attempted');
+      return;
+    }
 
     const dest = await this.repo.findDestination(delivery.destinationId);
     if (!dest) return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the destination was removed from the configuration'));
@@ -93,6 +103,8 @@ export class DeliveryService {
     if (attempt === null) return;
     // Throttled (500 ms and 1 % of the file): the api's live run view shows it.
     const progress = new ProgressThrottle((bytes) => this.repo.saveProgress(delivery.id, bytes), size);
+    // A cancel aborts the upload at its next chunk; the adapter removes its temp file.
+    const cancel = this.repo.watchForCancel(run.id);
     try {
       const result = await this.destinations.deliver(config, {
         filePath,
@@ -103,11 +115,17 @@ export class DeliveryService {
         size,
         sha256: run.artifactSha256,
         onProgress: (bytes) => progress.report(bytes),
+        signal: cancel.signal,
       });
       await this.repo.succeed(delivery, result.location, result.target, size, run.snapshot.verify?.afterUpload === 'sha256');
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
       await this.applyRetention(run, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
     } catch (err) {
+      if (cancel.cancelled || (await this.repo.findRun(run.id).catch(() => null))?.status === 'cancelled') {
+        await this.repo.cancel(delivery.id);
+        log.info({ attempt }, 'upload aborted: the run was cancelled');
+        return;
+      }
       const e = toDeliveryError(err);
       // The recorded message may be deliberately uniform (CONNECT_FAILED): the operator gets the real reason here.
       const cause = causeMessage(e);
@@ -120,6 +138,8 @@ export class DeliveryService {
       log.warn({ code: e.code, err: e.message, cause, attempt, retryAt: next.retryAt.toISOString() }, 'delivery failed; will retry');
       await this.repo.scheduleRetry(delivery, { code: e.code, error: e.message, ...next });
       return;
+    } finally {
+      cancel.stop();
     }
     // Outside the try: a failed close is no delivery failure. It throws, the message comes
     // back, finds the delivery final and closes the run (the sweeper is the safety net).

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { artifactFileName } from '@pbx/destinations';
+import { artifactFileName, stagedArtifactName } from '@pbx/destinations';
 import { MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
-import { FINAL_RUN_STATUSES, type ArchiveItems } from '@pbx/persistence';
+import { FINAL_RUN_STATUSES, type ArchiveItems, type CancelWatch } from '@pbx/persistence';
 import type { ArchiveCriteria, PbxSource } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
@@ -36,6 +36,8 @@ export function archiveCriteria(items: ArchiveItems, now: Date): ArchiveCriteria
 export class ArchiverService {
   /** Leases this process holds across the delivery wait, by run id. */
   private readonly leases = new Map<string, MaintenanceLease>();
+  /** Stops the cancel watch of a held lease, by run id (finalize took over). */
+  private readonly heldWatches = new Map<string, () => void>();
 
   constructor(
     private readonly runs: RunStateRepository,
@@ -59,6 +61,9 @@ export class ArchiverService {
     }
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);
+    // A cancel stops the writer at its next chunk; after packing it lets the held lock go (watchHeld).
+    const cancel = this.runs.watchForCancel(run.id);
+    const signal = AbortSignal.any([lease.signal, cancel.signal]);
     try {
       await mkdir(dir, { recursive: true });
       await rm(partial, { force: true });
@@ -74,10 +79,10 @@ export class ArchiverService {
         audioLevel: this.env.SAR_AUDIO_DEFLATE_LEVEL,
         kind: 'archive',
         archiveSelection: selection,
-        signal: lease.signal,
+        signal,
         onProgress: packingProgress(this.runs, run.id),
       });
-      const artifact = await this.artifacts.stage(run, partial, result, lease.signal);
+      const artifact = await this.artifacts.stage(run, partial, result, signal);
       const counts = {
         ...result.counts,
         archivedCdr: selection.cdrCount,
@@ -85,22 +90,61 @@ export class ArchiverService {
         pbxBytesBefore: before.databaseBytes + before.dataDirBytes,
       };
       const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);
-      await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, counts, result.entries);
-      // The lease stays held (and extended) until finalize() has deleted the items.
+      if (!(await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, counts, result.entries))) {
+        cancel.stop();
+        await lease.release();
+        if (await this.runs.isCancelled(run.id)) {
+          await rm(join(dir, stagedArtifactName(run.id, artifact.encrypted)), { force: true });
+          await this.dropSelection(run.id);
+          this.logger.info('archiving cancelled; the packed archive was removed, nothing is deleted from the PBX');
+        }
+        return;
+      }
+      // The lease stays held (and extended) until finalize() has deleted the items, or the run is cancelled.
       this.leases.set(run.id, lease);
+      this.watchHeld(run.id, lease, cancel);
     } catch (err) {
+      cancel.stop();
       await rm(partial, { force: true });
       await lease.release();
+      if (cancel.cancelled || (await this.runs.isCancelled(run.id).catch(() => false))) {
+        await this.dropSelection(run.id);
+        this.logger.info('archiving cancelled while packing; the partial archive was removed');
+        return;
+      }
       if (lease.signal.aborted) throw err;
       await this.runs.markFailed(run, describePackingError(err));
       await this.dropSelection(run.id);
     }
   }
 
+  /**
+   * While the deliveries of a packed archive run go on, the lock stays held; a cancel ends
+   * the run before any deletion (RunLifecycle refuses it once every delivery answered), so
+   * the lock and the selection are let go as soon as it is seen.
+   */
+  private watchHeld(runId: string, lease: MaintenanceLease, cancel: CancelWatch): void {
+    const done = () => cancel.stop();
+    this.heldWatches.set(runId, done);
+    cancel.signal.addEventListener('abort', () => {
+      done();
+      this.heldWatches.delete(runId);
+      if (this.leases.get(runId) !== lease) return;
+      this.leases.delete(runId);
+      void (async () => {
+        await lease.release();
+        await this.dropSelection(runId);
+        this.logger.info({ correlationId: runId }, 'archiving cancelled while delivering; the maintenance lock was let go, nothing is deleted from the PBX');
+      })().catch((err: unknown) => this.logger.warn({ correlationId: runId, err: err instanceof Error ? err.message : err }, 'could not let a cancelled archive run\'s lock go; it expires after its ttl'));
+    });
+  }
+
   /** After every delivery answered: delete the archived items, or nothing when any failed. */
   async finalize(runId: string, allSucceeded: boolean): Promise<void> {
     const run = await this.runs.findRun(runId);
     if (!run) return;
+    this.heldWatches.get(runId)?.();
+    this.heldWatches.delete(runId);
     if (FINAL_RUN_STATUSES.includes(run.status)) return this.gate.releaseLeftBehind(run);
     if (!allSucceeded) {
       await this.runs.finishArchive(run, { deleted: null, error: 'not every destination confirmed the archive; nothing was deleted from the PBX' });

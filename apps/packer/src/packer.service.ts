@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { artifactFileName } from '@pbx/destinations';
+import { artifactFileName, stagedArtifactName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { ProgressThrottle, type BackupSections, type RunEntity } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
@@ -13,7 +13,7 @@ import { ArtifactEncryption } from './artifact-encryption.service';
 import { isStaleDue, MaintenanceGate } from './maintenance-gate.service';
 import { PBX_SOURCE } from './packer.tokens';
 
-export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed';
+export type PackOutcome = 'packed' | 'deferred' | 'skipped' | 'failed' | 'cancelled';
 
 /**
  * Turns a due backup run into a verified `.sar` in ARTIFACT_DIR, only while holding the
@@ -50,13 +50,16 @@ export class PackerService {
     }
   }
 
-  private async pack(run: RunEntity, signal: AbortSignal): Promise<PackOutcome> {
+  private async pack(run: RunEntity, lockSignal: AbortSignal): Promise<PackOutcome> {
     if (!(await this.runs.markPacking(run.id))) return 'skipped';
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);
     await mkdir(dir, { recursive: true });
     await rm(partial, { force: true }); // left by a packer that died mid-pack
     const started = Date.now();
+    // A cancel (POST /runs/:id/cancel) stops the writer at its next chunk, like a lost lock.
+    const cancel = this.runs.watchForCancel(run.id);
+    const signal = AbortSignal.any([lockSignal, cancel.signal]);
     try {
       const result = await writeSar({
         source: this.source,
@@ -71,17 +74,30 @@ export class PackerService {
       });
       const artifact = await this.artifacts.stage(run, partial, result, signal);
       const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);
-      await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, result.counts, result.entries);
+      if (!(await this.runs.markPacked(run, { fileName, size: artifact.size, sha256: artifact.sha256 }, result.counts, result.entries))) {
+        // Cancelled between the last chunk and now: the archive is nobody's. (Another packer's
+        // finished run keeps its file: the name is the run's, so it is the same file.)
+        if (!(await this.runs.isCancelled(run.id))) return 'skipped';
+        await rm(join(dir, stagedArtifactName(run.id, artifact.encrypted)), { force: true });
+        this.logger.info('packing cancelled; the packed archive was removed');
+        return 'cancelled';
+      }
       const seconds = (Date.now() - started) / 1000;
       this.logger.info({ size: artifact.size, encrypted: artifact.encrypted, entries: result.entries, seconds, mibPerS: +(result.size / 1048576 / Math.max(seconds, 0.001)).toFixed(1) }, 'packed');
       return 'packed';
     } catch (err) {
       await rm(partial, { force: true });
-      if (signal.aborted) throw err; // lost the lock mid-pack: let the message retry, do not fail the run
+      if (cancel.cancelled || (await this.runs.isCancelled(run.id).catch(() => false))) {
+        this.logger.info('packing cancelled; the partial archive was removed');
+        return 'cancelled';
+      }
+      if (lockSignal.aborted) throw err; // lost the lock mid-pack: let the message retry, do not fail the run
       const reason = describePackingError(err);
       this.logger.error({ err, reason }, 'packing failed');
       await this.runs.markFailed(run, reason);
       return 'failed';
+    } finally {
+      cancel.stop();
     }
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { MessageType, RunKind } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
-import { RunEntity, RunLifecycle, type Deferral, type RunProgress } from '@pbx/persistence';
+import { RunEntity, RunLifecycle, type CancelWatch, type Deferral, type RunProgress } from '@pbx/persistence';
 import type { HolderRunState } from './deferral-rule';
 import type { SarArtifact } from './packer.types';
 
@@ -68,6 +68,15 @@ export class RunStateRepository {
     return (row as { encryption_passphrase: string | null } | undefined)?.encryption_passphrase ?? null;
   }
 
+  /** Aborts its signal once the run is cancelled (read at CANCEL_CHECK_MS while the work goes on). */
+  watchForCancel(runId: string): CancelWatch {
+    return this.lifecycle.watchForCancel(this.dataSource.manager, runId);
+  }
+
+  async isCancelled(runId: string): Promise<boolean> {
+    return (await this.findRun(runId))?.status === 'cancelled';
+  }
+
   /** False when the run is past packing (another packer finished it meanwhile). */
   async markPacking(runId: string): Promise<boolean> {
     return (await this.lifecycle.transition(this.dataSource.manager, runId, { to: 'packing' })).applied;
@@ -91,11 +100,13 @@ export class RunStateRepository {
     return until;
   }
 
-  async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<void> {
+  /** False when the run was no longer packing (cancelled meanwhile, or finished by another packer). */
+  async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<boolean> {
     const progress: RunProgress = { bytes: artifact.size, entriesDone: entries, entriesTotal: entries, updatedAt: new Date().toISOString() };
-    await this.dataSource.transaction(async (tx) => {
-      if (!(await this.lifecycle.transition(tx, run.id, { to: 'dispatching', artifact, counts, progress })).applied) return;
+    return this.dataSource.transaction(async (tx) => {
+      if (!(await this.lifecycle.transition(tx, run.id, { to: 'dispatching', artifact, counts, progress })).applied) return false;
       await this.outbox.enqueue(tx, 'backup.packed', { runId: run.id, kind: run.kind, artifact }, { correlationId: run.id });
+      return true;
     });
   }
 

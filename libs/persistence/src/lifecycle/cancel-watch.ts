@@ -1,5 +1,11 @@
 import type { RunStatus } from '@pbx/contracts';
 
+/**
+ * How often a packing or uploading worker reads its run's status: a cancel takes effect within
+ * about this long (one primary-key read per running job and second costs nothing noticeable).
+ */
+export const CANCEL_CHECK_MS = 1000;
+
 /** A worker's view of whether the run it holds was cancelled meanwhile. */
 export interface CancelWatch {
   /** Aborts once the run is seen `cancelled`; pass it to the work (writeSar, an adapter's deliver). */

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { FINAL_RUN_STATUSES, isFinalRunStatus, type DeliveryStatus, type RunStatus } from '@pbx/contracts';
 import type { Deferral, RunProgress } from '../entities/run.entity';
-import { watchForCancel, type CancelWatch } from './cancel-watch';
+import { CANCEL_CHECK_MS, watchForCancel, type CancelWatch } from './cancel-watch';
 import { eraseEphemeralDestinationSecrets } from '../repositories/destination-secrets';
 import { RunLifecycleRepository, type DeliveryChange, type NewDelivery, type RunChange } from './run-lifecycle.repository';
 import { deliverySourcesOf, INITIAL_DELIVERY_STATUS, runSourcesOf } from './run-transitions';
@@ -46,7 +46,7 @@ export class RunLifecycle {
   }
 
   /** Watches the run for a cancel while a worker packs or uploads it (cancel-watch.ts). */
-  watchForCancel(manager: EntityManager, runId: string, intervalMs: number): CancelWatch {
+  watchForCancel(manager: EntityManager, runId: string, intervalMs = CANCEL_CHECK_MS): CancelWatch {
     return watchForCancel(() => this.repo.runStatus(manager, runId), intervalMs);
   }
 
