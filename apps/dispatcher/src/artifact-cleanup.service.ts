@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { stagedArtifactName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
@@ -8,7 +7,7 @@ import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { DeliveriesRepository } from './deliveries.repository';
 
 /**
- * Removes a run's `.sar` from ARTIFACT_DIR once every delivery is final and the download
+ * Removes a run's `.sar` from the artifact store once every delivery is final and the download
  * window has passed. Rows are claimed with SKIP LOCKED so replicas share the work.
  */
 @Injectable()
@@ -19,6 +18,7 @@ export class ArtifactCleanupService implements OnApplicationBootstrap, OnApplica
     private readonly repo: DeliveriesRepository,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -34,7 +34,7 @@ export class ArtifactCleanupService implements OnApplicationBootstrap, OnApplica
   async sweep(): Promise<number> {
     // Plain or encrypted, whichever the run staged (removing a file that is not there is fine).
     const remove = async (id: string) => {
-      for (const encrypted of [false, true]) await rm(join(this.env.ARTIFACT_DIR, stagedArtifactName(id, encrypted)), { force: true });
+      for (const encrypted of [false, true]) await this.artifacts.remove(stagedArtifactName(id, encrypted));
     };
     const removed = await this.repo.removeExpiredArtifacts(this.env.DOWNLOAD_WINDOW_MS, remove);
     if (removed) this.logger.info({ removed }, 'artifacts past the download window removed');

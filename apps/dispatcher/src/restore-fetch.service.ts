@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { destinationConfigFromStored, fetchedArchiveOf, toDeliveryError, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
@@ -24,6 +25,7 @@ export class RestoreFetchService {
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
   ) {}
 
   async fetch(restoreId: string): Promise<void> {
@@ -31,7 +33,10 @@ export class RestoreFetchService {
     // Fetched already (a redelivery) or over: nothing to do.
     if (!restore || restore.status !== 'queued' || restore.phase !== null || !('destinationId' in restore.source)) return;
     const { destinationId, file } = restore.source;
-    const path = join(this.env.ARTIFACT_DIR, fetchedArchiveOf(restoreId));
+    const key = fetchedArchiveOf(restoreId);
+    // Read back into this host's ARTIFACT_DIR, then put into the artifact store for the packer
+    // (fs: it is already there; s3: uploaded and the local copy deleted).
+    const path = join(this.env.ARTIFACT_DIR, key);
     try {
       const dest = await this.dataSource.manager.findOne(DestinationEntity, { where: { id: destinationId, removedAt: IsNull() } });
       const configuration = dest && (await this.dataSource.manager.findOne(ConfigurationEntity, { where: { id: dest.configurationId } }));
@@ -44,10 +49,12 @@ export class RestoreFetchService {
       const recorded = await this.restores.recordedSha256(destinationId, file);
       // Compared as stored (an encrypted copy's recorded sha256 is the .sar.age's too); a file not ours has none.
       if (recorded && recorded !== stored.sha256) throw new Error(`${file} at the destination no longer matches the backup (sha256 ${stored.sha256}, recorded ${recorded})`);
-      if (!(await this.restores.fetched(restoreId))) await rm(path, { force: true });
+      await this.artifacts.put(key, path);
+      if (!(await this.restores.fetched(restoreId))) await this.artifacts.remove(key);
       this.logger.info({ restoreId, destinationType: dest.type, size: stored.size }, 'stored copy fetched for a restore');
     } catch (err) {
       await rm(path, { force: true });
+      await this.artifacts.remove(key).catch(() => undefined);
       const message = toDeliveryError(err).message;
       this.logger.error({ restoreId, err: message }, 'stored copy could not be fetched for a restore');
       await this.restores.finish(restoreId, { status: 'failed', sections: null, error: `fetching the copy from the destination failed: ${message}` });

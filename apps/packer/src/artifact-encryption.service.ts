@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { AppEnv } from '@pbx/config';
+import { rm } from 'node:fs/promises';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import { NO_ENCRYPTION, type EncryptionSettings } from '@pbx/contracts';
 import { stagedArtifactName } from '@pbx/destinations';
 import { encryptFile, type EncryptionKey } from '@pbx/encryption';
 import type { RunEntity } from '@pbx/persistence';
-import { APP_ENV } from '@pbx/runtime';
 import { SecretError, type SecretBox } from '@pbx/secrets';
 import { SECRET_BOX } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -19,7 +17,8 @@ export interface StagedArtifact {
 }
 
 /**
- * The step after packing: the packed `.sar` becomes the run's artifact in ARTIFACT_DIR, as is
+ * The step after packing: the packed `.sar` becomes the run's artifact in the artifact store
+ * (fs: renamed within ARTIFACT_DIR; s3: uploaded multipart, the local file deleted), as is
  * (`<run>.sar`), or age-encrypted for the run's snapshot (`<run>.sar.age`, docs/encryption.md).
  * An encrypted run's plain archive is deleted as soon as it is encrypted, and on any failure:
  * it is never staged, delivered or downloadable.
@@ -29,21 +28,25 @@ export class ArtifactEncryption {
   constructor(
     private readonly runs: RunStateRepository,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
-    @Inject(APP_ENV) private readonly env: AppEnv,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
   ) {}
 
   /** `packedPath` is the writer's output with its size and SHA-256. */
   async stage(run: RunEntity, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
     const encryption = run.snapshot.encryption ?? NO_ENCRYPTION;
     if (encryption.mode === 'none') {
-      await rename(packedPath, join(this.env.ARTIFACT_DIR, stagedArtifactName(run.id, false)));
+      try {
+        await this.store.put(stagedArtifactName(run.id, false), packedPath, { signal });
+      } finally {
+        await rm(packedPath, { force: true });
+      }
       return { ...packed, encrypted: false };
     }
-    const target = join(this.env.ARTIFACT_DIR, stagedArtifactName(run.id, true));
-    const partial = `${target}.partial`;
+    // Encrypted beside the packed file (the packer's local ARTIFACT_DIR), then put into the store.
+    const partial = `${packedPath}.age.partial`;
     try {
       const encrypted = await encryptFile(packedPath, partial, await this.keyOf(run, encryption), { signal });
-      await rename(partial, target);
+      await this.store.put(stagedArtifactName(run.id, true), partial, { signal });
       return { ...encrypted, encrypted: true };
     } finally {
       await rm(partial, { force: true });

@@ -3,13 +3,16 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
+import { ARTIFACT_STORE, createArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { QUEUES } from '@pbx/contracts';
 import { AmqpConnection, DeadLetterRecorder, OutboxRelay, OutboxWriter, type MessagingOptions } from '@pbx/messaging';
-import type { Logger } from '@pbx/observability';
+import { PbxMetrics, type Logger } from '@pbx/observability';
 import { dataSourceOptions } from '@pbx/persistence';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
+import { MetricsController } from './metrics.controller';
+import { readStateSnapshot } from './state-metrics';
 import { APP_ENV, REDIS, ROOT_LOGGER } from './tokens';
 
 export interface CoreModuleOptions {
@@ -20,6 +23,8 @@ export interface CoreModuleOptions {
   relay?: boolean;
   /** Record dead letters into Postgres (the api does). */
   recordDeadLetters?: boolean;
+  /** Serve GET /metrics from PbxMetrics (default true; the api serves its own with more in it). */
+  metricsRoute?: boolean;
 }
 
 export function messagingOptions(env: AppEnv): MessagingOptions {
@@ -74,7 +79,7 @@ export class CoreModule {
         // Health is reported by HealthService in its own shape; terminus need not log it too.
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HealthController],
+      controllers: opts.metricsRoute === false ? [HealthController] : [HealthController, MetricsController],
       providers: [
         { provide: APP_ENV, useValue: env },
         { provide: ROOT_LOGGER, useValue: logger },
@@ -92,6 +97,8 @@ export class CoreModule {
           },
         },
         { provide: OutboxWriter, useFactory: () => new OutboxWriter(env.DATABASE_SCHEMA) },
+        // ARTIFACT_STORE=fs|s3: where packed archives wait (the s3 one loads the AWS SDK on first use).
+        { provide: ARTIFACT_STORE, useFactory: () => createArtifactStore(env) },
         {
           provide: OutboxRelay,
           inject: [AmqpConnection],
@@ -111,8 +118,18 @@ export class CoreModule {
             new MessagingLifecycle(amqp, redis, relay, recorder),
         },
         HealthService,
+        {
+          // One registry per app: event metrics recorded where they happen, state read per scrape.
+          provide: PbxMetrics,
+          inject: [DataSource, AmqpConnection],
+          useFactory: (ds: DataSource, amqp: AmqpConnection) => {
+            const metrics = new PbxMetrics();
+            metrics.collectState(() => readStateSnapshot(ds, amqp));
+            return metrics;
+          },
+        },
       ],
-      exports: [APP_ENV, ROOT_LOGGER, 'SERVICE_NAME', AmqpConnection, REDIS, OutboxWriter, OutboxRelay, DeadLetterRecorder, HealthService],
+      exports: [APP_ENV, ROOT_LOGGER, 'SERVICE_NAME', AmqpConnection, REDIS, ARTIFACT_STORE, OutboxWriter, OutboxRelay, DeadLetterRecorder, HealthService, PbxMetrics],
     };
   }
 }
