@@ -1,14 +1,22 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { DomainError, type RestoreSection, type RestoreStatus } from '@pbx/contracts';
+import { DomainError, FINAL_RESTORE_STATUSES, type RestoreSection, type RestoreStatus } from '@pbx/contracts';
 import { fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
 import { withPlainArchive, type DecryptionKey } from '@pbx/encryption';
 import type { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
-import { RestoresRepository, RunEntity, type RestoreEntity, type RestoreSectionState } from '@pbx/persistence';
-import { RestoreEngine, RestoreFailedError, RestoreRefusedError, type RestorePhase, type RestoreProgress, type SectionProgress } from '@pbx/restore';
+import { RestoresRepository, RunEntity, type RestoreEntity, type RestoreOutcome, type RestoreSectionState } from '@pbx/persistence';
+import {
+  RestoreEngine,
+  RestoreFailedError,
+  RestoreRefusedError,
+  type RecoveryResult,
+  type RestorePhase,
+  type RestoreProgress,
+  type SectionProgress,
+} from '@pbx/restore';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DataSource } from 'typeorm';
@@ -39,8 +47,10 @@ function sectionStates(sections: readonly SectionProgress[]): RestoreSectionStat
  * sealed it, and the row's copy is erased with the final state; it is never in a message.
  */
 @Injectable()
-export class RestoreRunner {
+export class RestoreRunner implements OnApplicationBootstrap {
   private readonly repo: RestoresRepository;
+  /** One run or recovery per restore at a time in this process (boot recovery and a redelivered request may meet). */
+  private readonly busy = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,10 +64,49 @@ export class RestoreRunner {
     this.repo = repo;
   }
 
+  /**
+   * At boot: restores whose journal says a section was left half-way (a restorer died, or its
+   * outcome could not be recorded) are settled. One whose lock is held under its own name is
+   * left alone: a live runner holds it the whole time a section changes, and a dead one's lease
+   * runs out while its request comes back to a packer (below). In the background: boot does
+   * not wait for the lock.
+   */
+  onApplicationBootstrap(): void {
+    void this.recoverUnfinished().catch((err: unknown) => this.logger.error({ err }, 'restore recovery at boot failed'));
+  }
+
   async run(restoreId: string): Promise<void> {
+    await this.exclusive(restoreId, () => this.runOnce(restoreId));
+  }
+
+  private async recoverUnfinished(): Promise<void> {
+    for (const restoreId of await this.engine.unfinished()) {
+      if ((await this.lock.currentHolder()) === `restore:${restoreId}`) continue;
+      await this.exclusive(restoreId, async () => {
+        await this.recover(restoreId, await this.repo.find(restoreId));
+      });
+    }
+  }
+
+  private exclusive(restoreId: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.busy.get(restoreId) ?? Promise.resolve()).then(work, work);
+    const tracked = next.catch(() => undefined).finally(() => {
+      if (this.busy.get(restoreId) === tracked) this.busy.delete(restoreId);
+    });
+    this.busy.set(restoreId, tracked);
+    return next;
+  }
+
+  private async runOnce(restoreId: string): Promise<void> {
     const restore = await this.repo.claim(restoreId);
-    // Running or final already: a redelivered request starts nothing twice.
-    if (!restore) return;
+    if (!restore) {
+      // Final already: a redelivered request starts nothing twice. Started but not final: the
+      // broker hands a request back only when the consumer that had it is gone, so the runner
+      // died mid-restore; every section it touched is finished or rolled back, and the restore closed.
+      const row = await this.repo.find(restoreId);
+      if (row && !FINAL_RESTORE_STATUSES.includes(row.status)) await this.recover(restoreId, row);
+      return;
+    }
     const log = this.logger.child({ restoreId });
     const report = this.progressWriter(restoreId);
     let fetchedCopy: string | null = null;
@@ -78,7 +127,13 @@ export class RestoreRunner {
           await this.repo.finish(restoreId, { status: 'succeeded', sections: [], safetyBackup: null, previewResult: preview as unknown as Record<string, unknown> });
           return;
         }
-        const result = await this.engine.restore(plain, { ...options, restoreId, lock: this.lock });
+        const result = await this.engine.restore(plain, {
+          ...options,
+          restoreId,
+          lock: this.lock,
+          onSafetyBackup: (b) => this.repo.recordSafetyBackup(restoreId, { path: b.path, size: b.size, sha256: b.sha256 }),
+          checkpoint: this.env.RESTORE_TEST_PAUSE_AT ? (step, section) => this.pauseForTest(restoreId, `${section}:${step}`) : undefined,
+        });
         const sections: RestoreSectionState[] = result.sections.map((s) => ({
           name: s.section as RestoreSection,
           status: 'restored',
@@ -96,6 +151,30 @@ export class RestoreRunner {
       // The fetched copy was only for this restore (an upload stays until it expires).
       if (fetchedCopy) await rm(fetchedCopy, { force: true });
     }
+  }
+
+  /**
+   * Settles a restore whose runner died: the engine finishes each section whose tables committed
+   * and rolls back the one that had not (idempotent), then the row is closed saying per section
+   * what happened, with the usual event (and so the mail). A row already final is only logged.
+   */
+  private async recover(restoreId: string, row: RestoreEntity | null): Promise<void> {
+    const log = this.logger.child({ restoreId });
+    if (row && !FINAL_RESTORE_STATUSES.includes(row.status)) {
+      await this.repo.progress(restoreId, { status: 'restoring', phase: 'recovering', bytesDone: row.bytesDone, bytesTotal: row.bytesTotal, sections: row.sections });
+    }
+    const result = await this.engine.recover(restoreId, { lock: this.lock });
+    log.warn({ sections: result.sections }, 'restore interrupted earlier: recovered');
+    if (!row || FINAL_RESTORE_STATUSES.includes(row.status)) return;
+    await this.repo.finish(restoreId, recoveryOutcome(row, result));
+    if ('destinationId' in row.source) await rm(join(this.env.ARTIFACT_DIR, fetchedArchiveOf(restoreId)), { force: true });
+  }
+
+  /** RESTORE_TEST_PAUSE_AT (tests only): stop here until the process is killed. */
+  private async pauseForTest(restoreId: string, at: string): Promise<void> {
+    if (at !== this.env.RESTORE_TEST_PAUSE_AT) return;
+    this.logger.warn({ restoreId, at }, 'restore paused for a test (RESTORE_TEST_PAUSE_AT) until the process is killed');
+    await new Promise<never>(() => undefined);
   }
 
   /** The archive file and the whole-file checksum known for it (a run's; an upload has none). */
@@ -151,4 +230,37 @@ function failureOf(err: unknown): { status: 'failed' | 'rolled_back'; sections: 
   }
   if (err instanceof DomainError) return { status: 'failed', sections: null, error: err.message };
   return { status: 'failed', sections: null, error: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * The final state after a recovery. Per section: restored before the crash, `completed` by
+ * recovery, `rolled-back`, or `not-started`. Every section restored → succeeded; one rolled
+ * back → rolled_back; else (some never started) → failed. The error says which, per section.
+ */
+export function recoveryOutcome(row: Pick<RestoreEntity, 'sections' | 'safetyBackup'>, result: RecoveryResult): RestoreOutcome {
+  const journal = new Map(result.sections.map((s) => [s.section as string, s.outcome]));
+  const names = [...new Set([...row.sections.map((s) => s.name as string), ...journal.keys()])];
+  const zero = { rowsInserted: 0, rowsDeleted: 0, filesWritten: 0 };
+  const sections: RestoreSectionState[] = names.map((name) => {
+    const before = row.sections.find((s) => s.name === name);
+    const base = { name: name as RestoreSection, counts: before?.counts ?? zero };
+    switch (journal.get(name)) {
+      case 'already-done':
+        return { ...base, status: 'restored' };
+      case 'finished':
+        return { ...base, status: 'restored', recovery: 'completed' };
+      case 'rolled-back':
+      case 'already-rolled-back':
+        return { ...base, status: 'rolled-back', recovery: 'rolled-back', counts: zero };
+      default:
+        return { ...base, status: 'pending', recovery: 'not-started', counts: zero };
+    }
+  });
+  const said = sections.map((s) => `${s.name} ${s.recovery === 'completed' ? 'completed by recovery' : s.recovery === 'not-started' ? 'not started' : s.status}`).join(', ');
+  if (sections.length > 0 && sections.every((s) => s.status === 'restored')) return { status: 'succeeded', sections, safetyBackup: row.safetyBackup };
+  const status = sections.some((s) => s.status === 'rolled-back') ? 'rolled_back' : 'failed';
+  const error = sections.length
+    ? `the restorer stopped mid-restore; on restart: ${said}`
+    : 'the restorer stopped before it changed the PBX (nothing changed); start the restore again';
+  return { status, sections, error };
 }

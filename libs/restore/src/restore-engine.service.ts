@@ -84,6 +84,7 @@ export class RestoreEngine {
       const plan = planRestore(await this.verify(archivePath, options, progress), options, this.options.pbxId);
       for (const s of plan.sections) progress.addSection(s.section, s.mode);
       const safetyBackup = await this.takeSafetyBackup(restoreId, plan, progress, work);
+      if (safetyBackup) await options.onSafetyBackup?.(safetyBackup);
       progress.enter('restoring', plan.bytes);
       const archive = await openSarArchive(archivePath);
       const sections: SectionResult[] = [];

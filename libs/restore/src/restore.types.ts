@@ -58,6 +58,8 @@ export interface RestoreOptions extends PlanOptions {
   lock: RestoreLock;
   onProgress?: (progress: RestoreProgress) => void;
   checkpoint?: (step: RestoreCheckpoint, section: PbxSection) => Promise<void> | void;
+  /** Awaited once the safety backup is complete, before any section changes: the caller records it (a restorer that dies later leaves it known). */
+  onSafetyBackup?: (backup: SafetyBackup) => Promise<void>;
 }
 
 export interface RecoverOptions {

@@ -16,6 +16,14 @@ export const RESTORE_STATUSES = ['queued', 'waiting', 'verifying', 'restoring', 
 export type RestoreStatus = (typeof RESTORE_STATUSES)[number];
 export const FINAL_RESTORE_STATUSES: readonly RestoreStatus[] = ['succeeded', 'failed', 'rolled_back'];
 
+/**
+ * What recovery did to a section of a restore whose restorer died (shown per section):
+ * completed (its tables had committed; the audio was put in place), rolled-back (as before
+ * the restore), not-started (never touched).
+ */
+export const RESTORE_RECOVERIES = ['completed', 'rolled-back', 'not-started'] as const;
+export type RestoreRecovery = (typeof RESTORE_RECOVERIES)[number];
+
 const uuid = z.uuid({ error: mustBe('a UUID') });
 
 /** Where the archive comes from: a run's staged artifact, a copy at a destination, or an upload. */

@@ -1,11 +1,13 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { RestoreModeName, RestoreSection, RestoreSource, RestoreStatus } from '@pbx/contracts';
+import type { RestoreModeName, RestoreRecovery, RestoreSection, RestoreSource, RestoreStatus } from '@pbx/contracts';
 
 /** A section's state as the restore reports it (the engine's SectionProgress). */
 export interface RestoreSectionState {
   name: RestoreSection;
   status: string;
   counts: { rowsInserted: number; rowsDeleted: number; filesWritten: number };
+  /** Set when a restorer died mid-restore and a restarted one settled it: what recovery did to this section. */
+  recovery?: RestoreRecovery;
 }
 
 /** A restore of an archive into the PBX (POST /api/v1/restores); RestoresRepository is its one writer. */

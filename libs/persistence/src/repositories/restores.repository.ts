@@ -92,12 +92,17 @@ export class RestoresRepository {
     await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { ...update });
   }
 
+  /** The safety backup is complete (before any section changes): known even if the restorer dies later. */
+  async recordSafetyBackup(id: string, safetyBackup: NonNullable<RestoreEntity['safetyBackup']>): Promise<void> {
+    await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { safetyBackup });
+  }
+
   /** The final state and its event in one transaction; the sealed key is erased with it. */
   async finish(id: string, outcome: RestoreOutcome): Promise<boolean> {
     return this.dataSource.transaction(async (tx) => {
       const changes: QueryDeepPartialEntity<RestoreEntity> = { status: outcome.status, phase: 'done', finishedAt: new Date(), keySealed: null };
       if (outcome.sections) changes.sections = outcome.sections;
-      if (outcome.status === 'succeeded') Object.assign(changes, { safetyBackup: outcome.safetyBackup, previewResult: (outcome.previewResult ?? null) as QueryDeepPartialEntity<RestoreEntity>['previewResult'], error: null });
+      if (outcome.status === 'succeeded') Object.assign(changes, { ...(outcome.safetyBackup ? { safetyBackup: outcome.safetyBackup } : {}), previewResult: (outcome.previewResult ?? null) as QueryDeepPartialEntity<RestoreEntity>['previewResult'], error: null });
       else changes.error = outcome.error;
       const result = await tx.update(RestoreEntity, { id, status: NOT_FINAL }, changes);
       if (!result.affected) return false;
