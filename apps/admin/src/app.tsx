@@ -13,6 +13,7 @@ import { RunsPage } from './pages/runs/runs-page';
 
 // The wizard is the largest page: loaded when opened, so the first load stays small.
 const WizardPage = lazy(() => import('./wizard/wizard-page'));
+const RestoreRoutes = lazy(() => import('./pages/restore/restore-routes'));
 
 function Loading() {
   const { t } = useTranslation();
@@ -38,7 +39,7 @@ export function App() {
           <Route path="/backups/:id/edit" element={<WizardPage />} />
           <Route path="/runs" element={<RunsPage />} />
           <Route path="/runs/:id" element={<RunDetailPage />} />
-          <Route path="/restore/*" element={<PlaceholderPage titleKey="nav.restore" />} />
+          <Route path="/restore/*" element={<RestoreRoutes />} />
           <Route path="/archiving/*" element={<PlaceholderPage titleKey="nav.archiving" />} />
           <Route path="/dead-letters" element={<DeadLettersPage />} />
           <Route path="/audit/*" element={<PlaceholderPage titleKey="nav.audit" />} />

@@ -863,7 +863,17 @@ export interface components {
             /** @description the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done */
             phase: string | null;
             /** @description { runId } | { destinationId, file } | { uploadId } */
-            source: Record<string, never>;
+            source: {
+                /** Format: uuid */
+                runId: string;
+            } | {
+                /** Format: uuid */
+                destinationId: string;
+                file: string;
+            } | {
+                /** Format: uuid */
+                uploadId: string;
+            };
             /** @enum {string} */
             mode: "replace" | "merge";
             preview: boolean;
@@ -886,8 +896,43 @@ export interface components {
                 size?: number;
                 sha256?: string;
             } | null;
-            /** @description preview only: per section the table and audio differences */
-            previewResult?: Record<string, never>;
+            /** @description preview only (null until it finished): the archive, and per section the table and audio differences (libs/restore RestorePreview) */
+            previewResult?: {
+                archive: {
+                    pbxId: string;
+                    kind: string;
+                    /** Format: date-time */
+                    createdAt: string;
+                    configurationName: string;
+                    /** @description the .sar manifest's section names */
+                    sections: string[];
+                    counts?: {
+                        [key: string]: number;
+                    };
+                };
+                sections: {
+                    /** @enum {string} */
+                    section: "coreData" | "cdrAndVoicemails" | "announcements";
+                    /** @enum {string} */
+                    mode: "replace" | "merge";
+                    tables: {
+                        table: string;
+                        rowsInArchive: number;
+                        rowsAdded: number;
+                        rowsRemoved: number;
+                        rowsChanged: number;
+                        rowsUnchanged: number;
+                    }[];
+                    audio: {
+                        folder: string;
+                        filesAdded: number;
+                        filesReplaced: number;
+                        filesRemoved: number;
+                        filesUnchanged: number;
+                        bytesToWrite: number;
+                    } | null;
+                }[];
+            } | null;
             error: string | null;
             /** Format: date-time */
             createdAt?: string;

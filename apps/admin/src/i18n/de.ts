@@ -1,3 +1,4 @@
+import { restoreDe } from '../pages/restore/restore.i18n';
 import { runsDe } from '../pages/runs/runs.i18n';
 import type { Strings } from './en';
 
@@ -123,6 +124,25 @@ export const de: Strings = {
     summaryTitle: 'Zusammenfassung',
     summary: { destination: 'Ziel', data: 'Daten', encryption: 'Verschlüsselung', nextRun: 'Erster Start' },
     encryption: { none: 'keine', recipients: 'age-Empfänger', passphrase: 'Passphrase' },
+    encryptionLegend: 'Verschlüsselung der Backup-Datei',
+    encryptionHint: 'Die Datei enthält personenbezogene Daten. Mit age verschlüsselt lässt sie sich nur mit Ihrem Schlüssel öffnen, auch mit dem normalen age-Werkzeug (age -d).',
+    encryptionModes: { none: 'Keine Verschlüsselung', recipients: 'Öffentliche age-Schlüssel (empfohlen)', passphrase: 'Passphrase' },
+    encryptionModeHints: {
+      none: 'Die Datei wird unverändert gespeichert.',
+      recipients: 'Dieser Server kennt nur öffentliche Schlüssel: auch wenn er kompromittiert wird, bleiben alte Backups verschlossen.',
+      passphrase: 'Wird versiegelt auf diesem Server gespeichert und nie wieder angezeigt.',
+    },
+    recipients: 'Öffentliche age-Schlüssel',
+    recipientsHint: 'Ein age1…-Schlüssel pro Zeile. Die Ausgabe von age-keygen kann unverändert eingefügt werden (Zeilen „# public key: age1…“ zählen); niemals den geheimen Schlüssel einfügen.',
+    passphrase: 'Passphrase',
+    passphraseHint: 'Mindestens 12 Zeichen; am besten mehrere zufällige Wörter. age -d und eine Wiederherstellung fragen danach.',
+    passphraseKeep: 'Leer lassen, um die gespeicherte Passphrase zu behalten.',
+    passphraseLoss: 'Bewahren Sie die Passphrase sicher auf: ohne sie lässt sich kein damit erstelltes Backup wiederherstellen.',
+    encryptionRecipientsCount: 'age-Empfänger (Schlüssel: {{count}})',
+    recipientsRequired: 'Mindestens einen öffentlichen age-Schlüssel (age1…) angeben.',
+    secretKeyPasted: 'Das ist ein GEHEIMER Schlüssel (AGE-SECRET-KEY-…) und wurde nicht gesendet: nur den öffentlichen Schlüssel (age1…) einfügen, den geheimen offline aufbewahren.',
+    passphraseRequired: 'Bitte eine Passphrase eingeben.',
+    passphraseShort: 'Mindestens 12 Zeichen.',
     actionLegend: 'Was geschehen soll',
     actions: { saveAndRun: 'Einstellungen speichern und Backup ausführen', runOnly: 'Nur Backup ausführen', save: 'Nur Einstellungen speichern' },
     buttons: { saveAndRun: 'Speichern und Backup ausführen', runOnly: 'Backup ausführen', save: 'Speichern' },
@@ -144,4 +164,5 @@ export const de: Strings = {
     error: 'Fehler: {{error}}',
   },
   ...runsDe,
+  ...restoreDe,
 };

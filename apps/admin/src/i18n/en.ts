@@ -1,3 +1,4 @@
+import { restoreEn } from '../pages/restore/restore.i18n';
 import { runsEn } from '../pages/runs/runs.i18n';
 
 /** English strings. Wizard labels are STARFACE's own (WIZARD.md): keep them exactly. */
@@ -122,6 +123,26 @@ export const en = {
     summaryTitle: 'Summary',
     summary: { destination: 'Destination', data: 'Data', encryption: 'Encryption', nextRun: 'First start' },
     encryption: { none: 'none', recipients: 'age recipients', passphrase: 'passphrase' },
+    // Encryption input (step 3, below the destination; issue #19).
+    encryptionLegend: 'Encryption of the backup file',
+    encryptionHint: 'The file holds personal data. Encrypted with age, it can be opened only with your key, also with the stock age tool (age -d).',
+    encryptionModes: { none: 'No encryption', recipients: 'age public keys (recommended)', passphrase: 'Passphrase' },
+    encryptionModeHints: {
+      none: 'The file is stored as it is.',
+      recipients: 'This server holds public keys only: even if it is compromised, old backups stay closed.',
+      passphrase: 'Stored sealed on this server and never shown again.',
+    },
+    recipients: 'age public keys',
+    recipientsHint: 'One age1… key per line. The output of age-keygen can be pasted as it is ("# public key: age1…" lines count); never paste the secret key.',
+    passphrase: 'Passphrase',
+    passphraseHint: 'At least 12 characters; several random words are best. Asked for by age -d and by a restore.',
+    passphraseKeep: 'Leave empty to keep the stored passphrase.',
+    passphraseLoss: 'Keep the passphrase somewhere safe: without it no backup made with it can be restored.',
+    encryptionRecipientsCount: 'age recipients (keys: {{count}})',
+    recipientsRequired: 'Give at least one age public key (age1…).',
+    secretKeyPasted: 'This is a SECRET key (AGE-SECRET-KEY-…) and was not sent: paste only its public key (age1…) and keep the secret key offline.',
+    passphraseRequired: 'Enter a passphrase.',
+    passphraseShort: 'At least 12 characters.',
     actionLegend: 'What to do',
     actions: { saveAndRun: 'Keep settings and execute backup', runOnly: 'Only execute backup', save: 'Only keep settings' },
     buttons: { saveAndRun: 'Save and run backup', runOnly: 'Run backup', save: 'Save' },
@@ -144,6 +165,8 @@ export const en = {
   },
   // Runs, run detail, delivery codes, dead letters (pages/runs/runs.i18n.ts).
   ...runsEn,
+  // Restore pages (pages/restore/restore.i18n.ts).
+  ...restoreEn,
 };
 
 export type Strings = typeof en;

@@ -6,6 +6,8 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, ApiError, unwrap, type Configuration, type Interval, type Schemas } from '../api/client';
 import { useSession } from '../auth/session';
 import { DestinationStep } from './destination-step';
+import { EncryptionFields } from './encryption-fields';
+import { recipientLines } from './encryption-state';
 import { RunProgress } from './run-progress';
 import { ACTIONS, emptyForm, formFromConfiguration, INTERVALS, SECRET_FIELDS, stepOfField, toDestination, toRequest, validateStep, type WizardForm } from './wizard-state';
 
@@ -45,7 +47,9 @@ function Wizard({ initial, existing }: { initial: WizardForm; existing?: Configu
     const touched = Object.keys(patch).flatMap((k) =>
       k === 'fields' ? Object.keys(patch.fields ?? {}).map((f) => `destinations[0].${f}`) : k === 'confirmedFingerprint' ? ['destinations[0].hostKeyFingerprint'] : k === 'type' ? ['destinations[0].type'] : k === 'startDate' || k === 'startTime' ? [k, 'startAt'] : [k],
     );
-    setErrors((e) => (touched.some((k) => k in e) ? Object.fromEntries(Object.entries(e).filter(([k]) => !touched.includes(k))) : e));
+    // Every encryption.* error (recipients[i] too) clears when the encryption input changes.
+    const gone = (k: string) => touched.includes(k) || (touched.includes('encryption') && k.startsWith('encryption'));
+    setErrors((e) => (Object.keys(e).some(gone) ? Object.fromEntries(Object.entries(e).filter(([k]) => !gone(k))) : e));
   };
 
   // Focus follows the step, so keyboard and screen-reader users start at its top.
@@ -157,7 +161,12 @@ function Wizard({ initial, existing }: { initial: WizardForm; existing?: Configu
               </Alert>
             </Checkbox.Group>
           )}
-          {step === 2 && <DestinationStep form={form} editing={editing} errors={errors} update={update} />}
+          {step === 2 && (
+            <>
+              <DestinationStep form={form} editing={editing} errors={errors} update={update} />
+              <EncryptionFields value={form.encryption} editing={editing} errors={errors} onChange={(patch) => update({ encryption: { ...form.encryption, ...patch } })} />
+            </>
+          )}
           {step === 3 && <Summary form={form} existing={existing} editing={editing} update={update} />}
           {save.error && !Object.keys(errors).length && (
             <Alert color="red" role="alert">
@@ -209,7 +218,9 @@ function Summary({ form, existing, editing, update }: { form: WizardForm; existi
       if (k === 'type') continue;
       out.push([labels[k] ?? k, SECRET_FIELDS.includes(k) ? t('common.secret') : String(v)]);
     }
-    out.push([t('wizard.summary.encryption'), t(`wizard.encryption.${existing?.encryption?.mode ?? 'none'}`)]);
+    const enc = form.encryption;
+    const keys = recipientLines(enc.recipients).length;
+    out.push([t('wizard.summary.encryption'), enc.mode === 'recipients' ? t('wizard.encryptionRecipientsCount', { count: keys }) : t(`wizard.encryption.${enc.mode}`)]);
     return out;
   }, [form, destination, existing, t]);
   return (

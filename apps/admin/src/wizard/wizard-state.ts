@@ -1,4 +1,5 @@
 import type { Action, Configuration, CreateBackupConfiguration, DestinationRequest, DestinationType, Interval } from '../api/client';
+import { encryptionFormOf, encryptionProblem, NO_ENCRYPTION_FORM, toEncryption, type EncryptionForm, type EncryptionProblem } from './encryption-state';
 
 /** The wizard's form: strings as typed; turned into the API's request body by toRequest. */
 export interface WizardForm {
@@ -16,6 +17,8 @@ export interface WizardForm {
   confirmedFingerprint: string | null;
   /** SFTP: the key the server presented when saving was refused (422 host_key_unconfirmed). */
   presentedFingerprint: string | null;
+  /** age encryption of the archives (step 3, below the destination). */
+  encryption: EncryptionForm;
   action: Action;
 }
 
@@ -27,7 +30,7 @@ export const SECRET_FIELDS = ['password', 'authorizationCode'];
 /** Which step shows a field; API errors jump there (errors[].field, e.g. destinations[0].host). */
 export function stepOfField(field: string): number {
   if (field.startsWith('data')) return 1;
-  if (field.startsWith('destinations')) return 2;
+  if (field.startsWith('destinations') || field.startsWith('encryption')) return 2;
   if (field === 'action' || field === 'body') return 3;
   return 0;
 }
@@ -75,6 +78,7 @@ export function emptyForm(timezone: string, interval: Interval = 'manual'): Wiza
     fields: {},
     confirmedFingerprint: null,
     presentedFingerprint: null,
+    encryption: NO_ENCRYPTION_FORM,
     action: 'saveAndRun',
   };
 }
@@ -101,12 +105,13 @@ export function formFromConfiguration(c: Configuration): WizardForm {
     fields,
     confirmedFingerprint: typeof first?.hostKeyFingerprint === 'string' ? first.hostKeyFingerprint : null,
     presentedFingerprint: null,
+    encryption: encryptionFormOf(c),
     action: 'save',
   };
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-type Problems = Record<string, 'required' | 'invalidEmail' | 'atLeastOne' | 'chooseDestination' | 'fingerprintRequired'>;
+type Problems = Record<string, 'required' | 'invalidEmail' | 'atLeastOne' | 'chooseDestination' | 'fingerprintRequired' | EncryptionProblem>;
 
 /** What a step needs before Next (the api checks everything again; its errors land beside the field). */
 export function validateStep(step: number, f: WizardForm, editing: boolean): Problems {
@@ -150,6 +155,8 @@ export function validateStep(step: number, f: WizardForm, editing: boolean): Pro
       default:
         break;
     }
+    const enc = encryptionProblem(f.encryption, editing);
+    if (enc) p[enc.field] = enc.problem;
   }
   return p;
 }
@@ -175,6 +182,7 @@ export function toRequest(f: WizardForm): CreateBackupConfiguration {
     timezone: f.timezone,
     data: f.data,
     destinations: [toDestination(f)],
+    encryption: toEncryption(f.encryption),
     action: f.action,
   };
 }

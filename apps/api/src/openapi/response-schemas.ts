@@ -240,7 +240,14 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       id: { ...str, format: 'uuid' },
       status: oneOf(RESTORE_STATUSES),
       phase: { ...nstr, description: "the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done" },
-      source: { type: 'object', description: '{ runId } | { destinationId, file } | { uploadId }' },
+      source: {
+        description: '{ runId } | { destinationId, file } | { uploadId }',
+        oneOf: [
+          { type: 'object', required: ['runId'], properties: { runId: { ...str, format: 'uuid' } } },
+          { type: 'object', required: ['destinationId', 'file'], properties: { destinationId: { ...str, format: 'uuid' }, file: str } },
+          { type: 'object', required: ['uploadId'], properties: { uploadId: { ...str, format: 'uuid' } } },
+        ],
+      },
       mode: oneOf(RESTORE_MODES),
       preview: bool,
       allowOtherPbx: bool,
@@ -259,7 +266,42 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
         },
       },
       safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore it to undo)', properties: { path: str, size: int, sha256: str } },
-      previewResult: { type: 'object', description: 'preview only: per section the table and audio differences' },
+      previewResult: {
+        type: ['object', 'null'],
+        description: 'preview only (null until it finished): the archive, and per section the table and audio differences (libs/restore RestorePreview)',
+        required: ['archive', 'sections'],
+        properties: {
+          archive: {
+            type: 'object',
+            required: ['pbxId', 'kind', 'createdAt', 'configurationName', 'sections'],
+            properties: { pbxId: str, kind: str, createdAt: dt, configurationName: str, sections: { type: 'array', items: str, description: "the .sar manifest's section names" }, counts: { type: 'object', additionalProperties: int } },
+          },
+          sections: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['section', 'mode', 'tables', 'audio'],
+              properties: {
+                section: oneOf(RESTORE_SECTIONS),
+                mode: oneOf(RESTORE_MODES),
+                tables: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['table', 'rowsInArchive', 'rowsAdded', 'rowsRemoved', 'rowsChanged', 'rowsUnchanged'],
+                    properties: { table: str, rowsInArchive: int, rowsAdded: int, rowsRemoved: int, rowsChanged: int, rowsUnchanged: int },
+                  },
+                },
+                audio: {
+                  type: ['object', 'null'],
+                  required: ['folder', 'filesAdded', 'filesReplaced', 'filesRemoved', 'filesUnchanged', 'bytesToWrite'],
+                  properties: { folder: str, filesAdded: int, filesReplaced: int, filesRemoved: int, filesUnchanged: int, bytesToWrite: int },
+                },
+              },
+            },
+          },
+        },
+      },
       error: nstr,
       createdAt: dt,
       startedAt: ndt,

@@ -1,5 +1,5 @@
 import { Alert, Anchor, Badge, Button, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft, IconBroadcast, IconDownload, IconShieldCheck } from '@tabler/icons-react';
+import { IconArrowLeft, IconBroadcast, IconDownload, IconRestore, IconShieldCheck } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -126,6 +126,13 @@ export function RunDetailPage() {
   const deliveries = deliveriesOf(r, live.deliveries);
   const when = (iso: string | null | undefined) => (iso ? formatInZone(iso, zone, i18n.language) : '–');
   const canDownload = session.can('runs.download') && r?.artifact && !r.artifact.removedAt && FINAL.includes(status) && status !== 'failed';
+  // Restore from the run's own file while it is kept, or from a copy a destination holds (restore page, preselected).
+  const canRestore = session.can('restores.start') && r?.kind === 'backup';
+  const copyLink = (destinationId: string) => {
+    const location = r?.deliveries.find((x) => x.destinationId === destinationId && x.status === 'succeeded')?.location;
+    const file = location?.split('/').pop();
+    return canRestore && file && r ? `/restore/new?${new URLSearchParams({ configurationId: r.configurationId, destinationId, file })}` : null;
+  };
 
   return (
     <Stack>
@@ -159,6 +166,11 @@ export function RunDetailPage() {
               {session.can('runs.verify') && FINAL.includes(status) && deliveries.some((d) => d.status === 'succeeded') && (
                 <Button variant="default" leftSection={<IconShieldCheck size={16} aria-hidden />} loading={verify.isPending} onClick={() => verify.mutate()}>
                   {t('run.verify')}
+                </Button>
+              )}
+              {canRestore && canDownload && (
+                <Button variant="default" component={Link} to={`/restore/new?runId=${r.id}`} leftSection={<IconRestore size={16} aria-hidden />}>
+                  {t('restore.restoreFromHere')}
                 </Button>
               )}
               {canDownload && (
@@ -296,6 +308,11 @@ export function RunDetailPage() {
                               </Text>
                             );
                           })()}
+                          {copyLink(d.destinationId) && (
+                            <Anchor component={Link} to={copyLink(d.destinationId) ?? ''} size="sm" data-testid="restore-copy-link">
+                              {t('restore.restoreFromCopy')}
+                            </Anchor>
+                          )}
                           {d.error && (
                             <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
                               {t('run.technical', { error: d.error })}
