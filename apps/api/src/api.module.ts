@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
 import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
-import type { Logger } from '@pbx/observability';
+import { PbxMetrics, type Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService, UploadStore } from '@pbx/ops';
 import { RestoresRepository, RunsRepository, runEventsChannel } from '@pbx/persistence';
 import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
@@ -69,7 +69,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        CoreModule.forRoot({ service: 'api', env, logger, relay: true, recordDeadLetters: true }),
+        CoreModule.forRoot({ service: 'api', env, logger, relay: true, recordDeadLetters: true, metricsRoute: false }),
         DiscoveryModule,
         // The per-token request budget; the same storage counts failed authentications.
         ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: env.TOKEN_REQUESTS_PER_MINUTE }] }),
@@ -153,7 +153,7 @@ export class ApiModule {
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new StoredCopiesService(ds, registry, box, logger),
         },
-        { provide: MetricsService, inject: [DataSource], useFactory: (ds: DataSource) => new MetricsService(ds) },
+        { provide: MetricsService, inject: [DataSource, PbxMetrics], useFactory: (ds: DataSource, shared: PbxMetrics) => new MetricsService(ds, shared) },
         { provide: AUTH_FAILURE_LIMIT, useValue: env.AUTH_FAILURES_PER_MINUTE },
         AuthFailuresService,
         { provide: AuditService, inject: [DataSource], useFactory: (ds: DataSource) => new AuditService(new AuditRepository(ds), logger, env.AUDIT_RETENTION_DAYS) },

@@ -1,5 +1,6 @@
 import { connect, type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { SubscribedQueue } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
 import { UnroutableMessageError } from './errors';
 import { declareTopology, Names } from './topology';
@@ -83,6 +84,12 @@ export class AmqpConnection {
   /** Straight to a queue through the default exchange (retries, dead letters, replays). */
   async sendToQueue(queue: string, body: Buffer, options: Options.Publish & { messageId: string }): Promise<void> {
     await this.publish('', queue, body, options);
+  }
+
+  /** Ready messages and consumers of a consumer queue (a passive check on the publish channel; metrics). */
+  async queueStats(queue: SubscribedQueue): Promise<{ messages: number; consumers: number }> {
+    const reply = await this.publishChannel.checkQueue(this.names.queue(queue));
+    return { messages: reply.messageCount, consumers: reply.consumerCount };
   }
 
   createChannel(name: string, setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper {

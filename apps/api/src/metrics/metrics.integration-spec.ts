@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readStateSnapshot } from '@pbx/runtime';
 import { migratedDatabase } from '@pbx/testing';
+import { PbxMetrics } from '@pbx/observability';
 import { MetricsService } from './metrics.service';
 
 /** Issue #22: a deferred run's held-back message is no publishing backlog. */
@@ -21,7 +23,10 @@ describe('MetricsService outbox gauges (real Postgres)', () => {
       [randomUUID(), randomUUID(), ageS, dueInS, extra.attempts ?? 0, extra.published ?? false],
     );
   const gauges = async () => {
-    const text = await new MetricsService(db.dataSource).render();
+    const shared = new PbxMetrics();
+    // No broker here: the queue gauges stay empty, the outbox ones are what is asked.
+    shared.collectState(async () => ({ ...(await readStateSnapshot(db.dataSource, { queueStats: () => Promise.reject(new Error('no broker')) } as never)) }));
+    const text = await new MetricsService(db.dataSource, shared).render();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     return { pending: value('pbx_backup_outbox_pending'), oldest: value('pbx_backup_outbox_oldest_pending_seconds'), deferred: value('pbx_backup_outbox_deferred') };
   };

@@ -13,6 +13,8 @@ export type Interval = z.output<typeof intervalSchema>;
 /** The intervals that run on their own (and so can become stale). */
 export type ScheduledInterval = Exclude<Interval, 'manual'>;
 export const SCHEDULED_INTERVALS = INTERVALS.filter((i): i is ScheduledInterval => i !== 'manual');
+/** Nominal length of each schedule interval (a month counts as its longest, 31 days): staleness and its metric. */
+export const NOMINAL_INTERVAL_MS: Readonly<Record<ScheduledInterval, number>> = { hourly: 3_600_000, daily: 86_400_000, weekly: 7 * 86_400_000, monthly: 31 * 86_400_000 };
 
 export function isInterval(value: unknown): value is Interval {
   return typeof value === 'string' && (INTERVALS as readonly string[]).includes(value);

@@ -44,17 +44,18 @@ export interface NewDelivery {
  */
 export class RunLifecycleRepository {
   /** Applies `change` when the run is in one of `from`; returns its configuration id, or null when it was not. */
-  async updateRun(manager: EntityManager, runId: string, change: RunChange, from: readonly RunStatus[]): Promise<{ configurationId: string } | null> {
+  async updateRun(manager: EntityManager, runId: string, change: RunChange, from: readonly RunStatus[]): Promise<{ configurationId: string; kind: string; ageSeconds: number } | null> {
     const [set, params] = runSet(change);
     // A run whose deliveries all answered is past the point of no return (an archive run's
     // PBX data is being deleted): a cancel comes too late.
     const guard = change.to === 'cancelled' ? ' AND delivered_at IS NULL' : '';
     // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-    const [rows]: [{ configuration_id: string }[], number] = await manager.query(
-      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[])${guard} RETURNING configuration_id, ${notifyRun('id')}`,
+    const [rows]: [{ configuration_id: string; kind: string; age: number }[], number] = await manager.query(
+      `UPDATE runs SET status = $3, ${set}, updated_at = now() WHERE id = $1 AND status = ANY($2::varchar[])${guard}
+       RETURNING configuration_id, kind, EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float AS age, ${notifyRun('id')}`,
       [runId, from, change.to, ...params],
     );
-    return rows.length ? { configurationId: rows[0].configuration_id } : null;
+    return rows.length ? { configurationId: rows[0].configuration_id, kind: rows[0].kind, ageSeconds: Number(rows[0].age) } : null;
   }
 
   async runStatus(manager: EntityManager, runId: string): Promise<RunStatus | null> {
@@ -63,16 +64,16 @@ export class RunLifecycleRepository {
   }
 
   /** Applies `change` when the delivery is in one of `from`; returns its attempt count, or null when it was not. */
-  async updateDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange, from: readonly DeliveryStatus[]): Promise<{ attempts: number } | null> {
+  async updateDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange, from: readonly DeliveryStatus[]): Promise<{ attempts: number; type: string } | null> {
     const [set, params] = deliverySet(change);
     // An attempt starts only when due: an early copy of the message (a replay, a stray
     // redelivery) must not start a second chain of retries next to the scheduled one.
     const due = change.to === 'running' ? ' AND (next_attempt_at IS NULL OR next_attempt_at <= now())' : '';
-    const [rows]: [{ attempts: number }[], number] = await manager.query(
-      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts, ${notifyRun('run_id')}`,
+    const [rows]: [{ attempts: number; type: string }[], number] = await manager.query(
+      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts, type, ${notifyRun('run_id')}`,
       [deliveryId, from, change.to, ...params],
     );
-    return rows.length ? { attempts: rows[0].attempts } : null;
+    return rows.length ? { attempts: rows[0].attempts, type: rows[0].type } : null;
   }
 
   async deliveryStatus(manager: EntityManager, deliveryId: string): Promise<DeliveryStatus | null> {

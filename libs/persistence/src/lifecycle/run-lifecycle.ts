@@ -15,6 +15,14 @@ const NOT_STARTED: readonly DeliveryStatus[] = deliverySourcesOf('cancelled').fi
  * message asks for a transition that already happened and must find nothing to do.
  */
 export type RunTransitionResult = { applied: true } | { applied: false; status: RunStatus | null };
+/** What metrics hear of the lifecycle (apps pass one recording into PbxMetrics). */
+export interface LifecycleObserver {
+  /** A run reached a final status `seconds` after it was created. */
+  runFinished(run: { kind: string; result: RunStatus; seconds: number }): void;
+  /** A delivery ended: successful (with its bytes), a failure code, or cancelled. */
+  deliveryFinished(delivery: { destinationKind: string; code: string; bytes: number }): void;
+}
+
 export type DeliveryTransitionResult = { applied: true; attempts: number } | { applied: false; status: DeliveryStatus | null };
 
 /**
@@ -24,7 +32,11 @@ export type DeliveryTransitionResult = { applied: true; attempts: number } | { a
  * event (outbox) atomic.
  */
 export class RunLifecycle {
-  constructor(private readonly repo: RunLifecycleRepository = new RunLifecycleRepository()) {}
+  constructor(
+    private readonly repo: RunLifecycleRepository = new RunLifecycleRepository(),
+    /** Told of each applied final change (metrics); inside the caller's transaction, so a rolled-back one is told too (rare: counted, not lost). */
+    private readonly observer?: LifecycleObserver,
+  ) {}
 
   async transition(manager: EntityManager, runId: string, change: RunChange): Promise<RunTransitionResult> {
     const applied = await this.repo.updateRun(manager, runId, change, runSourcesOf(change.to));
@@ -35,6 +47,7 @@ export class RunLifecycle {
       // A final run delivers nothing more: a runOnly configuration's credentials have served.
       await eraseEphemeralDestinationSecrets(manager, applied.configurationId);
       if (change.to === 'succeeded') await this.repo.recordConfigurationSuccess(manager, applied.configurationId);
+      this.observer?.runFinished({ kind: applied.kind, result: change.to, seconds: applied.ageSeconds });
     }
     return { applied: true };
   }
@@ -42,6 +55,9 @@ export class RunLifecycle {
   async transitionDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange): Promise<DeliveryTransitionResult> {
     const applied = await this.repo.updateDelivery(manager, deliveryId, change, deliverySourcesOf(change.to));
     if (!applied) return { applied: false, status: await this.repo.deliveryStatus(manager, deliveryId) };
+    if (change.to === 'succeeded') this.observer?.deliveryFinished({ destinationKind: applied.type, code: 'successful', bytes: change.bytes });
+    else if (change.to === 'failed') this.observer?.deliveryFinished({ destinationKind: applied.type, code: change.code, bytes: 0 });
+    else if (change.to === 'cancelled') this.observer?.deliveryFinished({ destinationKind: applied.type, code: 'cancelled', bytes: 0 });
     return { applied: true, attempts: applied.attempts };
   }
 
