@@ -8,6 +8,7 @@ import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, 
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
+import { WebhooksService } from './webhooks.service';
 import { langOf, renderRestoreReport, renderRunReport, renderVerificationAlert, type FailedStep, type RenderedMail, type RunOutcome, type RunReportModel } from './templates';
 
 export interface RunFailure {
@@ -42,6 +43,7 @@ export class ReportService {
     private readonly dataSource: DataSource,
     private readonly notifications: NotificationsRepository,
     private readonly mail: MailAdapter,
+    private readonly webhooks: WebhooksService,
     @InjectEnv() private readonly env: AppEnv,
     @InjectLogger() private readonly logger: Logger,
   ) {}
@@ -51,7 +53,7 @@ export class ReportService {
     return this.report(event.runId, kind, event.status, { step: event.step, error: event.error });
   }
 
-  /** Successes are mailed only when the run's configuration asked for it (snapshot.notifyOnSuccess). */
+  /** Successes are mailed only when the run's configuration asked for it (snapshot.notifyOnSuccess), and go to the webhooks that asked for `success`. */
   reportSuccess(event: RunSuccess): Promise<ReportOutcome> {
     const kind = event.kind === 'backup' ? 'backup.succeeded' : 'archive.succeeded';
     return this.report(event.runId, kind, 'succeeded', null);
@@ -146,13 +148,30 @@ export class ReportService {
     const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
     // The run row is committed before its event leaves the outbox, so a missing run is bad data.
     if (!run) throw new PermanentMessageError(`run ${runId} does not exist`);
-    if (outcome === 'succeeded' && !run.snapshot.notifyOnSuccess) {
-      log.debug('success reports are off for this configuration');
-      return 'not-wanted';
-    }
-    const model = await this.buildModel(run, outcome, failure);
-    const rendered = renderRunReport(model, langOf(run.snapshot.language));
-    return this.send(run.id, { subjectId: run.id, kind }, run.snapshot.reportTo, rendered);
+    let rendered: RenderedMail | undefined;
+    const render = async () => (rendered ??= renderRunReport(await this.buildModel(run, outcome, failure), langOf(run.snapshot.language)));
+    // Mail and webhooks are tried alike, each claimed on its own: a retry redoes only what failed.
+    let result: ReportOutcome = 'not-wanted';
+    let mailError: unknown;
+    if (outcome === 'succeeded' && !run.snapshot.notifyOnSuccess) log.debug('success mails are off for this configuration');
+    else result = await this.send(run.id, { subjectId: run.id, kind }, run.snapshot.reportTo, await render()).catch((err: unknown) => ((mailError = err), 'not-wanted' as const));
+    const webhookError = await this.webhooks
+      .notify(
+        {
+          configurationId: run.configurationId,
+          event: outcome === 'succeeded' ? 'success' : 'failure',
+          subjectId: run.id,
+          kind,
+          run: { id: run.id, kind: run.kind, status: outcome },
+          link: `${publicBaseUrl(this.env)}/api/v1/runs/${run.id}`,
+          language: langOf(run.snapshot.language),
+        },
+        render,
+      )
+      .then(() => undefined, (err: unknown) => err);
+    if (mailError !== undefined) throw mailError;
+    if (webhookError !== undefined) throw webhookError;
+    return result;
   }
 
   /** Claim, send and mark in one transaction: a duplicate waits on the row lock, a failed send leaves nothing marked sent. */

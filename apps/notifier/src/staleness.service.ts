@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
 import type { RunKind, ScheduledInterval } from '@pbx/contracts';
@@ -8,6 +8,7 @@ import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
 import { publicBaseUrl } from './report.service';
 import { langOf, renderStaleAlert, type StaleAlertModel } from './templates';
+import { WebhooksService } from './webhooks.service';
 
 const HOUR = 3_600_000;
 /** Nominal length of each schedule interval (a month counts as its longest, 31 days). */
@@ -35,10 +36,14 @@ interface StaleRow {
  * Shared WHERE clause: scheduled, live, not yet alerted, last success (or creation) older
  * than its threshold. $1 = now, $2 = deferral allowance (ms), $3 = interval lengths (jsonb).
  */
-const STALE = `c.deleted_at IS NULL AND c.ephemeral = false AND c.stale_alerted_at IS NULL
+const STALE_PERIOD = `c.deleted_at IS NULL AND c.ephemeral = false
   AND ($3::jsonb ->> c."interval") IS NOT NULL
   AND COALESCE(c.last_success_at, c.created_at)
       + ((2 * ($3::jsonb ->> c."interval")::bigint + $2::bigint) * interval '1 millisecond') < $1::timestamptz`;
+const STALE = `c.stale_alerted_at IS NULL AND ${STALE_PERIOD}`;
+/** Stale now (alerted or not) with a webhook that asked for `staleness`: its call is claimed per stale period. */
+const STALE_WITH_WEBHOOKS = `${STALE_PERIOD} AND jsonb_path_exists(c.webhooks, '$[*].events[*] ? (@ == "staleness")')`;
+const STALE_COLUMNS = 'c.id, c.kind, c.name, c.report_to, c.language, c."interval", c.timezone, c.last_success_at, c.created_at, c.next_run_at';
 
 /**
  * The staleness alarm (beyond STARFACE): every STALENESS_CHECK_MS, one alert mail per
@@ -59,6 +64,7 @@ export class StalenessService implements OnApplicationBootstrap, OnApplicationSh
     private readonly mail: MailAdapter,
     @InjectEnv() private readonly env: AppEnv,
     @InjectLogger() logger: Logger,
+    @Optional() private readonly webhooks?: WebhooksService,
   ) {
     this.log = logger.child({ component: 'staleness' });
   }
@@ -86,7 +92,41 @@ export class StalenessService implements OnApplicationBootstrap, OnApplicationSh
         this.log.warn({ configurationId: id, err: err instanceof Error ? err.message : String(err) }, 'staleness alert not sent; retrying on the next check');
       }
     }
+    if (this.webhooks) await this.callWebhooks(params, this.webhooks);
     return alerted;
+  }
+
+  /**
+   * The staleness webhooks: one call per (stale period, webhook), claimed in `notifications`
+   * apart from the mail. A failed call is tried again on every check while the configuration
+   * stays stale; a success ends the period (a new one is a new call).
+   */
+  private async callWebhooks(params: (string | number)[], webhooks: WebhooksService): Promise<void> {
+    const rows: StaleRow[] = await this.dataSource.query(`SELECT ${STALE_COLUMNS} FROM configurations c WHERE ${STALE_WITH_WEBHOOKS} ORDER BY c.created_at LIMIT 100`, params);
+    for (const row of rows) {
+      const since = row.last_success_at ?? row.created_at;
+      try {
+        await withCorrelation(row.id, () =>
+          webhooks.notify(
+            {
+              configurationId: row.id,
+              event: 'staleness',
+              subjectId: row.id,
+              kind: `stale:${since.toISOString()}`,
+              link: this.link(row),
+              language: langOf(row.language),
+            },
+            async () => renderStaleAlert(await this.model(this.dataSource.manager, row), langOf(row.language)),
+          ),
+        );
+      } catch (err) {
+        this.log.warn({ configurationId: row.id, err: err instanceof Error ? err.message : String(err) }, 'staleness webhook not called; retrying on the next check');
+      }
+    }
+  }
+
+  private link(row: StaleRow): string {
+    return `${publicBaseUrl(this.env)}/api/v1/${row.kind === 'archive' ? 'archive-configurations' : 'backup-configurations'}/${row.id}`;
   }
 
   private schedule(): void {
@@ -103,8 +143,7 @@ export class StalenessService implements OnApplicationBootstrap, OnApplicationSh
     return this.dataSource.transaction(async (manager) => {
       // SKIP LOCKED: another replica is alerting this one right now.
       const rows: StaleRow[] = await manager.query(
-        `SELECT c.id, c.kind, c.name, c.report_to, c.language, c."interval", c.timezone, c.last_success_at, c.created_at, c.next_run_at
-           FROM configurations c WHERE c.id = $4 AND ${STALE} FOR UPDATE SKIP LOCKED`,
+        `SELECT ${STALE_COLUMNS} FROM configurations c WHERE c.id = $4 AND ${STALE} FOR UPDATE SKIP LOCKED`,
         [...params, id],
       );
       const row = rows[0];

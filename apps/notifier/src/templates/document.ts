@@ -20,6 +20,8 @@ export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
+  /** The document itself: webhooks render their Slack and Teams bodies from it (webhook-bodies.ts), so no text exists twice. */
+  blocks: readonly Block[];
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -84,5 +86,5 @@ export function renderHtml(blocks: readonly Block[], lang: string): string {
 }
 
 export function render(subject: string, blocks: readonly Block[], lang: string): RenderedMail {
-  return { subject, text: renderText(blocks), html: renderHtml(blocks, lang) };
+  return { subject, text: renderText(blocks), html: renderHtml(blocks, lang), blocks };
 }

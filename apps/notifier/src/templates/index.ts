@@ -5,3 +5,4 @@ export * from './run-report.template';
 export * from './stale-alert.template';
 export * from './verification-alert.template';
 export * from './restore-report.template';
+export * from './webhook-bodies';

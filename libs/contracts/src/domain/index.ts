@@ -7,5 +7,4 @@ export * from './destinations';
 export * from './encryption';
 export * from './verification';
 export * from './restores';
-export * from './retention';
 export * from './webhooks';
