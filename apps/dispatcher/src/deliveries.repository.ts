@@ -105,10 +105,13 @@ export class DeliveriesRepository {
     });
   }
 
-  /** Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders them). */
+  /**
+   * Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders
+   * them), each with the folder its run wrote it to: the configuration's name at the time.
+   */
   async keptFiles(destinationId: string, configurationId: string, manager: EntityManager = this.dataSource.manager): Promise<KeptFile[]> {
     return manager.query(
-      `SELECT d.id, r.artifact_file_name AS "fileName", COALESCE(r.scheduled_for, r.created_at) AS "takenAt", d.finished_at AS "finishedAt"
+      `SELECT d.id, r.snapshot->>'name' AS folder, r.artifact_file_name AS "fileName", COALESCE(r.scheduled_for, r.created_at) AS "takenAt", d.finished_at AS "finishedAt"
          FROM deliveries d JOIN runs r ON r.id = d.run_id
         WHERE d.destination_id = $1 AND r.configuration_id = $2 AND d.status = 'succeeded' AND d.pruned_at IS NULL`,
       [destinationId, configurationId],

@@ -9,7 +9,7 @@ import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
-import { retentionPlan } from './retention';
+import { RetentionService } from './retention.service';
 import { nextAttempt, type RetryPolicy } from './retry-policy';
 import { RunFinalizerService } from './run-finalizer.service';
 
@@ -27,6 +27,7 @@ export class DeliveryService {
   constructor(
     private readonly repo: DeliveriesRepository,
     private readonly finalizer: RunFinalizerService,
+    private readonly retention: RetentionService,
     @Inject(DESTINATION_REGISTRY) private readonly destinations: DestinationRegistry,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_ENV) private readonly env: AppEnv,
@@ -119,7 +120,7 @@ export class DeliveryService {
       });
       await this.repo.succeed(delivery, result.location, result.target, size, run.snapshot.verify?.afterUpload === 'sha256');
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
-      await this.applyRetention(run, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
+      await this.retention.apply(run.snapshot, run.configurationId, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));
     } catch (err) {
       if (cancel.cancelled || (await this.repo.findRun(run.id).catch(() => null))?.status === 'cancelled') {
         await this.repo.cancel(delivery.id);
@@ -144,20 +145,6 @@ export class DeliveryService {
     // Outside the try: a failed close is no delivery failure. It throws, the message comes
     // back, finds the delivery final and closes the run (the sweeper is the safety net).
     await this.finalizer.finalizeIfDone(run.id);
-  }
-
-  /** Keeps the newest `keepLast` files this service wrote for the configuration there; never touches others. */
-  private async applyRetention(run: RunEntity, destinationId: string, config: DestinationConfig): Promise<void> {
-    const keepLast = run.snapshot.keepLast;
-    if (!keepLast) return;
-    const files = await this.repo.keptFiles(destinationId, run.configurationId);
-    for (const { file, deleteFile } of retentionPlan(files, keepLast)) {
-      if (deleteFile) {
-        await this.destinations.remove(config, run.snapshot.name, file.fileName);
-        this.logger.info({ fileName: file.fileName }, 'retention removed an old backup');
-      }
-      await this.repo.markPruned(file.id);
-    }
   }
 
   private async finish(run: RunEntity, write: () => Promise<void>): Promise<void> {

@@ -10,6 +10,7 @@ import { destinationRegistryFromEnv } from '@pbx/runtime/destinations';
 import { ArtifactCleanupService } from './artifact-cleanup.service';
 import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveryService } from './delivery.service';
+import { RetentionService } from './retention.service';
 import { DispatcherHandler } from './dispatcher.handler';
 import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
@@ -29,6 +30,7 @@ export class DispatcherModule {
       controllers: [DispatcherHandler, VerificationHandler],
       providers: [
         DeliveryService,
+        RetentionService,
         DeliveriesRepository,
         { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
         RunFinalizerService,

@@ -246,6 +246,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run that is not final
+         * @description Queued or deferred: it never starts (its deferral ends, no lock is taken). Packing or dispatching: the worker stops at its next safe point (within about a second) and cleans up — the partial archive is deleted, deliveries not started are `cancelled`, an upload in flight is aborted and its temporary file removed; copies delivered before stay and are listed in `deliveries`. Answers 202 with the run (status `cancelled`); again for a cancelled run. 409 `run_finished` for a run that ended otherwise (or an archive run whose items are being deleted). No report is mailed.
+         */
+        post: operations["RunsController_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/download": {
         parameters: {
             query?: never;
@@ -616,6 +636,19 @@ export interface components {
             /** @description archive: { cdr: { enabled, daysToKeep }, voicemails: { enabled, daysToKeep } } */
             items?: Record<string, never>;
             keepLast?: number | null;
+            /** @description backup: keep the newest copy of each of the last N days that have one (restic forget --keep-daily, in the time zone); null = off */
+            keepDaily?: number | null;
+            /** @description backup: the same per ISO week (Monday to Sunday) */
+            keepWeekly?: number | null;
+            /** @description backup: the same per calendar month */
+            keepMonthly?: number | null;
+            /** @description backup: copies taken more than N days ago are removed unless keepLast keeps them */
+            maxAgeDays?: number | null;
+            /** @description backup: local times (time zone) when an upload may start; to before from crosses midnight; empty = any time */
+            uploadWindows?: {
+                from: string;
+                to: string;
+            }[];
             destinations: components["schemas"]["Destination"][];
             notifyOnSuccess?: boolean;
             /** @enum {string} */
@@ -634,10 +667,31 @@ export interface components {
                 /** @enum {string} */
                 schedule?: "daily" | "weekly" | "monthly";
             };
+            /** @description Where the notifier also tells about failures, successes and staleness (docs/notifications.md). The secret is never returned: hasSecret shows one is stored. */
+            webhooks?: {
+                /** Format: uuid */
+                id: string;
+                url: string;
+                /** @enum {string} */
+                format: "json" | "slack" | "teams";
+                events: ("failure" | "success" | "staleness")[];
+                hasSecret: boolean;
+            }[];
             /** Format: date-time */
             nextRunAt: string | null;
             /** Format: date-time */
             lastSuccessAt?: string | null;
+            /** @description list and read: the newest run of the configuration (null when it never ran) */
+            lastRun?: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {string} */
+                status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
+                /** Format: date-time */
+                finishedAt: string | null;
+                /** Format: date-time */
+                createdAt: string;
+            } | null;
             /** Format: date-time */
             createdAt?: string;
             /** Format: date-time */
@@ -648,7 +702,7 @@ export interface components {
             type?: string;
             target?: string;
             /** @enum {string} */
-            status?: "pending" | "running" | "succeeded" | "failed";
+            status?: "pending" | "running" | "succeeded" | "failed" | "cancelled";
             /** @enum {string|null} */
             code?: "successful" | "mountfail" | "alreadyRunning" | "mailtobig" | "sftpRightProblem" | "authFailed" | "hostKeyMismatch" | "notFound" | "quotaExceeded" | "timeout" | "ioError" | null;
             attempts?: number;
@@ -682,7 +736,7 @@ export interface components {
             /** @enum {string} */
             trigger: "schedule" | "manual" | "runOnly";
             /** @enum {string} */
-            status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed";
+            status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
             catchUp?: boolean;
             /** Format: date-time */
             scheduledFor?: string | null;
@@ -769,13 +823,13 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "admin" | "operator" | "viewer";
-            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "runs.verify" | "restores.start" | "restores.read" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
+            permissions: ("configurations.read" | "configurations.write" | "runs.read" | "runs.start" | "runs.download" | "runs.cancel" | "runs.verify" | "restores.start" | "restores.read" | "dead-letters.read" | "dead-letters.manage" | "destinations.test" | "audit.read" | "session.read")[];
             timezone: string;
         };
         /** @description GET /runs/{id}/events, event `status`: the run's status; the stream ends after the one with final: true. */
         RunStatusEvent: {
             /** @enum {string} */
-            status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed";
+            status: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
             error: string | null;
             final: boolean;
         };
@@ -798,7 +852,7 @@ export interface components {
             type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
             target: string;
             /** @enum {string} */
-            status: "pending" | "running" | "succeeded" | "failed";
+            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
             attempts: number;
             bytesDone: number;
             bytesTotal: number | null;
@@ -881,7 +935,10 @@ export interface components {
             bytesDone: number;
             bytesTotal: number | null;
             sections: {
-                /** @enum {string} */
+                /**
+                 * @description what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements
+                 * @enum {string}
+                 */
                 name?: "coreData" | "cdrAndVoicemails" | "announcements";
                 status?: string;
                 counts?: {
@@ -889,6 +946,11 @@ export interface components {
                     rowsDeleted?: number;
                     filesWritten?: number;
                 };
+                /**
+                 * @description only after the restorer died mid-restore: what recovery on restart did to this section
+                 * @enum {string}
+                 */
+                recovery?: "completed" | "rolled-back" | "not-started";
             }[];
             /** @description the backup of the PBX taken before a replace (restore it to undo) */
             safetyBackup: {
@@ -1061,6 +1123,14 @@ export interface components {
                 to: string;
             })[];
             keepLast?: number;
+            keepDaily?: number;
+            keepWeekly?: number;
+            keepMonthly?: number;
+            maxAgeDays?: number;
+            uploadWindows?: {
+                from: string;
+                to: string;
+            }[];
             /** @default false */
             notifyOnSuccess?: boolean;
             /**
@@ -1100,6 +1170,27 @@ export interface components {
                 /** @enum {string} */
                 schedule?: "daily" | "weekly" | "monthly";
             };
+            /** @default [] */
+            webhooks?: {
+                /** Format: uuid */
+                id?: string;
+                /** @description https:// (or http://) URL the notifier POSTs to; no user name or password in it. Its host must be allowed by WEBHOOK_HOSTS_ALLOWED. */
+                url: string;
+                /**
+                 * @default json
+                 * @enum {string}
+                 */
+                format?: "json" | "slack" | "teams";
+                /**
+                 * @default [
+                 *       "failure",
+                 *       "staleness"
+                 *     ]
+                 */
+                events?: ("failure" | "success" | "staleness")[];
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secret?: string;
+            }[];
             /**
              * @default save
              * @enum {string}
@@ -1191,6 +1282,14 @@ export interface components {
                 id?: string;
             })[];
             keepLast?: number | null;
+            keepDaily?: number | null;
+            keepWeekly?: number | null;
+            keepMonthly?: number | null;
+            maxAgeDays?: number | null;
+            uploadWindows?: {
+                from: string;
+                to: string;
+            }[];
             notifyOnSuccess?: boolean;
             /** @enum {string} */
             language?: "en" | "de";
@@ -1216,6 +1315,26 @@ export interface components {
                 /** @enum {string} */
                 schedule?: "daily" | "weekly" | "monthly";
             };
+            webhooks?: {
+                /** Format: uuid */
+                id?: string;
+                /** @description https:// (or http://) URL the notifier POSTs to; no user name or password in it. Its host must be allowed by WEBHOOK_HOSTS_ALLOWED. */
+                url: string;
+                /**
+                 * @default json
+                 * @enum {string}
+                 */
+                format?: "json" | "slack" | "teams";
+                /**
+                 * @default [
+                 *       "failure",
+                 *       "staleness"
+                 *     ]
+                 */
+                events?: ("failure" | "success" | "staleness")[];
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secret?: string;
+            }[];
             action?: unknown;
         };
         CreateArchiveConfigurationRequest: {
@@ -1332,6 +1451,27 @@ export interface components {
                 /** @description Write-only: stored sealed, never returned (responses show hasPassphrase: true). On PATCH, omit it to keep the stored passphrase. */
                 passphrase: string;
             };
+            /** @default [] */
+            webhooks?: {
+                /** Format: uuid */
+                id?: string;
+                /** @description https:// (or http://) URL the notifier POSTs to; no user name or password in it. Its host must be allowed by WEBHOOK_HOSTS_ALLOWED. */
+                url: string;
+                /**
+                 * @default json
+                 * @enum {string}
+                 */
+                format?: "json" | "slack" | "teams";
+                /**
+                 * @default [
+                 *       "failure",
+                 *       "staleness"
+                 *     ]
+                 */
+                events?: ("failure" | "success" | "staleness")[];
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secret?: string;
+            }[];
             /**
              * @default save
              * @enum {string}
@@ -1452,6 +1592,26 @@ export interface components {
                 /** @description Write-only: stored sealed, never returned (responses show hasPassphrase: true). On PATCH, omit it to keep the stored passphrase. */
                 passphrase?: string;
             };
+            webhooks?: {
+                /** Format: uuid */
+                id?: string;
+                /** @description https:// (or http://) URL the notifier POSTs to; no user name or password in it. Its host must be allowed by WEBHOOK_HOSTS_ALLOWED. */
+                url: string;
+                /**
+                 * @default json
+                 * @enum {string}
+                 */
+                format?: "json" | "slack" | "teams";
+                /**
+                 * @default [
+                 *       "failure",
+                 *       "staleness"
+                 *     ]
+                 */
+                events?: ("failure" | "success" | "staleness")[];
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secret?: string;
+            }[];
             action?: unknown;
         };
         DestinationRequest: {
@@ -1588,7 +1748,7 @@ export interface components {
             /** Format: uuid */
             configurationId?: string;
             /** @enum {string} */
-            status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed";
+            status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
             /** @enum {string} */
             kind?: "backup" | "archive";
         };
@@ -1616,7 +1776,7 @@ export interface components {
                 /** Format: uuid */
                 uploadId: string;
             };
-            sections?: ("coreData" | "cdrAndVoicemails" | "announcements")[];
+            sections?: ("core" | "cdr" | "voicemail" | "announcements" | "coreData" | "cdrAndVoicemails")[];
             /**
              * @default replace
              * @enum {string}
@@ -2752,7 +2912,7 @@ export interface operations {
         parameters: {
             query?: {
                 kind?: "backup" | "archive";
-                status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed";
+                status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
                 configurationId?: string;
                 page?: number;
                 limit?: number;
@@ -2910,6 +3070,74 @@ export interface operations {
             };
             /** @description Unknown id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RunsController_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunEnvelope"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4165,7 +4393,7 @@ export interface operations {
                 /** @description inclusive */
                 from?: string;
                 targetId?: string;
-                action?: "configuration.create" | "configuration.update" | "configuration.delete" | "destination.add" | "destination.remove" | "destination.test" | "destination.host-key-pin" | "run.start" | "run.download" | "run.verify" | "restore.start" | "upload.create" | "upload.write" | "dead-letter.replay" | "dead-letter.discard" | "token.create" | "token.revoke";
+                action?: "configuration.create" | "configuration.update" | "configuration.delete" | "destination.add" | "destination.remove" | "destination.test" | "destination.host-key-pin" | "run.start" | "run.cancel" | "run.download" | "run.verify" | "restore.start" | "upload.create" | "upload.write" | "dead-letter.replay" | "dead-letter.discard" | "token.create" | "token.revoke";
                 page?: number;
                 limit?: number;
             };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { encryptionSettingsOf, nameKey, type EncryptionInput, type VerifySettings, type WebhookInput } from '@pbx/contracts';
+import { encryptionSettingsOf, nameKey, type EncryptionInput, type UploadWindow, type VerifySettings, type WebhookInput } from '@pbx/contracts';
 import type { ConfigurationEntity } from '@pbx/persistence';
 import type { CreateArchiveConfigurationSchema, PatchArchiveConfigurationSchema } from '../archive-configurations/archive-configuration.schema';
 import type { CreateBackupConfigurationSchema, PatchBackupConfigurationSchema } from './configuration.schema';
@@ -40,6 +40,11 @@ const COLUMNS = {
   timezone: (timezone: string) => ({ timezone }),
   data: (data: ConfigurationEntity['data']) => ({ data }),
   keepLast: (keepLast: number | null) => ({ keepLast }),
+  keepDaily: (keepDaily: number | null) => ({ keepDaily }),
+  keepWeekly: (keepWeekly: number | null) => ({ keepWeekly }),
+  keepMonthly: (keepMonthly: number | null) => ({ keepMonthly }),
+  maxAgeDays: (maxAgeDays: number | null) => ({ maxAgeDays }),
+  uploadWindows: (uploadWindows: UploadWindow[]) => ({ uploadWindows }),
   notifyOnSuccess: (notifyOnSuccess: boolean) => ({ notifyOnSuccess }),
   language: (language: ConfigurationEntity['language']) => ({ language }),
   // The passphrase is never a column value here: the service seals it (ConfigurationsService).

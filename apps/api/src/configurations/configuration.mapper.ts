@@ -1,4 +1,4 @@
-import type { EncryptionSettings, VerifySettings, WebhookSettings } from '@pbx/contracts';
+import type { EncryptionSettings, UploadWindow, VerifySettings, WebhookSettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 import type { ConfigurationField } from './configuration-draft';
 import { SECRET_MARKER, secretFlag } from './destination-secrets';
@@ -23,6 +23,12 @@ export interface ConfigurationResponse {
   data?: BackupSections;
   items?: ArchiveItems;
   keepLast?: number | null;
+  /** Backup configurations: retention beside keepLast (null = off) and when uploads may start. */
+  keepDaily?: number | null;
+  keepWeekly?: number | null;
+  keepMonthly?: number | null;
+  maxAgeDays?: number | null;
+  uploadWindows?: UploadWindow[];
   /** Backup configurations: how stored copies are checked. */
   verify?: VerifySettings;
   destinations: DestinationResponse[];
@@ -57,6 +63,11 @@ const SHOWN = {
   timezone: (c) => ({ timezone: c.timezone }),
   data: (c) => (c.kind === 'archive' ? { items: c.data as ArchiveItems } : { data: c.data as BackupSections }),
   keepLast: (c) => (c.kind === 'archive' ? {} : { keepLast: c.keepLast }),
+  keepDaily: (c) => (c.kind === 'archive' ? {} : { keepDaily: c.keepDaily }),
+  keepWeekly: (c) => (c.kind === 'archive' ? {} : { keepWeekly: c.keepWeekly }),
+  keepMonthly: (c) => (c.kind === 'archive' ? {} : { keepMonthly: c.keepMonthly }),
+  maxAgeDays: (c) => (c.kind === 'archive' ? {} : { maxAgeDays: c.maxAgeDays }),
+  uploadWindows: (c) => (c.kind === 'archive' ? {} : { uploadWindows: c.uploadWindows }),
   notifyOnSuccess: (c) => ({ notifyOnSuccess: c.notifyOnSuccess }),
   language: (c) => ({ language: c.language }),
   encryption: (c) => ({ encryption: toEncryptionResponse(c) }),

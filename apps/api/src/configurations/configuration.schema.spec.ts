@@ -90,6 +90,10 @@ describe('createBackupConfigurationSchema: accepted bodies', () => {
     ['Etc zone', { timezone: 'Etc/GMT+1' }],
     ['keepLast 1', { keepLast: 1 }],
     ['keepLast 1000', { keepLast: 1000 }],
+    ['retention rules', { keepDaily: 7, keepWeekly: 4, keepMonthly: 12, maxAgeDays: 400 }],
+    ['upload window crossing midnight', { uploadWindows: [{ from: '22:00', to: '06:00' }] }],
+    ['two upload windows', { uploadWindows: [{ from: '00:00', to: '05:30' }, { from: '12:00', to: '13:00' }] }],
+    ['no upload windows', { uploadWindows: [] }],
     ['notifyOnSuccess', { notifyOnSuccess: true }],
     ['language de', { language: 'de' }],
     ['saveAndRun', { action: 'saveAndRun' }],
@@ -156,6 +160,15 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
     ['keepLast 1001', { keepLast: 1001 }, 'keepLast', /1 to 1000/],
     ['keepLast fraction', { keepLast: 2.5 }, 'keepLast', /whole number/],
     ['keepLast string', { keepLast: '5' }, 'keepLast', /whole number/],
+    ['keepDaily 0', { keepDaily: 0 }, 'keepDaily', /1 to 1000/],
+    ['keepWeekly fraction', { keepWeekly: 1.5 }, 'keepWeekly', /whole number/],
+    ['keepMonthly 1001', { keepMonthly: 1001 }, 'keepMonthly', /1 to 1000/],
+    ['maxAgeDays 0', { maxAgeDays: 0 }, 'maxAgeDays', /1 to 36500/],
+    ['upload window 24:00', { uploadWindows: [{ from: '22:00', to: '24:00' }] }, 'uploadWindows[0].to', /00:00" to "23:59/],
+    ['upload window without minutes', { uploadWindows: [{ from: '22', to: '06:00' }] }, 'uploadWindows[0].from', /00:00" to "23:59/],
+    ['empty upload window', { uploadWindows: [{ from: '06:00', to: '06:00' }] }, 'uploadWindows[0].to', /must differ/],
+    ['upload window with an extra field', { uploadWindows: [{ from: '22:00', to: '06:00', days: 'mon' }] }, 'uploadWindows[0].days', /not a known field/],
+    ['upload windows as an object', { uploadWindows: { from: '22:00', to: '06:00' } }, 'uploadWindows', /list of/],
     ['notifyOnSuccess string', { notifyOnSuccess: 'true' }, 'notifyOnSuccess', /true or false/],
     ['language fr', { language: 'fr' }, 'language', /one of en, de/],
     ['unknown action', { action: 'run' }, 'action', /one of save, saveAndRun, runOnly/],
@@ -462,7 +475,7 @@ describe('JSON Schema (OpenAPI)', () => {
       additionalProperties: boolean;
     };
     expect(Object.keys(json.properties).sort()).toEqual(
-      ['action', 'data', 'destinations', 'encryption', 'interval', 'keepLast', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone', 'verify', 'webhooks'].sort(),
+      ['action', 'data', 'destinations', 'encryption', 'interval', 'keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'maxAgeDays', 'uploadWindows', 'language', 'name', 'notifyOnSuccess', 'reportTo', 'startAt', 'timezone', 'verify', 'webhooks'].sort(),
     );
     expect(json.required.sort()).toEqual(['data', 'destinations', 'interval', 'name', 'reportTo']);
     expect(json.additionalProperties).toBe(false);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, DEFAULT_LANGUAGE, destinationSchema, intBetween, mustBe, patchDestinationSchema, verifySettingsSchema } from '@pbx/contracts';
+import { bool, DEFAULT_LANGUAGE, destinationSchema, intBetween, mustBe, patchDestinationSchema, retentionRuleSchema, uploadWindowsSchema, verifySettingsSchema } from '@pbx/contracts';
 import { actionNotAllowed, commonFields } from './configuration-fields';
 import { destinationListSchema } from './destination-fields';
 import { checkedDefaultTimezone, scheduleRules, type ConfigurationSchemaOptions } from './schedule-fields';
@@ -41,6 +41,11 @@ export function createBackupConfigurationSchema(opts: ConfigurationSchemaOptions
         data: dataSchema,
         destinations: destinationListSchema(destinationSchema),
         keepLast: intBetween(1, KEEP_LAST_MAX).optional(),
+        keepDaily: retentionRuleSchema('keepDaily').optional(),
+        keepWeekly: retentionRuleSchema('keepWeekly').optional(),
+        keepMonthly: retentionRuleSchema('keepMonthly').optional(),
+        maxAgeDays: retentionRuleSchema('maxAgeDays').optional(),
+        uploadWindows: uploadWindowsSchema.optional(),
         notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
         language: commonFields.language.default(DEFAULT_LANGUAGE),
         encryption: commonFields.encryption,
@@ -55,7 +60,8 @@ export function createBackupConfigurationSchema(opts: ConfigurationSchemaOptions
 
 /**
  * PATCH: every field optional and no defaults (absent = unchanged). `destinations` replaces the
- * whole list; `keepLast: null` removes the limit. Options are accepted for symmetry with create.
+ * whole list; `keepLast: null` (likewise keepDaily, keepWeekly, keepMonthly, maxAgeDays) removes
+ * the limit, `uploadWindows: []` allows uploads at any time. Options are accepted for symmetry with create.
  */
 export function patchBackupConfigurationSchema(_opts?: ConfigurationSchemaOptions) {
   const [rule, params] = scheduleRules('patch');
@@ -70,6 +76,11 @@ export function patchBackupConfigurationSchema(_opts?: ConfigurationSchemaOption
         data: dataSchema.optional(),
         destinations: destinationListSchema(patchDestinationSchema).optional(),
         keepLast: intBetween(1, KEEP_LAST_MAX).nullable().optional(),
+        keepDaily: retentionRuleSchema('keepDaily').nullable().optional(),
+        keepWeekly: retentionRuleSchema('keepWeekly').nullable().optional(),
+        keepMonthly: retentionRuleSchema('keepMonthly').nullable().optional(),
+        maxAgeDays: retentionRuleSchema('maxAgeDays').nullable().optional(),
+        uploadWindows: uploadWindowsSchema.optional(),
         notifyOnSuccess: commonFields.notifyOnSuccess.optional(),
         language: commonFields.language.optional(),
         encryption: commonFields.encryptionPatch.optional(),

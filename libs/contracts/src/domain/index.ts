@@ -7,4 +7,5 @@ export * from './destinations';
 export * from './encryption';
 export * from './verification';
 export * from './restores';
+export * from './retention';
 export * from './webhooks';

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { EncryptionSettings, Interval, Language, RunKind, VerifySettings, WebhookSettings } from '@pbx/contracts';
+import type { EncryptionSettings, Interval, Language, RunKind, UploadWindow, VerifySettings, WebhookSettings } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
 export type { Interval, Language };
@@ -60,6 +60,23 @@ export class ConfigurationEntity {
 
   @Column({ name: 'keep_last', type: 'integer', nullable: true })
   keepLast!: number | null;
+
+  /** Retention beside keepLast (restic's forget rules; null = off); backup configurations only. */
+  @Column({ name: 'keep_daily', type: 'integer', nullable: true })
+  keepDaily!: number | null;
+
+  @Column({ name: 'keep_weekly', type: 'integer', nullable: true })
+  keepWeekly!: number | null;
+
+  @Column({ name: 'keep_monthly', type: 'integer', nullable: true })
+  keepMonthly!: number | null;
+
+  @Column({ name: 'max_age_days', type: 'integer', nullable: true })
+  maxAgeDays!: number | null;
+
+  /** Local times (in `timezone`) when uploads may start; empty: any time. */
+  @Column({ name: 'upload_windows', type: 'jsonb', default: () => `'[]'` })
+  uploadWindows!: UploadWindow[];
 
   @Column({ name: 'notify_on_success', type: 'boolean', default: false })
   notifyOnSuccess!: boolean;

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger, VerifySettings } from '@pbx/contracts';
+import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger, UploadWindow, VerifySettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
 import { DeliveryEntity } from './delivery.entity';
 
@@ -13,6 +13,15 @@ export interface RunSnapshot {
   language: Language;
   notifyOnSuccess: boolean;
   keepLast: number | null;
+  /** Retention beside keepLast; absent in runs made before these rules: off. */
+  keepDaily?: number | null;
+  keepWeekly?: number | null;
+  keepMonthly?: number | null;
+  maxAgeDays?: number | null;
+  /** The configuration's time zone (retention's days, upload windows). Absent in older runs: UTC. */
+  timezone?: string;
+  /** When uploads may start; absent or empty: any time. */
+  uploadWindows?: UploadWindow[];
   interval: string;
   data: BackupSections | ArchiveItems;
   destinations: { id: string; type: DestinationType }[];
