@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import type { AppEnv } from '@pbx/config';
-import type { Logger } from '@pbx/observability';
+import { PbxMetrics, type Logger } from '@pbx/observability';
 import { OutboxWriter } from '@pbx/messaging';
 import { RestoresRepository, RunLifecycle } from '@pbx/persistence';
 import { DataSource } from 'typeorm';
-import { CoreModule, secretBoxFromEnv } from '@pbx/runtime';
+import { CoreModule, lifecycleMetrics, secretBoxFromEnv } from '@pbx/runtime';
 import { destinationRegistryFromEnv } from '@pbx/runtime/destinations';
 import { ArtifactCleanupService } from './artifact-cleanup.service';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -32,7 +32,7 @@ export class DispatcherModule {
         DeliveryService,
         RetentionService,
         DeliveriesRepository,
-        { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
+        { provide: RunLifecycle, inject: [PbxMetrics], useFactory: (metrics: PbxMetrics) => new RunLifecycle(undefined, lifecycleMetrics(metrics)) },
         RunFinalizerService,
         RunSweeperService,
         ArtifactCleanupService,

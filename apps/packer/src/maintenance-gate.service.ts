@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppEnv } from '@pbx/config';
 import type { RunKind } from '@pbx/contracts';
 import { LockUnavailableError, MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
-import type { Logger } from '@pbx/observability';
+import { PbxMetrics, type Logger } from '@pbx/observability';
 import { FINAL_RUN_STATUSES, type RunEntity } from '@pbx/persistence';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import { deferralFor, holderIsDone, maintenanceHolder, parseMaintenanceHolder, type Deferral as DeferralRule } from './deferral-rule';
@@ -39,14 +39,20 @@ export class MaintenanceGate {
     private readonly runs: RunStateRepository,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly metrics: PbxMetrics,
   ) {}
 
-  async enter(run: { id: string; kind: RunKind }, defer: Defer): Promise<MaintenanceLease | null> {
+  /** `deferrals`: the run's earlier waits; the first one's start is when its wait for the lock began (metrics). */
+  async enter(run: { id: string; kind: RunKind; deferrals?: readonly { at: string }[] | null }, defer: Defer): Promise<MaintenanceLease | null> {
     const holder = maintenanceHolder(run.kind, run.id);
     try {
       for (let attempt = 1; ; attempt++) {
         const res = await this.lock.acquireLease(holder, { resume: true });
-        if (res.acquired) return res.lease;
+        if (res.acquired) {
+          const since = run.deferrals?.length ? Date.parse(run.deferrals[0].at) : Date.now();
+          this.metrics.lockWait.observe({ holder: run.kind }, Math.max(0, Date.now() - since) / 1000);
+          return res.lease;
+        }
         const rule = await this.judge(run.kind, res.heldBy);
         // One take-over per entry: a second stale holder right after is someone else's race.
         if (rule.action === 'takeOver' && attempt === 1 && res.heldBy) {

@@ -2,13 +2,13 @@ import { Module, type DynamicModule, type OnApplicationShutdown, Inject, Injecta
 import type Redis from 'ioredis';
 import type { AppEnv } from '@pbx/config';
 import { MaintenanceLock } from '@pbx/locking';
-import type { Logger } from '@pbx/observability';
+import { PbxMetrics, type Logger } from '@pbx/observability';
 import { PostgresPbxRestoreTarget, PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
 import { OutboxWriter } from '@pbx/messaging';
 import { RestoresRepository, RunLifecycle } from '@pbx/persistence';
 import { RestoreEngine } from '@pbx/restore';
 import { DataSource } from 'typeorm';
-import { CoreModule, REDIS, secretBoxFromEnv } from '@pbx/runtime';
+import { CoreModule, lifecycleMetrics, REDIS, secretBoxFromEnv } from '@pbx/runtime';
 import { ArtifactEncryption } from './artifact-encryption.service';
 import { ArchiverService } from './archiver.service';
 import { ArchiverFinalizeHandler, PackerJobsHandler } from './packer-jobs.handler';
@@ -48,7 +48,7 @@ export class PackerModule {
         ArtifactEncryption,
         // Opens a configuration's sealed encryption passphrase (docs/encryption.md).
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
-        { provide: RunLifecycle, useFactory: () => new RunLifecycle() },
+        { provide: RunLifecycle, inject: [PbxMetrics], useFactory: (metrics: PbxMetrics) => new RunLifecycle(undefined, lifecycleMetrics(metrics)) },
         PbxSourceCloser,
         {
           provide: PBX_SOURCE,
@@ -80,8 +80,15 @@ export class PackerModule {
         },
         {
           provide: MAINTENANCE_LOCK,
-          inject: [REDIS],
-          useFactory: (redis: Redis) => new MaintenanceLock(redis, { key: env.MAINTENANCE_LOCK_KEY, ttlMs: env.MAINTENANCE_LOCK_TTL_MS, logger: logger.child({ component: 'lock' }) }),
+          inject: [REDIS, PbxMetrics],
+          useFactory: (redis: Redis, metrics: PbxMetrics) =>
+            new MaintenanceLock(redis, {
+              key: env.MAINTENANCE_LOCK_KEY,
+              ttlMs: env.MAINTENANCE_LOCK_TTL_MS,
+              logger: logger.child({ component: 'lock' }),
+              // Holders are "<kind>:<run or restore id>": the kind is the label.
+              onLeaseEnded: (holder, heldMs) => metrics.lockHeld.observe({ holder: holder.split(':')[0] }, heldMs / 1000),
+            }),
         },
       ],
     };

@@ -23,6 +23,8 @@ export interface MaintenanceLockOptions {
   /** Each Redis round trip fails as "unavailable" after this long; default min(5000, ttlMs / 3). */
   operationTimeoutMs?: number;
   logger?: LockLogger;
+  /** Told when a lease ends (released or lost) how long it was held (metrics). */
+  onLeaseEnded?: (holder: string, heldMs: number) => void;
 }
 
 export interface AcquireOptions {
@@ -209,6 +211,11 @@ export class MaintenanceLock {
   }
 
   /** @internal */
+  /** @internal */
+  leaseEnded(holder: string, heldMs: number): void {
+    this.opts.onLeaseEnded?.(holder, heldMs);
+  }
+
   get logger(): LockLogger | undefined {
     return this.opts.logger;
   }
@@ -311,6 +318,7 @@ export class MaintenanceLease {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
   private extending: Promise<void> | undefined;
+  private readonly acquiredAt = Date.now();
 
   /** @internal */
   constructor(
@@ -362,6 +370,7 @@ export class MaintenanceLease {
     this.released = true;
     this.stopAutoExtend();
     if (this.lost) return false;
+    this.lock.leaseEnded(this.holder, Date.now() - this.acquiredAt);
     try {
       await this.lock.releaseToken(this.token);
       return true;
@@ -410,6 +419,7 @@ export class MaintenanceLease {
   private markLost(err: LockLostError): void {
     this.stopAutoExtend();
     if (!this.lost) {
+      this.lock.leaseEnded(this.holder, Date.now() - this.acquiredAt);
       this.lock.logger?.warn({ holder: this.holder }, 'maintenance lock lost');
       this.controller.abort(err);
     }
