@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, Reflector } from '@nestjs/core';
 import { ServeStaticModule } from '@nestjs/serve-static';
@@ -120,8 +121,8 @@ export class ApiModule {
         },
         {
           provide: RunsService,
-          inject: [DataSource, OutboxWriter],
-          useFactory: (ds: DataSource, outbox: OutboxWriter) => new RunsService(new RunsQueryRepository(ds), env.ARTIFACT_DIR, new RunVerificationRepository(ds, outbox)),
+          inject: [DataSource, OutboxWriter, ARTIFACT_STORE],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, artifacts: ArtifactStore) => new RunsService(new RunsQueryRepository(ds), artifacts, new RunVerificationRepository(ds, outbox)),
         },
         { provide: RunEventsHub, useFactory: () => new RunEventsHub({ databaseUrl: env.DATABASE_URL, channel: runEventsChannel(env.DATABASE_SCHEMA) }, logger) },
         {
@@ -143,8 +144,8 @@ export class ApiModule {
         { provide: UploadsService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadsService(store, env.UPLOAD_TTL_MS) },
         {
           provide: RestoresService,
-          inject: [DataSource, OutboxWriter, UploadsService, SECRET_BOX],
-          useFactory: (ds: DataSource, outbox: OutboxWriter, uploads: UploadsService, box: SecretBox) => new RestoresService(ds, new RestoresRepository(ds, outbox), uploads, box, env.ARTIFACT_DIR),
+          inject: [DataSource, OutboxWriter, UploadsService, SECRET_BOX, ARTIFACT_STORE],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, uploads: UploadsService, box: SecretBox, artifacts: ArtifactStore) => new RestoresService(ds, new RestoresRepository(ds, outbox), uploads, box, artifacts),
         },
         // Checked a few times per lifetime, at most every 10 minutes.
         { provide: UploadExpiryService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadExpiryService(store, Math.min(env.UPLOAD_TTL_MS / 4, 600_000), logger) },

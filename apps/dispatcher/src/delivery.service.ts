@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { causeMessage, destinationConfigFromStored, stagedArtifactOf, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
@@ -32,6 +32,7 @@ export class DeliveryService {
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
   ) {
     this.retryPolicy = {
       retryForMs: env.DELIVERY_RETRY_FOR_MS,
@@ -92,11 +93,12 @@ export class DeliveryService {
     } catch {
       return this.finish(run, () => this.repo.fail(delivery, 'authFailed', 'stored credentials cannot be decrypted (was SECRETS_KEY changed without keeping the old key?)'));
     }
-    const filePath = join(this.env.ARTIFACT_DIR, stagedArtifactOf(run.id, run.artifactFileName));
-    const size = await stat(filePath).then((s) => s.size, () => null);
+    const artifact = stagedArtifactOf(run.id, run.artifactFileName);
+    const size = (await this.artifacts.stat(artifact))?.size ?? null;
     if (size === null || !run.artifactFileName || !run.artifactSha256) {
-      return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the packed archive is no longer in the artifact directory'));
+      return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the packed archive is no longer in the artifact store'));
     }
+    const { artifactFileName, artifactSha256 } = run;
 
     const attempt = await this.repo.startAttempt(delivery.id);
     // Final meanwhile (another copy of this message finished it), or waiting and not yet due
@@ -107,17 +109,21 @@ export class DeliveryService {
     // A cancel aborts the upload at its next chunk; the adapter removes its temp file.
     const cancel = this.repo.watchForCancel(run.id);
     try {
-      const result = await this.destinations.deliver(config, {
-        filePath,
-        // Names the attempt's temp file, so the next attempt removes what this one may leave.
-        deliveryId: delivery.id,
-        fileName: run.artifactFileName,
-        configurationName: run.snapshot.name,
-        size,
-        sha256: run.artifactSha256,
-        onProgress: (bytes) => progress.report(bytes),
-        signal: cancel.signal,
-      });
+      // fs: the staged file itself; s3: fetched by ranged GETs into this host's ARTIFACT_DIR
+      // for the attempt (the adapters need a path: smbclient, sftp fastPut) and deleted after.
+      const result = await this.artifacts.withLocalFile(artifact, join(this.env.ARTIFACT_DIR, 'deliveries'), (filePath) =>
+        this.destinations.deliver(config, {
+          filePath,
+          // Names the attempt's temp file, so the next attempt removes what this one may leave.
+          deliveryId: delivery.id,
+          fileName: artifactFileName,
+          configurationName: run.snapshot.name,
+          size,
+          sha256: artifactSha256,
+          onProgress: (bytes) => progress.report(bytes),
+          signal: cancel.signal,
+        }),
+      );
       await this.repo.succeed(delivery, result.location, result.target, size, run.snapshot.verify?.afterUpload === 'sha256');
       log.info({ location: result.location, target: result.target, verified: result.verified, attempt }, 'delivered');
       await this.retention.apply(run.snapshot, run.configurationId, delivery.destinationId, config).catch((err) => log.warn({ err }, 'retention failed; files are kept'));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { DomainError, FINAL_RESTORE_STATUSES, type RestoreSection, type RestoreStatus } from '@pbx/contracts';
 import { fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
@@ -60,6 +60,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     repo: RestoresRepository,
+    @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
   ) {
     this.repo = repo;
   }
@@ -112,7 +113,10 @@ export class RestoreRunner implements OnApplicationBootstrap {
     let fetchedCopy: string | null = null;
     try {
       const archive = await this.archiveOf(restore);
-      if (archive.fetched) fetchedCopy = archive.path;
+      if (archive.fetched && 'key' in archive) fetchedCopy = archive.key;
+      // A run's archive and a fetched copy are in the artifact store (s3: fetched to this host for the restore).
+      const withArchive = (fn: (path: string) => Promise<void>) =>
+        'key' in archive ? this.artifacts.withLocalFile(archive.key, join(this.env.ARTIFACT_DIR, 'restores'), fn) : fn(archive.path);
       const key = restore.keySealed ? (JSON.parse(this.secrets.open(restore.keySealed)) as DecryptionKey) : undefined;
       const options = {
         sections: restore.requestedSections.length ? restore.requestedSections : undefined,
@@ -121,7 +125,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
         expectedSha256: archive.expectedSha256,
         onProgress: report,
       };
-      await withPlainArchive(archive.path, key, this.env.ARTIFACT_DIR, async (plain) => {
+      await withArchive((path) => withPlainArchive(path, key, this.env.ARTIFACT_DIR, async (plain) => {
         if (restore.preview) {
           const preview = await this.engine.preview(plain, options);
           await this.repo.finish(restoreId, { status: 'succeeded', sections: [], safetyBackup: null, previewResult: preview as unknown as Record<string, unknown> });
@@ -141,7 +145,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
         }));
         const safety = result.safetyBackup && { path: result.safetyBackup.path, size: result.safetyBackup.size, sha256: result.safetyBackup.sha256 };
         await this.repo.finish(restoreId, { status: 'succeeded', sections, safetyBackup: safety });
-      });
+      }));
       log.info({ preview: restore.preview }, 'restore finished');
     } catch (err) {
       const outcome = failureOf(err);
@@ -149,7 +153,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
       await this.repo.finish(restoreId, outcome);
     } finally {
       // The fetched copy was only for this restore (an upload stays until it expires).
-      if (fetchedCopy) await rm(fetchedCopy, { force: true });
+      if (fetchedCopy) await this.artifacts.remove(fetchedCopy).catch((err: unknown) => log.warn({ err }, 'the fetched copy could not be removed'));
     }
   }
 
@@ -167,7 +171,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
     log.warn({ sections: result.sections }, 'restore interrupted earlier: recovered');
     if (!row || FINAL_RESTORE_STATUSES.includes(row.status)) return;
     await this.repo.finish(restoreId, recoveryOutcome(row, result));
-    if ('destinationId' in row.source) await rm(join(this.env.ARTIFACT_DIR, fetchedArchiveOf(restoreId)), { force: true });
+    if ('destinationId' in row.source) await this.artifacts.remove(fetchedArchiveOf(restoreId));
   }
 
   /** RESTORE_TEST_PAUSE_AT (tests only): stop here until the process is killed. */
@@ -178,19 +182,20 @@ export class RestoreRunner implements OnApplicationBootstrap {
   }
 
   /** The archive file and the whole-file checksum known for it (a run's; an upload has none). */
-  private async archiveOf(restore: RestoreEntity): Promise<{ path: string; expectedSha256?: string; fetched?: boolean }> {
+  private async archiveOf(restore: RestoreEntity): Promise<({ path: string } | { key: string }) & { expectedSha256?: string; fetched?: boolean }> {
     const source = restore.source;
+    // Uploads stay files below ARTIFACT_DIR/uploads (docs/operations.md#artifact-store).
     if ('uploadId' in source) return { path: join(this.env.ARTIFACT_DIR, uploadedArchiveOf(source.uploadId)) };
     if ('runId' in source) {
       const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: source.runId } });
       if (!run?.artifactFileName) throw new RestoreRefusedError('invalidArchive', `run ${source.runId} has no archive`);
       // An encrypted archive's recorded sha256 is the .sar.age's; age checks its own integrity.
       const encrypted = isEncryptedArchiveName(run.artifactFileName);
-      return { path: join(this.env.ARTIFACT_DIR, stagedArtifactOf(run.id, run.artifactFileName)), expectedSha256: encrypted ? undefined : (run.artifactSha256 ?? undefined) };
+      return { key: stagedArtifactOf(run.id, run.artifactFileName), expectedSha256: encrypted ? undefined : (run.artifactSha256 ?? undefined) };
     }
     // Fetched by the dispatcher; the checksum it was compared with is the recorded one.
     const recorded = await this.repo.recordedSha256(source.destinationId, source.file);
-    return { path: join(this.env.ARTIFACT_DIR, fetchedArchiveOf(restore.id)), expectedSha256: isEncryptedArchiveName(source.file) ? undefined : (recorded ?? undefined), fetched: true };
+    return { key: fetchedArchiveOf(restore.id), expectedSha256: isEncryptedArchiveName(source.file) ? undefined : (recorded ?? undefined), fetched: true };
   }
 
   /** Phase and section changes are written at once, bytes at most every PROGRESS_EVERY_MS; one write at a time, the latest wins. */

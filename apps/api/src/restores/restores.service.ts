@@ -1,6 +1,5 @@
-import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
+import type { ArtifactStore } from '@pbx/artifacts';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import { stagedArtifactOf } from '@pbx/destinations';
 import { RunEntity, type RestoresRepository } from '@pbx/persistence';
@@ -23,7 +22,7 @@ export class RestoresService {
     private readonly repo: RestoresRepository,
     private readonly uploads: UploadsService,
     private readonly box: SecretBox,
-    private readonly artifactDir: string,
+    private readonly artifacts: ArtifactStore,
   ) {}
 
   async start(req: RestoreRequest): Promise<RestoreResponse> {
@@ -60,7 +59,7 @@ export class RestoresService {
       const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: source.runId } });
       if (!run) throw notFound('run');
       if (!run.artifactFileName || !run.artifactSha256) throw new DomainError(ERROR_CODES.notReady, `run ${run.id} has no packed archive`);
-      const there = await stat(join(this.artifactDir, stagedArtifactOf(run.id, run.artifactFileName))).catch(() => null);
+      const there = await this.artifacts.stat(stagedArtifactOf(run.id, run.artifactFileName)).catch(() => null);
       if (run.artifactRemovedAt || !there) throw new DomainError(ERROR_CODES.gone, `the archive of run ${run.id} was cleaned up: restore from a destination's copy or upload it`);
       return;
     }

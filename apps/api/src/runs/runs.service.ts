@@ -1,6 +1,5 @@
-import { createReadStream, type ReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { ArtifactStore, ByteRange } from '@pbx/artifacts';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import { stagedArtifactOf } from '@pbx/destinations';
 import type { DeliveryEntity } from '@pbx/persistence';
@@ -13,14 +12,14 @@ import type { RunVerificationRepository } from './run-verification.repository';
 import { RunsQueryRepository } from './runs.query.repository';
 
 export type Download =
-  | { status: 200 | 206; headers: Record<string, string>; open: () => ReadStream }
+  | { status: 200 | 206; headers: Record<string, string>; open: () => Readable }
   | { status: 416; size: number };
 
 /** Run history and artifact downloads. */
 export class RunsService {
   constructor(
     private readonly repository: RunsQueryRepository,
-    private readonly artifactDir: string,
+    private readonly artifacts: ArtifactStore,
     private readonly verification: RunVerificationRepository,
   ) {}
 
@@ -60,27 +59,36 @@ export class RunsService {
       throw new DomainError(ERROR_CODES.notReady, `run ${id} is ${run.status}: its archive is not packed yet`);
     }
     if (run.artifactRemovedAt) throw gone(id);
-    const path = join(this.artifactDir, stagedArtifactOf(run.id, run.artifactFileName));
-    const info = await stat(path).catch(() => null);
-    if (!info?.isFile()) throw gone(id);
+    const key = stagedArtifactOf(run.id, run.artifactFileName);
+    const info = await this.artifacts.stat(key);
+    if (!info) throw gone(id);
     const size = info.size;
+    // Streamed from the store as the client reads (s3: one GET with the client's range).
+    const open = (r?: ByteRange): Readable => {
+      const out = new PassThrough();
+      this.artifacts.read(key, r).then(
+        (body) => pipeline(body, out, () => undefined),
+        (err: unknown) => out.destroy(err as Error),
+      );
+      return out;
+    };
     const range = parseRange(rangeHeader, size);
     if (range.kind === 'unsatisfiable') return { status: 416, size };
     const headers: Record<string, string> = {
       'Content-Type': 'application/octet-stream',
       'Content-Disposition': contentDisposition(run.artifactFileName ?? `${run.id}.sar`),
       'Accept-Ranges': 'bytes',
-      'Last-Modified': info.mtime.toUTCString(),
+      ...(run.packedAt ? { 'Last-Modified': run.packedAt.toUTCString() } : {}),
     };
     if (run.artifactSha256) headers['X-Checksum-Sha256'] = run.artifactSha256;
     if (range.kind === 'full') {
-      return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, open: () => createReadStream(path) };
+      return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, open: () => open() };
     }
     const { start, end } = range.range;
     return {
       status: 206,
       headers: { ...headers, 'Content-Length': String(end - start + 1), 'Content-Range': `bytes ${start}-${end}/${size}` },
-      open: () => createReadStream(path, { start, end }),
+      open: () => open({ start, end }),
     };
   }
 }
