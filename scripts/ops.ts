@@ -6,7 +6,7 @@
 import { loadEnv, type AppEnv } from '@pbx/config';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DomainError, RESTORE_MODES, RESTORE_SECTIONS, type RestoreModeName, type RestoreSection } from '@pbx/contracts';
+import { DomainError, partialRestoreUnit, RESTORE_MODES, RESTORE_SECTION_NAMES, restoreSectionsOf, type RestoreModeName } from '@pbx/contracts';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import {
@@ -39,7 +39,7 @@ const USAGE = `usage: npm run ops -- <command>   (--help: this text)
   dlq discard <id>            discard it (recorded)
   secrets reseal              after prepending a new key to SECRETS_KEY: seal every stored
                               destination secret with it, so the old key can be dropped
-  restore <file|run id> [--sections coreData,cdrAndVoicemails,announcements] [--mode replace|merge]
+  restore <file|run id> [--sections core,cdr,voicemail,announcements] [--mode replace|merge]
           [--preview] [--allow-other-pbx] [--identity-file F]
                               restore a .sar/.sar.age (a file here, or a run's archive) into the
                               PBX through the packer and follow it to the end; an encrypted
@@ -145,8 +145,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function restore(env: AppEnv, [what, ...rest]: string[]): Promise<number> {
   if (!what) throw new UsageError();
-  const sections = (flag(rest, '--sections')?.split(',').filter(Boolean) ?? []) as RestoreSection[];
-  if (sections.some((s) => !(RESTORE_SECTIONS as readonly string[]).includes(s))) throw new UsageError();
+  const named = flag(rest, '--sections')?.split(',').filter(Boolean) ?? [];
+  if (named.some((s) => !(RESTORE_SECTION_NAMES as readonly string[]).includes(s))) throw new UsageError();
+  const partial = partialRestoreUnit(named);
+  if (partial) throw new DomainError('validation', partial);
+  const sections = restoreSectionsOf(named);
   const mode = (flag(rest, '--mode') ?? 'replace') as RestoreModeName;
   if (!(RESTORE_MODES as readonly string[]).includes(mode)) throw new UsageError();
   const identityFile = flag(rest, '--identity-file');

@@ -89,7 +89,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(await fingerprint()).not.toEqual(seeded);
 
     const keySealed = new SecretBox(SECRETS_KEY).seal(JSON.stringify({ passphrase: 'not needed for a plain .sar' }));
-    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdrAndVoicemails'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed });
+    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed });
     const done = await finalOf(restore.id);
     expect(done).toMatchObject({ status: 'succeeded', error: null, keySealed: null });
     expect(done.sections).toEqual([expect.objectContaining({ name: 'cdrAndVoicemails', status: 'restored' })]);
@@ -122,7 +122,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     const seeded = await fingerprint();
     await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id DESC LIMIT 10)`);
     const restore = await db.dataSource.manager.save(
-      db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
+      db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'] /* a row from before the archive's section names */, mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
     );
     const fetched = join(artifacts(), fetchedArchiveOf(restore.id));
     await mkdir(join(artifacts(), 'restores'), { recursive: true });

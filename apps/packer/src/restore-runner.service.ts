@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { join } from 'node:path';
 import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
-import { DomainError, FINAL_RESTORE_STATUSES, type RestoreSection, type RestoreStatus } from '@pbx/contracts';
+import { DomainError, FINAL_RESTORE_STATUSES, restoreUnitsOf, type RestoreStatus, type RestoreUnit } from '@pbx/contracts';
 import { fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
 import { withPlainArchive, type DecryptionKey } from '@pbx/encryption';
 import type { MaintenanceLock } from '@pbx/locking';
@@ -38,7 +38,7 @@ const STATUS_OF: Record<RestorePhase, Exclude<RestoreStatus, 'queued' | 'succeed
 const PROGRESS_EVERY_MS = 500;
 
 function sectionStates(sections: readonly SectionProgress[]): RestoreSectionState[] {
-  return sections.map((s) => ({ name: s.section as RestoreSection, status: s.status, counts: { rowsInserted: s.rowsInserted, rowsDeleted: s.rowsDeleted, filesWritten: s.filesWritten } }));
+  return sections.map((s) => ({ name: s.section as RestoreUnit, status: s.status, counts: { rowsInserted: s.rowsInserted, rowsDeleted: s.rowsDeleted, filesWritten: s.filesWritten } }));
 }
 
 /**
@@ -119,7 +119,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
         'key' in archive ? this.artifacts.withLocalFile(archive.key, join(this.env.ARTIFACT_DIR, 'restores'), fn) : fn(archive.path);
       const key = restore.keySealed ? (JSON.parse(this.secrets.open(restore.keySealed)) as DecryptionKey) : undefined;
       const options = {
-        sections: restore.requestedSections.length ? restore.requestedSections : undefined,
+        sections: restore.requestedSections.length ? restoreUnitsOf(restore.requestedSections) : undefined,
         mode: restore.mode,
         allowOtherPbx: restore.allowOtherPbx,
         expectedSha256: archive.expectedSha256,
@@ -139,7 +139,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
           checkpoint: this.env.RESTORE_TEST_PAUSE_AT ? (step, section) => this.pauseForTest(restoreId, `${section}:${step}`) : undefined,
         });
         const sections: RestoreSectionState[] = result.sections.map((s) => ({
-          name: s.section as RestoreSection,
+          name: s.section as RestoreUnit,
           status: 'restored',
           counts: { rowsInserted: s.tables.reduce((n, t) => n + t.rowsInserted, 0), rowsDeleted: s.tables.reduce((n, t) => n + t.rowsDeleted, 0), filesWritten: s.filesWritten },
         }));
@@ -248,7 +248,7 @@ export function recoveryOutcome(row: Pick<RestoreEntity, 'sections' | 'safetyBac
   const zero = { rowsInserted: 0, rowsDeleted: 0, filesWritten: 0 };
   const sections: RestoreSectionState[] = names.map((name) => {
     const before = row.sections.find((s) => s.name === name);
-    const base = { name: name as RestoreSection, counts: before?.counts ?? zero };
+    const base = { name: name as RestoreUnit, counts: before?.counts ?? zero };
     switch (journal.get(name)) {
       case 'already-done':
         return { ...base, status: 'restored' };

@@ -1,3 +1,4 @@
+import { RESTORE_UNITS } from '@pbx/contracts';
 import { CORE_TABLES, PBX_SECTIONS, type AudioKind, type PbxSection, type PbxTable, type RestoreMode } from '@pbx/pbx-source';
 import type { SarManifest, SarManifestEntry, SarSection } from '@pbx/sar';
 import { RestoreRefusedError, type ArchiveSummary, type PlanOptions, type RestoreModes } from './restore.types';
@@ -12,11 +13,11 @@ interface SectionLayout {
   mergeable: boolean;
 }
 
-/** The one mapping from what an admin restores to what the `.sar` holds (docs/sar-format.md, "Entry layout"). */
+/** What each unit a restore changes is in the `.sar` (docs/sar-format.md, "Entry layout"); its archive sections are the vocabulary's RESTORE_UNITS. */
 export const SECTION_LAYOUT: Record<PbxSection, SectionLayout> = {
-  coreData: { sarSections: ['core'], tables: CORE_TABLES.map((t) => ({ table: t, entry: `core/${t}.csv` })), audio: null, mergeable: false },
+  coreData: { sarSections: [...RESTORE_UNITS.coreData], tables: CORE_TABLES.map((t) => ({ table: t, entry: `core/${t}.csv` })), audio: null, mergeable: false },
   cdrAndVoicemails: {
-    sarSections: ['cdr', 'voicemail'],
+    sarSections: [...RESTORE_UNITS.cdrAndVoicemails],
     tables: [
       { table: 'cdr', entry: 'cdr/cdr.csv' },
       { table: 'voicemails', entry: 'voicemail/voicemails.csv' },
@@ -24,7 +25,7 @@ export const SECTION_LAYOUT: Record<PbxSection, SectionLayout> = {
     audio: 'voicemail',
     mergeable: true,
   },
-  announcements: { sarSections: ['announcements'], tables: [], audio: 'announcements', mergeable: false },
+  announcements: { sarSections: [...RESTORE_UNITS.announcements], tables: [], audio: 'announcements', mergeable: false },
 };
 
 export interface PlannedSection {

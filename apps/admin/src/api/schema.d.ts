@@ -1073,6 +1073,7 @@ export interface components {
                 /** @constant */
                 type: "local";
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "smb";
@@ -1104,6 +1105,7 @@ export interface components {
                 path?: string;
                 hostKeyFingerprint?: string;
                 trustOnFirstUse?: boolean;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "dropbox";
@@ -1112,10 +1114,12 @@ export interface components {
                 /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
                 refreshToken?: string;
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "usb";
                 device?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "email";
@@ -1220,6 +1224,7 @@ export interface components {
                 /** @constant */
                 type: "local";
                 path?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1255,6 +1260,7 @@ export interface components {
                 path?: string;
                 hostKeyFingerprint?: string;
                 trustOnFirstUse?: boolean;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1265,12 +1271,14 @@ export interface components {
                 /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
                 refreshToken?: string;
                 path?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
                 /** @constant */
                 type: "usb";
                 device?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1377,6 +1385,7 @@ export interface components {
                 /** @constant */
                 type: "local";
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "smb";
@@ -1408,6 +1417,7 @@ export interface components {
                 path?: string;
                 hostKeyFingerprint?: string;
                 trustOnFirstUse?: boolean;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "dropbox";
@@ -1416,10 +1426,12 @@ export interface components {
                 /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
                 refreshToken?: string;
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "usb";
                 device?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "email";
@@ -1515,6 +1527,7 @@ export interface components {
                 /** @constant */
                 type: "local";
                 path?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1550,6 +1563,7 @@ export interface components {
                 path?: string;
                 hostKeyFingerprint?: string;
                 trustOnFirstUse?: boolean;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1560,12 +1574,14 @@ export interface components {
                 /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
                 refreshToken?: string;
                 path?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
                 /** @constant */
                 type: "usb";
                 device?: string;
+                maxUploadBytesPerSecond?: number;
                 /** Format: uuid */
                 id?: string;
             } | {
@@ -1618,6 +1634,7 @@ export interface components {
             /** @constant */
             type: "local";
             path?: string;
+            maxUploadBytesPerSecond?: number;
         } | {
             /** @constant */
             type: "smb";
@@ -1649,6 +1666,7 @@ export interface components {
             path?: string;
             hostKeyFingerprint?: string;
             trustOnFirstUse?: boolean;
+            maxUploadBytesPerSecond?: number;
         } | {
             /** @constant */
             type: "dropbox";
@@ -1657,10 +1675,12 @@ export interface components {
             /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
             refreshToken?: string;
             path?: string;
+            maxUploadBytesPerSecond?: number;
         } | {
             /** @constant */
             type: "usb";
             device?: string;
+            maxUploadBytesPerSecond?: number;
         } | {
             /** @constant */
             type: "email";
@@ -1672,6 +1692,7 @@ export interface components {
                 /** @constant */
                 type: "local";
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "smb";
@@ -1703,6 +1724,7 @@ export interface components {
                 path?: string;
                 hostKeyFingerprint?: string;
                 trustOnFirstUse?: boolean;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "dropbox";
@@ -1711,10 +1733,12 @@ export interface components {
                 /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
                 refreshToken?: string;
                 path?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "usb";
                 device?: string;
+                maxUploadBytesPerSecond?: number;
             } | {
                 /** @constant */
                 type: "email";

@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_RECOVERIES, RESTORE_SECTIONS, RESTORE_STATUSES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@pbx/contracts';
+import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_RECOVERIES, RESTORE_STATUSES, RESTORE_UNIT_NAMES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -267,7 +267,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
         items: {
           type: 'object',
           properties: {
-            name: oneOf(RESTORE_SECTIONS),
+            name: { ...oneOf(RESTORE_UNIT_NAMES), description: 'what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements' },
             status: str,
             counts: { type: 'object', properties: { rowsInserted: int, rowsDeleted: int, filesWritten: int } },
             recovery: { ...oneOf(RESTORE_RECOVERIES), description: 'only after the restorer died mid-restore: what recovery on restart did to this section' },
@@ -291,7 +291,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
               type: 'object',
               required: ['section', 'mode', 'tables', 'audio'],
               properties: {
-                section: oneOf(RESTORE_SECTIONS),
+                section: oneOf(RESTORE_UNIT_NAMES),
                 mode: oneOf(RESTORE_MODES),
                 tables: {
                   type: 'array',

@@ -1,12 +1,21 @@
 import { z } from 'zod';
-import { bool, mustBe, restoreModeSchema, restoreSectionSchema, restoreSourceSchema } from '@pbx/contracts';
+import { bool, mustBe, partialRestoreUnit, restoreModeSchema, restoreSectionSchema, restoreSectionsOf, restoreSourceSchema } from '@pbx/contracts';
 
 /** POST /api/v1/restores. Without `sections`: every section the archive holds. */
 export const restoreRequestSchema = z
   .strictObject(
     {
       source: restoreSourceSchema,
-      sections: z.array(restoreSectionSchema, { error: mustBe('a list of sections') }).min(1).optional(),
+      /** The archive's sections (core, cdr, voicemail, announcements; the units' names coreData, cdrAndVoicemails are still accepted), stored as archive sections. */
+      sections: z
+        .array(restoreSectionSchema, { error: mustBe('a list of sections') })
+        .min(1)
+        .superRefine((names, ctx) => {
+          const partial = partialRestoreUnit(names);
+          if (partial) ctx.addIssue({ code: 'custom', message: partial });
+        })
+        .transform(restoreSectionsOf)
+        .optional(),
       mode: restoreModeSchema.default('replace'),
       preview: bool().default(false),
       allowOtherPbx: bool().default(false),

@@ -1,4 +1,4 @@
-import type { Language, RestoreSection, RestoreStatus } from '@pbx/contracts';
+import type { Language, RestoreStatus, RestoreUnit } from '@pbx/contracts';
 import { render, type Block, type RenderedMail } from './document';
 import { formatBytes, formatCount, formatTime, type Lang } from './format';
 
@@ -9,7 +9,7 @@ export interface RestoreReportModel {
   /** How the source is named: a run id, an upload, a destination's file. */
   source: string;
   mode: string;
-  sections: { name: RestoreSection; status: string; counts: { rowsInserted: number; rowsDeleted: number; filesWritten: number } }[];
+  sections: { name: RestoreUnit; status: string; counts: { rowsInserted: number; rowsDeleted: number; filesWritten: number } }[];
   safetyBackup: { path: string; size: number } | null;
   error: string | null;
   finishedAt: Date | null;
@@ -30,7 +30,7 @@ const STRINGS = {
       rolled_back: 'The restore failed and the failing section was rolled back; the PBX holds its data as before that section.',
     } satisfies Record<FinalStatus, string>,
     previewIntro: 'A preview changes nothing; see the run of the restore for the differences it found.',
-    sectionNames: { coreData: 'Core data', cdrAndVoicemails: 'Call records and voicemails', announcements: 'Announcements' } satisfies Record<RestoreSection, string>,
+    sectionNames: { coreData: 'Core data', cdrAndVoicemails: 'Call records and voicemails', announcements: 'Announcements' } satisfies Record<RestoreUnit, string>,
     source: 'Archive',
     mode: 'Mode',
     finished: 'Finished',
@@ -50,7 +50,7 @@ const STRINGS = {
       rolled_back: 'Die Wiederherstellung schlug fehl und der betroffene Bereich wurde zurückgerollt; die TK-Anlage enthält dessen Daten wie zuvor.',
     } satisfies Record<FinalStatus, string>,
     previewIntro: 'Eine Vorschau ändert nichts; die gefundenen Unterschiede stehen bei der Wiederherstellung.',
-    sectionNames: { coreData: 'Stammdaten', cdrAndVoicemails: 'Verbindungsdaten und Voicemails', announcements: 'Ansagen' } satisfies Record<RestoreSection, string>,
+    sectionNames: { coreData: 'Stammdaten', cdrAndVoicemails: 'Verbindungsdaten und Voicemails', announcements: 'Ansagen' } satisfies Record<RestoreUnit, string>,
     source: 'Archiv',
     mode: 'Modus',
     finished: 'Beendet',

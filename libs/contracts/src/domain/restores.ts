@@ -2,11 +2,49 @@ import { z } from 'zod';
 import { mustBe, oneOf } from './fields';
 
 /**
- * Restore vocabulary (POST /api/v1/restores): the sections are a backup configuration's `data`
- * keys (CDRs and voicemails are one section, as in the archive), the modes the engine's.
+ * Restore vocabulary (POST /api/v1/restores). A request names the archive's sections (the
+ * `.sar` manifest's `sections`, API.md's `core`, `cdr`, `voicemail`, `announcements`); what a
+ * restore changes all-or-nothing are units, a backup configuration's `data` keys, each made of
+ * archive sections. CDRs and voicemails are one unit (a voicemail's row, its recording and its
+ * call go together), so a request names both or neither.
  */
-export const RESTORE_SECTIONS = ['coreData', 'cdrAndVoicemails', 'announcements'] as const;
+export const RESTORE_SECTIONS = ['core', 'cdr', 'voicemail', 'announcements'] as const;
 export type RestoreSection = (typeof RESTORE_SECTIONS)[number];
+
+/** The one mapping from what is restored as a whole to the archive sections it is made of. */
+export const RESTORE_UNITS = {
+  coreData: ['core'],
+  cdrAndVoicemails: ['cdr', 'voicemail'],
+  announcements: ['announcements'],
+} as const satisfies Record<string, readonly RestoreSection[]>;
+export type RestoreUnit = keyof typeof RESTORE_UNITS;
+export const RESTORE_UNIT_NAMES = Object.keys(RESTORE_UNITS) as RestoreUnit[];
+
+/** What a request may name: an archive section, or (as before, still accepted) a unit. */
+export const RESTORE_SECTION_NAMES = [...RESTORE_SECTIONS, ...(RESTORE_UNIT_NAMES as ['coreData', 'cdrAndVoicemails', 'announcements'])] as const;
+
+/** Named sections and units → the archive sections, each once, in archive order. */
+export function restoreSectionsOf(names: readonly string[]): RestoreSection[] {
+  const wanted = new Set(names.flatMap((n) => (n in RESTORE_UNITS ? [...RESTORE_UNITS[n as RestoreUnit]] : [n])));
+  return RESTORE_SECTIONS.filter((s) => wanted.has(s));
+}
+
+/** The units a list of archive sections (or units: rows from before the contract's names) makes up; `cdr` or `voicemail` alone stand for their unit. */
+export function restoreUnitsOf(names: readonly string[]): RestoreUnit[] {
+  const sections = restoreSectionsOf(names);
+  return RESTORE_UNIT_NAMES.filter((u) => RESTORE_UNITS[u].some((s) => sections.includes(s)));
+}
+
+/** A unit named only in part (`cdr` without `voicemail`): the message that refuses it, else null. */
+export function partialRestoreUnit(names: readonly string[]): string | null {
+  const sections = restoreSectionsOf(names);
+  for (const unit of RESTORE_UNIT_NAMES) {
+    const parts: readonly RestoreSection[] = RESTORE_UNITS[unit];
+    const named = parts.filter((s) => sections.includes(s));
+    if (named.length && named.length < parts.length) return `${parts.join(' and ')} are restored together (one all-or-nothing part of the archive): name all of them`;
+  }
+  return null;
+}
 
 export const RESTORE_MODES = ['replace', 'merge'] as const;
 export type RestoreModeName = (typeof RESTORE_MODES)[number];
@@ -37,5 +75,6 @@ export const restoreSourceSchema = z.union(
 );
 export type RestoreSource = z.output<typeof restoreSourceSchema>;
 
-export const restoreSectionSchema = oneOf(RESTORE_SECTIONS);
+/** A request's section: the contract's name, or a unit's. */
+export const restoreSectionSchema = oneOf(RESTORE_SECTION_NAMES);
 export const restoreModeSchema = oneOf(RESTORE_MODES);

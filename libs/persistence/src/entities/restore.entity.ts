@@ -1,9 +1,10 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import type { RestoreModeName, RestoreRecovery, RestoreSection, RestoreSource, RestoreStatus } from '@pbx/contracts';
+import type { RestoreModeName, RestoreRecovery, RestoreSection, RestoreSource, RestoreStatus, RestoreUnit } from '@pbx/contracts';
 
 /** A section's state as the restore reports it (the engine's SectionProgress). */
 export interface RestoreSectionState {
-  name: RestoreSection;
+  /** What was restored as a whole (coreData, cdrAndVoicemails, announcements). */
+  name: RestoreUnit;
   status: string;
   counts: { rowsInserted: number; rowsDeleted: number; filesWritten: number };
   /** Set when a restorer died mid-restore and a restarted one settled it: what recovery did to this section. */
@@ -27,9 +28,9 @@ export class RestoreEntity {
   @Column({ type: 'jsonb' })
   source!: RestoreSource;
 
-  /** The sections asked for; empty: every section the archive holds. */
+  /** The archive sections asked for (rows from before the contract's names hold units); empty: every section the archive holds. */
   @Column({ name: 'requested_sections', type: 'jsonb' })
-  requestedSections!: RestoreSection[];
+  requestedSections!: (RestoreSection | RestoreUnit)[];
 
   @Column({ type: 'varchar', length: 8 })
   mode!: RestoreModeName;
