@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { artifactFileName, stagedArtifactName } from '@pbx/destinations';
+import { artifactFileName } from '@pbx/destinations';
 import { MaintenanceLock, type MaintenanceLease } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
 import { FINAL_RUN_STATUSES, type ArchiveItems, type CancelWatch } from '@pbx/persistence';
@@ -94,7 +94,7 @@ export class ArchiverService {
         cancel.stop();
         await lease.release();
         if (await this.runs.isCancelled(run.id)) {
-          await rm(join(dir, stagedArtifactName(run.id, artifact.encrypted)), { force: true });
+          await this.artifacts.discard(run.id, artifact.encrypted);
           await this.dropSelection(run.id);
           this.logger.info('archiving cancelled; the packed archive was removed, nothing is deleted from the PBX');
         }

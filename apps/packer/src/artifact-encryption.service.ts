@@ -54,6 +54,11 @@ export class ArtifactEncryption {
     }
   }
 
+  /** Removes a staged artifact nobody will deliver (its run was cancelled while it was staged). */
+  async discard(runId: string, encrypted: boolean): Promise<void> {
+    await this.store.remove(stagedArtifactName(runId, encrypted));
+  }
+
   private async keyOf(run: RunEntity, encryption: Exclude<EncryptionSettings, { mode: 'none' }>): Promise<EncryptionKey> {
     if (encryption.mode === 'recipients') return { recipients: encryption.recipients };
     // Read at packing time, like destination secrets at delivery: the snapshot holds no secret.

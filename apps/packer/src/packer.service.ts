@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
-import { artifactFileName, stagedArtifactName } from '@pbx/destinations';
+import { artifactFileName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { ProgressThrottle, type BackupSections, type RunEntity } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
@@ -78,7 +78,7 @@ export class PackerService {
         // Cancelled between the last chunk and now: the archive is nobody's. (Another packer's
         // finished run keeps its file: the name is the run's, so it is the same file.)
         if (!(await this.runs.isCancelled(run.id))) return 'skipped';
-        await rm(join(dir, stagedArtifactName(run.id, artifact.encrypted)), { force: true });
+        await this.artifacts.discard(run.id, artifact.encrypted);
         this.logger.info('packing cancelled; the packed archive was removed');
         return 'cancelled';
       }
