@@ -17,6 +17,8 @@ export interface DeliveryRequest {
   deliveryId?: string;
   onProgress?(bytesSent: number): void;
   signal?: AbortSignal;
+  /** The destination's maxUploadBytesPerSecond (set by the registry): streaming adapters pace their upload to it. */
+  maxBytesPerSecond?: number;
 }
 
 export interface DeliveryResult {

@@ -88,7 +88,9 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
   return {
     get,
     deliver: async (config, req) => {
-      const result = await wrap(() => of(config).deliver(config, req), masksOf(config, req));
+      const limit = 'maxUploadBytesPerSecond' in config ? config.maxUploadBytesPerSecond : undefined;
+      const paced = limit ? { ...req, maxBytesPerSecond: limit } : req;
+      const result = await wrap(() => of(config).deliver(config, paced), masksOf(config, req));
       return { ...result, target: maskServerPaths(result.target, masksOf(config)) };
     },
     list: (config, name) => wrap(() => of(config).list(config, name), masksOf(config)),

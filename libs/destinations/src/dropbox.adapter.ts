@@ -14,6 +14,7 @@ import { DomainError, ERROR_CODES } from '@pbx/contracts';
 import type { DropboxDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, errorMessage, namesOf, ReadBackOptions, StoredFile, StoredHash, TestReport, TestStep, throwIfAborted } from './delivery';
 import { classifyDropboxFault, DropboxFault, DropboxFaultRule, DropboxRecovery } from './dropbox-faults';
+import { TokenBucket, uploadStream } from './upload-throttle';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, dropboxRoot, probeName } from './paths';
 
 export interface DropboxAppOptions {
@@ -442,7 +443,7 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
     // The body streams from disk (node-fetch accepts a stream): no whole-file buffer.
     const res = await this.call(
       conn,
-      (d) => d.filesUpload({ path, mode: { '.tag': 'overwrite' }, autorename: false, mute: true, contents: createReadStream(req.filePath, { highWaterMark: 1024 * 1024, signal: req.signal }) }),
+      (d) => d.filesUpload({ path, mode: { '.tag': 'overwrite' }, autorename: false, mute: true, contents: uploadStream(req.filePath, req.maxBytesPerSecond, { signal: req.signal }) }),
       'upload',
       attempt,
     );
@@ -487,9 +488,12 @@ export class DropboxAdapter implements DestinationAdapter<DropboxDestinationConf
     const sessionId = start.result.session_id;
     let offset = 0;
     let resumes = 0;
+    // Each chunk is one request: the bucket paces them so the average stays at the limit.
+    const pace = req.maxBytesPerSecond ? new TokenBucket(req.maxBytesPerSecond) : null;
     for (;;) {
       throwIfAborted(req.signal);
       const { bytesRead } = await io.fh.read(io.buf, 0, Math.min(io.buf.length, req.size - offset), offset);
+      await pace?.take(bytesRead);
       const contents = io.buf.subarray(0, bytesRead);
       const cursor = { session_id: sessionId, offset };
       try {

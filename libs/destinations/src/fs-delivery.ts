@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { constants as fsConstants, createReadStream } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { uploadStream } from './upload-throttle';
 import { copyFile, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeliveryCode } from '@pbx/contracts';
@@ -95,7 +96,8 @@ export async function deliverToDirectory(root: string, req: DeliveryRequest, tar
  */
 async function copyChecked(src: string, dest: string, req: DeliveryRequest, hash: boolean, fsync: boolean): Promise<{ size: number; sha256: string | null }> {
   req.onProgress?.(0);
-  const [sha256] = await Promise.all([hash ? sha256File(src, req.signal) : Promise.resolve(null), kernelCopy(src, dest, req.signal)]);
+  const copy = req.maxBytesPerSecond ? pacedCopy(src, dest, req) : kernelCopy(src, dest, req.signal);
+  const [sha256] = await Promise.all([hash ? sha256File(src, req.signal) : Promise.resolve(null), copy]);
   throwIfAborted(req.signal);
   const fh = await open(dest, 'r+');
   try {
@@ -106,6 +108,13 @@ async function copyChecked(src: string, dest: string, req: DeliveryRequest, hash
   } finally {
     await fh.close();
   }
+}
+
+/** A limited copy goes through the token bucket (the kernel copy cannot be paced). */
+async function pacedCopy(src: string, dest: string, req: DeliveryRequest): Promise<void> {
+  let sent = 0;
+  const counted = uploadStream(src, req.maxBytesPerSecond, { signal: req.signal }).on('data', (c: Buffer) => req.onProgress?.((sent += c.length)));
+  await pipeline(counted, createWriteStream(dest, { flags: 'wx' }));
 }
 
 function kernelCopy(src: string, dest: string, signal?: AbortSignal): Promise<void> {

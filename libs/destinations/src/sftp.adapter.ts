@@ -9,6 +9,7 @@ import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { idleWatchdog } from './idle-watchdog';
 import { debrisToRemove, isPartialName, partialName } from './partial-files';
 import { SFTP_FAULTS } from './sftp-faults';
+import { uploadStream } from './upload-throttle';
 import { backupDir, backupLocation, BACKUP_FOLDER, checkSegment, joinRemote, probeName, sftpBaseDir } from './paths';
 
 export interface SftpAdapterOptions {
@@ -69,6 +70,7 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
     const within = <T>(step: Promise<T>): Promise<T> => Promise.race([step, stop]).finally(() => idle.touch());
     const tmp = `${dir}/${partialName(fileName, req.deliveryId)}`;
     let renamed = false;
+    let sent = 0;
     try {
       await within(this.step(() => session.client.mkdir(dir, true), `cannot create ${dir}`));
       await within(sweep(session.client, dir, fileName, req.deliveryId));
@@ -76,7 +78,15 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       await within(
         this.step(
           () =>
-            session.client.fastPut(req.filePath, tmp, {
+            req.maxBytesPerSecond
+              ? session.client.put(
+                  uploadStream(req.filePath, req.maxBytesPerSecond, { signal: req.signal }).on('data', (c: Buffer) => {
+                    idle.touch();
+                    req.onProgress?.((sent += c.length));
+                  }),
+                  tmp,
+                )
+              : session.client.fastPut(req.filePath, tmp, {
               chunkSize: this.options.chunkSize ?? 256 * 1024 - 1024,
               concurrency: this.options.concurrency ?? 32,
               // Each acknowledged write is progress: the idle clock watches these.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { absolutePathProblems, portableNameProblems, relativePathProblems, sftpPathProblems, sharePathProblems } from '../canonical';
+import { maxUploadBytesPerSecondSchema } from './retention';
 import { bool, checkedString, email, hostSchema, intBetween, isObject, isSecretSchema, mustBe, oneOf, oneOfText, plainText, privateKeyText, secretText, tokenText } from './fields';
 
 /**
@@ -19,10 +20,17 @@ export type SmbDriver = (typeof SMB_DRIVERS)[number];
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
+/**
+ * Kinds whose adapter streams the archive itself take an upload limit (a token bucket, bytes per
+ * second). SMB (smbclient reads the file on its own) and e-mail do not.
+ */
+const uploadLimit = { maxUploadBytesPerSecond: maxUploadBytesPerSecondSchema.optional() };
+
 const localDestination = z.strictObject({
   type: z.literal('local'),
   /** Sub-directory below the service's local root; must stay inside it. */
   path: checkedString('a relative path', relativePathProblems).optional(),
+  ...uploadLimit,
 });
 
 const smbDestination = z.strictObject({
@@ -55,6 +63,7 @@ const sftpDestination = z.strictObject({
     .optional(),
   /** Without a fingerprint: pin the key the server presents when saving (a request, never stored). */
   trustOnFirstUse: bool().optional(),
+  ...uploadLimit,
 });
 
 const dropboxDestination = z.strictObject({
@@ -64,12 +73,14 @@ const dropboxDestination = z.strictObject({
   refreshToken: tokenText().optional(),
   /** Folder inside the app folder, default "/" (the app root). */
   path: checkedString('a Dropbox path', absolutePathProblems).optional(),
+  ...uploadLimit,
 });
 
 const usbDestination = z.strictObject({
   type: z.literal('usb'),
   /** Name of the mounted volume below the service's USB root (e.g. "stick"). */
   device: checkedString('a device name', portableNameProblems).optional(),
+  ...uploadLimit,
 });
 
 const emailDestination = z.strictObject({
