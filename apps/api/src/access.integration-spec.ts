@@ -33,6 +33,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['get', `${V1}/runs/{id}/events`, ALL],
   ['get', `${V1}/runs/{id}/download`, OPS],
   ['post', `${V1}/runs/{id}/verify`, OPS],
+  ['post', `${V1}/runs/{id}/cancel`, OPS],
   ['post', `${V1}/uploads`, OPS],
   ['put', `${V1}/uploads/{id}`, OPS],
   ['get', `${V1}/uploads/{id}`, OPS],

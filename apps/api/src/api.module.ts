@@ -43,6 +43,7 @@ import { RunEventsHub } from './runs/run-events.hub';
 import { RunEventsService } from './runs/run-events.service';
 import { RunsController } from './runs/runs.controller';
 import { RunVerificationController } from './runs/run-verification.controller';
+import { RunCancelRepository } from './runs/run-cancel.repository';
 import { RunVerificationRepository } from './runs/run-verification.repository';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
@@ -122,7 +123,7 @@ export class ApiModule {
         {
           provide: RunsService,
           inject: [DataSource, OutboxWriter, ARTIFACT_STORE],
-          useFactory: (ds: DataSource, outbox: OutboxWriter, artifacts: ArtifactStore) => new RunsService(new RunsQueryRepository(ds), artifacts, new RunVerificationRepository(ds, outbox)),
+          useFactory: (ds: DataSource, outbox: OutboxWriter, artifacts: ArtifactStore) => new RunsService(new RunsQueryRepository(ds), artifacts, new RunVerificationRepository(ds, outbox), new RunCancelRepository(ds, outbox)),
         },
         { provide: RunEventsHub, useFactory: () => new RunEventsHub({ databaseUrl: env.DATABASE_URL, channel: runEventsChannel(env.DATABASE_SCHEMA) }, logger) },
         {

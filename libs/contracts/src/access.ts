@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'runs.read',
   'runs.start',
   'runs.download',
+  // Cancel a run that is not final yet (POST /runs/:id/cancel).
+  'runs.cancel',
   // Read the stored copies of a run back from their destinations (POST /runs/:id/verify).
   'runs.verify',
   // Restores: uploading an archive and starting a restore (PBX data written back), reading their state.
@@ -26,7 +28,7 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: readonly Permission[] = ['session.read', 'configurations.read', 'runs.read'];
-const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.download', 'runs.verify', 'restores.start', 'restores.read', 'dead-letters.read', 'dead-letters.manage'];
+const OPERATE: readonly Permission[] = [...READ, 'runs.start', 'runs.cancel', 'runs.download', 'runs.verify', 'restores.start', 'restores.read', 'dead-letters.read', 'dead-letters.manage'];
 
 /** admin: everything; operator: read, start runs, download, dead letters; viewer: read only. */
 export const ROLE_PERMISSIONS = {
@@ -53,6 +55,7 @@ export const AUDIT_ACTIONS = [
   'destination.test',
   'destination.host-key-pin',
   'run.start',
+  'run.cancel',
   'run.download',
   'run.verify',
   'restore.start',

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   rateLimited: 'rate_limited',
   unsupportedMediaType: 'unsupported_media_type',
   alreadyReplayed: 'already_replayed',
+  /** The run is final (or its archived items are being deleted): there is nothing left to cancel. */
+  runFinished: 'run_finished',
   permanent: 'permanent_failure',
   transient: 'transient_failure',
   hostKeyUnconfirmed: 'host_key_unconfirmed',

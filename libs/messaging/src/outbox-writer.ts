@@ -46,6 +46,18 @@ export class OutboxWriter {
   }
 
   /**
+   * Drops the run's messages that are still held back (a cancelled run's deferral or retry
+   * wait): nothing is left for them to do. Returns how many.
+   */
+  async discardHeldBack(manager: EntityManager, correlationId: string, types: readonly MessageType[]): Promise<number> {
+    const [, affected]: [unknown[], number] = await manager.query(
+      `DELETE FROM outbox WHERE correlation_id = $1 AND type = ANY($2::varchar[]) AND published_at IS NULL AND available_at > now()`,
+      [correlationId, types],
+    );
+    return affected;
+  }
+
+  /**
    * `enqueue` for many events: one multi-row INSERT and one NOTIFY (the scheduler's bulk
    * run creation). Every payload is validated before anything is written.
    */

@@ -26,6 +26,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   [ERROR_CODES.rateLimited]: 429,
   [ERROR_CODES.unsupportedMediaType]: 415,
   [ERROR_CODES.alreadyReplayed]: 409,
+  [ERROR_CODES.runFinished]: 409,
   [ERROR_CODES.permanent]: 422,
   [ERROR_CODES.transient]: 503,
   [ERROR_CODES.decryptFailed]: 422,

@@ -1,10 +1,11 @@
+import type { DeliveryStatus } from '@pbx/contracts';
 import type { DeliveryEntity, RunEntity } from '@pbx/persistence';
 
 export interface DeliveryResponse {
   destinationId: string;
   type: string;
   target: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  status: Exclude<DeliveryStatus, 'running'>;
   code: string | null;
   attempts: number;
   error: string | null;
@@ -48,8 +49,8 @@ export function toDeliveryResponse(d: DeliveryEntity): DeliveryResponse {
     destinationId: d.destinationId,
     type: d.type,
     target: d.target,
-    // The contract knows pending/succeeded/failed; an upload in progress is still pending.
-    status: running ? 'pending' : d.status === 'succeeded' || d.status === 'failed' ? d.status : 'pending',
+    // An upload in progress is still pending here (the live events tell running apart).
+    status: d.status === 'running' ? 'pending' : d.status,
     code: d.code,
     attempts: d.attempts,
     error: d.error,

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -65,6 +65,25 @@ export class RunsController {
   @ApiProblems(404)
   async events(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.runEvents.stream(existingId(id, 'run'), eventStreamSink(req, res));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @RequirePermission('runs.cancel')
+  @Audited('run.cancel', 'run')
+  @ApiOperation({
+    summary: 'Cancel a run that is not final',
+    description:
+      'Queued or deferred: it never starts (its deferral ends, no lock is taken). Packing or dispatching: the worker stops at its next safe point ' +
+      '(within about a second) and cleans up — the partial archive is deleted, deliveries not started are `cancelled`, an upload in flight is aborted ' +
+      'and its temporary file removed; copies delivered before stay and are listed in `deliveries`. Answers 202 with the run (status `cancelled`); ' +
+      'again for a cancelled run. 409 `run_finished` for a run that ended otherwise (or an archive run whose items are being deleted). No report is mailed.',
+  })
+  @ApiId()
+  @ApiJson(202, 'RunEnvelope', 'The cancelled run')
+  @ApiProblems(404, 409)
+  async cancel(@Param('id') id: string): Promise<{ run: RunResponse }> {
+    return { run: await this.runs.cancel(existingId(id, 'run')) };
   }
 
   @Get(':id/download')

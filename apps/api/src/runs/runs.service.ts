@@ -1,6 +1,6 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { ArtifactStore, ByteRange } from '@pbx/artifacts';
-import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, isFinalRunStatus } from '@pbx/contracts';
 import { stagedArtifactOf } from '@pbx/destinations';
 import type { DeliveryEntity } from '@pbx/persistence';
 import { notFound } from '../common/ids';
@@ -8,6 +8,7 @@ import { offsetOf, pageOf, type Page } from '../common/pagination';
 import type { RunsQuery } from '../common/validation';
 import { contentDisposition, parseRange } from './byte-range';
 import { toRunResponse, type RunResponse } from './run.mapper';
+import type { RunCancelRepository } from './run-cancel.repository';
 import type { RunVerificationRepository } from './run-verification.repository';
 import { RunsQueryRepository } from './runs.query.repository';
 
@@ -21,6 +22,7 @@ export class RunsService {
     private readonly repository: RunsQueryRepository,
     private readonly artifacts: ArtifactStore,
     private readonly verification: RunVerificationRepository,
+    private readonly cancels: RunCancelRepository,
   ) {}
 
   async list(q: RunsQuery): Promise<Page<RunResponse>> {
@@ -49,6 +51,21 @@ export class RunsService {
     }
     await this.verification.request(id);
     return toRunResponse(run, await this.repository.deliveriesOf([id]));
+  }
+
+  /**
+   * Cancels a run that is not final: queued or deferred, it never starts; packing or
+   * dispatching, its worker stops at the next safe point (copies delivered by then stay).
+   * Idempotent for a cancelled run; 409 `run_finished` for any other final run.
+   */
+  async cancel(id: string): Promise<RunResponse> {
+    const result = await this.cancels.cancel(id);
+    if (result.outcome === 'notFound') throw notFound('run');
+    if (result.outcome === 'tooLate') {
+      const why = isFinalRunStatus(result.status) ? `it is ${result.status} already` : 'every destination has answered and the archived items are being deleted';
+      throw new DomainError(ERROR_CODES.runFinished, `run ${id} cannot be cancelled: ${why}`, [], { runStatus: result.status });
+    }
+    return this.get(id);
   }
 
   /** The artifact of a packed run: 409 before packing, 410 once it was cleaned up. */
