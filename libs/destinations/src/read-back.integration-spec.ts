@@ -1,36 +1,43 @@
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTestArchive, peers, peerSftpDestination, peerSmbDestination, tempDir, uniqueName } from '@pbx/testing';
+import { makeTestArchive, peers, peerSftpDestination, peerSmbDestination, startDropboxFake, tempDir, uniqueName, type DropboxFake } from '@pbx/testing';
 import type { DestinationConfig } from './destination-config';
 import { createDestinationRegistry, type DestinationRegistry } from './destination-registry';
 import { sha256File } from './file-hash';
 
 /**
- * Reading stored copies back (verification) and listing them with size and time, against the
- * real OpenSSH and Samba peers and a local folder: each kind finds the copy it wrote intact, a
+ * Reading stored copies back (verification, and a restore's fetch with `copyTo`) and listing them
+ * with size and time, against the real OpenSSH and Samba peers, a local folder and the Dropbox
+ * fake (its /2/files/download follows Dropbox's wire rules): each kind finds the copy it wrote intact, a
  * byte changed at the destination as another sha256, and a removed copy missing.
  */
-describe('read-back and detailed listing (local, SFTP, SMB; real peers)', () => {
+describe('read-back and detailed listing (local, SFTP, SMB, Dropbox; real peers, Dropbox fake)', () => {
   let tmp: { path: string; remove: () => Promise<void> };
   let src: Awaited<ReturnType<typeof makeTestArchive>>;
   let registry: DestinationRegistry;
+  let dropbox: DropboxFake;
 
   beforeAll(async () => {
     tmp = await tempDir('pbx-readback-');
     src = await makeTestArchive(tmp.path, 2 * 1024 * 1024 + 3, 'Nightly_20261201-013000.sar');
     await mkdir(join(tmp.path, 'local'));
+    dropbox = await startDropboxFake();
     registry = createDestinationRegistry({
       localRoot: join(tmp.path, 'local'), usbRoot: join(tmp.path, 'usb'), smtpUrl: 'smtp://127.0.0.1:1', mailFrom: 'x@example.test',
-      dropbox: { appKey: 'k', appSecret: 's' }, tempDir: tmp.path,
+      dropbox: { appKey: dropbox.appKey, appSecret: dropbox.appSecret, apiBase: dropbox.url }, tempDir: tmp.path,
     });
   });
-  afterAll(() => tmp.remove());
+  afterAll(async () => {
+    await dropbox?.close();
+    await tmp.remove();
+  });
 
   const sub = uniqueName('rb');
   const kinds: Array<[string, () => DestinationConfig, (name: string) => string]> = [
     ['local', () => ({ type: 'local', path: sub }), (name) => join(tmp.path, 'local', sub, 'starface-backup', name)],
     ['sftp', () => peerSftpDestination(sub) as DestinationConfig, (name) => join(peers.sftp.homeDir, sub, 'starface-backup', name)],
     ['smb (smbclient)', () => peerSmbDestination(sub) as DestinationConfig, (name) => join(peers.smb.shareDir, sub, 'starface-backup', name)],
+    ['dropbox', () => ({ type: 'dropbox', refreshToken: dropbox.issueRefreshToken(), path: `/${sub}` }) as DestinationConfig, (name) => dropbox.localPath(`/${sub}/starface-backup/${name}`)],
   ];
 
   it.each(kinds)('%s: intact → its sha256, one byte flipped → another, removed → missing; listDetailed gives size and time', async (_kind, configOf, folderOf) => {
@@ -58,8 +65,46 @@ describe('read-back and detailed listing (local, SFTP, SMB; real peers)', () => 
 
     await rm(file);
     expect(await registry.hash(config, name, src.fileName)).toEqual({ state: 'missing' });
+    expect(await registry.hash(config, name, src.fileName, { copyTo: join(tmp.path, `${uniqueName('gone')}.sar`) })).toEqual({ state: 'missing' });
     expect(await registry.listDetailed(config, name)).toEqual([]);
   });
+
+  it('Dropbox fake download: bytes as octet-stream, metadata in Dropbox-API-Result (non-ASCII escaped), ranges, not_found / not_file', async () => {
+    const config = { type: 'dropbox', refreshToken: dropbox.issueRefreshToken(), path: `/${sub}-wire` } as DestinationConfig;
+    const name = 'Büro Nächtlich';
+    await registry.deliver(config, { ...src, configurationName: name });
+    const token = await accessToken();
+    const path = `/${sub}-wire/starface-backup/${name}/${src.fileName}`;
+    const download = (arg: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${dropbox.url}/2/files/download`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'dropbox-api-arg': JSON.stringify(arg).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), ...headers } });
+    const whole = await download({ path });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('application/octet-stream');
+    const raw = whole.headers.get('dropbox-api-result')!;
+    expect(raw).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(raw)).toMatchObject({ '.tag': 'file', name: src.fileName, path_display: path, size: src.size, content_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(Buffer.from(await whole.arrayBuffer()).length).toBe(src.size);
+    const part = await download({ path }, { range: 'bytes=10-19' });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 10-19/${src.size}`);
+    expect(Buffer.from(await part.arrayBuffer()).length).toBe(10);
+    const missing = await download({ path: `${path}.nope` });
+    expect(missing.status).toBe(409);
+    expect(await missing.json()).toMatchObject({ error_summary: expect.stringMatching(/^path\/not_found/), error: { '.tag': 'path', path: { '.tag': 'not_found' } } });
+    const folder = await download({ path: `/${sub}-wire/starface-backup/${name}` });
+    expect(folder.status).toBe(409);
+    expect(await folder.json()).toMatchObject({ error: { path: { '.tag': 'not_file' } } });
+  });
+
+  /** An access token of the fake, the way the SDK gets one. */
+  async function accessToken(): Promise<string> {
+    const res = await fetch(`${dropbox.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: dropbox.issueRefreshToken(), client_id: dropbox.appKey, client_secret: dropbox.appSecret }),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
 
   it('cannot read back e-mail or the legacy SMB driver', async () => {
     expect(await registry.hash({ type: 'email', to: 'a@example.test' } as DestinationConfig, 'x', src.fileName)).toEqual({ state: 'notVerifiable' });

@@ -19,7 +19,11 @@ import { pipeline } from 'node:stream/promises';
  * `path/insufficient_space`, a read-only folder (`denyWrites`) is `path/no_write_permission`,
  * an unknown or expired session is `not_found` (`lookup_failed/not_found` at finish), and a
  * wrong offset is `incorrect_offset` with the server's `correct_offset`. Requests are applied
- * whole or not at all, as Dropbox does.
+ * whole or not at all, as Dropbox does. `/2/files/download` (a content endpoint: the argument in
+ * the `Dropbox-API-Arg` header, an empty body) answers the file's bytes as
+ * `application/octet-stream` with its metadata in the `Dropbox-API-Result` header (JSON, non-ASCII
+ * escaped as `\uXXXX` like the argument must be), a `Range: bytes=` request 206 with that part;
+ * a missing path is 409 `path/not_found`, a folder `path/not_file`.
  *
  * Fault injection: `expireAccessTokens()` makes every issued access token answer
  * 401 expired_access_token (the client must refresh); `failNext(endpoint, fault, times)`
@@ -45,7 +49,7 @@ export interface DropboxFakeOptions {
 }
 
 /** Endpoints below /2/files/ that faults can be aimed at. */
-export type DropboxFakeEndpoint = 'upload' | 'upload_session/start' | 'upload_session/append_v2' | 'upload_session/finish' | 'get_metadata' | 'list_folder' | 'delete_v2';
+export type DropboxFakeEndpoint = 'upload' | 'upload_session/start' | 'upload_session/append_v2' | 'upload_session/finish' | 'get_metadata' | 'list_folder' | 'delete_v2' | 'download';
 
 /** WriteError reasons (409 `path/<reason>`; at finish `too_many_write_operations` is its own tag). */
 export type DropboxWriteReason =
@@ -87,6 +91,8 @@ export interface DropboxFakeStats {
   finishes: number;
   expiredRejections: number;
   incorrectOffsets: number;
+  /** Files answered by /2/files/download (whole or a range). */
+  downloads: number;
   /** Body bytes read on upload endpoints, whatever became of them (the wire count). */
   bytesReceived: number;
   /** Body bytes that became part of a session or an uploaded file. */
@@ -154,6 +160,18 @@ const DISALLOWED_NAMES = new Set(['desktop.ini', 'thumbs.db', '.ds_store', 'icon
 /** Thrown when the fake hung up: nothing is answered. */
 const HUNG_UP = Symbol('hung up');
 
+/** A download's answer: the file (or a byte range of it) and its metadata for the Dropbox-API-Result header. */
+class Download {
+  constructor(
+    readonly file: string,
+    readonly meta: Record<string, unknown>,
+    readonly range: { start: number; end: number } | null,
+  ) {}
+}
+
+/** An HTTP header carries ASCII only: Dropbox escapes every other character of its JSON as \uXXXX. */
+const headerJson = (value: unknown): string => JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /** Dropbox content_hash: sha256 over the concatenated sha256 of every 4 MiB block. */
 export async function dropboxContentHash(file: string): Promise<string> {
   const overall = createHash('sha256');
@@ -199,6 +217,7 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
   let quota: number | null = null;
   const stats: DropboxFakeStats = {
     codeExchanges: 0,
+    downloads: 0,
     refreshes: 0,
     uploads: 0,
     sessionStarts: 0,
@@ -572,6 +591,25 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
         stats.finishes++;
         return meta;
       }
+      case '/2/files/download': {
+        const arg = apiArg(req);
+        await readBody(req);
+        const path = checkPath(arg.path);
+        const meta = await metadata(path);
+        if (!meta) throw dbxError(409, 'path/not_found/', { '.tag': 'path', path: { '.tag': 'not_found' } });
+        if (meta['.tag'] !== 'file') throw dbxError(409, 'path/not_file/', { '.tag': 'path', path: { '.tag': 'not_file' } });
+        const size = meta.size as number;
+        const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+        let range: Download['range'] = null;
+        if (m && (m[1] || m[2])) {
+          const start = m[1] ? Number(m[1]) : Math.max(0, size - Number(m[2]));
+          const end = m[1] && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+          if (start >= size || start > end) throw new ApiError(416, 'Requested Range Not Satisfiable', { 'content-range': `bytes */${size}` });
+          range = { start, end };
+        }
+        stats.downloads++;
+        return new Download(localPath(path), meta, range);
+      }
       case '/2/files/get_metadata': {
         const arg = await jsonArg(req);
         const meta = await metadata(checkPath(arg.path));
@@ -620,6 +658,19 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
       ({ result, hangUp }) => {
         if (hangUp) {
           req.socket.destroy();
+          return;
+        }
+        if (result instanceof Download) {
+          const size = result.meta.size as number;
+          const { start, end } = result.range ?? { start: 0, end: size - 1 };
+          res.writeHead(result.range ? 206 : 200, {
+            'content-type': 'application/octet-stream',
+            'content-length': String(size === 0 ? 0 : end - start + 1),
+            'dropbox-api-result': headerJson(result.meta),
+            ...(result.range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+          });
+          if (size === 0) res.end();
+          else pipeline(createReadStream(result.file, { start, end }), res).catch(() => res.destroy());
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' });
