@@ -38,8 +38,21 @@ export interface ConfigurationResponse {
   webhooks: WebhookResponse[];
   nextRunAt: string | null;
   lastSuccessAt: string | null;
+  /** List and read only: the newest run, so a list shows each one's last result without a request per row. */
+  lastRun?: LastRunResponse | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface LastRunResponse {
+  id: string;
+  status: string;
+  finishedAt: string | null;
+  createdAt: string;
+}
+
+export function toLastRunResponse(r: { id: string; status: string; finishedAt: Date | null; createdAt: Date } | undefined): LastRunResponse | null {
+  return r ? { id: r.id, status: r.status, finishedAt: r.finishedAt?.toISOString() ?? null, createdAt: r.createdAt.toISOString() } : null;
 }
 
 /** Never includes a secret value: only `"password": "***"` and `hasPassword: true`. */

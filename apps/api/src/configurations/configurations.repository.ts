@@ -1,6 +1,14 @@
 import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
-import { nameKey, type RunKind } from '@pbx/contracts';
+import { nameKey, type RunKind, type RunStatus } from '@pbx/contracts';
 import { ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
+
+export interface LastRunRow {
+  configurationId: string;
+  id: string;
+  status: RunStatus;
+  finishedAt: Date | null;
+  createdAt: Date;
+}
 
 /** I/O of configurations and their destinations; every method takes the caller's manager. */
 export class ConfigurationsRepository {
@@ -46,6 +54,18 @@ export class ConfigurationsRepository {
       where: { configurationId: In(configurationIds), removedAt: IsNull() },
       order: { position: 'ASC' },
     });
+  }
+
+  /** The newest run of each configuration (one index range scan per id: runs_configuration_idx). */
+  async lastRuns(manager: EntityManager, configurationIds: string[]): Promise<LastRunRow[]> {
+    if (configurationIds.length === 0) return [];
+    const rows: Array<{ configuration_id: string; id: string; status: RunStatus; finished_at: Date | null; created_at: Date }> = await manager.query(
+      `SELECT DISTINCT ON (configuration_id) configuration_id, id, status, finished_at, created_at
+         FROM runs WHERE configuration_id = ANY($1::uuid[])
+        ORDER BY configuration_id, created_at DESC, id DESC`,
+      [configurationIds],
+    );
+    return rows.map((r) => ({ configurationId: r.configuration_id, id: r.id, status: r.status, finishedAt: r.finished_at, createdAt: r.created_at }));
   }
 
   async nextPosition(manager: EntityManager, configurationId: string): Promise<number> {

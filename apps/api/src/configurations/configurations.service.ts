@@ -14,7 +14,7 @@ import { HostAllowlist } from '@pbx/destinations';
 import type { SecretBox } from '@pbx/secrets';
 import { notFound } from '../common/ids';
 import { offsetOf, pageOf, type Page } from '../common/pagination';
-import { toConfigurationResponse, toDestinationResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
+import { toConfigurationResponse, toDestinationResponse, toLastRunResponse, type ConfigurationResponse, type DestinationResponse } from './configuration.mapper';
 import type { ConfigurationAction } from './configuration-fields';
 import { MAX_DESTINATIONS } from './destination-fields';
 import { configurationColumns, type ConfigurationDraft, type ConfigurationPatch } from './configuration-draft';
@@ -103,13 +103,15 @@ export class ConfigurationsService {
     const destinations = await this.repository.activeDestinations(this.repository.manager, rows.map((r) => r.id));
     const byConfig = new Map<string, DestinationEntity[]>();
     for (const d of destinations) byConfig.set(d.configurationId, [...(byConfig.get(d.configurationId) ?? []), d]);
-    return pageOf(rows.map((r) => toConfigurationResponse(r, byConfig.get(r.id) ?? [])), total, q);
+    const lastRuns = new Map((await this.repository.lastRuns(this.repository.manager, rows.map((r) => r.id))).map((r) => [r.configurationId, r]));
+    return pageOf(rows.map((r) => ({ ...toConfigurationResponse(r, byConfig.get(r.id) ?? []), lastRun: toLastRunResponse(lastRuns.get(r.id)) })), total, q);
   }
 
   async get(kind: RunKind, id: string): Promise<ConfigurationResponse> {
     const m = this.repository.manager;
     const configuration = await this.findOrFail(m, kind, id);
-    return toConfigurationResponse(configuration, await this.repository.activeDestinations(m, [id]));
+    const [last] = await this.repository.lastRuns(m, [id]);
+    return { ...toConfigurationResponse(configuration, await this.repository.activeDestinations(m, [id])), lastRun: toLastRunResponse(last) };
   }
 
   async patch(kind: RunKind, id: string, patch: ConfigurationPatch): Promise<ConfigurationResponse> {

@@ -89,6 +89,12 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       nextRunAt: ndt,
       lastSuccessAt: ndt,
+      lastRun: {
+        type: ['object', 'null'],
+        description: 'list and read: the newest run of the configuration (null when it never ran)',
+        required: ['id', 'status', 'finishedAt', 'createdAt'],
+        properties: { id: { type: 'string', format: 'uuid' }, status: oneOf(RUN_STATUSES), finishedAt: ndt, createdAt: dt },
+      },
       createdAt: dt,
       updatedAt: dt,
     },
