@@ -1,5 +1,5 @@
 import { Badge } from '@mantine/core';
-import { IconAlertTriangle, IconCircleCheck, IconCircleDashed, IconCircleX, IconLoader2, IconPlayerPause } from '@tabler/icons-react';
+import { IconAlertTriangle, IconBan, IconCircleCheck, IconCircleDashed, IconCircleX, IconLoader2, IconPlayerPause } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Run } from '../api/client';
@@ -15,6 +15,7 @@ const LOOK: Record<Status, { color: string; icon: ReactNode }> = {
   succeeded: { color: 'green', icon: <IconCircleCheck size={14} aria-hidden /> },
   partially_failed: { color: 'orange', icon: <IconAlertTriangle size={14} aria-hidden /> },
   failed: { color: 'red', icon: <IconCircleX size={14} aria-hidden /> },
+  cancelled: { color: 'gray', icon: <IconBan size={14} aria-hidden /> },
 };
 
 /** Badges are never cut short: the word is the information (Mantine truncates by default). */

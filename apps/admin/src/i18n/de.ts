@@ -38,6 +38,7 @@ export const de: Strings = {
     dispatching: 'wird zugestellt',
     succeeded: 'erfolgreich',
     partially_failed: 'teilweise fehlgeschlagen',
+    cancelled: 'abgebrochen',
     failed: 'fehlgeschlagen',
     pending: 'ausstehend',
     running: 'läuft',

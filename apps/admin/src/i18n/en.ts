@@ -37,6 +37,7 @@ export const en = {
     dispatching: 'delivering',
     succeeded: 'succeeded',
     partially_failed: 'partly failed',
+    cancelled: 'cancelled',
     failed: 'failed',
     pending: 'pending',
     running: 'running',

@@ -1,5 +1,5 @@
-import { Alert, Anchor, Badge, Button, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft, IconBroadcast, IconDownload, IconRestore, IconShieldCheck } from '@tabler/icons-react';
+import { Alert, Anchor, Badge, Button, Group, Modal, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { IconArrowLeft, IconBan, IconBroadcast, IconDownload, IconRestore, IconShieldCheck } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -11,7 +11,7 @@ import { formatBytes, formatInZone, relativeTime } from '../../format';
 import { codeText, destinationLabel } from './labels';
 import { useRunEvents, type RunDeliveryEvent, type RunProgressEvent } from './use-run-events';
 
-const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed'];
+const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed', 'cancelled'];
 
 /** A delivery as the stream shows it, or (before the first event, or polling) as GET /runs/:id has it. */
 function deliveriesOf(run: Run | undefined, live: RunDeliveryEvent[]): RunDeliveryEvent[] {
@@ -119,6 +119,16 @@ export function RunDetailPage() {
       for (const ms of [2000, 5000, 10_000]) setTimeout(() => void queries.invalidateQueries({ queryKey: ['run', id] }), ms);
     },
   });
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const cancel = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/api/v1/runs/{id}/cancel', { params: { path: { id } } })),
+    onSuccess: () => {
+      setConfirmCancel(false);
+      void queries.invalidateQueries({ queryKey: ['run', id] });
+      // The worker stops at its next safe point: look again while it cleans up.
+      for (const ms of [2000, 5000]) setTimeout(() => void queries.invalidateQueries({ queryKey: ['run', id] }), ms);
+    },
+  });
   const r = run.data;
   const verificationOf = (destinationId: string) => r?.deliveries.find((d) => d.destinationId === destinationId)?.verification ?? null;
   const status = live.status?.status ?? r?.status ?? 'queued';
@@ -163,6 +173,11 @@ export function RunDetailPage() {
               )}
             </Group>
             <Group gap="sm">
+              {session.can('runs.cancel') && !FINAL.includes(status) && (
+                <Button variant="light" color="red" leftSection={<IconBan size={16} aria-hidden />} onClick={() => setConfirmCancel(true)}>
+                  {t('run.cancel')}
+                </Button>
+              )}
               {session.can('runs.verify') && FINAL.includes(status) && deliveries.some((d) => d.status === 'succeeded') && (
                 <Button variant="default" leftSection={<IconShieldCheck size={16} aria-hidden />} loading={verify.isPending} onClick={() => verify.mutate()}>
                   {t('run.verify')}
@@ -190,6 +205,26 @@ export function RunDetailPage() {
               )}
             </Group>
           </Group>
+          {confirmCancel && (
+            <Modal opened onClose={() => setConfirmCancel(false)} title={t('run.cancelTitle')} closeButtonProps={{ 'aria-label': t('common.close') }}>
+              <Stack>
+                <Text>{t(status === 'dispatching' ? 'run.cancelTextDelivering' : 'run.cancelText')}</Text>
+                {cancel.error && (
+                  <Alert color="red" role="alert">
+                    {t('common.error', { message: cancel.error.message })}
+                  </Alert>
+                )}
+                <Group justify="flex-end">
+                  <Button variant="default" onClick={() => setConfirmCancel(false)}>
+                    {t('run.cancelKeep')}
+                  </Button>
+                  <Button color="red" loading={cancel.isPending} onClick={() => cancel.mutate()}>
+                    {t('run.cancelConfirm')}
+                  </Button>
+                </Group>
+              </Stack>
+            </Modal>
+          )}
           {verify.isSuccess && (
             <Alert color="blue" role="status">
               {t('run.verifyStarted')}
