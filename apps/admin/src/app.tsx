@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes } from 'react-router';
 import { SignInPage } from './auth/sign-in-page';
 import { useSession } from './auth/session';
+import { ArchivingPage } from './archiving/archiving-page';
 import { BackupsPage } from './backups/backups-page';
 import { AppFrame } from './frame/app-frame';
 import { DeadLettersPage } from './pages/dead-letters/dead-letters-page';
@@ -14,6 +15,9 @@ import { RunsPage } from './pages/runs/runs-page';
 // The wizard is the largest page: loaded when opened, so the first load stays small.
 const WizardPage = lazy(() => import('./wizard/wizard-page'));
 const RestoreRoutes = lazy(() => import('./pages/restore/restore-routes'));
+const ArchiveFormPage = lazy(() => import('./archiving/archive-form-page'));
+// Opened from a list: loaded when needed, like the wizard.
+const ConfigurationPage = lazy(() => import('./configurations/configuration-page').then((m) => ({ default: m.ConfigurationPage })));
 
 function Loading() {
   const { t } = useTranslation();
@@ -37,10 +41,14 @@ export function App() {
           <Route path="/backups" element={<BackupsPage />} />
           <Route path="/backups/new" element={<WizardPage />} />
           <Route path="/backups/:id/edit" element={<WizardPage />} />
+          <Route path="/backups/:id" element={<ConfigurationPage kind="backup" />} />
           <Route path="/runs" element={<RunsPage />} />
           <Route path="/runs/:id" element={<RunDetailPage />} />
           <Route path="/restore/*" element={<RestoreRoutes />} />
-          <Route path="/archiving/*" element={<PlaceholderPage titleKey="nav.archiving" />} />
+          <Route path="/archiving" element={<ArchivingPage />} />
+          <Route path="/archiving/new" element={<ArchiveFormPage />} />
+          <Route path="/archiving/:id/edit" element={<ArchiveFormPage />} />
+          <Route path="/archiving/:id" element={<ConfigurationPage kind="archive" />} />
           <Route path="/dead-letters" element={<DeadLettersPage />} />
           <Route path="/audit/*" element={<PlaceholderPage titleKey="nav.audit" />} />
           <Route path="*" element={<Navigate to="/backups" replace />} />

@@ -2,7 +2,8 @@ import { Alert, Button, Group, Modal, Stack, Text, TextInput } from '@mantine/co
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, unwrap, type Configuration } from '../api/client';
+import type { Configuration } from '../api/client';
+import { deleteConfiguration, listKey } from '../configurations/kinds';
 
 /** Deleting asks for the configuration's name to be typed (UI.md, dangerous actions). Esc closes. */
 export function DeleteDialog({ configuration, onClose, onDeleted }: { configuration: Configuration; onClose(): void; onDeleted(name: string): void }) {
@@ -10,9 +11,9 @@ export function DeleteDialog({ configuration, onClose, onDeleted }: { configurat
   const queries = useQueryClient();
   const [typed, setTyped] = useState('');
   const remove = useMutation({
-    mutationFn: async () => unwrap(await api.DELETE('/api/v1/backup-configurations/{id}', { params: { path: { id: configuration.id } } })),
+    mutationFn: () => deleteConfiguration(configuration.kind, configuration.id),
     onSuccess: async () => {
-      await queries.invalidateQueries({ queryKey: ['backup-configurations'] });
+      await queries.invalidateQueries({ queryKey: listKey(configuration.kind) });
       onDeleted(configuration.name);
     },
   });

@@ -1,4 +1,5 @@
 import { restoreDe } from '../pages/restore/restore.i18n';
+import { configurationsDe } from '../configurations/configurations.i18n';
 import { runsDe } from '../pages/runs/runs.i18n';
 import type { Strings } from './en';
 
@@ -165,5 +166,6 @@ export const de: Strings = {
     error: 'Fehler: {{error}}',
   },
   ...runsDe,
+  ...configurationsDe,
   ...restoreDe,
 };

@@ -1,4 +1,5 @@
 import { restoreEn } from '../pages/restore/restore.i18n';
+import { configurationsEn } from '../configurations/configurations.i18n';
 import { runsEn } from '../pages/runs/runs.i18n';
 
 /** English strings. Wizard labels are STARFACE's own (WIZARD.md): keep them exactly. */
@@ -166,6 +167,7 @@ export const en = {
   },
   // Runs, run detail, delivery codes, dead letters (pages/runs/runs.i18n.ts).
   ...runsEn,
+  ...configurationsEn,
   // Restore pages (pages/restore/restore.i18n.ts).
   ...restoreEn,
 };

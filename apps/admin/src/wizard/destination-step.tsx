@@ -23,10 +23,13 @@ interface Props {
   /** Error messages by API field (destinations[0].host, …). */
   errors: Record<string, string>;
   update(patch: Partial<WizardForm>): void;
+  /** Other words for the choice (adding a destination to a saved configuration). */
+  legend?: string;
+  note?: string;
 }
 
 /** Step 3: exactly one of the six destinations, then its access data and a connection test. */
-export function DestinationStep({ form, editing, errors, update }: Props) {
+export function DestinationStep({ form, editing, errors, update, legend, note }: Props) {
   const { t } = useTranslation();
   const err = (k: string) => errors[`destinations[0].${k}`];
   const setField = (k: string, v: string) => update({ fields: { ...form.fields, [k]: v }, ...(k === 'host' || k === 'port' ? { confirmedFingerprint: null, presentedFingerprint: null } : {}) });
@@ -40,8 +43,8 @@ export function DestinationStep({ form, editing, errors, update }: Props) {
   return (
     <Stack>
       <Radio.Group
-        label={t('wizard.destinationLegend')}
-        description={t('wizard.destinationNote')}
+        label={legend ?? t('wizard.destinationLegend')}
+        description={note ?? t('wizard.destinationNote')}
         value={form.type ?? ''}
         onChange={(v) => update({ type: v as DestinationType, fields: {}, confirmedFingerprint: null, presentedFingerprint: null })}
         error={err('type')}

@@ -5,38 +5,12 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api, tokenStore, unwrap, type DestinationType, type Run } from '../api/client';
+import { useRunEvents } from '../pages/runs/use-run-events';
 import { useSession } from '../auth/session';
 import { BADGE_STYLES, RunStatusBadge } from '../backups/run-status-badge';
 import { formatBytes } from '../format';
 
 const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed'];
-
-/**
- * Follows GET /api/v1/runs/:id/events (server-sent events) when the api offers it: each event
- * refetches the run. Without it (404 or a dropped stream) the run is polled every second.
- * fetch, not EventSource: EventSource cannot send the Authorization header.
- */
-function useRunEvents(runId: string, onEvent: () => void): boolean {
-  const [streaming, setStreaming] = useState(false);
-  useEffect(() => {
-    const abort = new AbortController();
-    (async () => {
-      const res = await fetch(`/api/v1/runs/${runId}/events`, { headers: { Accept: 'text/event-stream', Authorization: `Bearer ${tokenStore.get() ?? ''}` }, signal: abort.signal });
-      if (!res.ok || !res.body || !res.headers.get('content-type')?.includes('text/event-stream')) return;
-      setStreaming(true);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value.includes('data:')) onEvent();
-      }
-    })()
-      .catch(() => undefined)
-      .finally(() => setStreaming(false));
-    return () => abort.abort();
-  }, [runId, onEvent]);
-  return streaming;
-}
 
 function phaseProgress(run: Run): number {
   if (run.status === 'succeeded') return 100;
@@ -52,13 +26,18 @@ export function RunProgress({ runId }: { runId: string }) {
   const session = useSession();
   const queries = useQueryClient();
   const [downloadError, setDownloadError] = useState<string | null>(null);
-  const refetch = useState(() => () => void queries.invalidateQueries({ queryKey: ['run', runId] }))[0];
-  const streaming = useRunEvents(runId, refetch);
+  // The run page's events reader: one implementation of the stream, its reconnects and the polling fallback.
+  const live = useRunEvents(runId);
   const run = useQuery({
     queryKey: ['run', runId],
     queryFn: async () => unwrap(await api.GET('/api/v1/runs/{id}', { params: { path: { id: runId } } })),
-    refetchInterval: (q) => (q.state.data && FINAL.includes(q.state.data.status) ? false : streaming ? 10_000 : 1000),
+    refetchInterval: (q) => (q.state.data && FINAL.includes(q.state.data.status) ? false : live.streaming ? false : 1000),
   });
+  // Each new status (and each delivery's) brings facts the events do not carry: read the run again.
+  const liveKey = `${live.status?.status ?? ''}|${live.deliveries.map((d) => d.status).join(',')}|${live.progress?.phase ?? ''}`;
+  useEffect(() => {
+    if (liveKey !== '||') void queries.invalidateQueries({ queryKey: ['run', runId] });
+  }, [liveKey, runId, queries]);
   const r = run.data;
 
   async function download() {
@@ -88,7 +67,7 @@ export function RunProgress({ runId }: { runId: string }) {
             <Text size="sm">{t('progress.phase', { phase: t(`status.${r.status}`) })}</Text>
             {r.progress && <Text size="sm">{t('progress.bytes', { bytes: formatBytes(r.progress.bytes ?? 0, i18n.language) })}</Text>}
           </Group>
-          <Progress value={phaseProgress(r)} animated={!FINAL.includes(r.status)} aria-label={t('progress.title')} color={r.status === 'failed' ? 'red' : 'blue'} />
+          <Progress value={live.progress?.percent ?? phaseProgress(r)} animated={!FINAL.includes(r.status)} aria-label={t('progress.title')} color={r.status === 'failed' ? 'red' : 'blue'} />
           {r.deliveries.length > 0 && (
             <Table captionSide="top">
               <Table.Caption>{t('progress.deliveries')}</Table.Caption>

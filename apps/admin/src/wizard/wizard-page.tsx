@@ -121,9 +121,10 @@ function Wizard({ initial, existing }: { initial: WizardForm; existing?: Configu
       <Title order={1} size="h2">
         {title}
       </Title>
-      <Stepper active={step} onStepClick={(s) => s < step && setStep(s)} allowNextStepsSelect={false} size="sm" wrap>
-        {STEPS.map((s) => (
-          <Stepper.Step key={s} label={t(`wizard.steps.${s}`)} />
+      {/* The current step is named to assistive technology and drawn strongest (app.css): the last ticked step read as the current one. */}
+      <Stepper active={step} onStepClick={(s) => s < step && setStep(s)} allowNextStepsSelect={false} size="sm" wrap className="wizard-stepper">
+        {STEPS.map((s, i) => (
+          <Stepper.Step key={s} label={t(`wizard.steps.${s}`)} aria-current={i === step ? 'step' : undefined} />
         ))}
       </Stepper>
       <Paper withBorder p="lg" component="form" onSubmit={next} noValidate aria-labelledby="wizard-step-title">

@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { useSession } from '../../auth/session';
+import { QueryState } from '../../common/query-state';
 import { formatInZone, relativeTime } from '../../format';
 
 type DeadLetter = Schemas['DeadLetter'];
@@ -144,14 +145,8 @@ export function DeadLettersPage() {
           </Alert>
         )}
       </div>
-      {list.error && (
-        <Alert color="red" role="alert">
-          {t('common.error', { message: list.error.message })}
-        </Alert>
-      )}
-      {list.isPending && <Text>{t('common.loading')}</Text>}
-      {list.data && list.data.items.length === 0 && <Text>{t('deadLetters.empty')}</Text>}
-      {list.data && list.data.items.length > 0 && (
+      <QueryState query={list} isEmpty={(d) => d.items.length === 0} empty={t('deadLetters.empty')}>
+        {(data) => (
         <Table.ScrollContainer minWidth={1000}>
           <Table striped verticalSpacing="xs">
             <Table.Thead>
@@ -167,7 +162,7 @@ export function DeadLettersPage() {
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
-              {list.data.items.map((d) => {
+              {data.items.map((d) => {
                 const state = stateOf(d);
                 const failed = d.lastFailedAt ?? d.recordedAt ?? '';
                 return (
@@ -217,7 +212,8 @@ export function DeadLettersPage() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
-      )}
+        )}
+      </QueryState>
       {pages > 1 && (
         <Pagination
           total={pages}

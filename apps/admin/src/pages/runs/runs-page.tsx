@@ -1,4 +1,4 @@
-import { Alert, Badge, Box, Button, Group, Pagination, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Box, Button, Group, Pagination, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { IconFilterOff } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -6,6 +6,7 @@ import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Run } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { RunStatusBadge } from '../../backups/run-status-badge';
+import { QueryState } from '../../common/query-state';
 import { formatBytes, formatInZone } from '../../format';
 import { destinationLabel } from './labels';
 
@@ -98,17 +99,11 @@ export function RunsPage() {
           </Button>
         )}
       </Group>
-      {list.error && (
-        <Alert color="red" role="alert">
-          {t('common.error', { message: list.error.message })}
-        </Alert>
-      )}
-      {list.isPending && <Text>{t('common.loading')}</Text>}
-      {list.data && list.data.items.length === 0 && <Text>{t('runs.empty')}</Text>}
-      {list.data && list.data.items.length > 0 && (
+      <QueryState query={list} isEmpty={(d) => d.items.length === 0} empty={t('runs.empty')}>
+        {(data) => (
         <>
           <Text size="sm" c="dimmed" aria-live="polite">
-            {t('runs.count', { count: list.data.total })}
+            {t('runs.count', { count: data.total })}
           </Text>
           <Table.ScrollContainer minWidth={900}>
             <Table striped highlightOnHover verticalSpacing="xs">
@@ -124,7 +119,7 @@ export function RunsPage() {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {list.data.items.map((r) => {
+                {data.items.map((r) => {
                   const at = formatInZone(r.createdAt ?? r.startedAt ?? '', zone, i18n.language);
                   return (
                     <Table.Tr key={r.id} data-testid="run-row">
@@ -166,7 +161,8 @@ export function RunsPage() {
             </Table>
           </Table.ScrollContainer>
         </>
-      )}
+        )}
+      </QueryState>
       {pages > 1 && (
         <Pagination
           total={pages}

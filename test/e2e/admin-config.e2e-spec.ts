@@ -1,0 +1,286 @@
+/**
+ * The admin UI's configuration page and Archiving pages in chromium against the five built
+ * apps: add a destination later (SFTP, with Test connection and the host key confirmed) to a
+ * saved configuration, run it → both destinations delivered, remove one behind its dialog;
+ * archiving create and edit; the wizard's stepper marks step 4 as the current one; new inputs
+ * reachable by their label with the keyboard; axe-core (no serious or critical violation) on
+ * every new page; screenshots in en and de under tmp/admin-config/. Needs `npm run build` and
+ * /usr/bin/chromium.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { seedPbx } from '@pbx/pbx-source';
+import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls, uniqueName } from '@pbx/testing';
+import { createE2eEnv, type E2eEnv } from './e2e-env';
+
+const SHOTS = join(repoRoot, 'tmp', 'admin-config');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+interface Configuration {
+  id: string;
+  name: string;
+  items?: Record<string, { enabled: boolean; daysToKeep: number }>;
+  destinations: Array<{ id: string; type: string } & Record<string, unknown>>;
+}
+interface Run {
+  id: string;
+  status: string;
+  deliveries: Array<{ destinationId: string; type: string; status: string }>;
+}
+
+describe('admin UI: configuration page, add a destination later, archiving (five processes)', () => {
+  let e: E2eEnv;
+  let context: BrowserContext;
+  let profile: string;
+  let page: Page;
+  let base: string;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    e = await createE2eEnv('uicfg');
+    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 });
+    await e.start();
+    base = e.stack.apiUrl;
+    profile = mkdtempSync(join(tmpdir(), 'pbx-uicfg-chromium-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    await page.goto(`${base}/`);
+    await page.getByLabel('API token').fill(e.admin);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await e?.teardown();
+  });
+
+  afterEach(() => {
+    expect(consoleErrors.splice(0)).toEqual([]);
+  });
+
+  async function noSeriousA11yViolations(where: string): Promise<void> {
+    const result = await new AxeBuilder({ page }).analyze();
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${where}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(serious).toEqual([]);
+  }
+
+  /** After CSS transitions have ended (the stepper animates its icons): the picture shows the page at rest. */
+  async function shot(name: string): Promise<void> {
+    await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string }> } }).document.getAnimations().every((a) => a.playState !== 'running'));
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function open(path: string, language: 'en' | 'de' = 'en'): Promise<void> {
+    await page.evaluate((lng) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('pbx-admin-language', lng), language);
+    await page.goto(`${base}${path}`);
+  }
+
+  /** Presses Tab until `target` has the focus (keyboard only). */
+  async function tabTo(target: Locator, max = 60): Promise<void> {
+    await target.waitFor({ state: 'attached', timeout: 10_000 });
+    for (let i = 0; i < max; i += 1) {
+      if (await target.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement).catch(() => false)) return;
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`Tab never reached ${target.toString()}`);
+  }
+
+  async function createBackup(name: string): Promise<Configuration> {
+    const res = await e.api.request<{ configuration: Configuration }>('POST', '/api/v1/backup-configurations', {
+      name,
+      reportTo: 'cfg-e2e@example.com',
+      interval: 'daily',
+      startAt: '2030-01-01T02:00:00',
+      timezone: 'Europe/Berlin',
+      data: { coreData: true, cdrAndVoicemails: false, announcements: false },
+      destinations: [{ type: 'local', path: 'first' }],
+      action: 'save',
+    });
+    expect(res.status).toBe(201);
+    return res.body.configuration;
+  }
+
+  it('wizard: on step 4 the stepper marks step 4 (Summary) as the current step, not step 3', async () => {
+    await open('/backups/new');
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill(uniqueName('UI stepper'));
+    await page.getByLabel('Report to').fill('stepper@example.com');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Core data').waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: 'USB storage' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByTestId('wizard-summary').waitFor();
+    await shot('en-wizard-step4-stepper');
+    const current = page.locator('[aria-current="step"]');
+    await expect(current.count()).resolves.toBe(1);
+    await expect(current.textContent()).resolves.toContain('Summary');
+  }, 60_000);
+
+  it('configuration page: add an SFTP destination later (Test connection, host key confirmed), run → both delivered, then remove one', async () => {
+    const name = uniqueName('UI cfg');
+    const c = await createBackup(name);
+    await open('/backups');
+    await page.getByRole('link', { name, exact: true }).click();
+    await page.getByRole('heading', { name, exact: true }).waitFor();
+    await expect(page.getByTestId('configuration-settings').textContent()).resolves.toContain('cfg-e2e@example.com');
+    await expect(page.getByTestId('destination-row').count()).resolves.toBe(1);
+    await page.getByText('No run has delivered here yet.').waitFor();
+    await noSeriousA11yViolations('configuration page');
+    await shot('en-configuration-page');
+
+    await page.getByRole('button', { name: 'Add destination' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'SFTP' }).click();
+    await dialog.getByLabel('User').fill(peers.sftp.username);
+    await dialog.getByRole('textbox', { name: 'Password' }).fill(peers.sftp.password);
+    await dialog.getByLabel('Server').fill(peers.host);
+    await dialog.getByLabel('Port').fill(String(peers.sftp.port));
+    await dialog.getByLabel('Path').fill(join(peers.sftp.homeDir, 'ui-cfg-e2e'));
+    // Without a confirmed key the dialog asks for it, as the wizard does.
+    await dialog.getByRole('button', { name: 'Add destination' }).click();
+    await dialog.getByText("Confirm the server's host key").first().waitFor();
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    const box = dialog.getByTestId('host-key-fingerprint');
+    await box.waitFor();
+    await expect(box.textContent()).resolves.toBe(sftpHostKeyFingerprint());
+    await dialog.getByLabel('I have checked this fingerprint; trust this server').check();
+    await noSeriousA11yViolations('add destination dialog');
+    await shot('en-add-destination-sftp');
+    await dialog.getByRole('button', { name: 'Add destination' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('The destination was added.').waitFor();
+    const stored = (await e.api.request<Configuration>('GET', `/api/v1/backup-configurations/${c.id}`)).body;
+    expect(stored.destinations.map((d) => d.type)).toEqual(['local', 'sftp']);
+    expect(stored.destinations[1]).toMatchObject({ hostKeyFingerprint: sftpHostKeyFingerprint(), hasPassword: true });
+
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByRole('link', { name: 'Follow the run' }).waitFor();
+    const run = await expectEventually(
+      async () => {
+        const { body } = await e.api.request<{ items: Run[] }>('GET', `/api/v1/runs?configurationId=${c.id}`);
+        const r = body.items[0];
+        return r && ['succeeded', 'partially_failed', 'failed'].includes(r.status) ? r : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, message: 'the run did not finish' },
+    );
+    expect(run.status).toBe('succeeded');
+    expect(run.deliveries.map((d) => [d.type, d.status])).toEqual([
+      ['local', 'succeeded'],
+      ['sftp', 'succeeded'],
+    ]);
+    // The page shows each destination's last result in words.
+    const rows = page.getByTestId('destination-row');
+    await expectEventually(async () => (await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-last-status')))).join() === 'succeeded,succeeded', { timeoutMs: 15_000, intervalMs: 300 });
+    await expect(rows.nth(1).textContent()).resolves.toContain('The backup was stored successfully.');
+    await shot('en-configuration-page-delivered');
+
+    // Remove the local one: a dialog says what happens; then only SFTP is left and cannot be removed.
+    await rows.nth(0).getByRole('button', { name: /^Remove/ }).click();
+    await expect(page.getByTestId('confirm-text').textContent()).resolves.toContain('Files already stored there stay where they are');
+    await noSeriousA11yViolations('remove destination dialog');
+    await page.getByRole('button', { name: 'Remove destination' }).click();
+    await page.getByText(/was removed\.$/).waitFor();
+    await rows.nth(1).waitFor({ state: 'detached' });
+    await expect(rows.first().getByRole('button', { name: /^Remove/ }).isDisabled()).resolves.toBe(true);
+    expect((await e.api.request<Configuration>('GET', `/api/v1/backup-configurations/${c.id}`)).body.destinations.map((d) => d.type)).toEqual(['sftp']);
+
+    // German.
+    await open(`/backups/${c.id}`, 'de');
+    await page.getByRole('heading', { name: 'Einstellungen' }).waitFor();
+    await page.getByRole('button', { name: 'Ziel hinzufügen' }).waitFor();
+    await noSeriousA11yViolations('configuration page (de)');
+    await shot('de-configuration-page');
+    await page.getByRole('button', { name: 'Ziel hinzufügen' }).click();
+    await page.getByRole('dialog').getByRole('radio', { name: 'Windows-Freigabe' }).click();
+    await shot('de-add-destination-smb');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+  }, 180_000);
+
+  it('archiving: create (local destination, "Only keep settings"), then edit its days to keep; listed with its destination', async () => {
+    const name = uniqueName('UI archive');
+    await open('/archiving');
+    await page.getByRole('heading', { name: 'Archiving configurations' }).waitFor();
+    await noSeriousA11yViolations('archiving list');
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: 'New archiving configuration' }).waitFor();
+    // Nothing filled: the errors stand beside their fields.
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByRole('textbox', { name: 'Name', exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
+    await page.getByLabel('Report to').fill('archive@example.com');
+    await page.getByLabel('Voicemails', { exact: true }).check();
+    await page.getByLabel('Days to keep (CDR (call records))').fill('30');
+    await page.getByRole('radio', { name: 'Server hard drive' }).click();
+    await page.getByRole('radio', { name: 'Only keep settings' }).check();
+    await noSeriousA11yViolations('archiving form');
+    await shot('en-archiving-new');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('heading', { name, exact: true }).waitFor();
+    await expect(page.getByTestId('configuration-settings').textContent()).resolves.toContain('CDR (call records): older than 30 days');
+    await noSeriousA11yViolations('archiving configuration page');
+    await shot('en-archiving-configuration-page');
+    const { body } = await e.api.request<{ items: Configuration[] }>('GET', '/api/v1/archive-configurations?limit=100');
+    const saved = body.items.find((c) => c.name === name)!;
+    expect(saved.items).toEqual({ cdr: { enabled: true, daysToKeep: 30 }, voicemails: { enabled: true, daysToKeep: 90 } });
+    expect(saved.destinations.map((d) => d.type)).toEqual(['local']);
+
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: `Edit "${name}"` }).waitFor();
+    const days = page.getByLabel('Days to keep (Voicemails)');
+    await days.fill('14');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('heading', { name, exact: true }).waitFor();
+    await expect(page.getByTestId('configuration-settings').textContent()).resolves.toContain('Voicemails: older than 14 days');
+    expect((await e.api.request<Configuration>('GET', `/api/v1/archive-configurations/${saved.id}`)).body.items?.voicemails).toEqual({ enabled: true, daysToKeep: 14 });
+
+    await open('/archiving');
+    const row = page.getByTestId('configuration-row').filter({ hasText: name });
+    await expect(row.textContent()).resolves.toContain('Server hard drive');
+    await shot('en-archiving-list');
+
+    await open('/archiving/new', 'de');
+    await page.getByRole('heading', { name: 'Neue Archivierungs-Konfiguration' }).waitFor();
+    await page.getByRole('combobox', { name: 'Archivierungsintervall' }).waitFor();
+    await noSeriousA11yViolations('archiving form (de)');
+    await shot('de-archiving-new');
+    await open('/archiving', 'de');
+    await page.getByRole('heading', { name: 'Archivierungs-Konfigurationen' }).waitFor();
+    await shot('de-archiving-list');
+  }, 120_000);
+
+  it('keyboard: the new inputs are reached by their label with Tab alone', async () => {
+    await open('/backups');
+    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+    await tabTo(page.getByLabel('Filter by name'));
+    await open('/archiving/new');
+    await page.getByRole('heading', { name: 'New archiving configuration' }).waitFor();
+    for (const label of ['Name', 'Report to', 'CDR (call records)', 'Days to keep (CDR (call records))', 'Voicemails']) {
+      await tabTo(page.getByLabel(label, { exact: true }));
+    }
+    await page.keyboard.press('Space');
+    await tabTo(page.getByLabel('Days to keep (Voicemails)'));
+    const c = await createBackup(uniqueName('UI keys'));
+    await open(`/backups/${c.id}`);
+    await tabTo(page.getByRole('button', { name: 'Add destination' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page.getByRole('radio', { name: 'Server hard drive' }));
+    await page.keyboard.press('Space');
+    await tabTo(page.getByLabel('Sub-folder (optional)'));
+    await page.keyboard.type('second');
+    await tabTo(page.getByRole('dialog').getByRole('button', { name: 'Add destination' }));
+    await page.keyboard.press('Enter');
+    await page.getByText('The destination was added.').waitFor();
+    await expect(page.getByTestId('destination-row').count()).resolves.toBe(2);
+  }, 60_000);
+});
