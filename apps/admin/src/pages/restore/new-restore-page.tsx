@@ -1,7 +1,7 @@
 import { Alert, Anchor, Button, Checkbox, Group, List, Modal, Paper, PasswordInput, Radio, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconArrowLeft, IconEye, IconLock, IconRestore } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, ApiError, unwrap } from '../../api/client';
@@ -35,10 +35,10 @@ export function NewRestorePage() {
 
   useEffect(() => heading.current?.focus(), []);
 
-  const update = (patch: Partial<RestoreForm>) => {
+  const update = useCallback((patch: Partial<RestoreForm>) => {
     setForm((f) => ({ ...f, ...patch }));
     setErrors({});
-  };
+  }, []);
 
   const apiErrors = (e: unknown) => {
     if (!(e instanceof ApiError)) return;

@@ -2,12 +2,14 @@ import type { Schemas } from '../../api/client';
 
 export type RestoreRequest = Schemas['RestoreRequest'];
 export type Restore = Schemas['Restore'];
-export type RestoreSection = NonNullable<RestoreRequest['sections']>[number];
+type RequestSection = NonNullable<RestoreRequest['sections']>[number];
 export type RestoreMode = NonNullable<RestoreRequest['mode']>;
 export type SourceKind = 'run' | 'copy' | 'upload';
 
 export const SOURCE_KINDS: readonly SourceKind[] = ['run', 'copy', 'upload'];
-export const SECTIONS: readonly RestoreSection[] = ['coreData', 'cdrAndVoicemails', 'announcements'];
+/** The three sections the page offers, as a backup configuration names them (the api may take finer ones). */
+export const SECTIONS = ['coreData', 'cdrAndVoicemails', 'announcements'] as const satisfies readonly RequestSection[];
+export type RestoreSection = (typeof SECTIONS)[number];
 export const MODES: readonly RestoreMode[] = ['replace', 'merge'];
 export const FINAL_STATUSES: ReadonlyArray<Restore['status']> = ['succeeded', 'failed', 'rolled_back'];
 

@@ -1,7 +1,7 @@
 import { Alert, Button, FileInput, Group, Progress, Radio, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { IconCloudUpload, IconFileZip, IconListDetails, IconServer2 } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
-import { useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, tokenStore, unwrap, type Run } from '../../api/client';
 import { formatBytes, formatInZone } from '../../format';
@@ -78,6 +78,12 @@ function RunSource({ form, zone, error, update }: Props) {
   });
   const list = (runs.data?.items ?? []).filter(restorable);
   if (chosen.data && restorable(chosen.data) && !list.some((r) => r.id === chosen.data.id)) list.unshift(chosen.data);
+  // A preselected run's file decides whether a key is asked for, as choosing it does.
+  const encrypted = Boolean(list.find((r) => r.id === form.runId)?.artifact?.fileName?.endsWith('.age'));
+  const known = list.some((r) => r.id === form.runId);
+  useEffect(() => {
+    if (known && encrypted !== form.encrypted) update({ encrypted });
+  }, [known, encrypted, form.encrypted, update]);
   const label = (r: Run) => `${r.configurationName} · ${formatInZone(r.finishedAt ?? r.createdAt ?? '', zone, i18n.language)} · ${r.artifact?.fileName ?? ''}`;
   return (
     <Stack gap="xs">

@@ -34,7 +34,8 @@ export const restoreEn = {
     uploadLabel: 'Upload progress',
     encryptedNote: 'This archive is encrypted (age). Give its key for this restore; it is not stored.',
     whatLegend: 'What to restore',
-    sections: { coreData: 'Core data', cdrAndVoicemails: 'CDR and voicemails', announcements: 'Voicemail announcements' },
+    // The archive's own section names too (core, cdr, voicemail), as a preview or result may name them.
+    sections: { coreData: 'Core data', cdrAndVoicemails: 'CDR and voicemails', announcements: 'Voicemail announcements', core: 'Core data', cdr: 'CDR', voicemail: 'Voicemails' },
     sectionsHint: 'All three: everything the archive holds.',
     modeLegend: 'Mode',
     modes: { replace: 'Replace', merge: 'Merge' },
@@ -134,7 +135,7 @@ export const restoreDe: typeof restoreEn = {
     uploadLabel: 'Fortschritt des Hochladens',
     encryptedNote: 'Dieses Archiv ist verschlüsselt (age). Geben Sie seinen Schlüssel für diese Wiederherstellung an; er wird nicht gespeichert.',
     whatLegend: 'Was wiederhergestellt wird',
-    sections: { coreData: 'Stammdaten', cdrAndVoicemails: 'CDR und Voicemails', announcements: 'Voicemail-Ansagen' },
+    sections: { coreData: 'Stammdaten', cdrAndVoicemails: 'CDR und Voicemails', announcements: 'Voicemail-Ansagen', core: 'Stammdaten', cdr: 'CDR', voicemail: 'Voicemails' },
     sectionsHint: 'Alle drei: alles, was das Archiv enthält.',
     modeLegend: 'Modus',
     modes: { replace: 'Ersetzen', merge: 'Zusammenführen' },
