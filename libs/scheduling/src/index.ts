@@ -9,3 +9,4 @@ export {
   planCatchUp,
   type CatchUpPlan,
 } from './schedule';
+export { uploadWindowState, type UploadWindowState } from './upload-window';
