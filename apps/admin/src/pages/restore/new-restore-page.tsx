@@ -1,7 +1,7 @@
 import { Alert, Anchor, Button, Checkbox, Group, List, Modal, Paper, PasswordInput, Radio, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconArrowLeft, IconEye, IconLock, IconRestore } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, ApiError, unwrap } from '../../api/client';
@@ -29,11 +29,8 @@ export function NewRestorePage() {
   /** The form as it was previewed: a change asks for a new preview before restoring. */
   const [previewedFor, setPreviewedFor] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
-  const heading = useRef<HTMLHeadingElement>(null);
   const preview = useRestore(previewId);
   const current = JSON.stringify(toRestoreRequest(form, true));
-
-  useEffect(() => heading.current?.focus(), []);
 
   const update = useCallback((patch: Partial<RestoreForm>) => {
     setForm((f) => ({ ...f, ...patch }));
@@ -105,7 +102,7 @@ export function NewRestorePage() {
           {t('restore.back')}
         </Group>
       </Anchor>
-      <Title order={1} size="h2" ref={heading} tabIndex={-1}>
+      <Title order={1} size="h2">
         {t('restore.newTitle')}
       </Title>
       <Paper withBorder p="lg" component="form" onSubmit={onPreview} noValidate aria-label={t('restore.newTitle')}>

@@ -55,8 +55,9 @@ export function RestoreProgressView({ restore }: { restore: Restore }) {
   const { t, i18n } = useTranslation();
   const final = FINAL_STATUSES.includes(restore.status);
   const phase = (final ? (restore.status === 'succeeded' ? 'done' : 'failed') : (restore.phase ?? 'queued')) as Phase;
-  const percent = restore.bytesTotal ? Math.min(100, Math.floor((restore.bytesDone * 100) / restore.bytesTotal)) : final ? 100 : null;
-  const bytes = restore.bytesTotal ? t('restore.bytes', { done: formatBytes(restore.bytesDone, i18n.language), total: formatBytes(restore.bytesTotal, i18n.language) }) : '';
+  // Bytes belong to the phase under way; a final restore is simply done (or not).
+  const percent = final ? 100 : restore.bytesTotal ? Math.min(100, Math.floor((restore.bytesDone * 100) / restore.bytesTotal)) : null;
+  const bytes = !final && restore.bytesTotal ? t('restore.bytes', { done: formatBytes(restore.bytesDone, i18n.language), total: formatBytes(restore.bytesTotal, i18n.language) }) : '';
   const phaseText = t(`restore.phases.${phase}`, { defaultValue: restore.phase ?? '' });
   return (
     <Stack gap={6} data-testid="restore-progress" data-phase={phase}>
@@ -107,8 +108,9 @@ export function PreviewView({ preview, zone }: { preview: PreviewResult; zone: s
           <Text fw={600}>
             {t(`restore.sections.${s.section}`)} · {t(`restore.modes.${s.mode}`)}
           </Text>
+          {s.tables.length > 0 && (
           <Table.ScrollContainer minWidth={600}>
-            <Table withTableBorder verticalSpacing={4} fz="sm">
+            <Table withTableBorder verticalSpacing={4} fz="sm" layout="fixed">
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th scope="col">{t('restore.col2.table')}</Table.Th>
@@ -135,6 +137,7 @@ export function PreviewView({ preview, zone }: { preview: PreviewResult; zone: s
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
+          )}
           {s.audio && (
             <Text size="sm" data-testid="preview-audio" data-added={s.audio.filesAdded} data-replaced={s.audio.filesReplaced} data-removed={s.audio.filesRemoved}>
               {t('restore.audio', {

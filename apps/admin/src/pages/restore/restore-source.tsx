@@ -1,4 +1,4 @@
-import { Alert, Button, FileInput, Group, Progress, Radio, Select, SimpleGrid, Stack, Text } from '@mantine/core';
+import { Alert, Box, Button, FileInput, Group, Progress, Radio, Select, SimpleGrid, Stack, Text } from '@mantine/core';
 import { IconCloudUpload, IconFileZip, IconListDetails, IconServer2 } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
@@ -45,7 +45,7 @@ export function RestoreSource({ form, zone, error, update }: Props) {
             <Radio.Card key={k} value={k} p="md" radius="md" data-testid={`source-${k}`}>
               <Group wrap="nowrap" gap="sm" align="flex-start">
                 <Radio.Indicator mt={4} />
-                {ICONS[k]}
+                <Box style={{ flexShrink: 0 }}>{ICONS[k]}</Box>
                 <div>
                   <Text fw={600}>{t(`restore.sources.${k}`)}</Text>
                   <Text size="xs" c="dimmed">
