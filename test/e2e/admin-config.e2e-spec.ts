@@ -260,17 +260,23 @@ describe('admin UI: configuration page, add a destination later, archiving (five
   }, 120_000);
 
   it('keyboard: the new inputs are reached by their label with Tab alone', async () => {
+    const c = await createBackup(uniqueName('UI keys'));
     await open('/backups');
     await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
     await tabTo(page.getByLabel('Filter by name'));
     await open('/archiving/new');
     await page.getByRole('heading', { name: 'New archiving configuration' }).waitFor();
-    for (const label of ['Name', 'Report to', 'CDR (call records)', 'Days to keep (CDR (call records))', 'Voicemails']) {
-      await tabTo(page.getByLabel(label, { exact: true }));
+    for (const input of [
+      page.getByRole('textbox', { name: 'Name', exact: true }),
+      page.getByLabel('Report to'),
+      page.getByLabel('CDR (call records)', { exact: true }),
+      page.getByLabel('Days to keep (CDR (call records))'),
+      page.getByLabel('Voicemails', { exact: true }),
+    ]) {
+      await tabTo(input);
     }
     await page.keyboard.press('Space');
     await tabTo(page.getByLabel('Days to keep (Voicemails)'));
-    const c = await createBackup(uniqueName('UI keys'));
     await open(`/backups/${c.id}`);
     await tabTo(page.getByRole('button', { name: 'Add destination' }));
     await page.keyboard.press('Enter');
