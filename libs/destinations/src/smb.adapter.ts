@@ -87,7 +87,7 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
       checkRun({ ...run, output: withoutExistingDirs(run.output) }, `upload to ${this.label(config)}`);
     } catch (err) {
       // Never leave a partial upload behind (best effort; the connection may be the problem).
-      await this.runner.run(config, [`del ${q(tmp)}`]).catch(() => undefined);
+      await this.removePartial(config, tmp);
       throw err;
     }
     const size = parseAllinfoSize(run.output);
@@ -96,6 +96,20 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
     }
     req.onProgress?.(req.size);
     return { location, target: this.label(config), verified: 'size' };
+  }
+
+  /**
+   * Deletes an interrupted upload's temp file. The server may still hold it open for the
+   * session just cut (a cancelled or stalled smbclient was killed) and refuse the first
+   * delete, so it is tried a few times over about 2 s; a server we cannot reach leaves it
+   * to the next attempt's sweep.
+   */
+  private async removePartial(config: SmbDestinationConfig, tmp: string): Promise<void> {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const run = await this.runner.run(config, [`del ${q(tmp)}`]).catch(() => null);
+      if (!run || !firstNtStatus(run.output, MISSING)) return;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
   }
 
   /**

@@ -15,6 +15,11 @@ export interface TcpProxy {
   /** Connections opened from now on forward normally again (stalled ones stay stalled). */
   resume(): void;
   /**
+   * Connections opened from now on forward the client's bytes at about `bytesPerSecond` (a
+   * slow link to a server); undefined: at full speed again.
+   */
+  throttle(bytesPerSecond: number | undefined): void;
+  /**
    * Every connection open right now stops forwarding in both directions, while staying open
    * (a peer that froze mid-conversation: the next request of a pooled client hangs); new
    * connections forward normally. The frozen ones end when either side closes them.
@@ -28,12 +33,14 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let stallAt: number | undefined;
+  let rate: number | undefined;
   let stalledCount = 0;
   const freezers = new Set<() => void>();
   const onConnection = (client: Socket) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     const limit = stallAt;
+    const bytesPerSecond = rate;
     let forwarded = 0;
     let stalled = false;
     const freeze = () => {
@@ -41,7 +48,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       stalled = true;
     };
     freezers.add(freeze);
+    // Throttled: the client's bytes wait here and go on at the rate, while the client is still
+    // read (so its going away is seen at once and cuts the server's side, as on a real link).
+    const slow = bytesPerSecond ? pacer((chunk) => upstream.write(chunk), bytesPerSecond) : undefined;
     const cut = () => {
+      slow?.stop();
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -57,7 +68,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         return;
       }
       forwarded += chunk.length;
-      upstream.write(chunk);
+      if (slow) slow.push(chunk);
+      else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       if (!stalled) client.write(chunk);
@@ -86,6 +98,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     stallAfter: (bytes) => (stallAt = bytes),
     resume: () => (stallAt = undefined),
+    throttle: (bytesPerSecond) => (rate = bytesPerSecond),
     freeze: () => {
       for (const freeze of freezers) freeze();
     },
@@ -94,4 +107,26 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     close: () => (server.listening ? down() : Promise.resolve()),
   };
+}
+
+/** Writes what is pushed at about `bytesPerSecond`, in 50 ms slices. */
+function pacer(write: (chunk: Buffer) => void, bytesPerSecond: number): { push(chunk: Buffer): void; stop(): void } {
+  const queue: Buffer[] = [];
+  const perTick = Math.max(1, Math.floor(bytesPerSecond / 20));
+  const timer = setInterval(() => {
+    let budget = perTick;
+    while (budget > 0 && queue.length) {
+      const head = queue[0];
+      if (head.length <= budget) {
+        write(queue.shift()!);
+        budget -= head.length;
+      } else {
+        write(head.subarray(0, budget));
+        queue[0] = head.subarray(budget);
+        budget = 0;
+      }
+    }
+  }, 50);
+  timer.unref();
+  return { push: (chunk) => void queue.push(chunk), stop: () => clearInterval(timer) };
 }

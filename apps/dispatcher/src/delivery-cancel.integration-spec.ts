@@ -1,0 +1,134 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { OutboxWriter } from '@pbx/messaging';
+import { createLogger } from '@pbx/observability';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
+import { startApp } from '@pbx/runtime';
+import { SecretBox } from '@pbx/secrets';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, startTcpProxy, tempDir, testEnv, uniqueName, type TcpProxy } from '@pbx/testing';
+import { DispatcherModule } from './dispatcher.module';
+
+const SECRETS_KEY = 'c4'.repeat(32);
+const logger = createLogger({ service: 'dispatcher-cancel-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * A run cancelled while it is delivered: a real dispatcher uploading to the strict Samba peer
+ * (smbclient) through a proxy that lets 1 MiB/s through, beside a local destination that is
+ * done at once.
+ */
+describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link)', () => {
+  let db: Awaited<ReturnType<typeof migratedDatabase>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let ns: string;
+  let proxy: TcpProxy;
+  const apps: INestApplication[] = [];
+  const box = new SecretBox(SECRETS_KEY);
+
+  beforeEach(async () => {
+    db = await migratedDatabase('dcn');
+    dirs = await tempDir();
+    ns = amqpNamespace();
+    proxy = await startTcpProxy({ host: peers.host, port: peers.smb.port });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    await proxy.close();
+    await deleteAmqpNamespace(ns);
+    await db.close();
+    await dirs.remove();
+  });
+
+  async function startDispatcher(): Promise<void> {
+    const env = testEnv({
+      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
+      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY, DESTINATION_CONNECT_TIMEOUT_MS: 5000, DESTINATION_IDLE_TIMEOUT_MS: 30_000,
+    });
+    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
+  }
+
+  /** A local destination first, then a Windows share through the proxy, in a folder of its own. */
+  async function configuration() {
+    const name = uniqueName('Nightly');
+    const folder = uniqueName('cancel');
+    const cfg = await db.dataSource.transaction(async (tx) => {
+      const c = await tx.save(tx.create(ConfigurationEntity, {
+        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
+      }));
+      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 0, type: 'local', settings: {}, secrets: {} }));
+      await tx.save(tx.create(DestinationEntity, {
+        configurationId: c.id, position: 1, type: 'smb',
+        settings: { server: peers.host, port: proxy.port, share: `${peers.smb.share}/${folder}`, username: peers.smb.username, security: 'ntlmssp' },
+        secrets: { password: box.seal(peers.smb.password) },
+      }));
+      return c;
+    });
+    return { cfg, smbFolder: join(peers.smb.shareDir, folder, 'starface-backup', name), localFolder: join(dirs.path, 'backups', 'starface-backup', name) };
+  }
+
+  /** A run as the packer leaves it (artifact of `size` random bytes, backup.packed in the outbox). */
+  async function packedRun(cfg: ConfigurationEntity, size: number) {
+    const content = randomBytes(size);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const fileName = `${cfg.name}_20261201-013000.sar`;
+    const outbox = new OutboxWriter(db.schema);
+    const run = await db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
+      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
+      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
+      return r;
+    });
+    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
+    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    return { run, fileName };
+  }
+
+  const deliveriesOf = (runId: string) => db.dataSource.manager.find(DeliveryEntity, { where: { runId }, order: { type: 'ASC' } });
+  const cancel = (id: string) => db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, id, { to: 'cancelled', error: null }));
+
+  it('the upload in flight stops at its next chunk and its partial file is removed; the copy already stored stays and is listed; no result is announced', async () => {
+    proxy.throttle(1024 * 1024);
+    await startDispatcher();
+    const { cfg, smbFolder, localFolder } = await configuration();
+    const { run, fileName } = await packedRun(cfg, 24 * 1024 * 1024); // ~24 s through the slow link
+    await expectEventually(async () => {
+      const [local, smb] = await deliveriesOf(run.id);
+      return local?.status === 'succeeded' && smb?.status === 'running' && smb.bytesSent > 0;
+    }, { timeoutMs: 30_000 });
+
+    const cancelledAt = Date.now();
+    expect((await cancel(run.id)).applied).toBe(true);
+    const [, smb] = await expectEventually(async () => {
+      const ds = await deliveriesOf(run.id);
+      return ds[1].status === 'cancelled' ? ds : null;
+    }, { timeoutMs: 20_000 });
+    const abortedAfterMs = Date.now() - cancelledAt;
+    logger.info({ abortedAfterMs }, 'measured');
+    expect(abortedAfterMs).toBeLessThan(10_000);
+    expect(smb.finishedAt).not.toBeNull();
+    await expectEventually(() => expect(existsSync(smbFolder) ? readdirSync(smbFolder) : []).toEqual([]), { timeoutMs: 15_000 });
+    process.stdout.write(`partial removed after ${Date.now() - cancelledAt} ms\n`);
+    expect(readdirSync(localFolder)).toEqual([fileName]);
+    const [r] = await db.dataSource.query('SELECT status FROM runs WHERE id = $1', [run.id]);
+    expect(r.status).toBe('cancelled');
+    const events: string[] = (await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).map((e: { type: string }) => e.type);
+    expect(events.filter((t) => t === 'backup.failed' || t === 'backup.succeeded')).toEqual([]);
+    process.stdout.write(`cancel → SMB upload aborted and cleaned up in ${abortedAfterMs} ms\n`);
+  });
+
+  it('a delivery of a cancelled run whose message comes (again) is not started', async () => {
+    const { cfg, smbFolder, localFolder } = await configuration();
+    const { run } = await packedRun(cfg, 64 * 1024);
+    await cancel(run.id);
+    await startDispatcher();
+    // backup.packed arrives after the cancel: nothing is planned, nothing uploaded.
+    await expectEventually(async () => (await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1)', [run.id])).length === 1, { timeoutMs: 20_000 });
+    expect(await deliveriesOf(run.id)).toEqual([]);
+    expect(existsSync(localFolder)).toBe(false);
+    expect(existsSync(smbFolder)).toBe(false);
+  });
+});
