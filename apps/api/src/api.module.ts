@@ -10,8 +10,8 @@ import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import { PbxMetrics, type Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService, UploadStore } from '@pbx/ops';
-import { RestoresRepository, RunsRepository, runEventsChannel } from '@pbx/persistence';
-import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, secretBoxFromEnv } from '@pbx/runtime';
+import { RestoresRepository, RunLifecycle, RunsRepository, runEventsChannel } from '@pbx/persistence';
+import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, lifecycleMetrics, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
 import { resolveAdminToken } from './auth/admin-token';
@@ -122,8 +122,10 @@ export class ApiModule {
         },
         {
           provide: RunsService,
-          inject: [DataSource, OutboxWriter, ARTIFACT_STORE],
-          useFactory: (ds: DataSource, outbox: OutboxWriter, artifacts: ArtifactStore) => new RunsService(new RunsQueryRepository(ds), artifacts, new RunVerificationRepository(ds, outbox), new RunCancelRepository(ds, outbox)),
+          inject: [DataSource, OutboxWriter, ARTIFACT_STORE, PbxMetrics],
+          // A cancel ends the run here: the api's RunLifecycle times it like the workers' do.
+          useFactory: (ds: DataSource, outbox: OutboxWriter, artifacts: ArtifactStore, metrics: PbxMetrics) =>
+            new RunsService(new RunsQueryRepository(ds), artifacts, new RunVerificationRepository(ds, outbox), new RunCancelRepository(ds, outbox, new RunLifecycle(undefined, lifecycleMetrics(metrics)))),
         },
         { provide: RunEventsHub, useFactory: () => new RunEventsHub({ databaseUrl: env.DATABASE_URL, channel: runEventsChannel(env.DATABASE_SCHEMA) }, logger) },
         {

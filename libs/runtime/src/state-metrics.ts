@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { NOMINAL_INTERVAL_MS, SCHEDULED_INTERVALS, SUBSCRIPTIONS, type ScheduledInterval, type SubscribedQueue } from '@pbx/contracts';
+import { NOMINAL_INTERVAL_MS, QUEUES, SCHEDULED_INTERVALS, SUBSCRIPTIONS, type ScheduledInterval, type SubscribedQueue } from '@pbx/contracts';
 import type { AmqpConnection } from '@pbx/messaging';
 import type { StateSnapshot } from '@pbx/observability';
 
@@ -12,7 +12,9 @@ type Row = Record<string, string | number | null>;
  */
 export async function readStateSnapshot(dataSource: DataSource, amqp: AmqpConnection): Promise<StateSnapshot> {
   const q = (sql: string, params: unknown[] = []) => dataSource.query(sql, params) as Promise<Row[]>;
-  const queueNames = Object.keys(SUBSCRIPTIONS) as SubscribedQueue[];
+  // The audit queue has no consumer on purpose (bounded, for ops to tap): as a queue with 0
+  // consumers it would trip the alert on a queue no worker serves.
+  const queueNames = (Object.keys(SUBSCRIPTIONS) as SubscribedQueue[]).filter((name) => name !== QUEUES.audit);
   const [queues, outbox, deadLetters, configurations] = await Promise.all([
     // A broker that does not answer leaves the queue out (an absent series, not a false 0 consumers).
     Promise.all(queueNames.map((queue) => amqp.queueStats(queue).then((s) => ({ queue, ...s }), () => null))),

@@ -205,6 +205,36 @@ describe('RunLifecycle (real Postgres)', () => {
     }
   });
 
+  it('tells its observer (metrics) of each final change: run durations, each delivery with its code, a cancel\'s not-started deliveries too', async () => {
+    const heard: unknown[] = [];
+    const observed = new RunLifecycle(undefined, { runFinished: (r) => heard.push({ run: r }), deliveryFinished: (d) => heard.push({ delivery: d }) });
+    const { runId, destinationId } = await newRun();
+    await observed.transition(manager, runId, { to: 'packing' });
+    await observed.transition(manager, runId, changeTo('dispatching'));
+    const second = await manager.save(manager.create(DestinationEntity, { configurationId: (await manager.query('SELECT configuration_id FROM runs WHERE id = $1', [runId]))[0].configuration_id, position: 1, type: 'sftp', settings: {}, secrets: {} }));
+    const third = await manager.save(manager.create(DestinationEntity, { configurationId: second.configurationId, position: 2, type: 'smb', settings: {}, secrets: {} }));
+    const [local, sftp] = await observed.planDeliveries(manager, runId, [
+      { destinationId, type: 'local', target: 'local' },
+      { destinationId: second.id, type: 'sftp', target: 'sftp' },
+      { destinationId: third.id, type: 'smb', target: 'smb' },
+    ]);
+    await observed.transitionDelivery(manager, local, { to: 'running' });
+    await observed.transitionDelivery(manager, local, { to: 'succeeded', location: 'x', target: 'local', bytes: 1234 });
+    await observed.transitionDelivery(manager, sftp, { to: 'running' });
+    expect(heard).toEqual([{ delivery: { destinationKind: 'local', code: 'successful', bytes: 1234 } }]);
+    // The cancel ends the pending smb delivery at once; the running sftp upload is its dispatcher's to end.
+    await observed.transition(manager, runId, { to: 'cancelled', error: null });
+    await observed.transitionDelivery(manager, sftp, { to: 'cancelled' });
+    expect(heard.slice(1)).toEqual([
+      { delivery: { destinationKind: 'smb', code: 'cancelled', bytes: 0 } },
+      { run: { kind: 'backup', result: 'cancelled', seconds: expect.any(Number) } },
+      { delivery: { destinationKind: 'sftp', code: 'cancelled', bytes: 0 } },
+    ]);
+    // A refused (replayed) final change is not told again.
+    await observed.transition(manager, runId, { to: 'cancelled', error: null });
+    expect(heard).toHaveLength(4);
+  });
+
   it('marks a run delivered once', async () => {
     const { runId } = await newRun();
     const marks = await Promise.all([1, 2, 3].map(() => db.dataSource.transaction((tx) => lifecycle.markDelivered(tx, runId))));

@@ -127,13 +127,13 @@ export class RunLifecycleRepository {
     return created;
   }
 
-  /** Moves the run's deliveries in one of `from` to `cancelled`; returns how many. */
-  async cancelDeliveries(manager: EntityManager, runId: string, from: readonly DeliveryStatus[]): Promise<number> {
-    const [rows]: [unknown[], number] = await manager.query(
-      `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, finished_at = now() WHERE run_id = $1 AND status = ANY($2::varchar[]) RETURNING id, ${notifyRun('run_id')}`,
+  /** Moves the run's deliveries in one of `from` to `cancelled`; returns the destination kind of each (metrics). */
+  async cancelDeliveries(manager: EntityManager, runId: string, from: readonly DeliveryStatus[]): Promise<string[]> {
+    const [rows]: [{ type: string }[], number] = await manager.query(
+      `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, finished_at = now() WHERE run_id = $1 AND status = ANY($2::varchar[]) RETURNING id, type, ${notifyRun('run_id')}`,
       [runId, from],
     );
-    return rows.length;
+    return rows.map((r) => r.type);
   }
 
   async saveDeliveryProgress(manager: EntityManager, deliveryId: string, bytes: number): Promise<void> {

@@ -43,7 +43,9 @@ export class RunLifecycle {
     if (!applied) return { applied: false, status: await this.repo.runStatus(manager, runId) };
     if (isFinalRunStatus(change.to)) {
       // A cancelled run starts no more deliveries; running ones are aborted by their dispatcher (CancelWatch).
-      if (change.to === 'cancelled') await this.repo.cancelDeliveries(manager, runId, NOT_STARTED);
+      if (change.to === 'cancelled') {
+        for (const destinationKind of await this.repo.cancelDeliveries(manager, runId, NOT_STARTED)) this.observer?.deliveryFinished({ destinationKind, code: 'cancelled', bytes: 0 });
+      }
       // A final run delivers nothing more: a runOnly configuration's credentials have served.
       await eraseEphemeralDestinationSecrets(manager, applied.configurationId);
       if (change.to === 'succeeded') await this.repo.recordConfigurationSuccess(manager, applied.configurationId);
