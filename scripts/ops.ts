@@ -38,7 +38,8 @@ const USAGE = `usage: npm run ops -- <command>   (--help: this text)
   dlq replay <id>             republish it to its queue (once)
   dlq discard <id>            discard it (recorded)
   secrets reseal              after prepending a new key to SECRETS_KEY: seal every stored
-                              destination secret with it, so the old key can be dropped
+                              secret (destinations, passphrases, webhooks) with it, so the
+                              old key can be dropped
   restore <file|run id> [--sections core,cdr,voicemail,announcements] [--mode replace|merge]
           [--preview] [--allow-other-pbx] [--identity-file F]
                               restore a .sar/.sar.age (a file here, or a run's archive) into the
@@ -129,8 +130,9 @@ async function secrets(env: AppEnv, [sub]: string[]): Promise<number> {
   return withDatabase(env, async (ds) => {
     const report = await new SecretsResealService(new SecretsRepository(ds), secretBoxFromEnv(env, logger)).reseal();
     console.log(
-      `${report.destinations} destination(s) with secrets, ${report.fields} sealed field(s): ${report.resealed} re-sealed with the first key of SECRETS_KEY` +
-        (report.skippedChanged ? `, ${report.skippedChanged} destination(s) changed meanwhile (left as saved)` : ''),
+      `${report.destinations} destination(s) with secrets, ${report.passphrases} passphrase(s), ${report.webhookSecrets} webhook secret(s); ` +
+        `${report.fields} sealed value(s): ${report.resealed} re-sealed with the first key of SECRETS_KEY` +
+        (report.skippedChanged ? `, ${report.skippedChanged} destination(s) or configuration(s) changed meanwhile (left as saved)` : ''),
     );
     for (const u of report.unreadable) {
       const owner = 'destinationId' in u ? `destination ${u.destinationId}` : `configuration ${u.configurationId}`;
