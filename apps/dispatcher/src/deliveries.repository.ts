@@ -106,6 +106,21 @@ export class DeliveriesRepository {
   }
 
   /**
+   * Due to start outside its upload window: the delivery waits (`waiting`, until `waitMs` from
+   * now) and its next backup.deliver is held back in the outbox until then, in one transaction.
+   * Returns when it starts, or null when the delivery was not due (an early copy of the message:
+   * the scheduled one comes) or final meanwhile.
+   */
+  async holdForWindow(d: DeliveryEntity, waitMs: number): Promise<Date | null> {
+    return this.dataSource.transaction(async (tx) => {
+      const held = await this.lifecycle.transitionDelivery(tx, d.id, { to: 'waiting', waitMs });
+      if (!held.applied || !held.heldUntil) return null;
+      await this.outbox.enqueue(tx, 'backup.deliver', { runId: d.runId, deliveryId: d.id }, { correlationId: d.runId, availableAt: held.heldUntil });
+      return held.heldUntil;
+    });
+  }
+
+  /**
    * Succeeded, not yet pruned files of one destination and configuration (retentionPlan orders
    * them), each with the folder its run wrote it to: the configuration's name at the time.
    */

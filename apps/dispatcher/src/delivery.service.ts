@@ -5,10 +5,11 @@ import type { AppEnv } from '@pbx/config';
 import { causeMessage, destinationConfigFromStored, stagedArtifactOf, toDeliveryError, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import { ProgressThrottle, type RunEntity } from '@pbx/persistence';
+import { uploadWindowState } from '@pbx/scheduling';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { DeliveriesRepository } from './deliveries.repository';
-import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
+import { CLOCK, DESTINATION_REGISTRY, SECRET_BOX, type Clock } from './dispatcher.tokens';
 import { RetentionService } from './retention.service';
 import { nextAttempt, type RetryPolicy } from './retry-policy';
 import { RunFinalizerService } from './run-finalizer.service';
@@ -33,6 +34,7 @@ export class DeliveryService {
     @Inject(APP_ENV) private readonly env: AppEnv,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.retryPolicy = {
       retryForMs: env.DELIVERY_RETRY_FOR_MS,
@@ -99,6 +101,16 @@ export class DeliveryService {
       return this.finish(run, () => this.repo.fail(delivery, 'notFound', 'the packed archive is no longer in the artifact store'));
     }
     const { artifactFileName, artifactSha256 } = run;
+
+    // Outside the configuration's upload windows an attempt (the first or a retry) does not
+    // start: the delivery waits for the window, and the wait is no failure and costs no retry time.
+    const now = this.clock.now();
+    const window = uploadWindowState(run.snapshot.uploadWindows ?? [], run.snapshot.timezone ?? 'UTC', now);
+    if (!window.open) {
+      const heldUntil = await this.repo.holdForWindow(delivery, window.opensAt.getTime() - now.getTime());
+      if (heldUntil) log.info({ windowOpensAt: window.opensAt.toISOString(), heldUntil: heldUntil.toISOString() }, 'outside the upload window; the delivery waits for it');
+      return;
+    }
 
     const attempt = await this.repo.startAttempt(delivery.id);
     // Final meanwhile (another copy of this message finished it), or waiting and not yet due

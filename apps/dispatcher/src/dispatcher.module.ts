@@ -12,7 +12,7 @@ import { DeliveriesRepository } from './deliveries.repository';
 import { DeliveryService } from './delivery.service';
 import { RetentionService } from './retention.service';
 import { DispatcherHandler } from './dispatcher.handler';
-import { DESTINATION_REGISTRY, SECRET_BOX } from './dispatcher.tokens';
+import { CLOCK, DESTINATION_REGISTRY, SECRET_BOX, systemClock, type Clock } from './dispatcher.tokens';
 import { RunFinalizerService } from './run-finalizer.service';
 import { RunSweeperService } from './run-sweeper.service';
 import { ScheduledVerificationService } from './scheduled-verification.service';
@@ -23,7 +23,8 @@ import { VerificationsRepository } from './verifications.repository';
 
 @Module({})
 export class DispatcherModule {
-  static forRoot(env: AppEnv, logger: Logger): DynamicModule {
+  /** `clock`: what upload windows are judged by (tests pass one they move; the system clock otherwise). */
+  static forRoot(env: AppEnv, logger: Logger, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: DispatcherModule,
       imports: [CoreModule.forRoot({ service: 'dispatcher', env, logger, relay: true })],
@@ -42,6 +43,7 @@ export class DispatcherModule {
         ScheduledVerificationService,
         VerificationsRepository,
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },
+        { provide: CLOCK, useValue: options.clock ?? systemClock },
         {
           provide: DESTINATION_REGISTRY,
           useFactory: async () => {

@@ -114,6 +114,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       startedAt: ndt,
       finishedAt: ndt,
       nextAttemptAt: { ...ndt, description: 'when a delivery waiting after a transient failure tries again (status pending; code and error say why)' },
+      heldUntil: { ...ndt, description: 'when a delivery held for its configuration\'s upload window starts (status waiting; not a failure)' },
       verification: {
         type: ['object', 'null'],
         description: 'the last read-back of the stored copy (POST /runs/{id}/verify): verified, mismatch, missing, notVerifiable or the destination\'s failure code',
@@ -211,7 +212,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
   RunDeliveryEvent: {
     type: 'object',
     description: 'GET /runs/{id}/events, event `delivery`: one destination\'s state (status running while an attempt uploads).',
-    required: ['id', 'destinationId', 'type', 'target', 'status', 'attempts', 'bytesDone', 'bytesTotal', 'code', 'error', 'nextAttemptAt'],
+    required: ['id', 'destinationId', 'type', 'target', 'status', 'attempts', 'bytesDone', 'bytesTotal', 'code', 'error', 'nextAttemptAt', 'heldUntil'],
     properties: {
       id: { type: 'string', format: 'uuid' },
       destinationId: { type: 'string', format: 'uuid' },
@@ -224,6 +225,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       code: { type: ['string', 'null'], enum: [...DELIVERY_CODES, null] },
       error: nstr,
       nextAttemptAt: ndt,
+      heldUntil: ndt,
     },
   },
   ConfigurationPage: page('Configuration'),

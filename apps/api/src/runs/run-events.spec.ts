@@ -1,5 +1,6 @@
 import type { DeliveryEntity, RunEntity } from '@pbx/persistence';
 import { eventsOf, RunEventDiff } from './run-events';
+import { toDeliveryResponse } from './run.mapper';
 import type { Watcher } from './run-events.hub';
 import { RunEventsService, type RunEventSink } from './run-events.service';
 
@@ -42,7 +43,14 @@ describe('eventsOf', () => {
   it('a waiting delivery says when it tries again', () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const [, , d] = eventsOf(run({ status: 'dispatching', artifactSize: 10 }), [delivery({ status: 'pending', code: 'timeout', nextAttemptAt: at })]);
-    expect(d.data).toMatchObject({ status: 'pending', code: 'timeout', nextAttemptAt: '2026-01-01T00:00:00.000Z' });
+    expect(d.data).toMatchObject({ status: 'pending', code: 'timeout', nextAttemptAt: '2026-01-01T00:00:00.000Z', heldUntil: null });
+  });
+
+  it('a delivery held for its upload window says when it starts (heldUntil), not as a retry', () => {
+    const at = new Date('2026-01-01T21:00:00Z');
+    const [, , d] = eventsOf(run({ status: 'dispatching', artifactSize: 10 }), [delivery({ status: 'waiting', nextAttemptAt: at })]);
+    expect(d.data).toMatchObject({ status: 'waiting', code: null, heldUntil: '2026-01-01T21:00:00.000Z', nextAttemptAt: null });
+    expect(toDeliveryResponse(delivery({ status: 'waiting', nextAttemptAt: at, startedAt: null, finishedAt: null }))).toMatchObject({ status: 'waiting', heldUntil: '2026-01-01T21:00:00.000Z', nextAttemptAt: null });
   });
 });
 

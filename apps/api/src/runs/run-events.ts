@@ -28,6 +28,8 @@ export interface RunDeliveryEvent {
   code: DeliveryCode | null;
   error: string | null;
   nextAttemptAt: string | null;
+  /** Waiting for the upload window: starts then. */
+  heldUntil: string | null;
 }
 
 export interface RunStatusEvent {
@@ -82,6 +84,7 @@ export function deliveryEventOf(d: DeliveryEntity, size: number | null): RunDeli
     code: d.code,
     error: d.error,
     nextAttemptAt: d.status === 'pending' && d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
+    heldUntil: d.status === 'waiting' && d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
   };
 }
 

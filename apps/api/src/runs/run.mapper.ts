@@ -15,6 +15,8 @@ export interface DeliveryResponse {
   finishedAt: string | null;
   /** A delivery waiting after a transient failure (status pending, its code and error set) tries again then. */
   nextAttemptAt: string | null;
+  /** A delivery waiting for its configuration's upload window (status waiting) starts then. */
+  heldUntil: string | null;
   /** The last read-back of the stored copy, null until one was done. */
   verification: { result: string; at: string | null } | null;
 }
@@ -59,6 +61,7 @@ export function toDeliveryResponse(d: DeliveryEntity): DeliveryResponse {
     startedAt: iso(d.startedAt),
     finishedAt: iso(d.finishedAt),
     nextAttemptAt: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
+    heldUntil: d.status === 'waiting' ? iso(d.nextAttemptAt) : null,
     verification: d.verification ? { result: d.verification, at: iso(d.verifiedAt) } : null,
   };
 }

@@ -85,6 +85,7 @@ const STEPS: Record<FailedStep, Localized> = {
 
 const STATUSES: Record<DeliveryStatus, Localized> = {
   pending: { en: 'not started', de: 'nicht begonnen' },
+  waiting: { en: 'waiting for its upload window', de: 'wartet auf das Upload-Zeitfenster' },
   running: { en: 'did not finish', de: 'nicht abgeschlossen' },
   succeeded: { en: 'stored', de: 'gespeichert' },
   failed: { en: 'failed', de: 'fehlgeschlagen' },

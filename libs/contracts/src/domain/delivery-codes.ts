@@ -22,6 +22,10 @@ export type DeliveryCode = z.output<typeof deliveryCodeSchema>;
 /** The codes of a delivery that did not succeed. */
 export type DeliveryFailureCode = Exclude<DeliveryCode, 'successful'>;
 
-/** `cancelled`: its run was cancelled before this delivery finished (not attempted, or its upload aborted). */
-export const DELIVERY_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * `waiting`: held until its configuration's upload window opens (uploadWindows; not a failure,
+ * its retry budget does not run meanwhile). `cancelled`: its run was cancelled before this
+ * delivery finished (not attempted, or its upload aborted).
+ */
+export const DELIVERY_STATUSES = ['pending', 'waiting', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -16,6 +16,12 @@ export type DeliveryChange =
   | { to: 'pending'; code: DeliveryCode; error: string; nextAttemptAt: Date; failingSince: Date }
   | { to: 'succeeded'; location: string; target: string; bytes: number }
   | { to: 'failed'; code: DeliveryCode; error: string }
+  /**
+   * Due to start outside its upload window: held `waitMs` (until the window opens; measured on
+   * the dispatcher's clock, stored on the database's like every due time). Not a failure: code
+   * and error stay, and a retry budget already running (`failing_since`) moves on by the wait.
+   */
+  | { to: 'waiting'; waitMs: number }
   /** Its run was cancelled: an upload aborted at its next chunk, or one that never started. */
   | { to: 'cancelled' };
 
@@ -63,17 +69,22 @@ export class RunLifecycleRepository {
     return row?.status ?? null;
   }
 
-  /** Applies `change` when the delivery is in one of `from`; returns its attempt count, or null when it was not. */
-  async updateDelivery(manager: EntityManager, deliveryId: string, change: DeliveryChange, from: readonly DeliveryStatus[]): Promise<{ attempts: number; type: string } | null> {
+  /** Applies `change` when the delivery is in one of `from`; returns its attempt count (and due time), or null when it was not. */
+  async updateDelivery(
+    manager: EntityManager,
+    deliveryId: string,
+    change: DeliveryChange,
+    from: readonly DeliveryStatus[],
+  ): Promise<{ attempts: number; type: string; nextAttemptAt: Date | null } | null> {
     const [set, params] = deliverySet(change);
-    // An attempt starts only when due: an early copy of the message (a replay, a stray
-    // redelivery) must not start a second chain of retries next to the scheduled one.
-    const due = change.to === 'running' ? ' AND (next_attempt_at IS NULL OR next_attempt_at <= now())' : '';
-    const [rows]: [{ attempts: number; type: string }[], number] = await manager.query(
-      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts, type, ${notifyRun('run_id')}`,
+    // An attempt starts (or is held for its window) only when due: an early copy of the
+    // message (a replay, a stray redelivery) must not start a second chain next to the scheduled one.
+    const due = change.to === 'running' || change.to === 'waiting' ? ' AND (next_attempt_at IS NULL OR next_attempt_at <= now())' : '';
+    const [rows]: [{ attempts: number; type: string; next_attempt_at: Date | null }[], number] = await manager.query(
+      `UPDATE deliveries SET status = $3, ${set} WHERE id = $1 AND status = ANY($2::varchar[])${due} RETURNING attempts, type, next_attempt_at, ${notifyRun('run_id')}`,
       [deliveryId, from, change.to, ...params],
     );
-    return rows.length ? { attempts: rows[0].attempts, type: rows[0].type } : null;
+    return rows.length ? { attempts: rows[0].attempts, type: rows[0].type, nextAttemptAt: rows[0].next_attempt_at } : null;
   }
 
   async deliveryStatus(manager: EntityManager, deliveryId: string): Promise<DeliveryStatus | null> {
@@ -190,6 +201,11 @@ function deliverySet(change: DeliveryChange): [string, unknown[]] {
       return [`code = 'successful', location = $4, target = $5, bytes_sent = $6, error = NULL, finished_at = now()`, [change.location, change.target.slice(0, 300), change.bytes]];
     case 'failed':
       return ['code = $4, error = $5, finished_at = now()', [change.code, change.error]];
+    case 'waiting':
+      return [
+        `next_attempt_at = now() + make_interval(secs => $4::float / 1000), failing_since = failing_since + make_interval(secs => $4::float / 1000)`,
+        [Math.max(0, Math.round(change.waitMs))],
+      ];
     case 'cancelled':
       return ['next_attempt_at = NULL, finished_at = now()', []];
   }

@@ -23,7 +23,8 @@ export interface LifecycleObserver {
   deliveryFinished(delivery: { destinationKind: string; code: string; bytes: number }): void;
 }
 
-export type DeliveryTransitionResult = { applied: true; attempts: number } | { applied: false; status: DeliveryStatus | null };
+/** `heldUntil`: a change to `waiting` holds the delivery until then (database time). */
+export type DeliveryTransitionResult = { applied: true; attempts: number; heldUntil?: Date } | { applied: false; status: DeliveryStatus | null };
 
 /**
  * The one owner of a run's and a delivery's state after creation: every status change goes
@@ -60,6 +61,7 @@ export class RunLifecycle {
     if (change.to === 'succeeded') this.observer?.deliveryFinished({ destinationKind: applied.type, code: 'successful', bytes: change.bytes });
     else if (change.to === 'failed') this.observer?.deliveryFinished({ destinationKind: applied.type, code: change.code, bytes: 0 });
     else if (change.to === 'cancelled') this.observer?.deliveryFinished({ destinationKind: applied.type, code: 'cancelled', bytes: 0 });
+    if (change.to === 'waiting' && applied.nextAttemptAt) return { applied: true, attempts: applied.attempts, heldUntil: applied.nextAttemptAt };
     return { applied: true, attempts: applied.attempts };
   }
 

@@ -38,6 +38,12 @@ const DELIVERY_ALLOWED: [DeliveryStatus, DeliveryStatus][] = [
   ['running', 'failed'],
   ['pending', 'cancelled'],
   ['running', 'cancelled'],
+  // Upload windows: held before an attempt, held again when it came back a little early.
+  ['pending', 'waiting'],
+  ['waiting', 'waiting'],
+  ['waiting', 'running'],
+  ['waiting', 'failed'],
+  ['waiting', 'cancelled'],
 ];
 
 /** Every pair of the cross product not in `allowed`: a new status lands here until it is classified. */

@@ -23,12 +23,15 @@ export const RUN_TRANSITIONS: { readonly [from in RunStatus]: readonly RunStatus
 /**
  * Every status a delivery may move to, by the status it is in. `running` re-enters itself
  * when a dispatcher died mid-upload and the message came back; `pending` before an attempt
- * can fail at once (destination removed, secrets unreadable, archive gone). `cancelled`: its
+ * can fail at once (destination removed, secrets unreadable, archive gone). `waiting`: due to
+ * start (first or next attempt) outside its upload window, it is held until the window opens
+ * (again when it comes back a little early). `cancelled`: its
  * run was cancelled — a pending one is never started, a running upload is aborted at its
  * next chunk (or finishes first and stays `succeeded`).
  */
 export const DELIVERY_TRANSITIONS: { readonly [from in DeliveryStatus]: readonly DeliveryStatus[] } = {
-  pending: ['running', 'failed', 'cancelled'],
+  pending: ['running', 'waiting', 'failed', 'cancelled'],
+  waiting: ['running', 'waiting', 'failed', 'cancelled'],
   running: ['running', 'pending', 'succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
