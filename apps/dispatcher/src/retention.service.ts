@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DestinationConfig, DestinationRegistry } from '@pbx/destinations';
+import { isObjectLocked, type DestinationConfig, type DestinationRegistry } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
 import type { RunSnapshot } from '@pbx/persistence';
 import { ROOT_LOGGER } from '@pbx/runtime';
@@ -36,15 +36,26 @@ export class RetentionService {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** The files it pruned (removed, or left because a kept delivery shares the file). */
-  async apply(snapshot: RunSnapshot, configurationId: string, destinationId: string, config: DestinationConfig, now = new Date()): Promise<KeptFile[]> {
+  /**
+   * The files it pruned (removed, or left because a kept delivery shares the file). A run of no
+   * configuration (`safety`, never delivered) has no rules: nothing.
+   */
+  async apply(snapshot: RunSnapshot, configurationId: string | null, destinationId: string, config: DestinationConfig, now = new Date()): Promise<KeptFile[]> {
     const policy = policyOf(snapshot);
-    if (!hasRules(policy)) return [];
+    if (!hasRules(policy) || configurationId === null) return [];
     const files = await this.store.keptFiles(destinationId, configurationId);
     const pruned: KeptFile[] = [];
     for (const { file, deleteFile } of retentionPlan(files, policy, now)) {
       if (deleteFile) {
-        await this.destinations.remove(config, file.folder, file.fileName);
+        try {
+          await this.destinations.remove(config, file.folder, file.fileName);
+        } catch (err) {
+          if (!isObjectLocked(err)) throw err;
+          // Under Object Lock (s3 objectLockDays): never deleted, not counted pruned, so the next
+          // pass after an upload judges it again; reported, the others still go.
+          this.logger.warn({ folder: file.folder, fileName: file.fileName, retainUntil: err.retainUntil.toISOString() }, 'retention kept an old backup: it is under Object Lock');
+          continue;
+        }
         this.logger.info({ folder: file.folder, fileName: file.fileName }, 'retention removed an old backup');
       }
       await this.store.markPruned(file.id);

@@ -73,7 +73,7 @@ describe('closing runs (real Postgres + RabbitMQ)', () => {
   async function deliveriesRecorded(run: RunEntity, statuses: ('succeeded' | 'failed')[]): Promise<void> {
     const lifecycle = new RunLifecycle();
     const m = db.dataSource.manager;
-    const destinations = await m.find(DestinationEntity, { where: { configurationId: run.configurationId }, order: { position: 'ASC' } });
+    const destinations = await m.find(DestinationEntity, { where: { configurationId: run.configurationId! }, order: { position: 'ASC' } });
     const ids = await lifecycle.planDeliveries(m, run.id, destinations.map((d) => ({ destinationId: d.id, type: d.type, target: d.type })));
     for (const [i, id] of ids.entries()) {
       await lifecycle.transitionDelivery(m, id, { to: 'running' });

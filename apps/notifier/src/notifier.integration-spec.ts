@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AppEnv } from '@pbx/config';
-import type { DeliveryCode, DestinationType, Envelope, MessageType, PayloadOf, RunKind } from '@pbx/contracts';
+import type { DeliveryCode, DestinationType, Envelope, MessageType, PayloadOf, ConfigurationKind } from '@pbx/contracts';
 import { AmqpConnection, createEnvelope, DeadLetterRecorder, MessagePublisher, republishDeadLetter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, RunEntity, snapshotOf, type DeliveryStatus, type Language } from '@pbx/persistence';
@@ -95,7 +95,7 @@ interface Seeded {
 }
 
 async function seedRun(opts: {
-  kind?: RunKind;
+  kind?: ConfigurationKind;
   reportTo: string;
   language?: Language;
   notifyOnSuccess?: boolean;

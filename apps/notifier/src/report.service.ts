@@ -4,7 +4,7 @@ import type { AppEnv } from '@pbx/config';
 import { isVerificationFailure, type PayloadOf, type RunKind } from '@pbx/contracts';
 import { PermanentMessageError } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, RunEntity } from '@pbx/persistence';
+import { ConfigurationEntity, DeliveryEntity, DestinationEntity, isConfigurationRun, RestoreEntity, RunEntity, type ConfigurationRun } from '@pbx/persistence';
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
 import { NotificationsRepository, type NotificationKey } from './notifications.repository';
@@ -78,6 +78,7 @@ export class ReportService {
     if (!event.results.some((r) => isVerificationFailure(r.result))) return 'not-wanted';
     const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: event.runId } });
     if (!run) throw new PermanentMessageError(`run ${event.runId} does not exist`);
+    if (!isConfigurationRun(run)) throw new PermanentMessageError(`run ${event.runId} is a ${run.kind} run: it has no stored copies to verify`);
     const [deliveries, configuration] = await Promise.all([
       this.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id } }),
       this.dataSource.manager.findOne(ConfigurationEntity, { where: { id: run.configurationId }, select: { id: true, timezone: true } }),
@@ -134,7 +135,8 @@ export class ReportService {
     const source = restore.source;
     if ('runId' in source) {
       const run = await m.findOne(RunEntity, { where: { id: source.runId } });
-      return run ? m.findOne(ConfigurationEntity, { where: { id: run.configurationId }, withDeleted: true }) : null;
+      // A safety run (restoring it undoes a restore) belongs to no configuration.
+      return run?.configurationId ? m.findOne(ConfigurationEntity, { where: { id: run.configurationId }, withDeleted: true }) : null;
     }
     if ('destinationId' in source) {
       const dest = await m.findOne(DestinationEntity, { where: { id: source.destinationId } });
@@ -148,6 +150,7 @@ export class ReportService {
     const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
     // The run row is committed before its event leaves the outbox, so a missing run is bad data.
     if (!run) throw new PermanentMessageError(`run ${runId} does not exist`);
+    if (!isConfigurationRun(run)) throw new PermanentMessageError(`run ${runId} is a ${run.kind} run: no report is made for it`);
     let rendered: RenderedMail | undefined;
     const render = async () => (rendered ??= renderRunReport(await this.buildModel(run, outcome, failure), langOf(run.snapshot.language)));
     // Mail and webhooks are tried alike, each claimed on its own: a retry redoes only what failed.
@@ -193,7 +196,7 @@ export class ReportService {
     return result;
   }
 
-  private async buildModel(run: RunEntity, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<RunReportModel> {
+  private async buildModel(run: ConfigurationRun, outcome: RunOutcome, failure: { step: FailedStep; error: string | null } | null): Promise<RunReportModel> {
     const [deliveries, configuration] = await Promise.all([
       this.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id } }),
       this.dataSource.manager.findOne(ConfigurationEntity, { where: { id: run.configurationId }, select: { id: true, nextRunAt: true, timezone: true, deletedAt: true } }),

@@ -4,7 +4,7 @@ import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import { NO_ENCRYPTION, type EncryptionSettings } from '@pbx/contracts';
 import { stagedArtifactName } from '@pbx/destinations';
 import { encryptFile, type EncryptionKey } from '@pbx/encryption';
-import type { RunEntity } from '@pbx/persistence';
+import type { ConfigurationRun } from '@pbx/persistence';
 import { SecretError, type SecretBox } from '@pbx/secrets';
 import { SECRET_BOX } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -32,7 +32,7 @@ export class ArtifactEncryption {
   ) {}
 
   /** `packedPath` is the writer's output with its size and SHA-256. */
-  async stage(run: RunEntity, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
+  async stage(run: ConfigurationRun, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
     const encryption = run.snapshot.encryption ?? NO_ENCRYPTION;
     if (encryption.mode === 'none') {
       try {
@@ -59,7 +59,7 @@ export class ArtifactEncryption {
     await this.store.remove(stagedArtifactName(runId, encrypted));
   }
 
-  private async keyOf(run: RunEntity, encryption: Exclude<EncryptionSettings, { mode: 'none' }>): Promise<EncryptionKey> {
+  private async keyOf(run: ConfigurationRun, encryption: Exclude<EncryptionSettings, { mode: 'none' }>): Promise<EncryptionKey> {
     if (encryption.mode === 'recipients') return { recipients: encryption.recipients };
     // Read at packing time, like destination secrets at delivery: the snapshot holds no secret.
     const sealed = await this.runs.sealedEncryptionPassphrase(run.configurationId);

@@ -170,7 +170,7 @@ describe('packer (real Postgres, RabbitMQ, Redis)', () => {
     // A failed runOnly run is final: its configuration's sealed secrets are erased; a kept configuration's stay.
     const runOnly = await createRun(db.dataSource, uniqueName('once'), true);
     await expectEventually(async () => (await runOf(runOnly.id)).status === 'failed', { timeoutMs: 30_000 });
-    const secrets = async (r: RunEntity) => (await db.dataSource.manager.findOneByOrFail(DestinationEntity, { configurationId: r.configurationId })).secrets;
+    const secrets = async (r: RunEntity) => (await db.dataSource.manager.findOneByOrFail(DestinationEntity, { configurationId: r.configurationId! })).secrets;
     expect(await secrets(runOnly)).toEqual({});
     expect(await secrets(run)).toEqual({ password: 'sealed' });
   });

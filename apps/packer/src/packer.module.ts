@@ -5,7 +5,7 @@ import { MaintenanceLock } from '@pbx/locking';
 import { PbxMetrics, type Logger } from '@pbx/observability';
 import { PostgresPbxRestoreTarget, PostgresPbxSource, type PbxSource } from '@pbx/pbx-source';
 import { OutboxWriter } from '@pbx/messaging';
-import { RestoresRepository, RunLifecycle } from '@pbx/persistence';
+import { RestoresRepository, RunLifecycle, RunsRepository } from '@pbx/persistence';
 import { RestoreEngine } from '@pbx/restore';
 import { DataSource } from 'typeorm';
 import { CoreModule, lifecycleMetrics, REDIS, secretBoxFromEnv } from '@pbx/runtime';
@@ -62,6 +62,8 @@ export class PackerModule {
         },
         RestoreRunner,
         { provide: RestoresRepository, inject: [DataSource, OutboxWriter], useFactory: (ds: DataSource, outbox: OutboxWriter) => new RestoresRepository(ds, outbox) },
+        // Writes the run of kind safety that keeps a restore's safety backup.
+        { provide: RunsRepository, inject: [DataSource, OutboxWriter], useFactory: (ds: DataSource, outbox: OutboxWriter) => new RunsRepository(ds, outbox) },
         {
           provide: RESTORE_TARGET,
           useFactory: () =>

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AppEnv } from '@pbx/config';
 import { artifactFileName } from '@pbx/destinations';
 import type { Logger } from '@pbx/observability';
-import { ProgressThrottle, type BackupSections, type RunEntity } from '@pbx/persistence';
+import { ProgressThrottle, type BackupSections, type ConfigurationRun } from '@pbx/persistence';
 import type { PbxSource } from '@pbx/pbx-source';
 import { writeSar, type SarProgress } from '@pbx/sar';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
@@ -50,7 +50,7 @@ export class PackerService {
     }
   }
 
-  private async pack(run: RunEntity, lockSignal: AbortSignal): Promise<PackOutcome> {
+  private async pack(run: ConfigurationRun, lockSignal: AbortSignal): Promise<PackOutcome> {
     if (!(await this.runs.markPacking(run.id))) return 'skipped';
     const dir = this.env.ARTIFACT_DIR;
     const partial = join(dir, `${run.id}.sar.partial`);

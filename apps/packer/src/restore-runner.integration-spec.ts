@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { fetchedArchiveOf, uploadedArchiveOf } from '@pbx/destinations';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { RestoreEntity, RestoresRepository } from '@pbx/persistence';
+import { DeliveryEntity, RestoreEntity, RestoresRepository, RunEntity } from '@pbx/persistence';
 import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from '@pbx/pbx-source';
 import { startApp } from '@pbx/runtime';
 import { writeSar } from '@pbx/sar';
@@ -94,7 +94,6 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(done).toMatchObject({ status: 'succeeded', error: null, keySealed: null });
     expect(done.sections).toEqual([expect.objectContaining({ name: 'cdrAndVoicemails', status: 'restored' })]);
     expect(done.safetyBackup).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect((await stat(done.safetyBackup!.path)).size).toBe(done.safetyBackup!.size);
     expect(await fingerprint()).toEqual(seeded);
     const events = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 ORDER BY created_at`, [restore.id]);
     expect(events.map((e: { type: string }) => e.type)).toEqual(['restore.requested', 'restore.succeeded']);
@@ -115,6 +114,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/entry \S+\//);
     expect(done.safetyBackup).toBeNull();
+    expect(done.safetyRunId).toBeNull();
     expect(await fingerprint()).toEqual(before);
   });
 
@@ -131,5 +131,45 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect((await finalOf(restore.id)).status).toBe('succeeded');
     expect(await fingerprint()).toEqual(seeded);
     await expect(stat(fetched)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps the safety backup as a succeeded run of kind safety (in the artifact store, linked both ways, never delivered); restoring that run undoes the restore', async () => {
+    // The state a restore will overwrite: some CDRs gone, one recording gone (the last test: it leaves the PBX so).
+    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id LIMIT 7)`);
+    const [second] = Object.keys((await fingerprint()).audio).slice(1);
+    await rm(join(pbxData(), second!));
+    const before = await fingerprint();
+
+    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const done = await finalOf(restore.id);
+    expect(done.status).toBe('succeeded');
+    expect(await fingerprint()).not.toEqual(before);
+
+    const run = await db.dataSource.manager.findOneByOrFail(RunEntity, { id: done.safetyRunId! });
+    expect(run).toMatchObject({
+      kind: 'safety', status: 'succeeded', configurationId: null, restoreId: restore.id, trigger: 'manual',
+      artifactSize: done.safetyBackup!.size, artifactSha256: done.safetyBackup!.sha256, artifactRemovedAt: null,
+      artifactFileName: expect.stringMatching(new RegExp(`^Safety before restore ${restore.id.slice(0, 8)}_\\d{8}-\\d{6}_${run.id.slice(0, 8)}\\.sar$`)),
+    });
+    expect(run.finishedAt).toBeInstanceOf(Date);
+    expect(run.snapshot).toMatchObject({ destinations: [], data: { coreData: false, cdrAndVoicemails: true, announcements: false } });
+    // In the artifact store under the run's key (fs: ARTIFACT_DIR/<run id>.sar), whole; nothing left beside it.
+    const stored = join(artifacts(), `${run.id}.sar`);
+    expect(done.safetyBackup!.path).toBe(`${run.id}.sar`);
+    expect(createHash('sha256').update(await readFile(stored)).digest('hex')).toBe(run.artifactSha256);
+    await expect(stat(join(artifacts(), `safety-${restore.id}.sar`))).rejects.toMatchObject({ code: 'ENOENT' });
+    // Nothing to deliver or report: no event, no delivery.
+    expect(await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).toEqual([]);
+    expect(await db.dataSource.manager.countBy(DeliveryEntity, { runId: run.id })).toBe(0);
+
+    // Undo: restore the safety run (every section it holds, replace).
+    const undo = await repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const undone = await finalOf(undo.id);
+    expect(undone).toMatchObject({ status: 'succeeded', error: null });
+    expect(await fingerprint()).toEqual(before);
+    // The undo took its own safety backup: the restore can be redone from it.
+    expect(undone.safetyRunId).toEqual(expect.any(String));
+    expect(undone.safetyRunId).not.toBe(run.id);
+    expect(await db.dataSource.manager.findOneByOrFail(RunEntity, { id: undone.safetyRunId! })).toMatchObject({ kind: 'safety', restoreId: undo.id });
   });
 });

@@ -1,13 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { DomainError, FINAL_RESTORE_STATUSES, restoreUnitsOf, type RestoreStatus, type RestoreUnit } from '@pbx/contracts';
-import { fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
+import { artifactFileName, fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
 import { withPlainArchive, type DecryptionKey } from '@pbx/encryption';
 import type { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
-import { RestoresRepository, RunEntity, type RestoreEntity, type RestoreOutcome, type RestoreSectionState } from '@pbx/persistence';
+import { RestoresRepository, RunEntity, RunsRepository, safetyRunName, type RestoreEntity, type RestoreOutcome, type RestoreSectionState } from '@pbx/persistence';
 import {
   RestoreEngine,
   RestoreFailedError,
@@ -15,6 +16,7 @@ import {
   type RecoveryResult,
   type RestorePhase,
   type RestoreProgress,
+  type SafetyBackup,
   type SectionProgress,
 } from '@pbx/restore';
 import { APP_ENV, ROOT_LOGGER } from '@pbx/runtime';
@@ -61,6 +63,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
     repo: RestoresRepository,
     @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
+    private readonly runs: RunsRepository,
   ) {
     this.repo = repo;
   }
@@ -109,7 +112,13 @@ export class RestoreRunner implements OnApplicationBootstrap {
       return;
     }
     const log = this.logger.child({ restoreId });
-    const report = this.progressWriter(restoreId);
+    const writeProgress = this.progressWriter(restoreId);
+    let safetyStartedAt: Date | null = null;
+    const report = (p: RestoreProgress): void => {
+      if (p.phase === 'safety-backup') safetyStartedAt ??= new Date();
+      writeProgress(p);
+    };
+    let kept: RestoreEntity['safetyBackup'] = null;
     let fetchedCopy: string | null = null;
     try {
       const archive = await this.archiveOf(restore);
@@ -135,7 +144,9 @@ export class RestoreRunner implements OnApplicationBootstrap {
           ...options,
           restoreId,
           lock: this.lock,
-          onSafetyBackup: (b) => this.repo.recordSafetyBackup(restoreId, { path: b.path, size: b.size, sha256: b.sha256 }),
+          onSafetyBackup: async (b) => {
+            kept = await this.keepSafetyBackup(restoreId, b, safetyStartedAt ?? new Date());
+          },
           checkpoint: this.env.RESTORE_TEST_PAUSE_AT ? (step, section) => this.pauseForTest(restoreId, `${section}:${step}`) : undefined,
         });
         const sections: RestoreSectionState[] = result.sections.map((s) => ({
@@ -143,8 +154,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
           status: 'restored',
           counts: { rowsInserted: s.tables.reduce((n, t) => n + t.rowsInserted, 0), rowsDeleted: s.tables.reduce((n, t) => n + t.rowsDeleted, 0), filesWritten: s.filesWritten },
         }));
-        const safety = result.safetyBackup && { path: result.safetyBackup.path, size: result.safetyBackup.size, sha256: result.safetyBackup.sha256 };
-        await this.repo.finish(restoreId, { status: 'succeeded', sections, safetyBackup: safety });
+        await this.repo.finish(restoreId, { status: 'succeeded', sections, safetyBackup: result.safetyBackup ? kept : null });
       }));
       log.info({ preview: restore.preview }, 'restore finished');
     } catch (err) {
@@ -172,6 +182,41 @@ export class RestoreRunner implements OnApplicationBootstrap {
     if (!row || FINAL_RESTORE_STATUSES.includes(row.status)) return;
     await this.repo.finish(restoreId, recoveryOutcome(row, result));
     if ('destinationId' in row.source) await this.artifacts.remove(fetchedArchiveOf(restoreId));
+  }
+
+  /**
+   * The safety backup becomes a run of kind `safety` before any section changes: its file goes
+   * into the artifact store under the run's key (downloadable and restorable like any run's;
+   * restoring it undoes this restore), then the run and the restore's link to it are written in
+   * one transaction. If that fails the restore fails with the PBX unchanged: no restore runs
+   * without its way back.
+   */
+  private async keepSafetyBackup(restoreId: string, backup: SafetyBackup, startedAt: Date): Promise<NonNullable<RestoreEntity['safetyBackup']>> {
+    const runId = randomUUID();
+    const key = stagedArtifactName(runId, false);
+    const fileName = artifactFileName(safetyRunName(restoreId), startedAt, runId);
+    await this.artifacts.put(key, backup.path);
+    const recorded = { path: key, size: backup.size, sha256: backup.sha256 };
+    try {
+      const run = await this.dataSource.transaction(async (tx) => {
+        const made = await this.runs.createSafetyRun(tx, {
+          id: runId,
+          restoreId,
+          sections: { coreData: backup.sections.includes('coreData'), cdrAndVoicemails: backup.sections.includes('cdrAndVoicemails'), announcements: backup.sections.includes('announcements') },
+          artifact: { fileName, size: backup.size, sha256: backup.sha256 },
+          startedAt,
+        });
+        await this.repo.recordSafetyBackup(tx, restoreId, made.id === runId ? recorded : { ...recorded, path: stagedArtifactOf(made.id, made.artifactFileName) }, made.id);
+        return made;
+      });
+      // Only when this restore had recorded one already (a second attempt): that one stays.
+      if (run.id !== runId) await this.artifacts.remove(key);
+      this.logger.info({ restoreId, runId: run.id, size: backup.size }, 'safety backup kept as a run of kind safety');
+      return run.id === runId ? recorded : { ...recorded, path: stagedArtifactOf(run.id, run.artifactFileName) };
+    } catch (err) {
+      await this.artifacts.remove(key).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** RESTORE_TEST_PAUSE_AT (tests only): stop here until the process is killed. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { MessageType, RunKind } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
-import { RunEntity, RunLifecycle, type CancelWatch, type Deferral, type RunProgress } from '@pbx/persistence';
+import { isConfigurationRun, RunEntity, RunLifecycle, type CancelWatch, type ConfigurationRun, type Deferral, type RunProgress } from '@pbx/persistence';
 import type { HolderRunState } from './deferral-rule';
 import type { SarArtifact } from './packer.types';
 
@@ -29,8 +29,10 @@ export class RunStateRepository {
     private readonly lifecycle: RunLifecycle,
   ) {}
 
-  findRun(runId: string): Promise<RunEntity | null> {
-    return this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
+  /** A backup or archive run (a `safety` run is never packed: null). */
+  async findRun(runId: string): Promise<ConfigurationRun | null> {
+    const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: runId } });
+    return run && isConfigurationRun(run) ? run : null;
   }
 
   /** What the run of a lock holder looks like now; null when there is no such run here. */
@@ -87,7 +89,7 @@ export class RunStateRepository {
   }
 
   /** The run waits: its due event is written again, held back until `until`. */
-  async defer(run: RunEntity, delayMs: number, heldBy: string | null): Promise<Date> {
+  async defer(run: ConfigurationRun, delayMs: number, heldBy: string | null): Promise<Date> {
     const at = new Date();
     const until = new Date(at.getTime() + delayMs);
     await this.dataSource.transaction(async (tx) => {
@@ -101,7 +103,7 @@ export class RunStateRepository {
   }
 
   /** False when the run was no longer packing (cancelled meanwhile, or finished by another packer). */
-  async markPacked(run: RunEntity, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<boolean> {
+  async markPacked(run: ConfigurationRun, artifact: SarArtifact, counts: Record<string, number>, entries: number): Promise<boolean> {
     const progress: RunProgress = { bytes: artifact.size, entriesDone: entries, entriesTotal: entries, updatedAt: new Date().toISOString() };
     return this.dataSource.transaction(async (tx) => {
       if (!(await this.lifecycle.transition(tx, run.id, { to: 'dispatching', artifact, counts, progress })).applied) return false;

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { RunKind } from '@pbx/contracts';
+import type { ConfigurationKind } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
 import type { ConfigurationEntity, RunsRepository } from '@pbx/persistence';
 import { DEFAULT_CATCH_UP_GRACE_MS, planClaim, type ClaimPlan, type SlotEmission } from './claim-plan';
@@ -17,7 +17,7 @@ export interface ScheduleClaimerOptions {
 export interface EmittedRun extends SlotEmission {
   runId: string;
   configurationId: string;
-  kind: RunKind;
+  kind: ConfigurationKind;
 }
 
 export interface ClaimResult {
@@ -133,7 +133,7 @@ export class ScheduleClaimer {
     const emitted: EmittedRun[] = [];
     for (const { configuration, emit } of emits) {
       const run = byConfiguration.get(configuration.id);
-      if (run) emitted.push({ ...emit, runId: run.id, configurationId: configuration.id, kind: run.kind });
+      if (run) emitted.push({ ...emit, runId: run.id, configurationId: configuration.id, kind: configuration.kind });
     }
     return { emitted, alreadyEmitted: emits.length - emitted.length };
   }

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { DataSource } from 'typeorm';
-import type { RunKind } from '@pbx/contracts';
+import type { ConfigurationKind } from '@pbx/contracts';
 import { AmqpConnection, OutboxRelay, OutboxWriter, QueueConsumer } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, createDataSource, notifyScheduleChanged, RunsRepository, scheduleChannel, type Interval } from '@pbx/persistence';
@@ -26,7 +26,7 @@ class TestClock {
 
 interface RunRow {
   id: string;
-  kind: RunKind;
+  kind: ConfigurationKind;
   configuration_id: string;
   scheduled_for: Date;
   catch_up: boolean;
@@ -36,7 +36,7 @@ interface RunRow {
 
 interface ConfigInput {
   name: string;
-  kind?: RunKind;
+  kind?: ConfigurationKind;
   interval: Interval;
   startAt: string | null;
   timezone: string;
@@ -154,7 +154,7 @@ describe('scheduler (real Postgres + RabbitMQ)', () => {
     const configs: ConfigurationEntity[] = [];
     for (let i = 0; i < 50; i++) {
       const zone = zones[i % zones.length] as string;
-      const kind: RunKind = i % 10 === 9 ? 'archive' : 'backup';
+      const kind: ConfigurationKind = i % 10 === 9 ? 'archive' : 'backup';
       // Hourly ones start at t0; daily ones at a local wall time (Kathmandu and Lord Howe add off-hour slots).
       const cfg: ScheduleConfig =
         i % 2 === 0

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DELIVERY_CODES } from './domain/delivery-codes';
 import { DESTINATION_TYPES } from './domain/destinations';
-import { RUN_KINDS, RUN_STATUSES, type FailedRunStatus } from './domain/runs';
+import { CONFIGURATION_KINDS, RUN_STATUSES, type FailedRunStatus } from './domain/runs';
 import { verificationResultSchema } from './domain/verification';
 
 /**
@@ -34,12 +34,12 @@ export const MESSAGES = {
   'backup.deferred': {
     version: 1,
     routingKey: 'backup.deferred.v1',
-    payload: z.object({ runId: uuid, kind: z.enum(RUN_KINDS), deferredUntil: isoTime, heldBy: z.string() }),
+    payload: z.object({ runId: uuid, kind: z.enum(CONFIGURATION_KINDS), deferredUntil: isoTime, heldBy: z.string() }),
   },
   'backup.packed': {
     version: 1,
     routingKey: 'backup.packed.v1',
-    payload: z.object({ runId: uuid, kind: z.enum(RUN_KINDS), artifact }),
+    payload: z.object({ runId: uuid, kind: z.enum(CONFIGURATION_KINDS), artifact }),
   },
   'backup.deliver': {
     version: 1,
@@ -104,7 +104,7 @@ export const MESSAGES = {
   'run.cancelled': {
     version: 1,
     routingKey: 'run.cancelled.v1',
-    payload: z.object({ runId: uuid, kind: z.enum(RUN_KINDS), previousStatus: z.enum(RUN_STATUSES) }),
+    payload: z.object({ runId: uuid, kind: z.enum(CONFIGURATION_KINDS), previousStatus: z.enum(RUN_STATUSES) }),
   },
   /** Read every stored copy of a run back and compare its sha256 with the run's (dispatcher). */
   'backup.verify-requested': {

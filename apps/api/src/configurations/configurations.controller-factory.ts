@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, type Type } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { RunKind } from '@pbx/contracts';
+import type { ConfigurationKind } from '@pbx/contracts';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited, type ImpliedAuditEvent } from '../audit/audited.decorator';
 import { existingId } from '../common/ids';
@@ -30,7 +30,7 @@ const runStartedBy = (r: unknown): ImpliedAuditEvent[] => {
 };
 
 interface ControllerSpec {
-  kind: RunKind;
+  kind: ConfigurationKind;
   path: string;
   tag: string;
   label: string;

@@ -1,5 +1,5 @@
 import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
-import { nameKey, type RunKind, type RunStatus } from '@pbx/contracts';
+import { nameKey, type ConfigurationKind, type RunStatus } from '@pbx/contracts';
 import { ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
 
 export interface LastRunRow {
@@ -23,7 +23,7 @@ export class ConfigurationsRepository {
   }
 
   /** Whether another live, listed configuration of this kind has the name (compared by nameKey). */
-  async nameTaken(manager: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<boolean> {
+  async nameTaken(manager: EntityManager, kind: ConfigurationKind, name: string, exceptId?: string): Promise<boolean> {
     const qb = manager
       .createQueryBuilder(ConfigurationEntity, 'c')
       .where('c.kind = :kind AND c.name_key = :key AND c.deleted_at IS NULL AND c.ephemeral = false', { kind, key: nameKey(name) });
@@ -32,14 +32,14 @@ export class ConfigurationsRepository {
   }
 
   /** A listed (not deleted, not ephemeral) configuration; `lock` takes FOR UPDATE. */
-  findVisible(manager: EntityManager, kind: RunKind, id: string, lock = false): Promise<ConfigurationEntity | null> {
+  findVisible(manager: EntityManager, kind: ConfigurationKind, id: string, lock = false): Promise<ConfigurationEntity | null> {
     return manager.findOne(ConfigurationEntity, {
       where: { id, kind, deletedAt: IsNull(), ephemeral: false },
       ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
     });
   }
 
-  async list(kind: RunKind, offset: number, limit: number): Promise<[ConfigurationEntity[], number]> {
+  async list(kind: ConfigurationKind, offset: number, limit: number): Promise<[ConfigurationEntity[], number]> {
     return this.manager.findAndCount(ConfigurationEntity, {
       where: { kind, deletedAt: IsNull(), ephemeral: false },
       order: { createdAt: 'ASC', id: 'ASC' },

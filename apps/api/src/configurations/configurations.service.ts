@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type EntityManager } from 'typeorm';
-import { DomainError, ERROR_CODES, missingSecret, type EncryptionInput, type FieldError, type Interval, type RunKind, type WebhookInput } from '@pbx/contracts';
+import { DomainError, ERROR_CODES, missingSecret, type EncryptionInput, type FieldError, type Interval, type ConfigurationKind, type WebhookInput } from '@pbx/contracts';
 import {
   ConfigurationEntity,
   DestinationEntity,
@@ -43,7 +43,7 @@ export interface ConfigurationsServiceOptions {
 
 type WebhookColumns = Pick<ConfigurationEntity, 'webhooks' | 'webhookSecrets'>;
 
-const KIND_LABEL: Record<RunKind, string> = { backup: 'backup configuration', archive: 'archive configuration' };
+const KIND_LABEL: Record<ConfigurationKind, string> = { backup: 'backup configuration', archive: 'archive configuration' };
 const UNIQUE_NAME_INDEX = 'configurations_name_unique';
 
 /**
@@ -66,7 +66,7 @@ export class ConfigurationsService {
     this.now = options.now ?? (() => new Date());
   }
 
-  async create(kind: RunKind, draft: ConfigurationDraft, action: ConfigurationAction): Promise<CreateResult> {
+  async create(kind: ConfigurationKind, draft: ConfigurationDraft, action: ConfigurationAction): Promise<CreateResult> {
     const ephemeral = action === 'runOnly';
     // Cheap refusals first, so a Dropbox code is not spent on a request that fails anyway.
     if (!ephemeral) await this.assertNameFree(this.repository.manager, kind, draft.name);
@@ -98,7 +98,7 @@ export class ConfigurationsService {
     });
   }
 
-  async list(kind: RunKind, q: { page: number; limit: number }): Promise<Page<ConfigurationResponse>> {
+  async list(kind: ConfigurationKind, q: { page: number; limit: number }): Promise<Page<ConfigurationResponse>> {
     const [rows, total] = await this.repository.list(kind, offsetOf(q), q.limit);
     const destinations = await this.repository.activeDestinations(this.repository.manager, rows.map((r) => r.id));
     const byConfig = new Map<string, DestinationEntity[]>();
@@ -107,14 +107,14 @@ export class ConfigurationsService {
     return pageOf(rows.map((r) => ({ ...toConfigurationResponse(r, byConfig.get(r.id) ?? []), lastRun: toLastRunResponse(lastRuns.get(r.id)) })), total, q);
   }
 
-  async get(kind: RunKind, id: string): Promise<ConfigurationResponse> {
+  async get(kind: ConfigurationKind, id: string): Promise<ConfigurationResponse> {
     const m = this.repository.manager;
     const configuration = await this.findOrFail(m, kind, id);
     const [last] = await this.repository.lastRuns(m, [id]);
     return { ...toConfigurationResponse(configuration, await this.repository.activeDestinations(m, [id])), lastRun: toLastRunResponse(last) };
   }
 
-  async patch(kind: RunKind, id: string, patch: ConfigurationPatch): Promise<ConfigurationResponse> {
+  async patch(kind: ConfigurationKind, id: string, patch: ConfigurationPatch): Promise<ConfigurationResponse> {
     const m = this.repository.manager;
     await this.findOrFail(m, kind, id);
     if (patch.name !== undefined) await this.assertNameFree(m, kind, patch.name, id);
@@ -141,7 +141,7 @@ export class ConfigurationsService {
   }
 
   /** Soft delete: the row stays (deleted_at) so its runs keep their history. */
-  async remove(kind: RunKind, id: string): Promise<void> {
+  async remove(kind: ConfigurationKind, id: string): Promise<void> {
     await this.repository.transaction(async (tx) => {
       await this.findOrFail(tx, kind, id, true);
       await this.repository.softDelete(tx, id);
@@ -150,7 +150,7 @@ export class ConfigurationsService {
     });
   }
 
-  async addDestination(kind: RunKind, id: string, input: DestinationRecord): Promise<DestinationResponse> {
+  async addDestination(kind: ConfigurationKind, id: string, input: DestinationRecord): Promise<DestinationResponse> {
     await this.findOrFail(this.repository.manager, kind, id);
     const {
       destinations: [destination],
@@ -169,7 +169,7 @@ export class ConfigurationsService {
     });
   }
 
-  async removeDestination(kind: RunKind, id: string, destinationId: string): Promise<void> {
+  async removeDestination(kind: ConfigurationKind, id: string, destinationId: string): Promise<void> {
     await this.repository.transaction(async (tx) => {
       await this.findOrFail(tx, kind, id, true);
       const current = await this.repository.activeDestinations(tx, [id]);
@@ -184,7 +184,7 @@ export class ConfigurationsService {
   }
 
   /** "Run now": a queued run and its due event, in one transaction. */
-  async runNow(kind: RunKind, id: string): Promise<RunEntity> {
+  async runNow(kind: ConfigurationKind, id: string): Promise<RunEntity> {
     return this.repository.transaction(async (tx) => {
       const configuration = await this.findOrFail(tx, kind, id, true);
       return this.runs.createRun(tx, { configuration, trigger: 'manual' });
@@ -205,13 +205,13 @@ export class ConfigurationsService {
     }
   }
 
-  private async findOrFail(m: EntityManager, kind: RunKind, id: string, lock = false): Promise<ConfigurationEntity> {
+  private async findOrFail(m: EntityManager, kind: ConfigurationKind, id: string, lock = false): Promise<ConfigurationEntity> {
     const c = await this.repository.findVisible(m, kind, id, lock);
     if (!c) throw notFound(KIND_LABEL[kind]);
     return c;
   }
 
-  private async assertNameFree(m: EntityManager, kind: RunKind, name: string, exceptId?: string): Promise<void> {
+  private async assertNameFree(m: EntityManager, kind: ConfigurationKind, name: string, exceptId?: string): Promise<void> {
     if (await this.repository.nameTaken(m, kind, name, exceptId)) throw nameConflict();
   }
 

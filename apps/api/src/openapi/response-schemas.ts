@@ -1,4 +1,4 @@
-import { DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_RECOVERIES, RESTORE_STATUSES, RESTORE_UNIT_NAMES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@pbx/contracts';
+import { CONFIGURATION_KINDS, DELIVERY_CODES, DELIVERY_STATUSES, DESTINATION_TYPES, ENCRYPTION_MODES, INTERVALS, LANGUAGES, PERMISSIONS, ROLES, RUN_KINDS, RUN_STATUSES, RESTORE_MODES, RESTORE_RECOVERIES, RESTORE_STATUSES, RESTORE_UNIT_NAMES, RUN_TRIGGERS, VERIFICATION_RESULTS, VERIFY_AFTER_UPLOAD, VERIFY_SCHEDULES, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '@pbx/contracts';
 
 /**
  * JSON Schemas of the responses (hand-written: responses are built by mappers, not zod); every
@@ -45,7 +45,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['id', 'kind', 'name', 'reportTo', 'interval', 'timezone', 'destinations', 'nextRunAt'],
     properties: {
       id: { type: 'string', format: 'uuid' },
-      kind: oneOf(RUN_KINDS),
+      kind: oneOf(CONFIGURATION_KINDS),
       name: str,
       reportTo: str,
       interval: oneOf(INTERVALS),
@@ -128,9 +128,10 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['id', 'kind', 'configurationId', 'configurationName', 'trigger', 'status', 'deliveries'],
     properties: {
       id: { type: 'string', format: 'uuid' },
-      kind: oneOf(RUN_KINDS),
-      configurationId: str,
+      kind: { ...oneOf(RUN_KINDS), description: 'backup, archive, or safety: the safety backup a replace restore took before it changed anything (no configuration, never delivered; restore it to undo that restore)' },
+      configurationId: { ...nstr, description: 'null for a safety run' },
       configurationName: str,
+      restoreId: { ...nstr, description: 'a safety run: the restore that took it' },
       trigger: oneOf(RUN_TRIGGERS),
       status: oneOf(RUN_STATUSES),
       catchUp: bool,
@@ -282,7 +283,8 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
         },
       },
-      safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore it to undo)', properties: { path: str, size: int, sha256: str } },
+      safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store', properties: { path: str, size: int, sha256: str } },
+      safetyRunId: { ...nstr, description: 'the run of kind safety that keeps the safety backup: GET /runs/{id}/download, or POST /restores { source: { runId } } to undo this restore' },
       previewResult: {
         type: ['object', 'null'],
         description: 'preview only (null until it finished): the archive, and per section the table and audio differences (libs/restore RestorePreview)',

@@ -13,6 +13,8 @@ export interface RestoreResponse {
   sections: RestoreEntity['sections'];
   /** The safety backup taken before a replace (restore it to undo). */
   safetyBackup: RestoreEntity['safetyBackup'];
+  /** The run of kind `safety` that keeps it: download it, or restore it to undo this restore. */
+  safetyRunId: string | null;
   /** preview: what the restore would change. */
   previewResult?: unknown;
   error: string | null;
@@ -35,6 +37,7 @@ export function toRestoreResponse(r: RestoreEntity): RestoreResponse {
     bytesTotal: r.bytesTotal,
     sections: r.sections,
     safetyBackup: r.safetyBackup,
+    safetyRunId: r.safetyRunId ?? null,
     ...(r.preview ? { previewResult: r.previewResult } : {}),
     error: r.error,
     createdAt: r.createdAt.toISOString(),

@@ -30,7 +30,8 @@ export class RunCancelRepository {
       const [run]: { kind: RunKind; status: RunStatus }[] = await tx.query('SELECT kind, status FROM runs WHERE id = $1 FOR UPDATE', [runId]);
       if (!run) return { outcome: 'notFound' };
       if (run.status === 'cancelled') return { outcome: 'alreadyCancelled' };
-      if (isFinalRunStatus(run.status)) return { outcome: 'tooLate', status: run.status };
+      // A safety run is created final, so it is never cancelled.
+      if (isFinalRunStatus(run.status) || run.kind === 'safety') return { outcome: 'tooLate', status: run.status };
       if (!(await this.lifecycle.transition(tx, runId, { to: 'cancelled', error: null })).applied) return { outcome: 'tooLate', status: run.status };
       await this.outbox.discardHeldBack(tx, runId, HELD_BACK);
       await this.outbox.enqueue(tx, 'run.cancelled', { runId, kind: run.kind, previousStatus: run.status }, { correlationId: runId });

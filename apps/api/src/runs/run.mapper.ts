@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from '@pbx/contracts';
+import type { DeliveryStatus, RunKind } from '@pbx/contracts';
 import type { DeliveryEntity, RunEntity } from '@pbx/persistence';
 
 export interface DeliveryResponse {
@@ -23,9 +23,12 @@ export interface DeliveryResponse {
 
 export interface RunResponse {
   id: string;
-  kind: 'backup' | 'archive';
-  configurationId: string;
+  kind: RunKind;
+  /** null for a `safety` run (it belongs to a restore). */
+  configurationId: string | null;
   configurationName: string;
+  /** A `safety` run: the restore that took it (restoring this run undoes that restore). */
+  restoreId: string | null;
   trigger: string;
   status: string;
   catchUp: boolean;
@@ -74,6 +77,7 @@ export function toRunResponse(run: RunEntity, deliveries: DeliveryEntity[] = run
     kind: run.kind,
     configurationId: run.configurationId,
     configurationName: run.configurationName,
+    restoreId: run.restoreId ?? null,
     trigger: run.trigger,
     status: run.status,
     catchUp: run.catchUp ?? false,

@@ -7,7 +7,7 @@ import { Audited } from '../audit/audited.decorator';
 import { existingId } from '../common/ids';
 import type { Page } from '../common/pagination';
 import { problem, writeProblem } from '../common/problem-details';
-import { RUN_STATUSES } from '@pbx/contracts';
+import { RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
 import { runsQuerySchema, validate } from '../common/validation';
 import { ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { eventStreamSink } from './event-stream-sink';
@@ -25,11 +25,11 @@ export class RunsController {
 
   @Get()
   @RequirePermission('runs.read')
-  @ApiOperation({ summary: 'List runs (backup and archive, newest first; runs of deleted configurations included)' })
+  @ApiOperation({ summary: 'List runs (backup, archive and safety, newest first; runs of deleted configurations included)' })
   @ApiPaging()
   @ApiQuery({ name: 'configurationId', required: false, schema: { type: 'string', format: 'uuid' } })
   @ApiQuery({ name: 'status', required: false, schema: { type: 'string', enum: [...RUN_STATUSES] } })
-  @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: ['backup', 'archive'] } })
+  @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: [...RUN_KINDS] } })
   @ApiJson(200, 'RunPage', 'One page')
   @ApiProblems(400)
   list(@Query() query: unknown): Promise<Page<RunResponse>> {

@@ -1,4 +1,4 @@
-import type { DeliveryCode, DeliveryStatus, DestinationType, FinalRunStatus, Language, RunKind, RunTrigger } from '@pbx/contracts';
+import type { DeliveryCode, DeliveryStatus, DestinationType, ConfigurationKind, FinalRunStatus, Language, RunTrigger } from '@pbx/contracts';
 import { deliveryCodeText } from './delivery-codes';
 import { render, type Block, type ListItem, type RenderedMail } from './document';
 import { formatBytes, formatCount, formatTime, type Lang } from './format';
@@ -19,7 +19,7 @@ export interface DeliveryLine {
 
 /** Everything a run report shows; built by the report service from the run's rows. */
 export interface RunReportModel {
-  kind: RunKind;
+  kind: ConfigurationKind;
   outcome: RunOutcome;
   configurationName: string;
   runId: string;
@@ -43,7 +43,7 @@ export interface RunReportModel {
 /** One text in every language, side by side: a report is built once and picks its language's wording. */
 type Localized = Readonly<Record<Language, string>>;
 
-const PRODUCT: Record<RunKind, Localized> = {
+const PRODUCT: Record<ConfigurationKind, Localized> = {
   backup: { en: 'PBX backup', de: 'TK-Anlagen-Sicherung' },
   archive: { en: 'PBX archiving', de: 'TK-Anlagen-Archivierung' },
 };
@@ -59,7 +59,7 @@ const PARTIALLY_STORED: Localized = {
   de: 'Eine Sicherung ist bei einigen Zielen fehlgeschlagen. Bei den übrigen Zielen wurde sie gespeichert.',
 };
 
-const INTRO: Record<RunOutcome, Record<RunKind, Localized>> = {
+const INTRO: Record<RunOutcome, Record<ConfigurationKind, Localized>> = {
   failed: {
     backup: { en: 'A backup run failed. No usable backup was stored by this run.', de: 'Eine Sicherung ist fehlgeschlagen. Bei diesem Lauf wurde keine verwendbare Sicherung gespeichert.' },
     archive: { en: 'An archiving run failed.', de: 'Eine Archivierung ist fehlgeschlagen.' },

@@ -20,7 +20,8 @@ export interface StaleAlertModel {
 
 const STRINGS = {
   en: {
-    product: { backup: 'PBX backup', archive: 'PBX archiving' },
+    // safety: only so every run kind has a word; a stale alert is about a configuration (backup or archive).
+    product: { backup: 'PBX backup', archive: 'PBX archiving', safety: 'PBX safety backup' },
     title: 'no successful run for too long',
     intro: (kind: RunKind, name: string, hours: number) =>
       `The ${kind === 'backup' ? 'backup' : 'archiving'} configuration "${name}" has not completed successfully for more than ${hours} hours, although it is scheduled to run regularly.`,
@@ -38,7 +39,7 @@ const STRINGS = {
     link: 'Configuration (API)',
   },
   de: {
-    product: { backup: 'TK-Anlagen-Sicherung', archive: 'TK-Anlagen-Archivierung' },
+    product: { backup: 'TK-Anlagen-Sicherung', archive: 'TK-Anlagen-Archivierung', safety: 'TK-Anlagen-Sicherheitssicherung' },
     title: 'seit zu langer Zeit kein erfolgreicher Lauf',
     intro: (kind: RunKind, name: string, hours: number) =>
       `Die ${kind === 'backup' ? 'Sicherungs' : 'Archivierungs'}konfiguration „${name}“ wurde seit mehr als ${hours} Stunden nicht erfolgreich ausgeführt, obwohl sie regelmäßig laufen soll.`,

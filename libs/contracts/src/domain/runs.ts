@@ -2,7 +2,17 @@ import { z } from 'zod';
 
 /** Run vocabulary: what a run is, how it was started, where it stands. */
 
-export const RUN_KINDS = ['backup', 'archive'] as const;
+/** What a configuration makes; its runs are of the same kind. */
+export const CONFIGURATION_KINDS = ['backup', 'archive'] as const;
+export const configurationKindSchema = z.enum(CONFIGURATION_KINDS);
+export type ConfigurationKind = z.output<typeof configurationKindSchema>;
+
+/**
+ * A configuration's runs, and `safety`: the sections a `replace` restore is about to overwrite,
+ * packed by that restore before it changes anything (no configuration, never delivered; restore
+ * it to undo the restore).
+ */
+export const RUN_KINDS = [...CONFIGURATION_KINDS, 'safety'] as const;
 export const runKindSchema = z.enum(RUN_KINDS);
 export type RunKind = z.output<typeof runKindSchema>;
 

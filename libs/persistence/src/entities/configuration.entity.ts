@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { EncryptionSettings, Interval, Language, RunKind, UploadWindow, VerifySettings, WebhookSettings } from '@pbx/contracts';
+import type { ConfigurationKind, EncryptionSettings, Interval, Language, UploadWindow, VerifySettings, WebhookSettings } from '@pbx/contracts';
 import { DestinationEntity } from './destination.entity';
 
 export type { Interval, Language };
@@ -28,7 +28,7 @@ export class ConfigurationEntity {
   id!: string;
 
   @Column({ type: 'varchar', length: 16 })
-  kind!: RunKind;
+  kind!: ConfigurationKind;
 
   @Column({ type: 'varchar', length: 64 })
   name!: string;

@@ -54,9 +54,13 @@ export class RestoreEntity {
   @Column({ type: 'jsonb', default: () => `'[]'` })
   sections!: RestoreSectionState[];
 
-  /** The safety backup taken before a replace: where it is and its checksum (restore it to undo). */
+  /** The safety backup taken before a replace: its key in the artifact store (`<run id>.sar`), size and checksum (restore its run to undo). */
   @Column({ name: 'safety_backup', type: 'jsonb', nullable: true })
   safetyBackup!: { path: string; size: number; sha256: string } | null;
+
+  /** The run of kind `safety` that keeps the safety backup (downloadable, restorable: restore it to undo). */
+  @Column({ name: 'safety_run_id', type: 'uuid', nullable: true })
+  safetyRunId!: string | null;
 
   /** preview: what the restore would change. */
   @Column({ name: 'preview_result', type: 'jsonb', nullable: true })

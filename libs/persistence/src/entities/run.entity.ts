@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, OneToMany, PrimaryGeneratedColumn, UpdateDateColumn, type Relation } from 'typeorm';
-import type { DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger, UploadWindow, VerifySettings } from '@pbx/contracts';
+import type { ConfigurationKind, DestinationType, EncryptionSettings, RunKind, RunStatus, RunTrigger, UploadWindow, VerifySettings } from '@pbx/contracts';
 import type { ArchiveItems, BackupSections, Language } from './configuration.entity';
 import { DeliveryEntity } from './delivery.entity';
 
@@ -31,6 +31,14 @@ export interface RunSnapshot {
   verify?: VerifySettings;
 }
 
+/** A configuration's run (backup or archive): what queues, packs, delivers and reports handle. */
+export type ConfigurationRun = RunEntity & { kind: ConfigurationKind; configurationId: string };
+
+/** False for a `safety` run: it belongs to a restore, not to a configuration. */
+export function isConfigurationRun(run: RunEntity): run is ConfigurationRun {
+  return run.kind !== 'safety' && run.configurationId !== null;
+}
+
 export interface RunProgress {
   bytes: number;
   entriesDone: number;
@@ -48,6 +56,7 @@ export interface Deferral {
 @Index('runs_slot_unique', ['configurationId', 'scheduledFor'], { unique: true, where: 'scheduled_for IS NOT NULL' })
 @Index('runs_configuration_idx', ['configurationId', 'createdAt'])
 @Index('runs_status_idx', ['status', 'createdAt'])
+@Index('runs_restore_unique', ['restoreId'], { unique: true, where: 'restore_id IS NOT NULL' })
 export class RunEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -55,8 +64,13 @@ export class RunEntity {
   @Column({ type: 'varchar', length: 16 })
   kind!: RunKind;
 
-  @Column({ name: 'configuration_id', type: 'uuid' })
-  configurationId!: string;
+  /** null for a `safety` run: it belongs to a restore, not to a configuration. */
+  @Column({ name: 'configuration_id', type: 'uuid', nullable: true })
+  configurationId!: string | null;
+
+  /** A `safety` run: the restore that took it (one per restore). */
+  @Column({ name: 'restore_id', type: 'uuid', nullable: true })
+  restoreId!: string | null;
 
   @Column({ name: 'configuration_name', type: 'varchar', length: 64 })
   configurationName!: string;

@@ -8,8 +8,9 @@ import { ConfigurationEncryption1764669600000 } from './1764669600000-configurat
 import { DeliveryVerification1764756000000 } from './1764756000000-delivery-verification';
 import { ConfigurationVerify1764759600000 } from './1764759600000-configuration-verify';
 import { Restores1764763200000 } from './1764763200000-restores';
+import { SafetyRuns1764800000000 } from './1764800000000-safety-runs';
 import { ConfigurationRetention1764840000000 } from './1764840000000-configuration-retention';
 import { ConfigurationWebhooks1764820000000 } from './1764820000000-configuration-webhooks';
 
 /** Every migration, oldest first. CI fails when the entities need SQL that is not here. */
-export const MIGRATIONS = [Initial1764144000000, InboxKeyOrder1764230400000, TokenRolesAudit1764316800000, CanonicalNameKey1764403200000, RunDeliveredAt1764489600000, DeliveryRetrySchedule1764583200000, ConfigurationEncryption1764669600000, DeliveryVerification1764756000000, ConfigurationVerify1764759600000, Restores1764763200000, ConfigurationWebhooks1764820000000, ConfigurationRetention1764840000000];
+export const MIGRATIONS = [Initial1764144000000, InboxKeyOrder1764230400000, TokenRolesAudit1764316800000, CanonicalNameKey1764403200000, RunDeliveredAt1764489600000, DeliveryRetrySchedule1764583200000, ConfigurationEncryption1764669600000, DeliveryVerification1764756000000, ConfigurationVerify1764759600000, Restores1764763200000, SafetyRuns1764800000000, ConfigurationWebhooks1764820000000, ConfigurationRetention1764840000000];

@@ -92,9 +92,12 @@ export class RestoresRepository {
     await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { ...update });
   }
 
-  /** The safety backup is complete (before any section changes): known even if the restorer dies later. */
-  async recordSafetyBackup(id: string, safetyBackup: NonNullable<RestoreEntity['safetyBackup']>): Promise<void> {
-    await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { safetyBackup });
+  /**
+   * The safety backup is complete (before any section changes): known even if the restorer dies
+   * later. In the caller's transaction, with the `safety` run that keeps it.
+   */
+  async recordSafetyBackup(manager: EntityManager, id: string, safetyBackup: NonNullable<RestoreEntity['safetyBackup']>, safetyRunId: string): Promise<void> {
+    await manager.update(RestoreEntity, { id, status: NOT_FINAL }, { safetyBackup, safetyRunId });
   }
 
   /** The final state and its event in one transaction; the sealed key is erased with it. */

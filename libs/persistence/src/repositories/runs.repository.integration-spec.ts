@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { EntityManager } from 'typeorm';
-import type { RunKind } from '@pbx/contracts';
+import type { ConfigurationKind } from '@pbx/contracts';
 import { OutboxWriter, outboxChannel } from '@pbx/messaging';
 import { expectEventually, migratedDatabase } from '@pbx/testing';
 import { ConfigurationEntity } from '../entities/configuration.entity';
@@ -48,7 +48,7 @@ describe('RunsRepository.createRuns (real Postgres)', () => {
     await db.close();
   });
 
-  async function createConfig(name: string, kind: RunKind = 'backup'): Promise<ConfigurationEntity> {
+  async function createConfig(name: string, kind: ConfigurationKind = 'backup'): Promise<ConfigurationEntity> {
     return db.dataSource.manager.save(
       db.dataSource.manager.create(ConfigurationEntity, {
         kind,

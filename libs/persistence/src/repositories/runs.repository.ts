@@ -24,6 +24,22 @@ export interface CreateRunInput {
   catchUp?: boolean;
 }
 
+/** A restore's safety backup, already in the artifact store under the run's key (`stagedArtifactName(id, false)`). */
+export interface SafetyRunInput {
+  /** Chosen by the caller: the artifact's key is made from it before the row exists. */
+  id: string;
+  restoreId: string;
+  /** What the backup holds (the sections the restore replaces). */
+  sections: { coreData: boolean; cdrAndVoicemails: boolean; announcements: boolean };
+  artifact: { fileName: string; size: number; sha256: string };
+  startedAt: Date;
+}
+
+/** The name a safety run shows where a configuration's name would be (64 characters at most). */
+export function safetyRunName(restoreId: string): string {
+  return `Safety before restore ${restoreId.slice(0, 8)}`;
+}
+
 /** What a run needs of its configuration, frozen at creation. Secrets stay in `destinations`. */
 export function snapshotOf(configuration: ConfigurationEntity, destinations: DestinationEntity[]): RunSnapshot {
   return {
@@ -157,6 +173,50 @@ export class RunsRepository {
       return;
     }
     for (const item of items) await this.outbox.enqueue(manager, item.type, item.payload, { correlationId: item.correlationId });
+  }
+
+  /**
+   * Records a restore's safety backup as a run of kind `safety`, final at once (`succeeded`,
+   * packed and finished now): nothing is left to do for it, so no lifecycle move, no event and
+   * no delivery; it has no configuration (nothing of a configuration's — last success,
+   * staleness, retention, reports — counts it), and the artifact cleanup removes its file like
+   * any run's. One per restore: a second call answers the run the first one made.
+   */
+  async createSafetyRun(manager: EntityManager, input: SafetyRunInput): Promise<RunEntity> {
+    const snapshot: RunSnapshot = {
+      name: safetyRunName(input.restoreId),
+      reportTo: '',
+      language: 'en',
+      notifyOnSuccess: false,
+      keepLast: null,
+      interval: 'manual',
+      data: input.sections,
+      destinations: [],
+    };
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(RunEntity)
+      .values({
+        id: input.id,
+        kind: 'safety',
+        configurationId: null,
+        configurationName: snapshot.name,
+        restoreId: input.restoreId,
+        trigger: 'manual',
+        status: 'succeeded',
+        deferrals: [],
+        startedAt: input.startedAt,
+        packedAt: () => 'now()',
+        finishedAt: () => 'now()',
+        artifactFileName: input.artifact.fileName,
+        artifactSize: input.artifact.size,
+        artifactSha256: input.artifact.sha256,
+        snapshot,
+      })
+      .orIgnore()
+      .execute();
+    return manager.findOneOrFail(RunEntity, { where: { restoreId: input.restoreId } });
   }
 
   findById(id: string, manager: EntityManager = this.dataSource.manager): Promise<RunEntity | null> {
