@@ -41,8 +41,24 @@ const STALE_PERIOD = `c.deleted_at IS NULL AND c.ephemeral = false
   AND COALESCE(c.last_success_at, c.created_at)
       + ((2 * ($3::jsonb ->> c."interval")::bigint + $2::bigint) * interval '1 millisecond') < $1::timestamptz`;
 const STALE = `c.stale_alerted_at IS NULL AND ${STALE_PERIOD}`;
-/** Stale now (alerted or not) with a webhook that asked for `staleness`: its call is claimed per stale period. */
-const STALE_WITH_WEBHOOKS = `${STALE_PERIOD} AND jsonb_path_exists(c.webhooks, '$[*].events[*] ? (@ == "staleness")')`;
+/** When the stale period began: when its alert mail went, else when the threshold passed. */
+const STALE_SINCE = `COALESCE(c.stale_alerted_at, COALESCE(c.last_success_at, c.created_at)
+      + ((2 * ($3::jsonb ->> c."interval")::bigint + $2::bigint) * interval '1 millisecond'))`;
+/**
+ * How long a staleness webhook call that keeps failing is tried again (on every check) after
+ * the stale period began. Run events are retried a bounded number of times and then
+ * dead-lettered; a staleness call has no message to dead-letter, so without a bound a receiver
+ * that is gone would be called every STALENESS_CHECK_MS (each call up to WEBHOOK_TIMEOUT_MS,
+ * one after another) for as long as the configuration stays stale. A day covers a receiver's
+ * outage; the mail went anyway, and the stale-backup alert keeps firing in Prometheus.
+ */
+export const STALENESS_WEBHOOK_RETRY_MS = 24 * 3_600_000;
+/**
+ * Stale now (alerted or not) with a webhook that asked for `staleness`, within the retry
+ * window ($4 ms after the period began): its call is claimed per stale period.
+ */
+const STALE_WITH_WEBHOOKS = `${STALE_PERIOD} AND jsonb_path_exists(c.webhooks, '$[*].events[*] ? (@ == "staleness")')
+  AND ${STALE_SINCE} > $1::timestamptz - $4::bigint * interval '1 millisecond'`;
 const STALE_COLUMNS = 'c.id, c.kind, c.name, c.report_to, c.language, c."interval", c.timezone, c.last_success_at, c.created_at, c.next_run_at';
 
 /**
@@ -92,17 +108,20 @@ export class StalenessService implements OnApplicationBootstrap, OnApplicationSh
         this.log.warn({ configurationId: id, err: err instanceof Error ? err.message : String(err) }, 'staleness alert not sent; retrying on the next check');
       }
     }
-    if (this.webhooks) await this.callWebhooks(params, this.webhooks);
+    if (this.webhooks) await this.callWebhooks(now, params, this.webhooks);
     return alerted;
   }
 
   /**
    * The staleness webhooks: one call per (stale period, webhook), claimed in `notifications`
    * apart from the mail. A failed call is tried again on every check while the configuration
-   * stays stale; a success ends the period (a new one is a new call).
+   * stays stale, for STALENESS_WEBHOOK_RETRY_MS; a success ends the period (a new one is a new call).
    */
-  private async callWebhooks(params: (string | number)[], webhooks: WebhooksService): Promise<void> {
-    const rows: StaleRow[] = await this.dataSource.query(`SELECT ${STALE_COLUMNS} FROM configurations c WHERE ${STALE_WITH_WEBHOOKS} ORDER BY c.created_at LIMIT 100`, params);
+  private async callWebhooks(now: Date, params: (string | number)[], webhooks: WebhooksService): Promise<void> {
+    const rows: (StaleRow & { stale_since: Date })[] = await this.dataSource.query(
+      `SELECT ${STALE_COLUMNS}, ${STALE_SINCE} AS stale_since FROM configurations c WHERE ${STALE_WITH_WEBHOOKS} ORDER BY c.created_at LIMIT 100`,
+      [...params, STALENESS_WEBHOOK_RETRY_MS],
+    );
     for (const row of rows) {
       const since = row.last_success_at ?? row.created_at;
       try {
@@ -120,7 +139,11 @@ export class StalenessService implements OnApplicationBootstrap, OnApplicationSh
           ),
         );
       } catch (err) {
-        this.log.warn({ configurationId: row.id, err: err instanceof Error ? err.message : String(err) }, 'staleness webhook not called; retrying on the next check');
+        const error = err instanceof Error ? err.message : String(err);
+        // The last try of the window: say loudly that this stale period's call is given up.
+        if (row.stale_since.getTime() + STALENESS_WEBHOOK_RETRY_MS <= now.getTime() + this.env.STALENESS_CHECK_MS) {
+          this.log.error({ configurationId: row.id, err: error }, 'staleness webhook failed for a day since the configuration became stale; not tried again in this stale period');
+        } else this.log.warn({ configurationId: row.id, err: error }, 'staleness webhook not called; retrying on the next check');
       }
     }
   }

@@ -12,7 +12,7 @@ import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testEnv, uniqueName } from '@pbx/testing';
 import { NotifierModule } from './notifier.module';
-import { StalenessService } from './staleness.service';
+import { StalenessService, STALENESS_WEBHOOK_RETRY_MS } from './staleness.service';
 import { WebhookAdapter } from './webhook.adapter';
 
 const logger = createLogger({ service: 'notifier-webhook-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -302,6 +302,25 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
     expect(receiver.to(hook)).toHaveLength(1);
     expect(receiver.to(other)).toHaveLength(0);
     expect(JSON.parse(receiver.to(hook)[0].raw).text).toBe(`[PBX backup] "${configuration.name}": no successful run for too long`);
+  });
+
+  it('tries a failing staleness webhook again on each check for STALENESS_WEBHOOK_RETRY_MS after the stale period began, then no more', async () => {
+    const down = receiver.path('500');
+    const { configuration } = await seed({ hooks: [{ url: receiver.url(down) }] });
+    await db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '5 days' WHERE id = $1`, [configuration.id]);
+    const staleness = app.get(StalenessService);
+    await staleness.checkOnce(); // the mail goes (stale_alerted_at = now), the call fails
+    await staleness.checkOnce();
+    expect(receiver.to(down)).toHaveLength(2);
+    const alertedAgo = (ms: number) =>
+      db.dataSource.query(`UPDATE configurations SET stale_alerted_at = now() - $2::bigint * interval '1 millisecond' WHERE id = $1`, [configuration.id, ms]);
+    await alertedAgo(STALENESS_WEBHOOK_RETRY_MS - 60_000);
+    await staleness.checkOnce();
+    expect(receiver.to(down)).toHaveLength(3);
+    await alertedAgo(STALENESS_WEBHOOK_RETRY_MS + 60_000);
+    await staleness.checkOnce();
+    await staleness.checkOnce();
+    expect(receiver.to(down)).toHaveLength(3);
   });
 });
 
