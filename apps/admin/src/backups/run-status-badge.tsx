@@ -24,6 +24,11 @@ export const BADGE_STYLES = {
   label: { overflow: 'visible', textOverflow: 'clip', textTransform: 'none', color: 'var(--mantine-color-dark-9)' },
 } as const;
 
+/** The icon of a status (the list's light rows draw their own badge around it). */
+export function StatusIcon({ status }: { status: Status }) {
+  return <>{LOOK[status].icon}</>;
+}
+
 /** A run's status as icon and word, never colour alone. */
 export function RunStatusBadge({ status }: { status: Status }) {
   const { t } = useTranslation();
