@@ -199,7 +199,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List runs (backup and archive, newest first; runs of deleted configurations included) */
+        /** List runs (backup, archive and safety, newest first; runs of deleted configurations included) */
         get: operations["RunsController_list"];
         put?: never;
         post?: never;
@@ -612,7 +612,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
+            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email" | "s3";
         } & {
             [key: string]: unknown;
         };
@@ -702,7 +702,7 @@ export interface components {
             type?: string;
             target?: string;
             /** @enum {string} */
-            status?: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            status?: "pending" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
             /** @enum {string|null} */
             code?: "successful" | "mountfail" | "alreadyRunning" | "mailtobig" | "sftpRightProblem" | "authFailed" | "hostKeyMismatch" | "notFound" | "quotaExceeded" | "timeout" | "ioError" | null;
             attempts?: number;
@@ -718,6 +718,11 @@ export interface components {
              * @description when a delivery waiting after a transient failure tries again (status pending; code and error say why)
              */
             nextAttemptAt?: string | null;
+            /**
+             * Format: date-time
+             * @description when a delivery held for its configuration's upload window starts (status waiting; not a failure)
+             */
+            heldUntil?: string | null;
             /** @description the last read-back of the stored copy (POST /runs/{id}/verify): verified, mismatch, missing, notVerifiable or the destination's failure code */
             verification?: {
                 /** @enum {string} */
@@ -729,10 +734,16 @@ export interface components {
         Run: {
             /** Format: uuid */
             id: string;
-            /** @enum {string} */
-            kind: "backup" | "archive";
-            configurationId: string;
+            /**
+             * @description backup, archive, or safety: the safety backup a replace restore took before it changed anything (no configuration, never delivered; restore it to undo that restore)
+             * @enum {string}
+             */
+            kind: "backup" | "archive" | "safety";
+            /** @description null for a safety run */
+            configurationId: string | null;
             configurationName: string;
+            /** @description a safety run: the restore that took it */
+            restoreId?: string | null;
             /** @enum {string} */
             trigger: "schedule" | "manual" | "runOnly";
             /** @enum {string} */
@@ -849,10 +860,10 @@ export interface components {
             /** Format: uuid */
             destinationId: string;
             /** @enum {string} */
-            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
+            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email" | "s3";
             target: string;
             /** @enum {string} */
-            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            status: "pending" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
             attempts: number;
             bytesDone: number;
             bytesTotal: number | null;
@@ -861,6 +872,8 @@ export interface components {
             error: string | null;
             /** Format: date-time */
             nextAttemptAt: string | null;
+            /** Format: date-time */
+            heldUntil: string | null;
         };
         ConfigurationPage: {
             items: components["schemas"]["Configuration"][];
@@ -952,12 +965,14 @@ export interface components {
                  */
                 recovery?: "completed" | "rolled-back" | "not-started";
             }[];
-            /** @description the backup of the PBX taken before a replace (restore it to undo) */
+            /** @description the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store */
             safetyBackup: {
                 path?: string;
                 size?: number;
                 sha256?: string;
             } | null;
+            /** @description the run of kind safety that keeps the safety backup: GET /runs/{id}/download, or POST /restores { source: { runId } } to undo this restore */
+            safetyRunId?: string | null;
             /** @description preview only (null until it finished): the archive, and per section the table and audio differences (libs/restore RestorePreview) */
             previewResult?: {
                 archive: {
@@ -1125,6 +1140,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             })[];
             keepLast?: number;
             keepDaily?: number;
@@ -1288,6 +1318,23 @@ export interface components {
                 to: string;
                 /** Format: uuid */
                 id?: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
+                /** Format: uuid */
+                id?: string;
             })[];
             keepLast?: number | null;
             keepDaily?: number | null;
@@ -1437,6 +1484,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             })[];
             /** @default false */
             notifyOnSuccess?: boolean;
@@ -1591,6 +1653,23 @@ export interface components {
                 to: string;
                 /** Format: uuid */
                 id?: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
+                /** Format: uuid */
+                id?: string;
             })[];
             notifyOnSuccess?: boolean;
             /** @enum {string} */
@@ -1686,6 +1765,21 @@ export interface components {
             type: "email";
             /** Format: email */
             to: string;
+        } | {
+            /** @constant */
+            type: "s3";
+            endpoint: string;
+            region: string;
+            bucket: string;
+            prefix?: string;
+            accessKeyId: string;
+            /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+            secretAccessKey?: string;
+            forcePathStyle?: boolean;
+            /** @enum {string} */
+            storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+            objectLockDays?: number;
+            maxUploadBytesPerSecond?: number;
         };
         DestinationTestRequest: {
             destination: {
@@ -1744,6 +1838,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             };
         } | {
             /** Format: uuid */
@@ -1774,7 +1883,7 @@ export interface components {
             /** @enum {string} */
             status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
             /** @enum {string} */
-            kind?: "backup" | "archive";
+            kind?: "backup" | "archive" | "safety";
         };
         DeadLettersQuery: {
             /** @default 1 */
@@ -2935,7 +3044,7 @@ export interface operations {
     RunsController_list: {
         parameters: {
             query?: {
-                kind?: "backup" | "archive";
+                kind?: "backup" | "archive" | "safety";
                 status?: "queued" | "deferred" | "packing" | "dispatching" | "succeeded" | "partially_failed" | "failed" | "cancelled";
                 configurationId?: string;
                 page?: number;

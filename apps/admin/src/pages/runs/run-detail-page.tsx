@@ -137,11 +137,12 @@ export function RunDetailPage() {
   const when = (iso: string | null | undefined) => (iso ? formatInZone(iso, zone, i18n.language) : '–');
   const canDownload = session.can('runs.download') && r?.artifact && !r.artifact.removedAt && FINAL.includes(status) && status !== 'failed';
   // Restore from the run's own file while it is kept, or from a copy a destination holds (restore page, preselected).
-  const canRestore = session.can('restores.start') && r?.kind === 'backup';
+  // A safety run's file is the PBX before a restore: restoring it undoes that restore.
+  const canRestore = session.can('restores.start') && (r?.kind === 'backup' || r?.kind === 'safety');
   const copyLink = (destinationId: string) => {
     const location = r?.deliveries.find((x) => x.destinationId === destinationId && x.status === 'succeeded')?.location;
     const file = location?.split('/').pop();
-    return canRestore && file && r ? `/restore/new?${new URLSearchParams({ configurationId: r.configurationId, destinationId, file })}` : null;
+    return canRestore && file && r?.configurationId ? `/restore/new?${new URLSearchParams({ configurationId: r.configurationId, destinationId, file })}` : null;
   };
 
   return (

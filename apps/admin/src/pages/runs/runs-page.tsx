@@ -12,7 +12,7 @@ import { destinationLabel } from './labels';
 
 const LIMIT = 20;
 const STATUSES: ReadonlyArray<Run['status']> = ['queued', 'deferred', 'packing', 'dispatching', 'succeeded', 'partially_failed', 'failed', 'cancelled'];
-const KINDS: ReadonlyArray<Run['kind']> = ['backup', 'archive'];
+const KINDS: ReadonlyArray<Run['kind']> = ['backup', 'archive', 'safety'];
 type Filter = 'configurationId' | 'status' | 'kind';
 
 /** Backup and archive configurations (deleted ones are not listed: their runs still are). */
