@@ -3,17 +3,20 @@
  * cancelled through the API, then each app's /metrics (the api's port, each worker's
  * HEALTH_PORT) scraped and the series the issue names looked for — run duration by kind and
  * result, deliveries by code, bytes by destination kind, queue depth and consumers per queue,
- * outbox backlog without held-back messages, lock held and waited seconds, dead letters open,
- * each scheduled configuration's last success.
+ * outbox backlog without held-back messages, lock held and waited seconds, dead letters open
+ * (a webhook nobody answers makes one), each scheduled configuration's last success; and every
+ * metric deploy/'s alert rules and dashboard query is served by some app.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MaintenanceLock } from '@pbx/locking';
 import { METRICS } from '@pbx/observability';
 import { seedPbx } from '@pbx/pbx-source';
-import { expectEventually, testUrls } from '@pbx/testing';
+import { expectEventually, repoRoot, testUrls } from '@pbx/testing';
 import { QUEUES, SUBSCRIPTIONS } from '@pbx/contracts';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
-import { APPS, type AppName } from './stack';
+import { APPS, freePort, type AppName } from './stack';
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
 interface Run { id: string; status: string; deliveries: { type: string; status: string; code: string | null }[]; artifact: { size: number } | null }
@@ -81,7 +84,12 @@ describe('metrics from every app, end to end', () => {
   });
 
   it('a backup, a deferred run and its cancel: every app serves the series the issue lists', async () => {
-    const created = await e.api.request<{ configuration: { id: string }; run: { id: string } }>('POST', '/api/v1/backup-configurations', configuration(`Metrics ${randomBytes(3).toString('hex')}`));
+    // Its success goes to a webhook nobody answers: the notifier's event ends as a dead letter.
+    const closedPort = await freePort();
+    const created = await e.api.request<{ configuration: { id: string }; run: { id: string } }>('POST', '/api/v1/backup-configurations', {
+      ...configuration(`Metrics ${randomBytes(3).toString('hex')}`),
+      webhooks: [{ url: `http://127.0.0.1:${closedPort}/hook`, events: ['success'] }],
+    });
     expect(created.status).toBe(201);
     const run = await runUntil(created.body.run.id, (r) => ['succeeded', 'partially_failed', 'failed'].includes(r.status));
     expect(run.status).toBe('succeeded');
@@ -111,8 +119,9 @@ describe('metrics from every app, end to end', () => {
     const all = await expectEventually(async () => {
       const s = await scrapeAll();
       // The relay's and consumers' last steps (notifier's mail) may still be under way.
-      return APPS.every((app) => CONSUMED.every((queue) => find(s[app], METRICS.queueMessages, { queue })[0]?.value === 0)) ? s : null;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: 'queues did not drain, or an app does not report them' });
+      const drained = APPS.every((app) => CONSUMED.every((queue) => find(s[app], METRICS.queueMessages, { queue })[0]?.value === 0));
+      return drained && APPS.every((app) => find(s[app], METRICS.deadLettersOpen)[0]?.value === 1) ? s : null;
+    }, { timeoutMs: 30_000, intervalMs: 500, message: 'queues did not drain or the dead letter is not reported (by every app)' });
 
     // Everything missing or wrong, listed at once.
     const problems: string[] = [];
@@ -126,7 +135,7 @@ describe('metrics from every app, end to end', () => {
       }
       // The audit queue has no consumer on purpose: reporting it would trip the alert on "a queue without consumers".
       check(find(s, METRICS.queueConsumers, { queue: QUEUES.audit }).length === 0, `${app}: no ${METRICS.queueConsumers}{queue="${QUEUES.audit}"}`);
-      check(find(s, METRICS.deadLettersOpen)[0]?.value === 0, `${app}: ${METRICS.deadLettersOpen} 0`);
+      check(find(s, METRICS.deadLettersOpenByQueue, { queue: QUEUES.notifierEvents })[0]?.value === 1, `${app}: ${METRICS.deadLettersOpenByQueue}{queue="${QUEUES.notifierEvents}"} 1`);
       // Per scheduled configuration: its last success (the backup above), interval and creation.
       const lastSuccess = find(s, METRICS.configurationLastSuccess, { configuration_id: configurationId, kind: 'backup' });
       check(lastSuccess.length === 1 && Math.abs(lastSuccess[0].value - Date.now() / 1000) < 300, `${app}: ${METRICS.configurationLastSuccess} of the configuration, recent`);
@@ -155,6 +164,12 @@ describe('metrics from every app, end to end', () => {
     // The api's own totals sit beside the shared ones on its port.
     check(find(all.api, METRICS.runs, { kind: 'backup', status: 'succeeded' })[0]?.value === 1, `api: ${METRICS.runs}{status="succeeded"} 1`);
     check(find(all.api, METRICS.runs, { kind: 'backup', status: 'cancelled' })[0]?.value === 1, `api: ${METRICS.runs}{status="cancelled"} 1`);
+    // What deploy/ queries (the alert rules, the dashboard) is served, not only named in METRICS.
+    const served = new Set(events.map((x) => x.name.replace(/_(bucket|count|sum)$/, '')));
+    const deploy = ['prometheus/pbx-backup.rules.yml', 'grafana/pbx-backup.json'].map((f) => readFileSync(join(repoRoot, 'deploy', f), 'utf8')).join('\n');
+    for (const name of new Set([...deploy.matchAll(/\bpbx_backup_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')))) {
+      check(served.has(name), `deploy/ queries ${name}: no app serves it`);
+    }
     expect(problems).toEqual([]);
   });
 });
