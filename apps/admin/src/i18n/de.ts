@@ -42,6 +42,7 @@ export const de: Strings = {
     cancelled: 'abgebrochen',
     failed: 'fehlgeschlagen',
     pending: 'ausstehend',
+    waiting: 'wartet auf Upload-Zeitfenster',
     running: 'läuft',
   },
   backups: {

@@ -41,6 +41,7 @@ export const en = {
     cancelled: 'cancelled',
     failed: 'failed',
     pending: 'pending',
+    waiting: 'waiting for upload window',
     running: 'running',
   },
   backups: {

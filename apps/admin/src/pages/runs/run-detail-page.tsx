@@ -28,6 +28,7 @@ function deliveriesOf(run: Run | undefined, live: RunDeliveryEvent[]): RunDelive
     code: (d.code ?? null) as RunDeliveryEvent['code'],
     error: d.error ?? null,
     nextAttemptAt: d.nextAttemptAt ?? null,
+    heldUntil: d.heldUntil ?? null,
   }));
 }
 
@@ -330,6 +331,9 @@ export function RunDetailPage() {
                           )}
                           {d.nextAttemptAt && d.status === 'pending' && (
                             <Text size="sm">{t('run.nextAttempt', { when: `${relativeTime(d.nextAttemptAt, i18n.language)} (${when(d.nextAttemptAt)})` })}</Text>
+                          )}
+                          {d.heldUntil && d.status === 'waiting' && (
+                            <Text size="sm" data-testid="delivery-held-until">{t('run.heldUntil', { when: `${relativeTime(d.heldUntil, i18n.language)} (${when(d.heldUntil)})` })}</Text>
                           )}
                           {(() => {
                             const v = verificationOf(d.destinationId);
