@@ -612,7 +612,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
+            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email" | "s3";
         } & {
             [key: string]: unknown;
         };
@@ -860,7 +860,7 @@ export interface components {
             /** Format: uuid */
             destinationId: string;
             /** @enum {string} */
-            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email";
+            type: "local" | "smb" | "sftp" | "dropbox" | "usb" | "email" | "s3";
             target: string;
             /** @enum {string} */
             status: "pending" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
@@ -1140,6 +1140,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             })[];
             keepLast?: number;
             keepDaily?: number;
@@ -1303,6 +1318,23 @@ export interface components {
                 to: string;
                 /** Format: uuid */
                 id?: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
+                /** Format: uuid */
+                id?: string;
             })[];
             keepLast?: number | null;
             keepDaily?: number | null;
@@ -1452,6 +1484,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             })[];
             /** @default false */
             notifyOnSuccess?: boolean;
@@ -1606,6 +1653,23 @@ export interface components {
                 to: string;
                 /** Format: uuid */
                 id?: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
+                /** Format: uuid */
+                id?: string;
             })[];
             notifyOnSuccess?: boolean;
             /** @enum {string} */
@@ -1701,6 +1765,21 @@ export interface components {
             type: "email";
             /** Format: email */
             to: string;
+        } | {
+            /** @constant */
+            type: "s3";
+            endpoint: string;
+            region: string;
+            bucket: string;
+            prefix?: string;
+            accessKeyId: string;
+            /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+            secretAccessKey?: string;
+            forcePathStyle?: boolean;
+            /** @enum {string} */
+            storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+            objectLockDays?: number;
+            maxUploadBytesPerSecond?: number;
         };
         DestinationTestRequest: {
             destination: {
@@ -1759,6 +1838,21 @@ export interface components {
                 type: "email";
                 /** Format: email */
                 to: string;
+            } | {
+                /** @constant */
+                type: "s3";
+                endpoint: string;
+                region: string;
+                bucket: string;
+                prefix?: string;
+                accessKeyId: string;
+                /** @description Write-only: stored encrypted, never returned. On PATCH, omit it on a destination with an id to keep the stored value. */
+                secretAccessKey?: string;
+                forcePathStyle?: boolean;
+                /** @enum {string} */
+                storageClass?: "STANDARD" | "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "REDUCED_REDUNDANCY";
+                objectLockDays?: number;
+                maxUploadBytesPerSecond?: number;
             };
         } | {
             /** Format: uuid */
