@@ -8,7 +8,7 @@ import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, startTcpProxy, tempDir, testEnv, uniqueName, type TcpProxy } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, sftpHostKeyFingerprint, startTcpProxy, tempDir, testEnv, uniqueName, type TcpProxy } from '@pbx/testing';
 import { DispatcherModule } from './dispatcher.module';
 
 const SECRETS_KEY = 'c4'.repeat(32);
@@ -118,6 +118,41 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
     const events: string[] = (await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).map((e: { type: string }) => e.type);
     expect(events.filter((t) => t === 'backup.failed' || t === 'backup.succeeded')).toEqual([]);
     process.stdout.write(`cancel → SMB upload aborted and cleaned up in ${abortedAfterMs} ms\n`);
+  });
+
+  it('SFTP: the upload in flight through the slow link is aborted and its temp file removed', async () => {
+    const sftpProxy = await startTcpProxy({ host: peers.host, port: peers.sftp.port });
+    try {
+      sftpProxy.throttle(1024 * 1024);
+      await startDispatcher();
+      const name = uniqueName('Nightly');
+      const folder = uniqueName('cancel');
+      const cfg = await db.dataSource.transaction(async (tx) => {
+        const c = await tx.save(tx.create(ConfigurationEntity, {
+          kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
+          data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
+        }));
+        await tx.save(tx.create(DestinationEntity, {
+          configurationId: c.id, position: 0, type: 'sftp',
+          settings: { host: peers.host, port: sftpProxy.port, username: peers.sftp.username, path: join(peers.sftp.homeDir, folder), hostKeyFingerprint: sftpHostKeyFingerprint() },
+          secrets: { password: box.seal(peers.sftp.password) },
+        }));
+        return c;
+      });
+      const sftpFolder = join(peers.sftp.homeDir, folder, 'starface-backup', name);
+      const { run } = await packedRun(cfg, 24 * 1024 * 1024);
+      await expectEventually(async () => {
+        const [d] = await deliveriesOf(run.id);
+        return d?.status === 'running' && d.bytesSent > 0;
+      }, { timeoutMs: 30_000 });
+      const cancelledAt = Date.now();
+      await cancel(run.id);
+      await expectEventually(async () => (await deliveriesOf(run.id))[0].status === 'cancelled', { timeoutMs: 30_000 });
+      await expectEventually(() => expect(existsSync(sftpFolder) ? readdirSync(sftpFolder) : []).toEqual([]), { timeoutMs: 30_000 });
+      process.stdout.write(`cancel → SFTP upload aborted and cleaned up in ${Date.now() - cancelledAt} ms\n`);
+    } finally {
+      await sftpProxy.close();
+    }
   });
 
   it('a delivery of a cancelled run whose message comes (again) is not started', async () => {

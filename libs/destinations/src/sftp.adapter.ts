@@ -111,8 +111,16 @@ export class SftpAdapter implements DestinationAdapter<SftpDestinationConfig> {
       aborted.dispose();
       idle.dispose();
       // Whatever went wrong, never leave a partial upload behind (best effort, bounded).
-      if (!renamed) await withTimeout(session.client.delete(tmp, true), 10_000).catch(() => undefined);
-      await withTimeout(session.client.end(), 10_000).catch(() => undefined);
+      if (!renamed && req.signal?.aborted) {
+        // Aborted (a cancelled run): up to `concurrency` writes are still queued on this
+        // connection, and on a slow link a delete would wait behind them. Cut it and delete
+        // over a fresh one.
+        sshOf(session.client).destroy();
+        await withTimeout(this.withSession(config, (client) => client.delete(tmp, true)), 10_000).catch(() => undefined);
+      } else {
+        if (!renamed) await withTimeout(session.client.delete(tmp, true), 10_000).catch(() => undefined);
+        await withTimeout(session.client.end(), 10_000).catch(() => undefined);
+      }
     }
   }
 
