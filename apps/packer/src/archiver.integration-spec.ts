@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { MaintenanceLock } from '@pbx/locking';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { ConfigurationEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
 import { migratePbxSchema, seedPbx, type DeleteArchivedOptions, type PostgresPbxSource } from '@pbx/pbx-source';
 import { startApp } from '@pbx/runtime';
 import { listSar } from '@pbx/sar';
@@ -117,6 +117,28 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     expect(now.voicemails).toEqual(before.voicemails.filter((v) => !selected.voicemails.includes(v.id)));
     for (const v of before.voicemails) expect(existsSync(join(dataDir(), v.file))).toBe(!selected.voicemails.includes(v.id));
   }
+
+  it('cancelled while its archive is delivered: the held lock and the selection go at once, nothing is deleted, a late archive.delivered does nothing', async () => {
+    const before = await pbxItems();
+    await startPacker();
+    const run = await createArchiveRun();
+    await packed(run.id);
+    expect(await lock.currentHolder()).toBe(`archive:${run.id}`);
+    const selected = await db.dataSource.query(`SELECT count(*)::int AS n FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id]);
+    expect(selected[0].n).toBeGreaterThan(0);
+
+    const cancelled = await db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, run.id, { to: 'cancelled', error: null }));
+    expect(cancelled.applied).toBe(true);
+    await expectEventually(async () => (await lock.currentHolder()) === null, { timeoutMs: 10_000 });
+    await expectEventually(async () => (await db.dataSource.query(`SELECT 1 FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id])).length === 0, { timeoutMs: 10_000 });
+
+    // Had every delivery answered just before the cancel, the finalize that comes finds a final run.
+    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'archive.delivered', { runId: run.id, allSucceeded: true }, { correlationId: run.id }));
+    await expectEventually(async () => (await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1 AND type = $2)', [run.id, 'archive.delivered'])).length === 1, { timeoutMs: 20_000 });
+    expect(await pbxItems()).toEqual(before);
+    expect((await runOf(run.id)).status).toBe('cancelled');
+    expect(await lock.currentHolder()).toBeNull();
+  });
 
   it('a deletion that dies midway is completed exactly once by the restarted archiver; nothing else is deleted', async () => {
     const before = await pbxItems();
