@@ -16,11 +16,10 @@
  * Exit code 0 when every figure is 0. Own schemas, AMQP namespace, lock key and directories;
  * all removed afterwards (KEEP_FAULTS_DIR=1 keeps the apps' logs).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { link, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as amqpConnect } from 'amqplib';
@@ -29,6 +28,7 @@ import { Client } from 'pg';
 import { DLQ_SUFFIX, EXCHANGES, RETRY_SUFFIX, SUBSCRIPTIONS } from '@pbx/contracts';
 import { migrateDatabase } from '@pbx/persistence';
 import { generateSpeechWav, migratePbxSchema, SeededRandom, seedPbx, WAV_HEADER_BYTES, WAV_SAMPLE_RATE } from '@pbx/pbx-source';
+import { Apps, hostKeyFingerprint, peers, sha256File, sleep, until, urls } from '../common/bench-apps';
 
 const WORKERS = ['packer', 'dispatcher', 'notifier', 'scheduler', 'api'] as const;
 type Worker = (typeof WORKERS)[number];
@@ -47,23 +47,8 @@ const root = resolve(__dirname, '../../..');
 const appsRoot = resolve(arg('apps-root') ?? root);
 for (const w of workers) if (!WORKERS.includes(w)) throw new Error(`unknown worker ${w}; one of ${WORKERS.join(', ')}`);
 
-// The same servers and peers the tests use (libs/testing is not part of the build).
-const urls = {
-  database: process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/pbx_backup_test',
-  amqp: process.env.TEST_AMQP_URL ?? process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-  redis: process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-};
-const peersDir = resolve(process.env.TEST_PEERS_DIR ?? join(root, 'var/test-peers'));
-const offset = Number(process.env.TEST_PEERS_PORT_OFFSET ?? 0);
-const peers = {
-  sftp: { port: 2222 + offset, username: 'sftpuser', password: 'sftppass', home: join(peersDir, 'sftp/home'), hostKey: join(peersDir, 'sshd/keys/ssh_host_ed25519_key.pub') },
-  smb: { port: 4445 + offset, username: 'smbuser', password: 'smbpass', share: 'backup', dir: join(peersDir, 'samba/share') },
-  smtp: { url: `smtp://127.0.0.1:${2525 + offset}`, maildir: join(peersDir, 'smtp/mail') },
-};
-
 const MiB = 1024 * 1024;
 const FINAL = ['succeeded', 'partially_failed', 'failed'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** mulberry32: a small seeded PRNG, [0, 1). */
 function rng(s: number): () => number {
@@ -75,100 +60,6 @@ function rng(s: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function until<T>(probe: () => Promise<T | null | false>, timeoutMs: number, intervalMs = 50): Promise<T | null> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) return null;
-    await sleep(intervalMs);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-const sha256File = (path: string) =>
-  new Promise<string>((res, rej) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (c) => h.update(c)).on('error', rej).on('end', () => res(h.digest('hex')));
-  });
-
-function hostKeyFingerprint(): string {
-  const [, blob] = readFileSync(peers.sftp.hostKey, 'utf8').trim().split(/\s+/);
-  return `SHA256:${createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The five apps as processes (as `npm start` runs them), each with a /health port and a log. */
-class Apps {
-  private readonly procs = new Map<App, ChildProcess>();
-  private readonly logs = new Map<App, WriteStream>();
-  readonly ports = new Map<App, number>();
-  constructor(private readonly env: Record<string, string>, private readonly logDir: string) {}
-
-  async spawn(app: App): Promise<void> {
-    const port = this.ports.get(app) ?? (await freePort());
-    this.ports.set(app, port);
-    const log = this.logs.get(app) ?? createWriteStream(join(this.logDir, `${app}.log`), { flags: 'a' });
-    this.logs.set(app, log);
-    const child = spawn(process.execPath, [join(appsRoot, 'dist/apps', app, 'src/main.js')], {
-      env: { ...process.env, ...this.env, ...(app === 'api' ? { PORT: String(port) } : { HEALTH_PORT: String(port) }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
-    this.procs.set(app, child);
-  }
-
-  async healthy(app: App): Promise<void> {
-    const ok = await until(async () => {
-      const child = this.procs.get(app)!;
-      if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}; see ${this.logDir}/${app}.log`);
-      return (await fetch(`http://127.0.0.1:${this.ports.get(app)}/health`)).ok;
-    }, 60_000, 100);
-    if (!ok) throw new Error(`${app} did not become healthy; see ${this.logDir}/${app}.log`);
-  }
-
-  /** kill -9, and wait until it is gone. */
-  async kill(app: App): Promise<void> {
-    const child = this.procs.get(app);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  alive(app: App): boolean {
-    const child = this.procs.get(app);
-    return !!child && child.exitCode === null && child.signalCode === null;
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(
-      [...this.procs.values()].map((child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return undefined;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        return exited.finally(() => clearTimeout(force));
-      }),
-    );
-    for (const log of this.logs.values()) log.end();
-  }
 }
 
 interface Trial {
@@ -212,7 +103,7 @@ async function main(): Promise<void> {
   const redis = new Redis(urls.redis);
   const trials: Trial[] = [];
   const folders: string[] = [];
-  let apps: Apps | undefined;
+  let apps: Apps<App> | undefined;
   try {
     await pg.query(`CREATE SCHEMA "${schema}"`);
     await pg.query(`CREATE SCHEMA "${pbxSchema}"`);
@@ -243,7 +134,7 @@ async function main(): Promise<void> {
       MAINTENANCE_LOCK_KEY: lockKey, MAINTENANCE_DEFER_MS: '3000', MAINTENANCE_LOCK_TTL_MS: '4000', MAINTENANCE_RECHECK_MS: '1000',
       RUN_SWEEP_INTERVAL_MS: '2000', SCHEDULER_MAX_SLEEP_MS: '1000', DEFAULT_TIMEZONE: 'UTC',
     };
-    apps = new Apps(env, dir);
+    apps = new Apps<App>(env, dir, appsRoot);
     for (const app of APPS) await apps.spawn(app);
     for (const app of APPS) await apps.healthy(app);
     const a = apps;
