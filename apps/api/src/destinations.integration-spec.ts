@@ -3,7 +3,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import request from 'supertest';
 import { CONNECT_FAILED } from '@pbx/destinations';
-import { expectEventually, peers, sftpHostKeyFingerprint, uniqueName } from '@pbx/testing';
+import { expectEventually, peerS3Destination, peers, sftpHostKeyFingerprint, uniqueName } from '@pbx/testing';
 import { ADMIN_TOKEN, startTestApi, type TestApi } from './api.test-helper';
 
 const V1 = '/api/v1';
@@ -260,15 +260,19 @@ describe('destinations: host keys on save, the test endpoint, the host allowlist
     });
 
     it('refuses saving and testing a destination outside the list (400 naming the field), before connecting', async () => {
-      const saved = await postTo(`${V1}/backup-configurations`, configuration([{ type: 'local' }, sftp({ hostKeyFingerprint: sftpHostKeyFingerprint() }), { type: 'smb', server: 'localhost', share: 'backup', username: 'u', password: 'p', security: 'ntlmssp' }]));
+      const saved = await postTo(`${V1}/backup-configurations`, configuration([{ type: 'local' }, sftp({ hostKeyFingerprint: sftpHostKeyFingerprint() }), { type: 'smb', server: 'localhost', share: 'backup', username: 'u', password: 'p', security: 'ntlmssp' }, peerS3Destination('hosts')]));
       expect(saved.status).toBe(400);
       expect(saved.body.errors).toEqual([
         { field: 'destinations[1].host', message: 'is not in DESTINATION_HOSTS_ALLOWED' },
         { field: 'destinations[2].server', message: 'is not in DESTINATION_HOSTS_ALLOWED' },
+        // s3: the endpoint URL's host is judged.
+        { field: 'destinations[3].endpoint', message: 'is not in DESTINATION_HOSTS_ALLOWED' },
       ]);
       const tested = await postTo(`${V1}/destinations/test`, { destination: sftp() });
       expect(tested.status).toBe(400);
       expect(tested.body.errors).toEqual([{ field: 'destination.host', message: 'is not in DESTINATION_HOSTS_ALLOWED' }]);
+      const testedS3 = await postTo(`${V1}/destinations/test`, { destination: peerS3Destination('hosts') });
+      expect(testedS3.body.errors).toEqual([{ field: 'destination.endpoint', message: 'is not in DESTINATION_HOSTS_ALLOWED' }]);
     });
 
     it('a stored destination outside the list is not tested either', async () => {

@@ -2,9 +2,9 @@ import { DataSource } from 'typeorm';
 import type { DestinationConfig, DestinationRegistry } from '@pbx/destinations';
 import { createDestinationRegistry } from '@pbx/destinations/adapters';
 import { OutboxWriter } from '@pbx/messaging';
-import { createLogger } from '@pbx/observability';
+import { createLogger, type Logger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, type RunSnapshot } from '@pbx/persistence';
-import { DropboxFake, makeTestArchive, migratedDatabase, peerSftpDestination, peerSmbDestination, startDropboxFake, tempDir, uniqueName } from '@pbx/testing';
+import { DropboxFake, makeTestArchive, migratedDatabase, peerS3Destination, peerSftpDestination, peerSmbDestination, startDropboxFake, tempDir, uniqueName } from '@pbx/testing';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -50,6 +50,7 @@ describe('retention per destination kind, across a rename (real peers, real Post
     ['sftp', () => peerSftpDestination(sub) as DestinationConfig],
     ['smb (smbclient)', () => peerSmbDestination(sub) as DestinationConfig],
     ['dropbox (fake)', () => ({ type: 'dropbox', refreshToken: fake.issueRefreshToken(), path: `/${sub}` }) as DestinationConfig],
+    ['s3 (s3rver)', () => peerS3Destination(sub) as DestinationConfig],
   ];
 
   async function seed(dataSource: DataSource, oldName: string, newName: string, kind: DestinationEntity['type']) {
@@ -106,4 +107,31 @@ describe('retention per destination kind, across a rename (real peers, real Post
     expect(await registry.list(config, oldName)).toEqual([`${oldName}_20261102-233000.copy.sar`]);
     expect(await registry.list(config, newName)).toEqual([...copies.slice(8).map((c) => c.fileName), 'manual.sar'].sort());
   }, 120_000);
+  it('s3 with objectLockDays: a copy still locked is never deleted, reported, and not counted pruned; the others go', async () => {
+    const config = peerS3Destination(uniqueName('lock')) as DestinationConfig;
+    const name = uniqueName('Locked');
+    const { cfg, dest } = await seed(db.dataSource, name, name, 's3');
+    const copies = Array.from({ length: 4 }, (_, i) => ({ takenAt: new Date(Date.parse('2026-11-01T22:30:00Z') + i * DAY_MS), fileName: `${name}_2026110${i + 2}-233000.sar` }));
+    for (const [i, c] of copies.entries()) {
+      // The two oldest under a one-day lock (from now): still locked when retention runs.
+      await registry.deliver(i < 2 ? { ...config, objectLockDays: 1 } as DestinationConfig : config, { ...archive, fileName: c.fileName, configurationName: name });
+      const snapshot: RunSnapshot = { name, reportTo: 'ops@example.com', language: 'en', notifyOnSuccess: false, keepLast: 1, interval: 'daily', data: cfg.data, destinations: [{ id: dest.id, type: 's3' }] };
+      await db.dataSource.transaction(async (tx) => {
+        const run = await tx.save(tx.create(RunEntity, { kind: 'backup', configurationId: cfg.id, configurationName: name, trigger: 'schedule', status: 'succeeded', scheduledFor: c.takenAt, snapshot, artifactFileName: c.fileName }));
+        await tx.save(tx.create(DeliveryEntity, { runId: run.id, destinationId: dest.id, type: 's3', status: 'succeeded', code: 'successful', location: `starface-backup/${name}/${c.fileName}`, finishedAt: c.takenAt }));
+      });
+    }
+    const warned: Array<Record<string, unknown>> = [];
+    const recording = { info: () => undefined, warn: (fields: Record<string, unknown>) => warned.push(fields) } as unknown as Logger;
+    const service = new RetentionService(new DeliveriesRepository(db.dataSource, new OutboxWriter(db.schema), new RunLifecycle()), registry, recording);
+    const latest: RunSnapshot = { name, reportTo: 'ops@example.com', language: 'en', notifyOnSuccess: false, keepLast: 1, timezone: 'UTC', interval: 'daily', data: cfg.data, destinations: [] };
+
+    const pruned = await service.apply(latest, cfg.id, dest.id, config);
+    expect(pruned.map((f) => f.fileName)).toEqual([copies[2].fileName]);
+    expect(await registry.list(config, name)).toEqual([copies[0].fileName, copies[1].fileName, copies[3].fileName]);
+    expect(warned.map((w) => w.fileName).sort()).toEqual([copies[0].fileName, copies[1].fileName]);
+    expect(Date.parse(String(warned[0].retainUntil))).toBeGreaterThan(Date.now() + DAY_MS - 120_000);
+    const unpruned = await db.dataSource.query(`SELECT location FROM deliveries WHERE destination_id = $1 AND pruned_at IS NULL ORDER BY location`, [dest.id]);
+    expect(unpruned.map((r: { location: string }) => r.location)).toEqual([0, 1, 3].map((i) => `starface-backup/${name}/${copies[i].fileName}`));
+  }, 60_000);
 });

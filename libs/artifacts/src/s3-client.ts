@@ -1,4 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { LookupFunction } from 'node:net';
 
 /** How to reach one S3-compatible bucket (the artifact store's or an `s3` destination's). */
 export interface S3Settings {
@@ -13,6 +16,11 @@ export interface S3Settings {
   /** Connecting may take this long; a request may go this long without a byte moving. */
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /**
+   * Resolves every host name the client dials (an allowlist judges the address actually
+   * connected to; virtual-hosted buckets dial `<bucket>.<endpoint host>`). Unset: the system's.
+   */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -31,7 +39,13 @@ export function createS3Client(s: S3Settings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The dispatcher's own retry policy decides about waiting longer (docs/architecture.md).
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: s.connectTimeoutMs ?? 20_000, requestTimeout: s.idleTimeoutMs ?? 60_000 },
+    requestHandler: {
+      connectionTimeout: s.connectTimeoutMs ?? 20_000,
+      // Inactivity, not the whole request: smithy's requestTimeout is wall-clock (and only warns
+      // unless told to throw), which would cut a slow but moving part upload.
+      socketTimeout: s.idleTimeoutMs ?? 60_000,
+      ...(s.lookup ? { httpAgent: new HttpAgent({ keepAlive: true, lookup: s.lookup }), httpsAgent: new HttpsAgent({ keepAlive: true, lookup: s.lookup }) } : {}),
+    },
   });
 }
 

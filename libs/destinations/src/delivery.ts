@@ -117,6 +117,24 @@ export class DeliveryError extends Error {
   }
 }
 
+/**
+ * Retention asked to delete a copy whose Object Lock (s3 `objectLockDays`) has not expired: it
+ * stays, and retention reports it instead of counting it pruned.
+ */
+export class ObjectLockedError extends DeliveryError {
+  constructor(
+    readonly key: string,
+    readonly retainUntil: Date,
+  ) {
+    super('sftpRightProblem', `${key} is under Object Lock until ${retainUntil.toISOString()}; it is kept`, true);
+    this.name = 'ObjectLockedError';
+  }
+}
+
+export function isObjectLocked(err: unknown): err is ObjectLockedError {
+  return err instanceof ObjectLockedError;
+}
+
 export function isDeliveryError(err: unknown): err is DeliveryError {
   return err instanceof DeliveryError;
 }

@@ -20,6 +20,8 @@ interface AdapterFields {
   smb: { password: string };
   /** Absolute server path or "." (the login directory): stored with its default applied. */
   sftp: { path: string; passphrase?: string };
+  /** A stored S3 destination always has its secret key (SECRETS_NEEDED refuses one without). */
+  s3: { secretAccessKey: string };
 }
 
 type AdapterConfig<K extends DestinationKind> = Omit<Extract<DestinationBody, { type: K }>, RequestOnlyField | keyof AdapterFields[K]> & AdapterFields[K];
@@ -33,3 +35,4 @@ export type SmbDestinationConfig = ConfigOf<'smb'>;
 export type SftpDestinationConfig = ConfigOf<'sftp'>;
 export type DropboxDestinationConfig = ConfigOf<'dropbox'>;
 export type EmailDestinationConfig = ConfigOf<'email'>;
+export type S3DestinationConfig = ConfigOf<'s3'>;

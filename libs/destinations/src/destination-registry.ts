@@ -5,6 +5,7 @@ import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, Rea
 import { DropboxAdapter, DropboxAdapterOptions } from './dropbox.adapter';
 import { EmailAdapter } from './email.adapter';
 import { LocalAdapter } from './local.adapter';
+import { S3Adapter, type S3AdapterOptions } from './s3.adapter';
 import { SftpAdapter, SftpAdapterOptions } from './sftp.adapter';
 import { maskErrorPaths, maskReportPaths, maskServerPaths, type PathMask } from './server-paths';
 import { HostAllowlist } from './host-allowlist';
@@ -30,13 +31,15 @@ export interface DestinationRegistryOptions {
   mailMaxBytes?: number;
   dropbox: DropboxAdapterOptions;
   sftp?: SftpAdapterOptions;
-  /** Where SFTP and SMB destinations may connect (DESTINATION_HOSTS_ALLOWED); default anywhere. */
+  /** S3 tuning (part size, parts in flight); hosts and timeouts come from the options above. */
+  s3?: Omit<S3AdapterOptions, 'hosts' | 'connectTimeoutMs' | 'idleTimeoutMs'>;
+  /** Where SFTP, SMB and S3 destinations may connect (DESTINATION_HOSTS_ALLOWED); default anywhere. */
   hosts?: HostAllowlist;
   smb?: Omit<SmbAdapterOptions, 'tempDir'>;
   /** Private temp files (SMB credential files, the legacy SMB worker script). */
   tempDir?: string;
   /**
-   * Network destinations (SFTP, SMB, e-mail): how long connecting may take, and how long a
+   * Network destinations (SFTP, SMB, S3, e-mail): how long connecting may take, and how long a
    * connection may go without anything moving before the attempt is aborted (transient
    * `timeout`). DESTINATION_CONNECT_TIMEOUT_MS / DESTINATION_IDLE_TIMEOUT_MS; default 20 s / 60 s.
    */
@@ -69,6 +72,7 @@ export function createDestinationRegistry(options: DestinationRegistryOptions): 
     }),
     sftp: new SftpAdapter({ hosts: options.hosts, readyTimeoutMs: connectMs, idleTimeoutMs: idleMs, ...options.sftp }),
     dropbox: new DropboxAdapter(options.dropbox),
+    s3: new S3Adapter({ hosts: options.hosts, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs, ...options.s3 }),
     email: new EmailAdapter({ smtpUrl: options.smtpUrl, mailFrom: options.mailFrom, maxBytes: options.mailMaxBytes, connectTimeoutMs: connectMs, idleTimeoutMs: idleMs }),
   };
   const get = <T extends DestinationType>(type: T): DestinationAdapter<ConfigOf<T>> => {

@@ -1,6 +1,7 @@
 import type { DeliveryFailureCode } from '@pbx/contracts';
 import { classifyFault, type FaultRule } from './fault-table';
 import { FS_FAULTS, type FsFault } from './fs-faults';
+import { S3_FAULTS, type S3Fault } from './s3-faults';
 import { SFTP_FAULTS, type SftpFault } from './sftp-faults';
 import { SMB_FAULTS, type SmbFault } from './smb-faults';
 import { SMTP_FAULTS, type SmtpFault } from './smtp-faults';
@@ -124,4 +125,34 @@ tableSpec<SmtpFault>('SMTP_FAULTS (e-mail)', SMTP_FAULTS, [
   [{ code: 'EMESSAGE', responseCode: 451, message: 'Requested action aborted: local error' }, 'ioError', false],
   [{ code: 'EMESSAGE', responseCode: 554, message: 'Transaction failed' }, 'ioError', true],
   [{ code: 'EOTHER', message: '?' }, 'ioError', false],
+]);
+
+tableSpec<S3Fault>('S3_FAULTS', S3_FAULTS, [
+  [{ name: 'QuotaExceeded', status: 403 }, 'quotaExceeded', true],
+  [{ name: 'EntityTooLarge', status: 400 }, 'quotaExceeded', true],
+  [{ name: 'XMinioStorageFull', status: 507 }, 'quotaExceeded', true],
+  [{ name: 'Error', status: 507 }, 'quotaExceeded', true],
+  [{ name: 'InvalidAccessKeyId', status: 403 }, 'authFailed', true],
+  [{ name: 'SignatureDoesNotMatch', status: 403 }, 'authFailed', true],
+  [{ name: 'AccessDenied', status: 403 }, 'authFailed', true],
+  [{ name: 'ExpiredToken', status: 400 }, 'authFailed', true],
+  [{ name: 'Forbidden', status: 403 }, 'authFailed', true],
+  [{ name: 'NoSuchBucket', status: 404 }, 'notFound', true],
+  [{ name: 'InvalidBucketName', status: 400 }, 'notFound', true],
+  [{ name: 'InvalidRequest', status: 400, message: 'Bucket is missing Object Lock Configuration' }, 'ioError', true],
+  [{ name: 'InvalidStorageClass', status: 400 }, 'ioError', true],
+  [{ name: 'NotImplemented', status: 501 }, 'ioError', true],
+  [{ name: 'TimeoutError', message: 'Socket timed out without establishing a connection within 20000 ms' }, 'timeout', false],
+  [{ name: 'TimeoutError', message: 'the request socket timed out after 60000 ms of inactivity' }, 'timeout', false],
+  [{ name: 'RequestTimeout', status: 400 }, 'timeout', false],
+  [{ name: 'Error', errno: 'ETIMEDOUT' }, 'timeout', false],
+  [{ name: 'AbortError', message: 'Request aborted' }, 'timeout', false],
+  [{ name: 'Error', errno: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9000' }, 'mountfail', false],
+  [{ name: 'Error', errno: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND minio' }, 'mountfail', false],
+  [{ name: 'Error', message: 'AWS SDK error wrapper for Error: connect EHOSTUNREACH 10.0.0.9:9000' }, 'mountfail', false],
+  [{ name: 'Error', errno: 'ERR_TLS_CERT_ALTNAME_INVALID' }, 'mountfail', false],
+  [{ name: 'SlowDown', status: 503 }, 'ioError', false],
+  [{ name: 'InternalError', status: 500 }, 'ioError', false],
+  [{ name: 'Error', errno: 'ECONNRESET', message: 'socket hang up' }, 'ioError', false],
+  [{ name: 'Error', message: 'something odd' }, 'ioError', false],
 ]);

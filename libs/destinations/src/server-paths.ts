@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DeliveryError, errorMessage, type TestReport } from './delivery';
+import { DeliveryError, errorMessage, ObjectLockedError, type TestReport } from './delivery';
 
 /** A server directory and the prefix that replaces `<dir>/` in texts leaving the destinations. */
 export type PathMask = readonly [dir: string, shownAs: string];
@@ -28,6 +28,8 @@ export function maskServerPaths(text: string, masks: readonly PathMask[]): strin
 
 /** The same error (code, permanence, cause) with server paths masked in its message. */
 export function maskErrorPaths(err: unknown, masks: readonly PathMask[]): DeliveryError {
+  // Its message holds an object key, not a server path; callers tell it by its class.
+  if (err instanceof ObjectLockedError) return err;
   const code = err instanceof DeliveryError ? err.code : 'ioError';
   const permanent = err instanceof DeliveryError ? err.permanent : false;
   return new DeliveryError(code, maskServerPaths(errorMessage(err), masks), permanent, { cause: err });

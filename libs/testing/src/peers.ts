@@ -103,6 +103,25 @@ export function peerSmbDestination(sub: string, driver: 'smbclient' | 'legacy-sm
   };
 }
 
+/** An s3 destination in the s3rver peer's bucket, below `prefix`. */
+export function peerS3Destination(prefix: string) {
+  return {
+    type: 's3' as const,
+    endpoint: peers.s3.endpoint,
+    region: peers.s3.region,
+    bucket: peers.s3.bucket,
+    prefix,
+    accessKeyId: peers.s3.accessKeyId,
+    secretAccessKey: peers.s3.secretAccessKey,
+    forcePathStyle: true,
+  };
+}
+
+/** Where s3rver keeps the object `key` of its bucket on this machine. */
+export function s3rverObjectPath(key: string): string {
+  return join(peers.s3.dataDir, peers.s3.bucket, `${key}._S3rver_object`);
+}
+
 /** The ed25519 host key fingerprint as `ssh-keygen -lf` prints it ("SHA256:…", unpadded). */
 export function sftpHostKeyFingerprint(): string {
   const [, blob] = readFileSync(peers.sftp.hostKeyPath, 'utf8').trim().split(/\s+/);

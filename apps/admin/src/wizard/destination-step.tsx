@@ -1,5 +1,5 @@
 import { Alert, Button, Checkbox, Code, Group, Paper, PasswordInput, Radio, Select, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
-import { IconBrandDropbox, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconServer, IconUsb } from '@tabler/icons-react';
+import { IconBrandDropbox, IconBucket, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconServer, IconUsb } from '@tabler/icons-react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -13,6 +13,7 @@ const ICONS: Record<DestinationType, ReactNode> = {
   dropbox: <IconBrandDropbox size={28} aria-hidden />,
   usb: <IconUsb size={28} aria-hidden />,
   email: <IconMail size={28} aria-hidden />,
+  s3: <IconBucket size={28} aria-hidden />,
 };
 
 const SECURITY = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
@@ -28,7 +29,7 @@ interface Props {
   note?: string;
 }
 
-/** Step 3: exactly one of the six destinations, then its access data and a connection test. */
+/** Step 3: exactly one of the seven destinations, then its access data and a connection test. */
 export function DestinationStep({ form, editing, errors, update, legend, note }: Props) {
   const { t } = useTranslation();
   const err = (k: string) => errors[`destinations[0].${k}`];
@@ -100,6 +101,20 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
                   {text('port', t('wizard.port'), { type: 'number', description: '22' })}
                 </Group>
                 {text('path', t('wizard.path'), { description: t('wizard.sftpPathHint') })}
+              </>
+            )}
+            {form.type === 's3' && (
+              <>
+                {text('endpoint', t('wizard.s3Endpoint'), { required: true, description: t('wizard.s3EndpointHint') })}
+                <Group grow align="flex-start">
+                  {text('region', t('wizard.s3Region'), { required: true, description: 'eu-central-1' })}
+                  {text('bucket', t('wizard.s3Bucket'), { required: true })}
+                </Group>
+                {text('prefix', t('wizard.s3Prefix'))}
+                {text('accessKeyId', t('wizard.s3AccessKeyId'), { required: true })}
+                {password('secretAccessKey', t('wizard.s3SecretAccessKey'))}
+                <Checkbox label={t('wizard.s3PathStyle')} checked={form.fields.forcePathStyle === 'true'} onChange={(e) => setField('forcePathStyle', e.currentTarget.checked ? 'true' : '')} error={err('forcePathStyle')} />
+                {text('objectLockDays', t('wizard.s3ObjectLockDays'), { type: 'number', description: t('wizard.s3ObjectLockHint') })}
               </>
             )}
             {form.type === 'dropbox' && <DropboxAccess form={form} error={err('authorizationCode')} setCode={(v) => setField('authorizationCode', v)} />}

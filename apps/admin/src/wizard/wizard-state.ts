@@ -22,10 +22,13 @@ export interface WizardForm {
   action: Action;
 }
 
-export const DESTINATION_TYPES: readonly DestinationType[] = ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email'];
+export const DESTINATION_TYPES: readonly DestinationType[] = ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email', 's3'];
 export const INTERVALS: readonly Interval[] = ['manual', 'hourly', 'daily', 'weekly', 'monthly'];
 export const ACTIONS: readonly Action[] = ['saveAndRun', 'runOnly', 'save'];
-export const SECRET_FIELDS = ['password', 'authorizationCode'];
+export const SECRET_FIELDS = ['password', 'authorizationCode', 'secretAccessKey'];
+/** Fields the api takes as numbers or booleans (the form keeps strings; a checkbox is 'true' or ''). */
+const NUMBER_FIELDS = ['port', 'objectLockDays', 'maxUploadBytesPerSecond'];
+const BOOLEAN_FIELDS = ['forcePathStyle'];
 
 /** Which step shows a field; API errors jump there (errors[].field, e.g. destinations[0].host). */
 export function stepOfField(field: string): number {
@@ -92,6 +95,7 @@ export function formFromConfiguration(c: Configuration): WizardForm {
     // Secrets come back as "***": the form leaves them empty, meaning "keep the stored one".
     if (k === 'id' || k === 'type' || k.startsWith('has') || SECRET_FIELDS.includes(k) || k === 'hostKeyFingerprint') continue;
     if (typeof v === 'string' || typeof v === 'number') fields[k] = String(v);
+    if (typeof v === 'boolean') fields[k] = v ? 'true' : '';
   }
   return {
     name: c.name,
@@ -148,6 +152,10 @@ export function validateStep(step: number, f: WizardForm, editing: boolean): Pro
       case 'dropbox':
         if (!editing && !v.authorizationCode?.trim()) p[d('authorizationCode')] = 'required';
         break;
+      case 's3':
+        for (const k of ['endpoint', 'region', 'bucket', 'accessKeyId']) if (!v[k]?.trim()) p[d(k)] = 'required';
+        if (!editing && !v.secretAccessKey) p[d('secretAccessKey')] = 'required';
+        break;
       case 'email':
         if (!v.to?.trim()) p[d('to')] = 'required';
         else if (!EMAIL.test(v.to.trim())) p[d('to')] = 'invalidEmail';
@@ -167,7 +175,7 @@ export function toDestination(f: WizardForm): DestinationRequest {
   for (const [k, raw] of Object.entries(f.fields)) {
     const value = SECRET_FIELDS.includes(k) ? raw : raw.trim();
     if (!value) continue;
-    out[k] = k === 'port' ? Number(value) : value;
+    out[k] = NUMBER_FIELDS.includes(k) ? Number(value) : BOOLEAN_FIELDS.includes(k) ? value === 'true' : value;
   }
   if (f.type === 'sftp' && f.confirmedFingerprint) out.hostKeyFingerprint = f.confirmedFingerprint;
   return out as DestinationRequest;

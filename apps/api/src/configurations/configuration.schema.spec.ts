@@ -41,6 +41,14 @@ const GOOD_DESTINATIONS: Record<string, unknown[]> = {
   ],
   usb: [{ type: 'usb' }, { type: 'usb', device: 'BACKUP-STICK' }, { type: 'usb', device: 'sdb1' }],
   email: [{ type: 'email', to: 'backup@example.com' }],
+  s3: [
+    { type: 's3', endpoint: 'https://s3.eu-central-1.amazonaws.com', region: 'eu-central-1', bucket: 'pbx-backups', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' },
+    {
+      type: 's3', endpoint: 'http://minio.local:9000/', region: 'us-east-1', bucket: 'backup.site-a', prefix: 'pbx/site-a', accessKeyId: 'minio', secretAccessKey: 'x',
+      forcePathStyle: true, storageClass: 'STANDARD_IA', objectLockDays: 30, maxUploadBytesPerSecond: 1048576,
+    },
+    { type: 's3', endpoint: 'http://[::1]:4568', region: 'us-east-1', bucket: 'b12', accessKeyId: 'k', secretAccessKey: 'x' },
+  ],
 };
 
 describe('createBackupConfigurationSchema: accepted bodies', () => {
@@ -205,8 +213,9 @@ describe('createBackupConfigurationSchema: the validation matrix', () => {
 describe('destinations: the validation matrix', () => {
   const smb = GOOD_DESTINATIONS.smb[0] as Body;
   const sftp = GOOD_DESTINATIONS.sftp[0] as Body;
+  const s3 = { type: 's3', endpoint: 'https://s3.example.com', region: 'eu-central-1', bucket: 'pbx', accessKeyId: 'k', secretAccessKey: 'x' };
   const cases: Array<[string, unknown, string, RegExp]> = [
-    ['unknown type', { type: 'ftp' }, 'destinations[0].type', /one of local, smb, sftp, dropbox, usb, email/],
+    ['unknown type', { type: 'ftp' }, 'destinations[0].type', /one of local, smb, sftp, dropbox, usb, email, s3/],
     ['missing type', { path: 'x' }, 'destinations[0].type', /is required/],
     ['not an object', 'local', 'destinations[0]', /must be an object/],
     ['null', null, 'destinations[0]', /must be an object/],
@@ -274,6 +283,20 @@ describe('destinations: the validation matrix', () => {
     ['usb device ..', { type: 'usb', device: '..' }, 'destinations[0].device', /"\." or "\.\."/],
     ['usb device empty', { type: 'usb', device: '' }, 'destinations[0].device', /must not be empty/],
     ['usb device too long', { type: 'usb', device: 'd'.repeat(256) }, 'destinations[0].device', /255 bytes/],
+    // s3
+    ['s3 without secret key', { type: 's3', endpoint: 'https://s3.example.com', region: 'eu-central-1', bucket: 'pbx', accessKeyId: 'k' }, 'destinations[0].secretAccessKey', /is required/],
+    ['s3 endpoint without protocol', { ...s3, endpoint: 's3.example.com' }, 'destinations[0].endpoint', /http\(s\) URL/],
+    ['s3 endpoint ftp', { ...s3, endpoint: 'ftp://s3.example.com' }, 'destinations[0].endpoint', /https:\/\/ or http:\/\//],
+    ['s3 endpoint with a path', { ...s3, endpoint: 'https://s3.example.com/pbx' }, 'destinations[0].endpoint', /without a path/],
+    ['s3 endpoint with credentials', { ...s3, endpoint: 'https://k:s@s3.example.com' }, 'destinations[0].endpoint', /credentials/],
+    ['s3 bucket upper case', { ...s3, bucket: 'PBX' }, 'destinations[0].bucket', /lower-case/],
+    ['s3 bucket too short', { ...s3, bucket: 'ab' }, 'destinations[0].bucket', /3 to 63/],
+    ['s3 region with spaces', { ...s3, region: 'eu central' }, 'destinations[0].region', /region name/],
+    ['s3 prefix absolute', { ...s3, prefix: '/pbx' }, 'destinations[0].prefix', /relative/],
+    ['s3 prefix ..', { ...s3, prefix: 'a/../b' }, 'destinations[0].prefix', /"\." or "\.\."/],
+    ['s3 storage class GLACIER', { ...s3, storageClass: 'GLACIER' }, 'destinations[0].storageClass', /one of STANDARD/],
+    ['s3 objectLockDays 0', { ...s3, objectLockDays: 0 }, 'destinations[0].objectLockDays', /whole number from 1 to 36500/],
+    ['s3 forcePathStyle not a boolean', { ...s3, forcePathStyle: 'yes' }, 'destinations[0].forcePathStyle', /true or false/],
     // email
     ['email missing to', { type: 'email' }, 'destinations[0].to', /is required/],
     ['email bad to', { type: 'email', to: 'backup' }, 'destinations[0].to', /e-mail address/],
@@ -436,7 +459,7 @@ describe('patchBackupConfigurationSchema', () => {
 
 describe('helpers', () => {
   it('SECRET_FIELDS lists the write-only fields and withoutSecrets drops them', () => {
-    expect([...SECRET_FIELDS].sort()).toEqual(['authorizationCode', 'password', 'privateKey', 'refreshToken']);
+    expect([...SECRET_FIELDS].sort()).toEqual(['authorizationCode', 'password', 'privateKey', 'refreshToken', 'secretAccessKey']);
     const dest = validate(destinationSchema, { type: 'sftp', host: 'h', username: 'u', password: 'p', privateKey: PRIVATE_KEY });
     const safe = withoutSecrets(dest);
     expect(safe).toEqual({ type: 'sftp', host: 'h', username: 'u', port: 22, path: '.' });
@@ -481,7 +504,9 @@ describe('JSON Schema (OpenAPI)', () => {
     expect(json.additionalProperties).toBe(false);
     expect(json.properties.timezone.default).toBe('Europe/Berlin');
     const kinds = json.properties.destinations.items?.oneOf ?? [];
-    expect(kinds.map((k) => k.properties.type.const)).toEqual(['local', 'smb', 'sftp', 'dropbox', 'usb', 'email']);
+    expect(kinds.map((k) => k.properties.type.const)).toEqual(['local', 'smb', 'sftp', 'dropbox', 'usb', 'email', 's3']);
+    expect(kinds[6].properties.secretAccessKey.writeOnly).toBe(true);
+    expect(kinds[6].properties.accessKeyId.writeOnly).toBeUndefined();
     const sftp = kinds[2].properties;
     expect(sftp.password.writeOnly).toBe(true);
     expect(sftp.privateKey.writeOnly).toBe(true);

@@ -110,6 +110,7 @@ export const DESTINATION_LABELS = {
   dropbox: 'DROPBOX',
   usb: 'USB',
   email: 'EMAIL',
+  s3: 'S3',
 } as const satisfies Record<DestinationType, string>;
 
 /** "[SFTP]10.0.0.5:/backups"; a target the dispatcher left empty still names the type. */

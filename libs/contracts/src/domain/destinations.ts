@@ -88,8 +88,54 @@ const emailDestination = z.strictObject({
   to: email(),
 });
 
+/**
+ * Storage classes an `s3` destination may ask for: those read back at once (verification and
+ * restores read copies). GLACIER and DEEP_ARCHIVE need a restore request first, so they are not offered.
+ */
+export const S3_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'REDUCED_REDUNDANCY'] as const;
+export type S3StorageClass = (typeof S3_STORAGE_CLASSES)[number];
+
+/** An S3 endpoint: an http(s) origin, e.g. https://s3.eu-central-1.amazonaws.com or http://minio:9000. */
+function endpointProblems(v: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'must be an http(s) URL like https://s3.eu-central-1.amazonaws.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must start with https:// or http://';
+  if (url.username || url.password) return 'must not contain credentials (use accessKeyId and secretAccessKey)';
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return 'must be the server only, without a path (the bucket is its own field)';
+  if (v.length > 1024) return 'must be at most 1024 characters';
+  return undefined;
+}
+
+/** AWS's bucket naming rules (3–63 of a-z 0-9 . -, starting and ending with a letter or digit). */
+function bucketProblems(v: string): string | undefined {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) return 'must be 3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit';
+  if (v.includes('..')) return 'must not contain two dots in a row';
+  return undefined;
+}
+
+const s3Destination = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: checkedString('an http(s) URL', endpointProblems),
+  region: checkedString('a region', (v) => (/^[a-z0-9-]{1,64}$/.test(v) ? undefined : 'must be a region name like eu-central-1 (a-z, 0-9, -)')),
+  bucket: checkedString('a bucket name', bucketProblems),
+  /** Key prefix inside the bucket ("site-a/pbx"); objects go to `<prefix>/starface-backup/<name>/<file>`. */
+  prefix: checkedString('a relative path', relativePathProblems).optional(),
+  accessKeyId: plainText(1, 256),
+  secretAccessKey: secretText(1024).optional(),
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO and most self-hosted servers want. Default false (virtual-hosted). */
+  forcePathStyle: bool().optional(),
+  storageClass: oneOf(S3_STORAGE_CLASSES).optional(),
+  /** Write every object under Object Lock COMPLIANCE for this many days; retention never deletes one still locked. */
+  objectLockDays: intBetween(1, 36500).optional(),
+  ...uploadLimit,
+});
+
 /** The kinds' shapes, in the order error messages list them. */
-const SHAPES = [localDestination, smbDestination, sftpDestination, dropboxDestination, usbDestination, emailDestination] as const;
+const SHAPES = [localDestination, smbDestination, sftpDestination, dropboxDestination, usbDestination, emailDestination, s3Destination] as const;
 
 type Shape = (typeof SHAPES)[number];
 export type DestinationKind = Shape['shape']['type']['value'];
@@ -137,6 +183,7 @@ export const SECRETS_NEEDED: Record<DestinationKind, ((has: (field: string) => b
     has('authorizationCode') || has('refreshToken')
       ? undefined
       : { field: 'authorizationCode', message: 'is required: the confirmation key Dropbox shows after you allow access (or a refreshToken)' },
+  s3: (has) => (has('secretAccessKey') ? undefined : { field: 'secretAccessKey', message: 'is required' }),
 };
 
 /** The secret a destination lacks, given which fields it has (values are not looked at beyond presence). */
@@ -144,7 +191,10 @@ export function missingSecret(kind: DestinationKind, present: Record<string, unk
   return SECRETS_NEEDED[kind]?.((field) => present[field] !== undefined && present[field] !== null && present[field] !== '');
 }
 
-/** The field naming the server a kind connects to (null: none), judged by DESTINATION_HOSTS_ALLOWED. */
+/**
+ * The field naming the server a kind connects to (null: none), judged by DESTINATION_HOSTS_ALLOWED;
+ * a URL field (s3's endpoint) is judged by its host.
+ */
 export const HOST_FIELD: Record<DestinationKind, string | null> = {
   local: null,
   usb: null,
@@ -152,6 +202,8 @@ export const HOST_FIELD: Record<DestinationKind, string | null> = {
   email: null,
   smb: 'server',
   sftp: 'host',
+  /** A URL: its host name is judged (and the address the adapter dials). */
+  s3: 'endpoint',
 };
 
 // ---------------------------------------------------------------------------------------------
