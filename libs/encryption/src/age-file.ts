@@ -2,17 +2,28 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-// ESM-only package: the built apps load it with require() of ESM (Node >= 20.19), Jest through
-// @swc/jest (transformIgnorePatterns in jest.config.js).
-import { Decrypter, Encrypter } from 'age-encryption';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import {
+  AgeEncryptor,
+  AgeFormatError,
+  AgePayloadDecryptor,
+  fileKeyOf,
+  identityKey,
+  MAX_HEADER_BYTES,
+  parseHeader,
+  scryptUnwrapper,
+  x25519Unwrapper,
+  type ParsedHeader,
+  type Unwrapper,
+} from './age-native';
 
 /**
  * age v1 (age-encryption.org/v1) files, streamed: constant memory whatever the archive's size.
- * Written with age-encryption (the TypeScript port by age's author), read back by the stock
- * `age` tool and vice versa (age-file.spec.ts drives the CLI).
+ * Written and read with Node's native crypto (age-native.ts); read back by the stock `age` tool
+ * and vice versa (age-file.spec.ts drives the CLI), and cross-checked against age-encryption,
+ * the TypeScript port by age's author (age-native.spec.ts).
  */
 
 /** The first line of every age v1 file. */
@@ -32,33 +43,35 @@ export interface EncryptedFile {
   sha256: string;
 }
 
-/** Read-ahead of the plain file; the cipher works in 64 KiB chunks either way. */
+/** Read-ahead of the file; the cipher works in 64 KiB chunks either way. */
 const READ_CHUNK = 1 << 20;
+
+/**
+ * An encryptor for `key`: the bytes of an age file, in order, as plaintext is fed to it. The
+ * packer puts one behind its ZIP writer, so an encrypted archive is written once, encrypted.
+ */
+export function createAgeEncryptor(key: EncryptionKey): Promise<AgeEncryptor> {
+  if ('recipients' in key && key.recipients.length === 0) throw new Error('age: no recipients');
+  return AgeEncryptor.create(key);
+}
 
 /** Encrypts `plainPath` into `outPath` (created or replaced), hashing what is written. */
 export async function encryptFile(plainPath: string, outPath: string, key: EncryptionKey, opts: { signal?: AbortSignal } = {}): Promise<EncryptedFile> {
-  const encrypter = new Encrypter();
-  if ('passphrase' in key) encrypter.setPassphrase(key.passphrase);
-  else {
-    if (key.recipients.length === 0) throw new Error('encryptFile: no recipients');
-    for (const recipient of key.recipients) encrypter.addRecipient(recipient);
-  }
-  const plain = createReadStream(plainPath, { highWaterMark: READ_CHUNK });
-  const encrypted = await encrypter.encrypt(Readable.toWeb(plain) as ReadableStream<Uint8Array>);
+  const encryptor = await createAgeEncryptor(key);
   const hash = createHash('sha256');
   let size = 0;
-  const measure = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(encrypted as import('node:stream/web').ReadableStream<Uint8Array>), measure, createWriteStream(outPath), { signal: opts.signal });
-  } finally {
-    plain.destroy();
+  async function* encrypt(plain: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const measured = function* (bytes: Buffer[]): Generator<Buffer> {
+      for (const b of bytes) {
+        hash.update(b);
+        size += b.length;
+        yield b;
+      }
+    };
+    for await (const chunk of plain) yield* measured(encryptor.update(chunk));
+    yield* measured(encryptor.final());
   }
+  await pipeline(createReadStream(plainPath, { highWaterMark: READ_CHUNK }), encrypt, createWriteStream(outPath), { signal: opts.signal ?? new AbortController().signal });
   return { size, sha256: hash.digest('hex') };
 }
 
@@ -69,25 +82,47 @@ export async function encryptFile(plainPath: string, outPath: string, key: Encry
  * stream fail with `decrypt_failed`, so a consumer never mistakes a partial read for the file.
  */
 export async function openDecrypted(path: string, key: DecryptionKey): Promise<Readable> {
-  const decrypter = decrypterFor(key);
+  const unwrappers = unwrappersFor(key);
   await assertAgeFile(path);
-  const source = createReadStream(path, { highWaterMark: READ_CHUNK });
-  let plain: ReadableStream<Uint8Array>;
+  let fileKey: Buffer;
+  let header: ParsedHeader;
   try {
-    plain = await decrypter.decrypt(Readable.toWeb(source) as ReadableStream<Uint8Array>);
+    header = await readHeader(path);
+    fileKey = await fileKeyOf(header, unwrappers);
   } catch (err) {
-    source.destroy();
+    if (err instanceof AgeFormatError && err.kind === 'format') throw decryptFailed(`its age header is damaged or altered (${err.message})`, err);
     throw asDecryptFailed(err, 'the key or passphrase does not open it (it was encrypted for other keys, or the passphrase is wrong)');
   }
-  const inner = Readable.fromWeb(plain as import('node:stream/web').ReadableStream<Uint8Array>);
+  const source = createReadStream(path, { start: header.length, highWaterMark: READ_CHUNK });
+  const decryptor = new AgePayloadDecryptor(fileKey);
   const out = new PassThrough();
-  inner.on('error', (err) => out.destroy(asDecryptFailed(err, 'it is damaged or truncated (authentication failed); nothing of it can be trusted')));
+  source.on('error', (err) => out.destroy(err));
+  decryptor.on('error', (err) => out.destroy(asDecryptFailed(err, 'it is damaged or truncated (authentication failed); nothing of it can be trusted')));
   out.on('close', () => {
-    if (!inner.destroyed) inner.destroy();
     source.destroy();
+    decryptor.destroy();
   });
-  inner.pipe(out);
+  source.pipe(decryptor).pipe(out);
   return out;
+}
+
+/** Reads and parses the header (a few hundred bytes; at most MAX_HEADER_BYTES are read). */
+async function readHeader(path: string): Promise<ParsedHeader> {
+  const handle = await open(path, 'r');
+  try {
+    let bytes = Buffer.alloc(0);
+    for (;;) {
+      const more = Buffer.allocUnsafe(4096);
+      const { bytesRead } = await handle.read(more, 0, more.length, bytes.length);
+      if (bytesRead === 0) throw new AgeFormatError('it ends inside its header', 'format');
+      bytes = Buffer.concat([bytes, more.subarray(0, bytesRead)]);
+      const header = parseHeader(bytes);
+      if (header) return header;
+      if (bytes.length > MAX_HEADER_BYTES) throw new AgeFormatError('its header is too long', 'format');
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -142,18 +177,13 @@ export function identitiesIn(text: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-function decrypterFor(key: DecryptionKey): Decrypter {
-  const decrypter = new Decrypter();
-  if ('passphrase' in key) {
-    decrypter.addPassphrase(key.passphrase);
-    return decrypter;
-  }
-  const identities = identitiesIn(key.identity);
-  if (identities.length === 0 || identities.some((id) => !id.startsWith('AGE-SECRET-KEY-1'))) {
+function unwrappersFor(key: DecryptionKey): Unwrapper[] {
+  if ('passphrase' in key) return [scryptUnwrapper(key.passphrase)];
+  const secrets = identitiesIn(key.identity).map(identityKey);
+  if (secrets.length === 0 || secrets.some((secret) => secret === undefined)) {
     throw decryptFailed('the identity must be an age secret key (AGE-SECRET-KEY-1…) or the text of an age-keygen key file');
   }
-  for (const identity of identities) decrypter.addIdentity(identity);
-  return decrypter;
+  return secrets.map((secret) => x25519Unwrapper(secret!));
 }
 
 async function assertAgeFile(path: string): Promise<void> {

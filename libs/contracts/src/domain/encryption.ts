@@ -36,8 +36,8 @@ function polymod(values: number[]): number {
   return chk;
 }
 
-/** The payload bytes of a valid Bech32 string with prefix `hrp`, else undefined. */
-function bech32Bytes(text: string, hrp: string): number[] | undefined {
+/** The payload bytes of a valid Bech32 string with prefix `hrp`, else undefined (also decodes age secret keys in libs/encryption). */
+export function bech32Bytes(text: string, hrp: string): number[] | undefined {
   const sep = text.lastIndexOf('1');
   if (text.slice(0, sep) !== hrp || text.length - sep - 1 < 6) return undefined;
   const words: number[] = [];
