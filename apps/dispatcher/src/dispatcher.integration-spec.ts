@@ -2,61 +2,26 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { artifactFileName } from '@pbx/destinations';
 import { OutboxWriter, outboxChannel } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { type ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { expectEventually } from '@pbx/testing';
+import { dispatcherTestBed, type DestinationSeed } from './dispatcher.test-helper';
 import { RunFinalizerService } from './run-finalizer.service';
 
 const SECRETS_KEY = 'b2'.repeat(32);
 const logger = createLogger({ service: 'dispatcher-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  const apps: INestApplication[] = [];
-
-  beforeEach(async () => {
-    db = await migratedDatabase('dsp');
-    dirs = await tempDir();
-    ns = amqpNamespace();
+  const bed = dispatcherTestBed('dsp', {
+    logger,
+    secretsKey: SECRETS_KEY,
+    env: { AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4, DELIVERY_MAX_ATTEMPTS: 2, DELIVERY_RETRY_FIRST_DELAY_MS: 50, DELIVERY_RETRY_MAX_DELAY_MS: 100 },
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
-  });
-
-  const localRoot = () => join(dirs.path, 'backups');
-  async function startDispatcher(overrides: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      LOCAL_BACKUP_ROOT: localRoot(), USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100, AMQP_PREFETCH: 4, SECRETS_KEY,
-      DELIVERY_MAX_ATTEMPTS: 2, DELIVERY_RETRY_FIRST_DELAY_MS: 50, DELIVERY_RETRY_MAX_DELAY_MS: 100,
-      ...overrides,
-    });
-    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
-  }
-
-  type DestinationSeed = { type: DestinationEntity['type']; settings: Record<string, unknown>; secrets?: Record<string, string> };
-  async function configuration(destinations: DestinationSeed[], keepLast: number | null = null, ephemeral = false) {
-    const name = `${uniqueName('Nightly full')}`;
-    return db.dataSource.transaction(async (tx) => {
-      const cfg = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast, notifyOnSuccess: false, language: 'en', ephemeral,
-      }));
-      for (const [i, d] of destinations.entries()) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: d.type, settings: d.settings, secrets: d.secrets ?? {} }));
-      return cfg;
-    });
-  }
+  const startDispatcher = (overrides?: Record<string, string | number | boolean | undefined>) => bed.start(overrides);
+  const configuration = (destinations: DestinationSeed[], keepLast: number | null = null, ephemeral = false) => bed.configuration(destinations, { keepLast, ephemeral });
+  const localRoot = () => bed.paths.backups;
 
   /**
    * A run as the packer leaves it: packed, artifact in ARTIFACT_DIR, backup.packed in the outbox.
@@ -65,10 +30,10 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   async function packedRun(cfg: ConfigurationEntity, at: string | Date, nameOf = (runId: string) => artifactFileName(cfg.name, at as Date, runId)): Promise<{ run: RunEntity; sha256: string; fileName: string }> {
     const content = randomBytes(256 * 1024);
     const sha256 = createHash('sha256').update(content).digest('hex');
-    const outbox = new OutboxWriter(db.schema);
+    const outbox = new OutboxWriter(bed.db.schema);
     let fileName = '';
-    const run = await db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    const run = await bed.db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       fileName = typeof at === 'string' ? `${cfg.name}_${at}.sar` : nameOf(r.id);
       const scheduledFor = typeof at === 'string' ? null : at;
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', scheduledFor, packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
@@ -76,12 +41,12 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    await mkdir(join(bed.dir, 'artifacts'), { recursive: true });
+    await writeFile(join(bed.dir, 'artifacts', `${run.id}.sar`), content);
     return { run, sha256, fileName };
   }
 
-  const runOf = (id: string) => db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
+  const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
   it('delivers to every destination, records each result with its code, and closes the run partially_failed', async () => {
@@ -108,16 +73,16 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     expect(locals.every((d) => d.status === 'succeeded' && d.code === 'successful' && d.location === `starface-backup/${cfg.name}/${fileName}`)).toBe(true);
     expect(Object.keys(byType)).toHaveLength(3);
     expect(done.error).toMatch(/1 of 3 destinations failed: .*mountfail/);
-    const [ev] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
+    const [ev] = await bed.db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
     expect(ev.payload).toMatchObject({ status: 'partially_failed', step: 'delivery' });
 
     // A redelivered backup.packed adds nothing.
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.packed', { runId: run.id, kind: 'backup', artifact: { fileName, size: 262144, sha256 } }, { correlationId: run.id }));
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'backup.packed', { runId: run.id, kind: 'backup', artifact: { fileName, size: 262144, sha256 } }, { correlationId: run.id }));
     await expectEventually(async () => {
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.packed.v1'`);
+      const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.packed.v1'`);
       expect(n).toBe(2);
     });
-    expect(await db.dataSource.manager.count(DeliveryEntity, { where: { runId: run.id } })).toBe(3);
+    expect(await bed.db.dataSource.manager.count(DeliveryEntity, { where: { runId: run.id } })).toBe(3);
   });
 
   it('a delivery fails for good after DELIVERY_MAX_ATTEMPTS attempts counted on its row, however often the transport would retry', async () => {
@@ -144,14 +109,14 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     // The run waits with it; the report shows why and when the next attempt comes.
     expect(waiting.r.status).toBe('dispatching');
     expect(waiting.usb).toMatchObject({ code: 'mountfail', error: expect.stringContaining('not present'), failingSince: expect.any(Date) });
-    const [held] = await db.dataSource.query(
+    const [held] = await bed.db.dataSource.query(
       `SELECT available_at FROM outbox WHERE correlation_id = $1 AND type = 'backup.deliver' AND payload->>'deliveryId' = $2 ORDER BY available_at DESC LIMIT 1`,
       [run.id, waiting.usb.id],
     );
     expect(held.available_at.getTime()).toBeGreaterThan(waiting.usb.failingSince!.getTime());
     // More attempts than the transport's 2: each attempt's message was acked, the next one held back in the outbox.
 
-    await mkdir(join(dirs.path, 'usb', 'stick'), { recursive: true }); // plugged in
+    await mkdir(join(bed.dir, 'usb', 'stick'), { recursive: true }); // plugged in
     const done = await expectEventually(async () => {
       const r = await runOf(run.id);
       return r.status === 'succeeded' ? r : null;
@@ -159,7 +124,7 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     const usb = done.deliveries!.find((d) => d.type === 'usb')!;
     expect(usb).toMatchObject({ status: 'succeeded', code: 'successful', nextAttemptAt: null });
     expect(usb.attempts).toBeGreaterThan(2);
-    expect(sha(join(dirs.path, 'usb', 'stick', 'starface-backup', cfg.name, fileName))).toBe(sha256);
+    expect(sha(join(bed.dir, 'usb', 'stick', 'starface-backup', cfg.name, fileName))).toBe(sha256);
   });
 
   it('an early copy of a waiting delivery\'s message starts no attempt: the scheduled one does', async () => {
@@ -171,17 +136,17 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       return d.status === 'pending' && d.nextAttemptAt ? d : null;
     }, { timeoutMs: 30_000 });
     expect(waiting.attempts).toBe(1);
-    await mkdir(join(dirs.path, 'usb', 'later'), { recursive: true });
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.deliver', { runId: run.id, deliveryId: waiting.id }, { correlationId: run.id }));
+    await mkdir(join(bed.dir, 'usb', 'later'), { recursive: true });
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'backup.deliver', { runId: run.id, deliveryId: waiting.id }, { correlationId: run.id }));
     await expectEventually(async () => {
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.deliver.v1'`);
+      const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.deliver.v1'`);
       expect(n).toBe(2);
     });
     expect((await runOf(run.id)).deliveries).toMatchObject([{ status: 'pending', attempts: 1 }]);
     // Its time comes: the held-back message starts attempt 2.
-    await db.dataSource.query(`UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, [waiting.id]);
-    await db.dataSource.query(`UPDATE outbox SET available_at = now() WHERE correlation_id = $1 AND published_at IS NULL`, [run.id]);
-    await db.dataSource.query(`SELECT pg_notify($1, '')`, [outboxChannel(db.schema)]);
+    await bed.db.dataSource.query(`UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, [waiting.id]);
+    await bed.db.dataSource.query(`UPDATE outbox SET available_at = now() WHERE correlation_id = $1 AND published_at IS NULL`, [run.id]);
+    await bed.db.dataSource.query(`SELECT pg_notify($1, '')`, [outboxChannel(bed.db.schema)]);
     await expectEventually(async () => (await runOf(run.id)).status === 'succeeded', { timeoutMs: 30_000 });
     expect((await runOf(run.id)).deliveries).toMatchObject([{ status: 'succeeded', attempts: 2 }]);
   });
@@ -189,11 +154,11 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   it('hands an archive run to the archiver once, however often the finalizer is asked, and leaves its status to the archiver', async () => {
     const cfg = await configuration([{ type: 'local', settings: { path: 'a' } }, { type: 'local', settings: { path: 'b' } }]);
     const { run } = await packedRun(cfg, '20261201-013000');
-    await db.dataSource.query(`UPDATE runs SET kind = 'archive' WHERE id = $1`, [run.id]);
-    await startDispatcher();
-    const handedOver = () => db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'archive.delivered'`, [run.id]);
+    await bed.db.dataSource.query(`UPDATE runs SET kind = 'archive' WHERE id = $1`, [run.id]);
+    const dispatcher = await startDispatcher();
+    const handedOver = () => bed.db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'archive.delivered'`, [run.id]);
     await expectEventually(async () => expect(await handedOver()).toHaveLength(1), { timeoutMs: 30_000 });
-    const finalizer = apps[0].get(RunFinalizerService);
+    const finalizer = dispatcher.get(RunFinalizerService);
     await Promise.all([finalizer.finalizeIfDone(run.id), finalizer.finalizeIfDone(run.id)]);
     expect(await handedOver()).toEqual([{ payload: { runId: run.id, allSucceeded: true } }]);
     const after = await runOf(run.id);
@@ -216,25 +181,25 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       return r.status === 'partially_failed' ? r : null;
     }, { timeoutMs: 30_000 });
     const shown = JSON.stringify({ deliveries: done.deliveries, error: done.error });
-    expect(shown).not.toContain(dirs.path);
+    expect(shown).not.toContain(bed.dir);
     const byTarget = Object.fromEntries(done.deliveries!.map((d) => [d.target, d]));
     expect(Object.keys(byTarget).sort()).toEqual(['[LOCAL]/a', '[LOCAL]/c', '[USB]not-plugged-in']);
     expect(byTarget['[LOCAL]/c'].error).toContain(`/c/starface-backup/${cfg.name}`);
     expect(byTarget['[USB]not-plugged-in'].error).toContain('/not-plugged-in');
-    const [{ payload }] = await db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
-    expect(JSON.stringify(payload)).not.toContain(dirs.path);
+    const [{ payload }] = await bed.db.dataSource.query(`SELECT payload FROM outbox WHERE correlation_id = $1 AND type = 'backup.failed'`, [run.id]);
+    expect(JSON.stringify(payload)).not.toContain(bed.dir);
   });
 
   it('erases the sealed secrets of a runOnly configuration when its run is final, and only those', async () => {
     await startDispatcher();
-    const box = new SecretBox(SECRETS_KEY);
+    const { box } = bed;
     // A local destination ignores the extra field; what matters is what stays stored.
     const sealed = () => [{ type: 'local' as const, settings: { path: 'a' }, secrets: { password: box.seal('hunter2') } }];
     const once = await configuration(sealed(), null, true);
     const kept = await configuration(sealed());
     const runs = [await packedRun(once, '20261201-013000'), await packedRun(kept, '20261201-013000')];
     for (const { run } of runs) await expectEventually(async () => (await runOf(run.id)).status === 'succeeded');
-    const secretsOf = async (configurationId: string) => (await db.dataSource.manager.findBy(DestinationEntity, { configurationId })).map((d) => d.secrets);
+    const secretsOf = async (configurationId: string) => (await bed.db.dataSource.manager.findBy(DestinationEntity, { configurationId })).map((d) => d.secrets);
     expect(await secretsOf(once.id)).toEqual([{}]);
     expect(await secretsOf(kept.id)).toEqual([{ password: expect.any(String) }]);
   });
@@ -250,7 +215,7 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     const second = await packedRun(cfg, '20261202-013000');
     await expectEventually(async () => (await runOf(second.run.id)).status === 'succeeded');
     await expectEventually(() => expect(readdirSync(dir).sort()).toEqual([second.fileName, 'not-ours.sar'].sort()));
-    const [{ last_success_at }] = await db.dataSource.query('SELECT last_success_at FROM configurations WHERE id = $1', [cfg.id]);
+    const [{ last_success_at }] = await bed.db.dataSource.query('SELECT last_success_at FROM configurations WHERE id = $1', [cfg.id]);
     expect(last_success_at).not.toBeNull();
   });
 
@@ -278,7 +243,7 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
     const second = await packedRun(cfg, new Date('2026-12-01T01:30:00.700Z'), oldName);
     await expectEventually(async () => (await runOf(second.run.id)).status === 'succeeded');
     await expectEventually(async () => {
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE run_id = $1 AND pruned_at IS NOT NULL`, [first.run.id]);
+      const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE run_id = $1 AND pruned_at IS NOT NULL`, [first.run.id]);
       expect(n).toBe(1);
     });
     expect(readdirSync(dir)).toEqual([oldName()]);
@@ -301,8 +266,8 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
       expect(readdirSync(dir)).toEqual([fileName]);
       expect(sha(join(dir, fileName))).toBe(sha256);
     }
-    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE correlation_id = $1 AND type = 'delivery.succeeded'`, [run.id]);
+    const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE correlation_id = $1 AND type = 'delivery.succeeded'`, [run.id]);
     expect(n).toBe(20);
-    expect(existsSync(join(dirs.path, 'artifacts', `${run.id}.sar`))).toBe(true); // kept for the download window
+    expect(existsSync(join(bed.dir, 'artifacts', `${run.id}.sar`))).toBe(true); // kept for the download window
   });
 });
