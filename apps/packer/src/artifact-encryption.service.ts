@@ -3,8 +3,9 @@ import { rm } from 'node:fs/promises';
 import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import { NO_ENCRYPTION, type EncryptionSettings } from '@pbx/contracts';
 import { stagedArtifactName } from '@pbx/destinations';
-import { encryptFile, type EncryptionKey } from '@pbx/encryption';
+import { createAgeEncryptor, type EncryptionKey } from '@pbx/encryption';
 import type { ConfigurationRun } from '@pbx/persistence';
+import type { OutputSeal } from '@pbx/sar';
 import { SecretError, type SecretBox } from '@pbx/secrets';
 import { SECRET_BOX } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -17,11 +18,12 @@ export interface StagedArtifact {
 }
 
 /**
- * The step after packing: the packed `.sar` becomes the run's artifact in the artifact store
- * (fs: renamed within ARTIFACT_DIR; s3: uploaded multipart, the local file deleted), as is
- * (`<run>.sar`), or age-encrypted for the run's snapshot (`<run>.sar.age`, docs/encryption.md).
- * An encrypted run's plain archive is deleted as soon as it is encrypted, and on any failure:
- * it is never staged, delivered or downloadable.
+ * A run's archive as the run's artifact: plain (`<run>.sar`), or age-encrypted for the run's
+ * snapshot (`<run>.sar.age`, docs/encryption.md). Encryption happens inline: `sealFor` gives the
+ * writer an age encryptor, so the archive is written once, encrypted, and the plain archive is
+ * never on disk; its size and SHA-256 are those of the `.sar.age`. `stage` then puts the packed
+ * file into the artifact store (fs: renamed within ARTIFACT_DIR; s3: uploaded multipart, the
+ * local file deleted).
  */
 @Injectable()
 export class ArtifactEncryption {
@@ -31,27 +33,25 @@ export class ArtifactEncryption {
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
   ) {}
 
-  /** `packedPath` is the writer's output with its size and SHA-256. */
-  async stage(run: ConfigurationRun, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
+  /**
+   * What the writer passes the archive through: the run's age encryption, or nothing. Called
+   * before packing, so a passphrase that cannot be read fails the run before anything is written.
+   */
+  async sealFor(run: ConfigurationRun): Promise<OutputSeal | undefined> {
     const encryption = run.snapshot.encryption ?? NO_ENCRYPTION;
-    if (encryption.mode === 'none') {
-      try {
-        await this.store.put(stagedArtifactName(run.id, false), packedPath, { signal });
-      } finally {
-        await rm(packedPath, { force: true });
-      }
-      return { ...packed, encrypted: false };
-    }
-    // Encrypted beside the packed file (the packer's local ARTIFACT_DIR), then put into the store.
-    const partial = `${packedPath}.age.partial`;
+    if (encryption.mode === 'none') return undefined;
+    return createAgeEncryptor(await this.keyOf(run, encryption));
+  }
+
+  /** `packedPath` is the writer's output (sealed by `sealFor`'s seal) with its size and SHA-256. */
+  async stage(run: ConfigurationRun, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
+    const encrypted = (run.snapshot.encryption ?? NO_ENCRYPTION).mode !== 'none';
     try {
-      const encrypted = await encryptFile(packedPath, partial, await this.keyOf(run, encryption), { signal });
-      await this.store.put(stagedArtifactName(run.id, true), partial, { signal });
-      return { ...encrypted, encrypted: true };
+      await this.store.put(stagedArtifactName(run.id, encrypted), packedPath, { signal });
     } finally {
-      await rm(partial, { force: true });
       await rm(packedPath, { force: true });
     }
+    return { size: packed.size, sha256: packed.sha256, encrypted };
   }
 
   /** Removes a staged artifact nobody will deliver (its run was cancelled while it was staged). */

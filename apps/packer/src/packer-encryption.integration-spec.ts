@@ -15,7 +15,7 @@ import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
 import { PackerModule } from './packer.module';
 
-// The packer encrypts right after packing (docs/encryption.md): `<run>.sar.age` that the stock
+// The packer encrypts while packing (docs/encryption.md): `<run>.sar.age` that the stock
 // age tool opens to a valid .sar; the plain .sar never stays; the run records the encrypted file.
 
 const SECRETS_KEY = 'b2'.repeat(32);

@@ -13,7 +13,7 @@ import {
   type SarManifestEntry,
   type SectionSelection,
 } from './sar-manifest';
-import { prepareDeflated, ZipWriter, type PreparedData, type ZipEntryResult, type ZipMethod } from './zip-writer';
+import { prepareDeflated, ZipWriter, type OutputSeal, type PreparedData, type ZipEntryResult, type ZipMethod } from './zip-writer';
 
 export interface SarProgress {
   bytesWritten: number;
@@ -44,9 +44,15 @@ export interface WriteSarOptions {
   createdAt?: Date;
   /** Test only: see ZipWriterOptions.zip64From. */
   zip64From?: number;
+  /**
+   * The archive goes through this on its way to `outPath` (the packer's age encryption): the
+   * plain archive is never on disk. See OutputSeal.
+   */
+  seal?: OutputSeal;
 }
 
 export interface WriteSarResult {
+  /** Size and SHA-256 of the file written (sealed: of the sealed file). */
   size: number;
   sha256: string;
   /** Entries in the zip, manifest included. */
@@ -86,7 +92,7 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     lastReport = bytesWritten;
     options.onProgress({ bytesWritten, entriesDone });
   };
-  const zip = await ZipWriter.create(outPath, { modified: createdAt, onBytes: (b) => report(b), zip64From: options.zip64From });
+  const zip = await ZipWriter.create(outPath, { modified: createdAt, onBytes: (b) => report(b), zip64From: options.zip64From, seal: options.seal });
   // Aborts the background deflating (CDR spool, audio spools) when the archive fails.
   const internal = new AbortController();
   const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;

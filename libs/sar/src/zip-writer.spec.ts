@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry } from 'yauzl';
-import { assertEntryName, ZipWriter } from './zip-writer';
+import { assertEntryName, ZipWriter, type OutputSeal } from './zip-writer';
 
 interface LocalEntry {
   name: string;
@@ -135,6 +136,38 @@ describe('ZipWriter', () => {
     expect(entries.get('empty.txt')?.data.length).toBe(0);
     expect(r4).toMatchObject({ size: long.length, sha256: createHash('sha256').update(long).digest('hex') });
     expect(entries.get('announcements/long.wav')?.data.equals(long)).toBe(true);
+  });
+
+  it('with a seal: the archive is the same bytes, passed once and in order through the seal; size and SHA-256 are of the sealed file; no spool is left', async () => {
+    const modified = new Date('2026-03-01T12:00:00Z');
+    const long = randomBytes(9 * 1024 * 1024 + 5); // beyond what is held in memory: its tail waits in a spool file
+    const write = async (path: string, seal?: OutputSeal) => {
+      const zip = await ZipWriter.create(path, { modified, seal });
+      await zip.addEntry('core/users.csv', Readable.from(['id,name\n', '1,Ann\n'].map((l) => Buffer.from(l))), { method: 'deflate' });
+      await zip.addEntry('announcements/long.wav', Readable.from(Array.from({ length: 10 }, (_, i) => long.subarray(i << 20, (i + 1) << 20))), { method: 'store' });
+      await zip.addEntry('manifest.json', Buffer.from('{}'), { method: 'deflate' });
+      return zip.finish();
+    };
+    const plainPath = join(dir, 'plain.zip');
+    await write(plainPath);
+    // A seal that frames every chunk it sees, so order, completeness and the final call all show.
+    const seen: Buffer[] = [];
+    const framing: OutputSeal = {
+      update: (chunk) => {
+        seen.push(Buffer.from(chunk));
+        return [Buffer.from([0xee]), Buffer.from(chunk.map((b) => b ^ 0x5a))];
+      },
+      final: () => [Buffer.from('END')],
+    };
+    const sealedPath = join(dir, 'sealed.zip.x');
+    const done = await write(sealedPath, framing);
+    const plain = await readFile(plainPath);
+    expect(Buffer.concat(seen).equals(plain)).toBe(true);
+    const sealed = await readFile(sealedPath);
+    expect(done).toEqual({ size: sealed.length, sha256: createHash('sha256').update(sealed).digest('hex') });
+    expect(sealed.subarray(-3).toString()).toBe('END');
+    expect(sealed.length).toBe(plain.length + seen.length + 3);
+    expect(readdirSync(dir).sort()).toEqual(['plain.zip', 'sealed.zip.x']);
   });
 
   it('completes every local header with CRC-32 and sizes, so a streaming reader finds every entry without data descriptors', async () => {

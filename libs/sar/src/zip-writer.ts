@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 
@@ -33,6 +33,20 @@ export interface ZipWriterOptions {
    * limit), so every ZIP64 record can be checked without writing 4 GiB.
    */
   zip64From?: number;
+  /** Transforms the archive's bytes on their way to the file (see OutputSeal). */
+  seal?: OutputSeal;
+}
+
+/**
+ * Transforms the archive's bytes, in order, on their way to the file: the packer's age
+ * encryption, so an encrypted archive is written once, encrypted. The writer then never goes
+ * back in its output (see ZipWriter); the file's size and SHA-256 are of the sealed bytes.
+ */
+export interface OutputSeal {
+  /** The output's bytes for `chunk` (any number of buffers, possibly none yet). */
+  update(chunk: Buffer): Buffer[];
+  /** The output's last bytes. */
+  final(): Buffer[];
 }
 
 /** What a local header and a central directory record say about an entry's data. */
@@ -84,6 +98,10 @@ const READ_BACK_BYTES = 1024 * 1024;
  * reserves room for the ZIP64 field it needs if it reaches 4 GiB. ZIP64 records appear only
  * where sizes, offsets or counts need them. Computes each entry's SHA-256 and CRC-32 over the
  * uncompressed bytes and the SHA-256 of the whole output while writing; memory stays bounded.
+ *
+ * With a seal (OutputSeal) the output only grows: a streamed entry's bytes, its incomplete
+ * header first, wait until the header is complete — in memory up to HASH_HOLD_BYTES, the rest
+ * of a longer entry in a spool file beside the output — and then go through the seal.
  */
 export class ZipWriter {
   private offset = 0;
@@ -91,16 +109,24 @@ export class ZipWriter {
   private readonly names = new Set<string>();
   private readonly fileHash: Hash = createHash('sha256');
   /** Bytes after an incomplete header (its own included), not yet in fileHash. */
-  private held: { chunks: Buffer[]; bytes: number; overflowed: boolean } | null = null;
+  private held: { chunks: Buffer[]; bytes: number; overflowed: boolean; spill?: FileHandle; spilled?: number } | null = null;
+  /** Sealed: bytes in the file (the offsets above are the archive's, before the seal). */
+  private sealedBytes = 0;
 
   private readonly time: DosTime;
   private readonly zip64From: number;
   private readonly onBytes?: (bytesWritten: number) => void;
 
+  private readonly seal?: OutputSeal;
+  private readonly spillPath: string;
+
   private constructor(
     private readonly output: FileOutput,
+    path: string,
     options: ZipWriterOptions,
   ) {
+    this.seal = options.seal;
+    this.spillPath = `${path}.entry-spool`;
     this.time = dosTime(options.modified ?? new Date());
     this.zip64From = Math.min(options.zip64From ?? U32_MAX, U32_MAX);
     this.onBytes = options.onBytes;
@@ -108,7 +134,7 @@ export class ZipWriter {
 
   /** Creates (or truncates) the file at `path`. */
   static async create(path: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
-    return new ZipWriter(await FileOutput.open(path), options);
+    return new ZipWriter(await FileOutput.open(path), path, options);
   }
 
   /** APPNOTE 4.4.8: a size or offset of 0xffffffff or more lives in a ZIP64 field. */
@@ -200,6 +226,15 @@ export class ZipWriter {
     complete.copy(header);
     const held = this.held;
     this.held = null;
+    if (this.seal) {
+      for (const chunk of held?.chunks ?? []) await this.emitSealed(chunk); // the first is `header` itself
+      if (held?.spill) {
+        await held.spill.close();
+        for await (const chunk of createReadStream(this.spillPath, { highWaterMark: READ_BACK_BYTES })) await this.emitSealed(chunk as Buffer);
+        await rm(this.spillPath, { force: true });
+      }
+      return;
+    }
     if (held && !held.overflowed) {
       for (const chunk of held.chunks) this.fileHash.update(chunk); // the first is `header` itself
     } else {
@@ -273,13 +308,16 @@ export class ZipWriter {
     eocd.writeUInt32LE(this.field32(cdSize), 12);
     eocd.writeUInt32LE(this.field32(cdStart), 16);
     await this.write(eocd);
+    if (this.seal) for (const out of this.seal.final()) await this.emitOutput(out);
     await this.output.close();
-    return { size: this.offset, sha256: this.fileHash.digest('hex') };
+    return { size: this.seal ? this.sealedBytes : this.offset, sha256: this.fileHash.digest('hex') };
   }
 
   /** Stops writing and closes the file (after a failure, which is what the caller reports; it removes the file). */
   async abort(): Promise<void> {
     await this.output.abandon().catch(() => undefined);
+    await this.held?.spill?.close().catch(() => undefined);
+    await rm(this.spillPath, { force: true });
   }
 
   /**
@@ -319,6 +357,12 @@ export class ZipWriter {
   }
 
   private async write(buf: Buffer): Promise<void> {
+    if (this.seal) {
+      this.offset += buf.length;
+      await this.holdOrEmit(buf);
+      this.onBytes?.(this.offset);
+      return;
+    }
     const held = this.held;
     if (!held) this.fileHash.update(buf);
     else if (!held.overflowed && held.bytes + buf.length <= HASH_HOLD_BYTES) {
@@ -331,6 +375,31 @@ export class ZipWriter {
     this.offset += buf.length;
     await this.output.write(buf);
     this.onBytes?.(this.offset);
+  }
+
+  /** Sealed: a streamed entry's bytes wait for its complete header; anything else goes out. */
+  private async holdOrEmit(buf: Buffer): Promise<void> {
+    const held = this.held;
+    if (!held) return this.emitSealed(buf);
+    if (!held.spill && held.bytes + buf.length <= HASH_HOLD_BYTES) {
+      held.chunks.push(buf);
+      held.bytes += buf.length;
+      return;
+    }
+    held.spill ??= await open(this.spillPath, 'w');
+    const at = held.spilled ?? 0;
+    await writeFully(held.spill, [buf], at, buf.length);
+    held.spilled = at + buf.length;
+  }
+
+  private async emitSealed(buf: Buffer): Promise<void> {
+    for (const out of this.seal!.update(buf)) await this.emitOutput(out);
+  }
+
+  private async emitOutput(out: Buffer): Promise<void> {
+    this.fileHash.update(out);
+    this.sealedBytes += out.length;
+    await this.output.write(out);
   }
 }
 
