@@ -51,6 +51,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['get', `${V1}/dropbox/authorize-url`, ADMIN_ONLY],
   ['get', `${V1}/audit-events`, ADMIN_ONLY],
   ['get', `${V1}/me`, ALL],
+  ['get', `${V1}/vocabulary/delivery-codes`, ALL],
 ];
 const PUBLIC = ['get /health', 'get /metrics'];
 

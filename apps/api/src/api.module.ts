@@ -19,6 +19,7 @@ import { AccessGuard } from './auth/access.guard';
 import { adminUiStatic } from './admin-ui/admin-ui-static';
 import { AUTH_FAILURE_LIMIT, AuthFailuresService } from './auth/auth-failures.service';
 import { MeController } from './auth/me.controller';
+import { VocabularyController } from './vocabulary/vocabulary.controller';
 import { RouteAccessCheck } from './auth/route-access.check';
 import { TokenBudgetGuard } from './auth/token-budget.guard';
 import { AuditEventsController } from './audit/audit-events.controller';
@@ -91,6 +92,7 @@ export class ApiModule {
         MetricsController,
         AuditEventsController,
         MeController,
+        VocabularyController,
       ],
       providers: [
         { provide: SECRET_BOX, useFactory: () => secretBoxFromEnv(env, logger) },

@@ -574,6 +574,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vocabulary/delivery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every delivery code explained: a sentence (what happened) and a hint (what to do), in one language */
+        get: operations["VocabularyController_deliveryCodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -828,6 +845,30 @@ export interface components {
              * @description Dropbox's authorize page (response_type=code, token_access_type=offline)
              */
             url: string;
+        };
+        DeliveryCodeText: {
+            /** @description What happened */
+            sentence: string;
+            /** @description What to do about it */
+            hint: string;
+        };
+        /** @description Every delivery code in words, in one language (the texts of the report mails). */
+        DeliveryCodeTexts: {
+            /** @enum {string} */
+            language: "en" | "de";
+            codes: {
+                successful: components["schemas"]["DeliveryCodeText"];
+                mountfail: components["schemas"]["DeliveryCodeText"];
+                alreadyRunning: components["schemas"]["DeliveryCodeText"];
+                mailtobig: components["schemas"]["DeliveryCodeText"];
+                sftpRightProblem: components["schemas"]["DeliveryCodeText"];
+                authFailed: components["schemas"]["DeliveryCodeText"];
+                hostKeyMismatch: components["schemas"]["DeliveryCodeText"];
+                notFound: components["schemas"]["DeliveryCodeText"];
+                quotaExceeded: components["schemas"]["DeliveryCodeText"];
+                timeout: components["schemas"]["DeliveryCodeText"];
+                ioError: components["schemas"]["DeliveryCodeText"];
+            };
         };
         /** @description The calling token: its name (admin for ADMIN_API_TOKEN), role and what that role may do; and the PBX's time zone (DEFAULT_TIMEZONE, a new configuration's default). */
         Me: {
@@ -4599,6 +4640,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    VocabularyController_deliveryCodes: {
+        parameters: {
+            query?: {
+                lang?: "en" | "de";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each delivery code in words */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryCodeTexts"];
+                };
+            };
+            /** @description Validation failed (errors[] names each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid bearer token */

@@ -10,7 +10,7 @@ import { DeleteDialog } from '../backups/delete-dialog';
 import { BADGE_STYLES, RunStatusBadge } from '../backups/run-status-badge';
 import { DataTable, QueryState } from '../common/query-state';
 import { formatInZone } from '../format';
-import { codeText, destinationLabel } from '../pages/runs/labels';
+import { destinationLabel, useCodeText } from '../pages/runs/labels';
 import { AddDestinationDialog } from './add-destination-dialog';
 import { getConfiguration, KIND, listKey, removeDestination, runNow, type Kind } from './kinds';
 
@@ -81,6 +81,7 @@ function Details({ c }: { c: Configuration }) {
   const navigate = useNavigate();
   const queries = useQueryClient();
   const kind = c.kind;
+  const codeText = useCodeText();
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<Destination | null>(null);
   const [deleting, setDeleting] = useState(false);
@@ -207,7 +208,7 @@ function Details({ c }: { c: Configuration }) {
       >
         {c.destinations.map((d) => {
           const found = last.get(d.id);
-          const text = codeText(t, found?.delivery.code);
+          const text = codeText(found?.delivery.code);
           return (
             <Table.Tr key={d.id} data-testid="destination-row" data-type={d.type} data-last-status={found?.delivery.status ?? 'never'}>
               <Table.Th scope="row">

@@ -4,7 +4,8 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, unwrap, type DestinationType } from '../api/client';
-import { DESTINATION_TYPES, toDestination, type WizardForm } from './wizard-state';
+import { DESTINATION_TYPES } from '../pages/runs/labels';
+import { toDestination, type WizardForm } from './wizard-state';
 
 const ICONS: Record<DestinationType, ReactNode> = {
   local: <IconDeviceFloppy size={28} aria-hidden />,

@@ -22,7 +22,6 @@ export interface WizardForm {
   action: Action;
 }
 
-export const DESTINATION_TYPES: readonly DestinationType[] = ['local', 'smb', 'sftp', 'dropbox', 'usb', 'email', 's3'];
 export const INTERVALS: readonly Interval[] = ['manual', 'hourly', 'daily', 'weekly', 'monthly'];
 export const ACTIONS: readonly Action[] = ['saveAndRun', 'runOnly', 'save'];
 export const SECRET_FIELDS = ['password', 'authorizationCode', 'secretAccessKey'];

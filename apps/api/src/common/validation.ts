@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError, ERROR_CODES, FieldError, RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
+import { DEFAULT_LANGUAGE, DomainError, ERROR_CODES, FieldError, LANGUAGES, RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
 
 /**
  * Request validation for every api endpoint: parse with a zod schema, or throw one
@@ -101,6 +101,10 @@ export const runsQuerySchema = z.strictObject({
   kind: z.enum(RUN_KINDS, { error: `must be one of ${RUN_KINDS.join(', ')}` }).optional(),
 });
 export type RunsQuery = z.output<typeof runsQuerySchema>;
+
+export const vocabularyQuerySchema = z.strictObject({
+  lang: z.enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')}` }).default(DEFAULT_LANGUAGE),
+});
 
 // Dead letters may carry names this version does not know, so these are patterns, not enums.
 export const deadLettersQuerySchema = z.strictObject({

@@ -186,6 +186,20 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['url'],
     properties: { url: { type: 'string', format: 'uri', description: "Dropbox's authorize page (response_type=code, token_access_type=offline)" } },
   },
+  DeliveryCodeText: {
+    type: 'object',
+    required: ['sentence', 'hint'],
+    properties: { sentence: { type: 'string', description: 'What happened' }, hint: { type: 'string', description: 'What to do about it' } },
+  },
+  DeliveryCodeTexts: {
+    type: 'object',
+    description: 'Every delivery code in words, in one language (the texts of the report mails).',
+    required: ['language', 'codes'],
+    properties: {
+      language: oneOf(LANGUAGES),
+      codes: { type: 'object', required: [...DELIVERY_CODES], properties: Object.fromEntries(DELIVERY_CODES.map((c) => [c, ref('DeliveryCodeText')])), additionalProperties: false },
+    },
+  },
   Me: {
     type: 'object',
     description: "The calling token: its name (admin for ADMIN_API_TOKEN), role and what that role may do; and the PBX's time zone (DEFAULT_TIMEZONE, a new configuration's default).",

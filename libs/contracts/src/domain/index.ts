@@ -2,6 +2,7 @@ export * from './schedule';
 export * from './runs';
 export * from './language';
 export * from './delivery-codes';
+export * from './delivery-code-texts';
 export * from './fields';
 export * from './destinations';
 export * from './encryption';

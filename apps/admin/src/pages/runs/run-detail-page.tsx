@@ -8,7 +8,7 @@ import { api, tokenStore, unwrap, type Run } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { RunStatusBadge } from '../../backups/run-status-badge';
 import { formatBytes, formatInZone, relativeTime } from '../../format';
-import { codeText, destinationLabel } from './labels';
+import { destinationLabel, useCodeText } from './labels';
 import { useRunEvents, type RunDeliveryEvent, type RunProgressEvent } from './use-run-events';
 
 const FINAL: ReadonlyArray<Run['status']> = ['succeeded', 'partially_failed', 'failed', 'cancelled'];
@@ -99,6 +99,7 @@ export function RunDetailPage() {
   const zone = session.me?.timezone ?? 'UTC';
   const queries = useQueryClient();
   const live = useRunEvents(id);
+  const codeText = useCodeText();
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const [downloading, setDownloading] = useState(false);
   const run = useQuery({
@@ -298,7 +299,7 @@ export function RunDetailPage() {
                 </Table.Thead>
                 <Table.Tbody>
                   {deliveries.map((d) => {
-                    const text = codeText(t, d.code);
+                    const text = codeText(d.code);
                     const pct = d.bytesTotal ? Math.min(100, Math.floor((d.bytesDone * 100) / d.bytesTotal)) : null;
                     return (
                       <Table.Tr key={d.id} data-testid="delivery-row" data-status={d.status} data-code={d.code ?? ''}>
@@ -341,7 +342,7 @@ export function RunDetailPage() {
                             const known = ['verified', 'mismatch', 'missing', 'notVerifiable'] as const;
                             const word = (known as readonly string[]).includes(v.result)
                               ? t(`run.verificationResult.${v.result as (typeof known)[number]}`)
-                              : (codeText(t, v.result)?.sentence ?? v.result);
+                              : (codeText(v.result)?.sentence ?? v.result);
                             return (
                               <Text size="sm" data-testid="delivery-verification" data-result={v.result}>
                                 {t('run.verification', { result: word })}
