@@ -2,14 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, sftpHostKeyFingerprint, startTcpProxy, tempDir, testEnv, uniqueName, type TcpProxy } from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { expectEventually, peers, sftpHostKeyFingerprint, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
+import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const SECRETS_KEY = 'c4'.repeat(32);
 const logger = createLogger({ service: 'dispatcher-cancel-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -20,40 +17,22 @@ const logger = createLogger({ service: 'dispatcher-cancel-test', level: process.
  * done at once.
  */
 describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
+  const bed = dispatcherTestBed('dcn', { logger, secretsKey: SECRETS_KEY, env: { DESTINATION_CONNECT_TIMEOUT_MS: 5000, DESTINATION_IDLE_TIMEOUT_MS: 30_000 } });
+  const { box } = bed;
   let proxy: TcpProxy;
-  const apps: INestApplication[] = [];
-  const box = new SecretBox(SECRETS_KEY);
-
   beforeEach(async () => {
-    db = await migratedDatabase('dcn');
-    dirs = await tempDir();
-    ns = amqpNamespace();
     proxy = await startTcpProxy({ host: peers.host, port: peers.smb.port });
   });
   afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
     await proxy.close();
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
   });
-
-  async function startDispatcher(): Promise<void> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY, DESTINATION_CONNECT_TIMEOUT_MS: 5000, DESTINATION_IDLE_TIMEOUT_MS: 30_000,
-    });
-    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
-  }
+  const startDispatcher = () => bed.start();
 
   /** A local destination first, then a Windows share through the proxy, in a folder of its own. */
   async function configuration() {
     const name = uniqueName('Nightly');
     const folder = uniqueName('cancel');
-    const cfg = await db.dataSource.transaction(async (tx) => {
+    const cfg = await bed.db.dataSource.transaction(async (tx) => {
       const c = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
@@ -66,7 +45,7 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
       }));
       return c;
     });
-    return { cfg, smbFolder: join(peers.smb.shareDir, folder, 'starface-backup', name), localFolder: join(dirs.path, 'backups', 'starface-backup', name) };
+    return { cfg, smbFolder: join(peers.smb.shareDir, folder, 'starface-backup', name), localFolder: join(bed.paths.backups, 'starface-backup', name) };
   }
 
   /** A run as the packer leaves it (artifact of `size` random bytes, backup.packed in the outbox). */
@@ -74,21 +53,21 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
     const content = randomBytes(size);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(db.schema);
-    const run = await db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    const outbox = new OutboxWriter(bed.db.schema);
+    const run = await bed.db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    await mkdir(bed.paths.artifacts, { recursive: true });
+    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
     return { run, fileName };
   }
 
-  const deliveriesOf = (runId: string) => db.dataSource.manager.find(DeliveryEntity, { where: { runId }, order: { type: 'ASC' } });
-  const cancel = (id: string) => db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, id, { to: 'cancelled', error: null }));
+  const deliveriesOf = (runId: string) => bed.db.dataSource.manager.find(DeliveryEntity, { where: { runId }, order: { type: 'ASC' } });
+  const cancel = (id: string) => bed.db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, id, { to: 'cancelled', error: null }));
 
   it('the upload in flight stops at its next chunk and its partial file is removed; the copy already stored stays and is listed; no result is announced', async () => {
     proxy.throttle(1024 * 1024);
@@ -113,9 +92,9 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
     await expectEventually(() => expect(existsSync(smbFolder) ? readdirSync(smbFolder) : []).toEqual([]), { timeoutMs: 15_000 });
     process.stdout.write(`partial removed after ${Date.now() - cancelledAt} ms\n`);
     expect(readdirSync(localFolder)).toEqual([fileName]);
-    const [r] = await db.dataSource.query('SELECT status FROM runs WHERE id = $1', [run.id]);
+    const [r] = await bed.db.dataSource.query('SELECT status FROM runs WHERE id = $1', [run.id]);
     expect(r.status).toBe('cancelled');
-    const events: string[] = (await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).map((e: { type: string }) => e.type);
+    const events: string[] = (await bed.db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).map((e: { type: string }) => e.type);
     expect(events.filter((t) => t === 'backup.failed' || t === 'backup.succeeded')).toEqual([]);
     process.stdout.write(`cancel → SMB upload aborted and cleaned up in ${abortedAfterMs} ms\n`);
   });
@@ -127,7 +106,7 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
       await startDispatcher();
       const name = uniqueName('Nightly');
       const folder = uniqueName('cancel');
-      const cfg = await db.dataSource.transaction(async (tx) => {
+      const cfg = await bed.db.dataSource.transaction(async (tx) => {
         const c = await tx.save(tx.create(ConfigurationEntity, {
           kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
           data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
@@ -161,7 +140,7 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
     await cancel(run.id);
     await startDispatcher();
     // backup.packed arrives after the cancel: nothing is planned, nothing uploaded.
-    await expectEventually(async () => (await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1)', [run.id])).length === 1, { timeoutMs: 20_000 });
+    await expectEventually(async () => (await bed.db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1)', [run.id])).length === 1, { timeoutMs: 20_000 });
     expect(await deliveriesOf(run.id)).toEqual([]);
     expect(existsSync(localFolder)).toBe(false);
     expect(existsSync(smbFolder)).toBe(false);

@@ -2,26 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { SecretBox } from '@pbx/secrets';
-import {
-  amqpNamespace,
-  deleteAmqpNamespace,
-  expectEventually,
-  migratedDatabase,
-  peers,
-  sftpHostKeyFingerprint,
-  startTcpProxy,
-  tempDir,
-  testEnv,
-  uniqueName,
-  type TcpProxy,
-} from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { expectEventually, peers, sftpHostKeyFingerprint, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
+import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const SECRETS_KEY = 'c3'.repeat(32);
 const logger = createLogger({ service: 'dispatcher-faults-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -32,46 +17,28 @@ const logger = createLogger({ service: 'dispatcher-faults-test', level: process.
  * transport's old budget (5 attempts, 2 s doubling = 30 s) becomes 5 attempts from 66 ms (1 s).
  */
 describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  let proxy: TcpProxy;
-  const apps: INestApplication[] = [];
-  const box = new SecretBox(SECRETS_KEY);
-
-  beforeEach(async () => {
-    db = await migratedDatabase('dfl');
-    dirs = await tempDir();
-    ns = amqpNamespace();
-    proxy = await startTcpProxy({ host: peers.host, port: peers.sftp.port });
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await proxy.close();
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
-  });
-
-  async function startDispatcher(overrides: Record<string, string | number> = {}): Promise<void> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY,
+  const bed = dispatcherTestBed('dfl', { logger, secretsKey: SECRETS_KEY, env: {
       // The transport's retries, scaled: ~1 s in all. Delivery failures no longer ride on them.
       AMQP_MAX_ATTEMPTS: 5, AMQP_RETRY_DELAY_MS: 66,
       // The delivery's own policy, scaled: first wait ~170 ms, at most 0.5 s, for a minute.
       DELIVERY_RETRY_FIRST_DELAY_MS: 170, DELIVERY_RETRY_MAX_DELAY_MS: 500, DELIVERY_RETRY_FOR_MS: 60_000,
       DESTINATION_CONNECT_TIMEOUT_MS: 3000, DESTINATION_IDLE_TIMEOUT_MS: 1000,
-      ...overrides,
-    });
-    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
-  }
+    } });
+  const { box } = bed;
+  let proxy: TcpProxy;
+  beforeEach(async () => {
+    proxy = await startTcpProxy({ host: peers.host, port: peers.sftp.port });
+  });
+  afterEach(async () => {
+    await proxy.close();
+  });
+  const startDispatcher = (overrides?: Record<string, string | number>) => bed.start(overrides);
 
   /** An SFTP destination through the proxy, in a folder of its own below the peer's login directory. */
   async function sftpConfiguration(password: string = peers.sftp.password) {
     const name = uniqueName('Nightly');
     const folder = uniqueName('faults');
-    const cfg = await db.dataSource.transaction(async (tx) => {
+    const cfg = await bed.db.dataSource.transaction(async (tx) => {
       const c = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
@@ -91,20 +58,20 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
     const content = randomBytes(size);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(db.schema);
-    const run = await db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    const outbox = new OutboxWriter(bed.db.schema);
+    const run = await bed.db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    await mkdir(bed.paths.artifacts, { recursive: true });
+    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
     return { run, sha256, fileName };
   }
 
-  const runOf = (id: string) => db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
+  const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
   it('an SFTP server down for longer than the transport\'s whole retry budget: the delivery waits and succeeds once it is back', async () => {
@@ -145,7 +112,7 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
   async function smbConfiguration(smbProxy: TcpProxy) {
     const name = uniqueName('Nightly');
     const folder = uniqueName('faults');
-    const cfg = await db.dataSource.transaction(async (tx) => {
+    const cfg = await bed.db.dataSource.transaction(async (tx) => {
       const c = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,

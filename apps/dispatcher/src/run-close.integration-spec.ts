@@ -6,73 +6,46 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { expectEventually, uniqueName } from '@pbx/testing';
 import { RunSweeperService } from './run-sweeper.service';
+import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const logger = createLogger({ service: 'run-close-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 describe('closing runs (real Postgres + RabbitMQ)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  const apps: INestApplication[] = [];
-
-  beforeEach(async () => {
-    db = await migratedDatabase('rclose');
-    dirs = await tempDir();
-    ns = amqpNamespace();
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
-  });
-
-  async function startDispatcher(overrides: Record<string, string | number> = {}): Promise<INestApplication> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'), AMQP_MAX_ATTEMPTS: 3, AMQP_RETRY_DELAY_MS: 100, RUN_SWEEP_INTERVAL_MS: 3_600_000,
-      ...overrides,
-    });
-    const app = await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 });
-    apps.push(app);
-    return app;
-  }
+  const bed = dispatcherTestBed('rclose', { logger, secretsKey: 'e5'.repeat(32), env: { AMQP_MAX_ATTEMPTS: 3, AMQP_RETRY_DELAY_MS: 100, RUN_SWEEP_INTERVAL_MS: 3_600_000 } });
+  const startDispatcher = (overrides?: Record<string, string | number>) => bed.start(overrides);
 
   /** A packed backup run with `destinations` local destinations; `announce: false` writes no backup.packed (no fan-out). */
   async function packedRun(destinations: number, { announce = true } = {}): Promise<RunEntity> {
     const name = uniqueName('Nightly');
     const content = randomBytes(64 * 1024);
     const artifact = { fileName: `${name}.sar`, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
-    const outbox = new OutboxWriter(db.schema);
-    const run = await db.dataSource.transaction(async (tx) => {
+    const outbox = new OutboxWriter(bed.db.schema);
+    const run = await bed.db.dataSource.transaction(async (tx) => {
       const cfg = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
       }));
       for (let i = 0; i < destinations; i++) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: 'local', settings: { path: `d${i}` }, secrets: {} }));
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: artifact.fileName, artifactSize: artifact.size, artifactSha256: artifact.sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
       if (announce) await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
-    return db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id });
+    await mkdir(bed.paths.artifacts, { recursive: true });
+    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
+    return bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id });
   }
 
   /** Deliveries recorded final, as a dispatcher leaves them when it dies right after the last one. */
   async function deliveriesRecorded(run: RunEntity, statuses: ('succeeded' | 'failed')[]): Promise<void> {
     const lifecycle = new RunLifecycle();
-    const m = db.dataSource.manager;
+    const m = bed.db.dataSource.manager;
     const destinations = await m.find(DestinationEntity, { where: { configurationId: run.configurationId! }, order: { position: 'ASC' } });
     const ids = await lifecycle.planDeliveries(m, run.id, destinations.map((d) => ({ destinationId: d.id, type: d.type, target: d.type })));
     for (const [i, id] of ids.entries()) {
@@ -82,31 +55,31 @@ describe('closing runs (real Postgres + RabbitMQ)', () => {
     }
   }
 
-  const statusOf = async (id: string) => (await db.dataSource.manager.findOneByOrFail(RunEntity, { id })).status;
+  const statusOf = async (id: string) => (await bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id })).status;
   const events = (runId: string): Promise<{ type: string; payload: Record<string, unknown> }[]> =>
-    db.dataSource.query(`SELECT type, payload FROM outbox WHERE correlation_id = $1 AND type IN ('backup.succeeded', 'backup.failed', 'archive.delivered') ORDER BY created_at`, [runId]);
+    bed.db.dataSource.query(`SELECT type, payload FROM outbox WHERE correlation_id = $1 AND type IN ('backup.succeeded', 'backup.failed', 'archive.delivered') ORDER BY created_at`, [runId]);
 
   it('the redelivered last delivery closes the run when closing it failed the first time: succeeded, one backup.succeeded', async () => {
     // Closing fails once as if the dispatcher's connection had been terminated the moment the
     // last delivery was recorded (same SQLSTATE); a sequence counts across rolled-back tries.
-    const s = `"${db.schema}"`;
-    await db.dataSource.query(`CREATE SEQUENCE ${s}.close_tries`);
-    await db.dataSource.query(`
+    const s = `"${bed.db.schema}"`;
+    await bed.db.dataSource.query(`CREATE SEQUENCE ${s}.close_tries`);
+    await bed.db.dataSource.query(`
       CREATE FUNCTION ${s}.fail_first_close() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW.status IN ('succeeded', 'partially_failed', 'failed') AND nextval('${db.schema}.close_tries') = 1 THEN
+        IF NEW.status IN ('succeeded', 'partially_failed', 'failed') AND nextval('${bed.db.schema}.close_tries') = 1 THEN
           RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
         END IF;
         RETURN NEW;
       END $$`);
-    await db.dataSource.query(`CREATE TRIGGER fail_first_close BEFORE UPDATE OF status ON ${s}.runs FOR EACH ROW EXECUTE FUNCTION ${s}.fail_first_close()`);
+    await bed.db.dataSource.query(`CREATE TRIGGER fail_first_close BEFORE UPDATE OF status ON ${s}.runs FOR EACH ROW EXECUTE FUNCTION ${s}.fail_first_close()`);
 
     await startDispatcher(); // sweeping once an hour: only the redelivery can close it here
     const run = await packedRun(2);
     await expectEventually(async () => expect(await statusOf(run.id)).toBe('succeeded'), { timeoutMs: 30_000 });
-    const [{ last_value }] = await db.dataSource.query(`SELECT last_value::int FROM ${s}.close_tries`);
+    const [{ last_value }] = await bed.db.dataSource.query(`SELECT last_value::int FROM ${s}.close_tries`);
     expect(last_value).toBeGreaterThanOrEqual(2); // the first close did fail
-    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE run_id = $1 AND status = 'succeeded'`, [run.id]);
+    const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM deliveries WHERE run_id = $1 AND status = 'succeeded'`, [run.id]);
     expect(n).toBe(2);
     expect(await events(run.id)).toEqual([{ type: 'backup.succeeded', payload: { runId: run.id } }]);
   });
@@ -117,17 +90,16 @@ describe('closing runs (real Postgres + RabbitMQ)', () => {
     const partly = await packedRun(2, { announce: false });
     await deliveriesRecorded(partly, ['succeeded', 'failed']);
     const archive = await packedRun(1, { announce: false });
-    await db.dataSource.query(`UPDATE runs SET kind = 'archive' WHERE id = $1`, [archive.id]);
+    await bed.db.dataSource.query(`UPDATE runs SET kind = 'archive' WHERE id = $1`, [archive.id]);
     await deliveriesRecorded(archive, ['succeeded']);
     const notFannedOut = await packedRun(1, { announce: false });
 
     // No message is in flight: two replicas sweep every 100 ms.
-    await startDispatcher({ RUN_SWEEP_INTERVAL_MS: 100 });
-    await startDispatcher({ RUN_SWEEP_INTERVAL_MS: 100 });
+    const replicas = [await startDispatcher({ RUN_SWEEP_INTERVAL_MS: 100 }), await startDispatcher({ RUN_SWEEP_INTERVAL_MS: 100 })];
     await expectEventually(async () => expect([await statusOf(ok.id), await statusOf(partly.id)]).toEqual(['succeeded', 'partially_failed']), { timeoutMs: 20_000 });
     await expectEventually(async () => expect(await events(archive.id)).toHaveLength(1));
     // Further sweeps of both replicas, at once, find nothing to close; nothing is announced twice.
-    expect(await Promise.all(apps.map((a) => a.get(RunSweeperService).sweep()))).toEqual([0, 0]);
+    expect(await Promise.all(replicas.map((a) => a.get(RunSweeperService).sweep()))).toEqual([0, 0]);
     expect(await events(ok.id)).toEqual([{ type: 'backup.succeeded', payload: { runId: ok.id } }]);
     expect(await events(partly.id)).toEqual([{ type: 'backup.failed', payload: expect.objectContaining({ runId: partly.id, status: 'partially_failed', step: 'delivery' }) }]);
     expect(await events(archive.id)).toEqual([{ type: 'archive.delivered', payload: { runId: archive.id, allSucceeded: true } }]);

@@ -2,16 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import type { UploadWindow } from '@pbx/contracts';
 import type { AmqpConnection } from '@pbx/messaging';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { readStateSnapshot, startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { readStateSnapshot } from '@pbx/runtime';
+import { expectEventually, uniqueName } from '@pbx/testing';
 import type { Clock } from './dispatcher.tokens';
+import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const logger = createLogger({ service: 'upload-window-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NIGHT: UploadWindow[] = [{ from: '22:00', to: '06:00' }];
@@ -31,38 +30,16 @@ class TestClock implements Clock {
  * seconds later and the held message comes back through the outbox as it would at night.
  */
 describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
+  const bed = dispatcherTestBed('upw', { logger, secretsKey: 'd4'.repeat(32), env: { DELIVERY_MAX_ATTEMPTS: undefined, DELIVERY_RETRY_FIRST_DELAY_MS: 200, DELIVERY_RETRY_MAX_DELAY_MS: 400 } });
   let clock: TestClock;
-  const apps: INestApplication[] = [];
-
   beforeEach(async () => {
-    db = await migratedDatabase('upw');
-    dirs = await tempDir();
-    ns = amqpNamespace();
     clock = new TestClock();
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
-  });
-
-  async function startDispatcher(overrides: Record<string, string | number | boolean | undefined> = {}): Promise<void> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY: 'd4'.repeat(32),
-      DELIVERY_MAX_ATTEMPTS: undefined, DELIVERY_RETRY_FIRST_DELAY_MS: 200, DELIVERY_RETRY_MAX_DELAY_MS: 400,
-      ...overrides,
-    });
-    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger, { clock }), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
-  }
+  const startDispatcher = (overrides?: Record<string, string | number | boolean | undefined>) => bed.start(overrides, { clock });
 
   async function configuration(destination: { type: DestinationEntity['type']; settings: Record<string, unknown> }, uploadWindows: UploadWindow[]) {
     const name = uniqueName('Nightly');
-    return db.dataSource.transaction(async (tx) => {
+    return bed.db.dataSource.transaction(async (tx) => {
       const cfg = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'Europe/Berlin',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false, uploadWindows,
@@ -77,23 +54,23 @@ describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
     const content = randomBytes(64 * 1024);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const fileName = `${cfg.name}_20260610-220000.sar`;
-    const outbox = new OutboxWriter(db.schema);
-    const run = await db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    const outbox = new OutboxWriter(bed.db.schema);
+    const run = await bed.db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
+    await mkdir(bed.paths.artifacts, { recursive: true });
+    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
     return { run, sha256, fileName };
   }
 
-  const runOf = (id: string) => db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
+  const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
   const deliverMessages = (runId: string): Promise<{ available_at: Date; published_at: Date | null }[]> =>
-    db.dataSource.query(`SELECT available_at, published_at FROM outbox WHERE correlation_id = $1 AND type = 'backup.deliver' ORDER BY created_at`, [runId]);
+    bed.db.dataSource.query(`SELECT available_at, published_at FROM outbox WHERE correlation_id = $1 AND type = 'backup.deliver' ORDER BY created_at`, [runId]);
   /** 22:00 Berlin summer time (20:00Z) minus `seconds`. */
   const beforeWindow = (seconds: number) => new Date(Date.parse('2026-06-10T20:00:00Z') - seconds * 1000);
 
@@ -117,12 +94,12 @@ describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
     expect(messages[1]).toMatchObject({ available_at: held.nextAttemptAt, published_at: null });
     // The held message is no outbox backlog (the backlog alert must not fire every night).
     const noBroker = { queueStats: () => Promise.reject(new Error('not asked')) } as unknown as AmqpConnection;
-    expect((await readStateSnapshot(db.dataSource, noBroker)).outbox).toMatchObject({ pending: 0, deferred: 1 });
+    expect((await readStateSnapshot(bed.db.dataSource, noBroker)).outbox).toMatchObject({ pending: 0, deferred: 1 });
     expect((await runOf(run.id)).status).toBe('dispatching');
     // An early copy of the message (a replay) neither starts it nor holds it a second time.
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.deliver', { runId: run.id, deliveryId: held.id }, { correlationId: run.id }));
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'backup.deliver', { runId: run.id, deliveryId: held.id }, { correlationId: run.id }));
     await expectEventually(async () => {
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.deliver.v1'`);
+      const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM inbox WHERE consumer = 'dispatcher.deliver.v1'`);
       expect(n).toBe(2);
     });
     expect(await deliverMessages(run.id)).toHaveLength(3);
@@ -136,7 +113,7 @@ describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
     expect(d).toMatchObject({ status: 'succeeded', attempts: 1, nextAttemptAt: null, failingSince: null });
     // It started when the window opened, not before.
     expect(d.startedAt!.getTime()).toBeGreaterThanOrEqual(held.nextAttemptAt!.getTime());
-    expect(sha(join(dirs.path, 'backups', 'a', 'starface-backup', cfg.name, fileName))).toBe(sha256);
+    expect(sha(join(bed.paths.backups, 'a', 'starface-backup', cfg.name, fileName))).toBe(sha256);
   });
 
   it('inside its window (after midnight) a delivery goes at once', async () => {
@@ -183,12 +160,12 @@ describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
     expect(after).toMatchObject({ status: 'pending', code: 'mountfail' });
     expect(Date.now() - failing.failingSince!.getTime()).toBeGreaterThan(5000);
 
-    await mkdir(join(dirs.path, 'usb', 'stick'), { recursive: true }); // plugged in
+    await mkdir(join(bed.paths.usb, 'stick'), { recursive: true }); // plugged in
     const done = await expectEventually(async () => {
       const r = await runOf(run.id);
       return r.status === 'succeeded' ? r : null;
     }, { timeoutMs: 30_000 });
     expect(done.deliveries![0]).toMatchObject({ status: 'succeeded', code: 'successful' });
-    expect(sha(join(dirs.path, 'usb', 'stick', 'starface-backup', cfg.name, fileName))).toBe(sha256);
+    expect(sha(join(bed.paths.usb, 'stick', 'starface-backup', cfg.name, fileName))).toBe(sha256);
   }, 60_000);
 });

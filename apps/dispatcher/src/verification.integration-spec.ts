@@ -1,54 +1,28 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, peerSftpDestination, tempDir, testEnv, uniqueName } from '@pbx/testing';
-import { DispatcherModule } from './dispatcher.module';
+import { expectEventually, peers, peerSftpDestination, uniqueName } from '@pbx/testing';
 import { ScheduledVerificationService } from './scheduled-verification.service';
+import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const SECRETS_KEY = 'd4'.repeat(32);
 const logger = createLogger({ service: 'verification-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Stored copies read back by a real dispatcher from the OpenSSH peer and a local folder. */
 describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  const apps: INestApplication[] = [];
-  const box = new SecretBox(SECRETS_KEY);
-
-  beforeEach(async () => {
-    db = await migratedDatabase('vfy');
-    dirs = await tempDir();
-    ns = amqpNamespace();
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await dirs.remove();
-  });
-
-  async function startDispatcher(overrides: Record<string, number> = {}): Promise<void> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, AMQP_NAMESPACE: ns, ARTIFACT_DIR: join(dirs.path, 'artifacts'), LOCAL_BACKUP_ROOT: join(dirs.path, 'backups'),
-      USB_MOUNT_ROOT: join(dirs.path, 'usb'), SECRETS_KEY, AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100,
-      ...overrides,
-    });
-    apps.push(await startApp({ service: 'dispatcher', env, logger, module: DispatcherModule.forRoot(env, logger), queues: ['dispatcher.packed.v1', 'dispatcher.deliver.v1'], port: 0 }));
-  }
+  const bed = dispatcherTestBed('vfy', { logger, secretsKey: SECRETS_KEY, env: { AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100 } });
+  const { box } = bed;
+  const startDispatcher = (overrides?: Record<string, number>) => bed.start(overrides);
 
   /** A configuration with an SFTP and a local destination, and a run of it delivered to both. */
   async function deliveredRun(verify: { afterUpload: 'size' | 'sha256'; schedule?: 'daily' } = { afterUpload: 'size' }) {
     const folder = uniqueName('verify');
     const { password, ...sftp } = peerSftpDestination(folder);
     const name = uniqueName('Nightly full');
-    const cfg = await db.dataSource.transaction(async (tx) => {
+    const cfg = await bed.db.dataSource.transaction(async (tx) => {
       const c = await tx.save(tx.create(ConfigurationEntity, {
         kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
         data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', verify,
@@ -61,28 +35,28 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
     const content = randomBytes(300 * 1024);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(db.schema);
-    const run = await db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+    const outbox = new OutboxWriter(bed.db.schema);
+    const run = await bed.db.dataSource.transaction(async (tx) => {
+      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
       await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
       await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
       await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
       return r;
     });
-    await mkdir(join(dirs.path, 'artifacts'), { recursive: true });
-    await writeFile(join(dirs.path, 'artifacts', `${run.id}.sar`), content);
-    await expectEventually(async () => (await db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id })).status === 'succeeded' || null, { timeoutMs: 30_000 });
+    await mkdir(bed.paths.artifacts, { recursive: true });
+    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
+    await expectEventually(async () => (await bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id })).status === 'succeeded' || null, { timeoutMs: 30_000 });
     return {
       run,
       sftpFile: join(peers.sftp.homeDir, folder, 'starface-backup', cfg.name, fileName),
-      localFile: join(dirs.path, 'backups', 'disk', 'starface-backup', cfg.name, fileName),
+      localFile: join(bed.paths.backups, 'disk', 'starface-backup', cfg.name, fileName),
     };
   }
 
   const requestVerify = (runId: string) =>
-    db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.verify-requested', { runId, reason: 'manual' }, { correlationId: runId }));
+    bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'backup.verify-requested', { runId, reason: 'manual' }, { correlationId: runId }));
   const verificationsOf = async (runId: string) =>
-    Object.fromEntries((await db.dataSource.manager.findBy(DeliveryEntity, { runId })).map((d) => [d.type, d.verification]));
+    Object.fromEntries((await bed.db.dataSource.manager.findBy(DeliveryEntity, { runId })).map((d) => [d.type, d.verification]));
 
   it('finds untouched copies verified, a byte flipped on the SFTP server a mismatch and a deleted local copy missing, and announces run.verified', async () => {
     await startDispatcher();
@@ -108,9 +82,9 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
       const v = await verificationsOf(run.id);
       return v.sftp === 'mismatch' && v.local === 'missing' ? v : null;
     }, { timeoutMs: 20_000 });
-    const delivery = await db.dataSource.manager.findOneByOrFail(DeliveryEntity, { runId: run.id, type: 'sftp' });
+    const delivery = await bed.db.dataSource.manager.findOneByOrFail(DeliveryEntity, { runId: run.id, type: 'sftp' });
     expect(delivery.verifiedAt).toBeInstanceOf(Date);
-    const events = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'run.verified' AND correlation_id = $1 ORDER BY created_at`, [run.id]);
+    const events = await bed.db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'run.verified' AND correlation_id = $1 ORDER BY created_at`, [run.id]);
     expect(events).toHaveLength(2);
     expect((events[1].payload as { results: { result: string }[] }).results.map((r) => r.result).sort()).toEqual(['mismatch', 'missing']);
   });
@@ -122,26 +96,26 @@ describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', 
       const v = await verificationsOf(run.id);
       return v.sftp === 'verified' && v.local === 'verified' ? v : null;
     }, { timeoutMs: 20_000 });
-    const requested = await db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]);
+    const requested = await bed.db.dataSource.query(`SELECT payload FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]);
     expect(requested.map((r: { payload: { reason: string; deliveryIds: string[] } }) => [r.payload.reason, r.payload.deliveryIds.length])).toEqual([['afterUpload', 1], ['afterUpload', 1]]);
   });
 
   it('with verify.schedule reads the newest copy at every destination back once it is due, and asks once per due check', async () => {
-    await startDispatcher();
+    const delivering = await startDispatcher();
     const { run } = await deliveredRun({ afterUpload: 'size', schedule: 'daily' });
     // Uploaded three days ago, never read back: due. Started again with a fast check.
-    await db.dataSource.query(`UPDATE deliveries SET finished_at = now() - interval '3 days' WHERE run_id = $1`, [run.id]);
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await startDispatcher({ VERIFY_SCHEDULE_CHECK_MS: 100 });
+    await bed.db.dataSource.query(`UPDATE deliveries SET finished_at = now() - interval '3 days' WHERE run_id = $1`, [run.id]);
+    await delivering.close();
+    const first = await startDispatcher({ VERIFY_SCHEDULE_CHECK_MS: 100 });
     await startDispatcher({ VERIFY_SCHEDULE_CHECK_MS: 100 }); // a second replica checks too
     await expectEventually(async () => {
       const v = await verificationsOf(run.id);
       return v.sftp === 'verified' && v.local === 'verified' ? v : null;
     }, { timeoutMs: 20_000 });
-    const asked = async () => Number((await db.dataSource.query(`SELECT count(*) AS n FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]))[0].n);
+    const asked = async () => Number((await bed.db.dataSource.query(`SELECT count(*) AS n FROM outbox WHERE type = 'backup.verify-requested' AND correlation_id = $1`, [run.id]))[0].n);
     expect(await asked()).toBe(2);
     // Checked just now: the next check is tomorrow; a pass meanwhile asks nothing, one tomorrow does.
-    const scheduler = apps[0]!.get(ScheduledVerificationService);
+    const scheduler = first.get(ScheduledVerificationService);
     expect(await scheduler.pass()).toBe(0);
     expect(await scheduler.pass(new Date(Date.now() + 2 * 86_400_000))).toBe(2);
     expect(await asked()).toBe(4);
