@@ -1,7 +1,7 @@
 import { Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AppEnv } from '@pbx/config';
-import type { RunKind, ScheduledInterval } from '@pbx/contracts';
+import { NOMINAL_INTERVAL_MS, type RunKind, type ScheduledInterval } from '@pbx/contracts';
 import { withCorrelation, type Logger } from '@pbx/observability';
 import { InjectEnv, InjectLogger } from '@pbx/runtime';
 import { MailAdapter, deterministicMessageId } from './mail.adapter';
@@ -10,9 +10,8 @@ import { publicBaseUrl } from './report.service';
 import { langOf, renderStaleAlert, type StaleAlertModel } from './templates';
 import { WebhooksService } from './webhooks.service';
 
-const HOUR = 3_600_000;
-/** Nominal length of each schedule interval (a month counts as its longest, 31 days). */
-export const INTERVAL_MS: Record<ScheduledInterval, number> = { hourly: HOUR, daily: 24 * HOUR, weekly: 7 * 24 * HOUR, monthly: 31 * 24 * HOUR };
+/** Nominal length of each schedule interval (libs/contracts, also the metric the stale-backup alert reads). */
+export const INTERVAL_MS: Readonly<Record<ScheduledInterval, number>> = NOMINAL_INTERVAL_MS;
 
 /** A configuration is stale once its last success is older than this: two missed intervals plus one maintenance deferral. */
 export function stalenessThresholdMs(interval: ScheduledInterval, deferAllowanceMs: number): number {
