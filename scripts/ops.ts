@@ -3,6 +3,7 @@
 //   dlq list [--queue Q] [--type T] [--run RUN_ID] [--all] | dlq show <id> | dlq replay <id> | dlq discard <id>
 //   secrets reseal
 //   restore <file|run id> [--sections a,b] [--mode replace|merge] [--preview] [--allow-other-pbx] [--identity-file F]
+import { createArtifactStore } from '@pbx/artifacts';
 import { loadEnv, type AppEnv } from '@pbx/config';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -160,7 +161,7 @@ async function restore(env: AppEnv, [what, ...rest]: string[]): Promise<number> 
   if (key && 'identity' in key && !key.identity) throw new DomainError('validation', `${identityFile} holds no AGE-SECRET-KEY-1… line`);
   const logger = createLogger({ service: 'ops', level: 'warn' });
   return withDatabase(env, async (ds) => {
-    const source = UUID.test(what) ? { runId: what } : { uploadId: (await new UploadStore(join(env.ARTIFACT_DIR, 'uploads')).importFile(what, env.UPLOAD_TTL_MS)).id };
+    const source = UUID.test(what) ? { runId: what } : { uploadId: (await new UploadStore(join(env.ARTIFACT_DIR, 'uploads'), createArtifactStore(env)).importFile(what, env.UPLOAD_TTL_MS)).id };
     const repo = new RestoresRepository(ds, new OutboxWriter(env.DATABASE_SCHEMA));
     const row = await repo.request({
       source, sections, mode, preview: rest.includes('--preview'), allowOtherPbx: rest.includes('--allow-other-pbx'),

@@ -145,7 +145,7 @@ export class ApiModule {
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box, { timeoutMs: env.DESTINATION_TEST_TIMEOUT_MS, perToken: env.DESTINATION_TESTS_PER_TOKEN, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }, logger),
         },
-        { provide: UploadStore, useFactory: () => new UploadStore(join(env.ARTIFACT_DIR, 'uploads')) },
+        { provide: UploadStore, inject: [ARTIFACT_STORE], useFactory: (artifacts: ArtifactStore) => new UploadStore(join(env.ARTIFACT_DIR, 'uploads'), artifacts) },
         { provide: UploadsService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadsService(store, env.UPLOAD_TTL_MS) },
         {
           provide: RestoresService,

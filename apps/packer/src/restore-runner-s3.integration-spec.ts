@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
@@ -17,7 +17,7 @@ import { PackerModule } from './packer.module';
 const PBX_ID = 'pbx-restore-s3-test';
 const logger = createLogger({ service: 'restore-runner-s3-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-/** ARTIFACT_STORE=s3: a restore's safety backup goes into the bucket as its safety run's object, and the undo reads it from there. */
+/** ARTIFACT_STORE=s3: an upload is read from the bucket, a restore's safety backup goes into it as its safety run's object, and the undo reads it from there. */
 describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, RabbitMQ, Redis)', () => {
   let db: Awaited<ReturnType<typeof migratedDatabase>>;
   let pbx: Awaited<ReturnType<typeof freshSchema>>;
@@ -82,9 +82,11 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
     await rm(join(pbxData(), first!));
     const before = await fingerprint();
 
+    // The api puts a finished upload into the bucket; the packer reads it from there.
     const uploadId = crypto.randomUUID();
-    await mkdir(join(artifacts(), 'uploads'), { recursive: true });
-    await copyFile(sarPath, join(artifacts(), uploadedArchiveOf(uploadId)));
+    const copy = join(dirs.path, `${uploadId}.sar`);
+    await copyFile(sarPath, copy);
+    await store.put(uploadedArchiveOf(uploadId, false), copy);
     const restore = await repo.request({ source: { uploadId }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const done = await finalOf(restore.id);
     expect(done.status).toBe('succeeded');
@@ -93,7 +95,7 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
     const run = await db.dataSource.manager.findOneByOrFail(RunEntity, { id: done.safetyRunId! });
     expect(run).toMatchObject({ kind: 'safety', status: 'succeeded', restoreId: restore.id, configurationId: null });
     expect(await store.stat(`${run.id}.sar`)).toEqual(expect.objectContaining({ size: run.artifactSize }));
-    const local = (await readdir(artifacts())).filter((n) => n !== 'uploads' && n !== 'restores');
+    const local = (await readdir(artifacts())).filter((n) => n !== 'restores');
     expect(local).toEqual([]);
 
     const undo = await repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
@@ -102,5 +104,6 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
     expect(await fingerprint()).toEqual(before);
     // The bucket is shared: this suite's objects go.
     for (const id of [run.id, undone.safetyRunId]) if (id) await store.remove(`${id}.sar`);
+    await store.remove(uploadedArchiveOf(uploadId, false));
   });
 });

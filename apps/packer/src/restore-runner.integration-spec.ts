@@ -42,7 +42,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
   async function upload(from: string): Promise<string> {
     const uploadId = crypto.randomUUID();
     await mkdir(join(artifacts(), 'uploads'), { recursive: true });
-    await copyFile(from, join(artifacts(), uploadedArchiveOf(uploadId)));
+    await copyFile(from, join(artifacts(), uploadedArchiveOf(uploadId, from.endsWith('.age'))));
     return uploadId;
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import type { AppEnv } from '@pbx/config';
 import { DomainError, FINAL_RESTORE_STATUSES, restoreUnitsOf, type RestoreStatus, type RestoreUnit } from '@pbx/contracts';
-import { artifactFileName, fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactName, stagedArtifactOf, uploadedArchiveOf } from '@pbx/destinations';
+import { artifactFileName, fetchedArchiveOf, isEncryptedArchiveName, stagedArtifactName, stagedArtifactOf, uploadedArchiveKeys } from '@pbx/destinations';
 import { withPlainArchive, type DecryptionKey } from '@pbx/encryption';
 import type { MaintenanceLock } from '@pbx/locking';
 import type { Logger } from '@pbx/observability';
@@ -122,10 +122,10 @@ export class RestoreRunner implements OnApplicationBootstrap {
     let fetchedCopy: string | null = null;
     try {
       const archive = await this.archiveOf(restore);
-      if (archive.fetched && 'key' in archive) fetchedCopy = archive.key;
-      // A run's archive and a fetched copy are in the artifact store (s3: fetched to this host for the restore).
+      if (archive.fetched) fetchedCopy = archive.key;
+      // Every source is in the artifact store (s3: fetched to this host for the restore).
       const withArchive = (fn: (path: string) => Promise<void>) =>
-        'key' in archive ? this.artifacts.withLocalFile(archive.key, join(this.env.ARTIFACT_DIR, 'restores'), fn) : fn(archive.path);
+        this.artifacts.withLocalFile(archive.key, join(this.env.ARTIFACT_DIR, 'restores'), fn);
       const key = restore.keySealed ? (JSON.parse(this.secrets.open(restore.keySealed)) as DecryptionKey) : undefined;
       const options = {
         sections: restore.requestedSections.length ? restoreUnitsOf(restore.requestedSections) : undefined,
@@ -226,11 +226,14 @@ export class RestoreRunner implements OnApplicationBootstrap {
     await new Promise<never>(() => undefined);
   }
 
-  /** The archive file and the whole-file checksum known for it (a run's; an upload has none). */
-  private async archiveOf(restore: RestoreEntity): Promise<({ path: string } | { key: string }) & { expectedSha256?: string; fetched?: boolean }> {
+  /** The archive's key in the artifact store and the whole-file checksum known for it (a run's; an upload has none). */
+  private async archiveOf(restore: RestoreEntity): Promise<{ key: string; expectedSha256?: string; fetched?: boolean }> {
     const source = restore.source;
-    // Uploads stay files below ARTIFACT_DIR/uploads (docs/operations.md#artifact-store).
-    if ('uploadId' in source) return { path: join(this.env.ARTIFACT_DIR, uploadedArchiveOf(source.uploadId)) };
+    // The api put the finished upload into the artifact store (uploads/<id>.sar or .sar.age).
+    if ('uploadId' in source) {
+      for (const key of uploadedArchiveKeys(source.uploadId)) if (await this.artifacts.stat(key)) return { key };
+      throw new RestoreRefusedError('invalidArchive', `upload ${source.uploadId} is not in the artifact store (expired and removed?)`);
+    }
     if ('runId' in source) {
       const run = await this.dataSource.manager.findOne(RunEntity, { where: { id: source.runId } });
       if (!run?.artifactFileName) throw new RestoreRefusedError('invalidArchive', `run ${source.runId} has no archive`);

@@ -43,7 +43,15 @@ export function fetchedArchiveOf(restoreId: string): string {
   return `restores/${restoreId}.fetched`;
 }
 
-/** An archive uploaded for a restore, relative to ARTIFACT_DIR (written by the api, read by the packer). */
-export function uploadedArchiveOf(uploadId: string): string {
-  return `uploads/${uploadId}.upload`;
+/**
+ * A finished upload's key in the artifact store (the api puts it there, the packer reads it):
+ * `uploads/<id>.sar`, or `uploads/<id>.sar.age` when its bytes are age-encrypted.
+ */
+export function uploadedArchiveOf(uploadId: string, encrypted: boolean): string {
+  return `uploads/${uploadId}${encrypted ? ENCRYPTED_ARCHIVE_EXTENSION : ARCHIVE_EXTENSION}`;
+}
+
+/** The keys an upload's archive may have, for who knows only its id (the restore, the expiry). */
+export function uploadedArchiveKeys(uploadId: string): [string, string] {
+  return [uploadedArchiveOf(uploadId, false), uploadedArchiveOf(uploadId, true)];
 }

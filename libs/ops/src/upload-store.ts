@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { uploadedArchiveOf } from '@pbx/destinations';
+import type { ArtifactStore } from '@pbx/artifacts';
+import { uploadedArchiveKeys, uploadedArchiveOf } from '@pbx/destinations';
+import { isAgeFile } from '@pbx/encryption';
 
 export interface UploadMeta {
   id: string;
@@ -13,16 +15,23 @@ export interface UploadMeta {
   createdAt: string;
   expiresAt: string;
   completedAt: string | null;
+  /** The finished archive's key in the artifact store (`uploads/<id>.sar[.age]`); absent until complete. */
+  key?: string;
 }
 
 /**
- * Uploads on disk below `<ARTIFACT_DIR>/uploads` (the folder is shared like the artifacts, so
- * any api replica can continue one): `<id>.json` the record, `<id>.part` the bytes so far,
- * renamed to `<id>.upload` once complete. The bytes received are the part file's size, so a
- * broken connection loses nothing that reached the disk.
+ * Uploads for restores. The pieces are assembled on this host, below `<ARTIFACT_DIR>/uploads`:
+ * `<id>.json` the record, `<id>.part` the bytes so far (the bytes received are its size, so a
+ * broken connection loses nothing that reached the disk). Once complete, the file goes into the
+ * artifact store under `uploads/<id>.sar` (`.sar.age` when it is age-encrypted), where the packer
+ * reads it: with `fs` that is a rename in the same folder (no copy), with `s3` a multipart upload,
+ * after which the part file is gone and no host needs the api's disk.
  */
 export class UploadStore {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly artifacts: ArtifactStore,
+  ) {}
 
   async create(size: number | null, ttlMs: number, now = new Date()): Promise<UploadMeta> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -41,10 +50,14 @@ export class UploadStore {
     return writeFile(join(this.dir, `${meta.id}.json`), JSON.stringify(meta), { mode: 0o600 });
   }
 
-  /** Bytes received so far. */
+  /** Bytes received so far (a finished upload: its size in the store). */
   async received(meta: UploadMeta): Promise<number> {
-    const st = await stat(meta.completedAt ? this.filePath(meta.id) : this.partPath(meta.id)).catch(() => null);
-    return st?.size ?? 0;
+    if (!meta.completedAt) {
+      const part = await stat(this.partPath(meta.id)).catch(() => null);
+      if (part) return part.size;
+    }
+    // Complete, or stored but not yet recorded as complete (stopped between the two).
+    return (await this.stored(meta.id))?.size ?? 0;
   }
 
   /**
@@ -64,20 +77,41 @@ export class UploadStore {
     return this.complete(meta);
   }
 
+  /**
+   * Puts the assembled file into the artifact store and records the upload complete. Safe to
+   * repeat: when a previous call stored the file but stopped before recording it, only the
+   * record is written.
+   */
   async complete(meta: UploadMeta, now = new Date()): Promise<UploadMeta> {
-    await rename(this.partPath(meta.id), this.filePath(meta.id));
-    const done = { ...meta, completedAt: now.toISOString() };
+    let key: string;
+    const part = this.partPath(meta.id);
+    if (await stat(part).catch(() => null)) {
+      key = uploadedArchiveOf(meta.id, await isAgeFile(part));
+      await this.artifacts.put(key, part);
+    } else {
+      const stored = await this.stored(meta.id);
+      if (!stored) throw new Error(`upload ${meta.id} has neither its part file nor a stored archive`);
+      key = stored.key;
+    }
+    const done: UploadMeta = { ...meta, completedAt: now.toISOString(), key };
     await this.save(done);
     return done;
   }
 
-  /** The finished file a restore reads. */
-  filePath(id: string): string {
-    return join(this.dir, basename(uploadedArchiveOf(id)));
+  /** Where a finished upload's archive is in the artifact store, and its size; null when it is not there. */
+  async stored(id: string): Promise<{ key: string; size: number } | null> {
+    for (const key of uploadedArchiveKeys(id)) {
+      const st = await this.artifacts.stat(key);
+      if (st) return { key, size: st.size };
+    }
+    return null;
   }
 
+  /** The upload's files here and its archive in the artifact store. */
   async remove(id: string): Promise<void> {
-    for (const path of [this.partPath(id), this.filePath(id), join(this.dir, `${id}.json`)]) await rm(path, { force: true });
+    for (const key of uploadedArchiveKeys(id)) await this.artifacts.remove(key);
+    // Written by earlier versions (the finished file beside the record).
+    for (const path of [this.partPath(id), join(this.dir, `${id}.upload`), join(this.dir, `${id}.json`)]) await rm(path, { force: true });
   }
 
   /** Removes every upload whose time is up; returns how many. */

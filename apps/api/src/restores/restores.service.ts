@@ -52,7 +52,7 @@ export class RestoresService {
 
   private async checkSource(source: RestoreRequest['source']): Promise<void> {
     if ('uploadId' in source) {
-      await this.uploads.finishedFile(source.uploadId);
+      await this.uploads.finishedArchive(source.uploadId);
       return;
     }
     if ('runId' in source) {

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { expectEventually } from '@pbx/testing';
 import { ADMIN_TOKEN, startTestApi, type TestApi } from '../api.test-helper';
+import { FsArtifactStore } from '@pbx/artifacts';
 import { UploadStore } from '@pbx/ops';
 
 const V1 = '/api/v1';
@@ -20,7 +21,8 @@ describe('uploads (real Postgres + RabbitMQ, in-process)', () => {
   afterAll(() => api.close());
 
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${ADMIN_TOKEN}`);
-  const uploaded = (id: string) => readFile(join(api.env.ARTIFACT_DIR, 'uploads', `${id}.upload`));
+  // ARTIFACT_STORE=fs: the finished upload is the artifact `uploads/<id>.sar`, renamed from its part file (no copy).
+  const uploaded = (id: string) => readFile(join(api.env.ARTIFACT_DIR, 'uploads', `${id}.sar`));
 
   it('takes a whole file with curl -T at the returned url', async () => {
     const content = randomBytes(3 * 1024 * 1024 + 17);
@@ -31,6 +33,7 @@ describe('uploads (real Postgres + RabbitMQ, in-process)', () => {
     const { stdout } = await promisify(execFile)('curl', ['-sS', '--fail-with-body', '-T', file, '-H', `Authorization: Bearer ${ADMIN_TOKEN}`, `${api.base}${created.body.url}`]);
     expect(JSON.parse(stdout)).toMatchObject({ uploadId: created.body.uploadId, size: content.length, received: content.length, complete: true });
     expect(sha(await uploaded(created.body.uploadId))).toBe(sha(content));
+    expect((await readdir(join(api.env.ARTIFACT_DIR, 'uploads'))).filter((n) => n.startsWith(created.body.uploadId)).sort()).toEqual([`${created.body.uploadId}.json`, `${created.body.uploadId}.sar`]);
     const audit = await api.ds.query(`SELECT action, outcome FROM audit_events WHERE target_id = $1 ORDER BY at`, [created.body.uploadId]);
     expect(audit).toEqual([{ action: 'upload.create', outcome: 'ok' }, { action: 'upload.write', outcome: 'ok' }]);
   });
@@ -67,7 +70,7 @@ describe('uploads (real Postgres + RabbitMQ, in-process)', () => {
   it('removes uploads once they expire', async () => {
     const created = await auth(request(api.base).post(`${V1}/uploads`)).send({ size: 10 });
     expect((await auth(request(api.base).get(created.body.url))).status).toBe(200);
-    const store = new UploadStore(join(api.env.ARTIFACT_DIR, 'uploads'));
+    const store = new UploadStore(join(api.env.ARTIFACT_DIR, 'uploads'), new FsArtifactStore(api.env.ARTIFACT_DIR));
     expect(await store.removeExpired(new Date(Date.parse(created.body.expiresAt) + 1))).toBeGreaterThanOrEqual(1);
     expect((await auth(request(api.base).get(created.body.url))).status).toBe(404);
   });

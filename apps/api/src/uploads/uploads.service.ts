@@ -77,18 +77,41 @@ export class UploadsService {
     return this.finishIfWhole({ ...meta, size: range ? total : (meta.size ?? now) }, now);
   }
 
-  /** The finished file of an upload, for the restore. */
-  async finishedFile(id: string): Promise<string> {
-    const meta = await this.existing(id);
+  /**
+   * Checks that an upload is finished, for a restore naming it; answers its key in the artifact
+   * store. An upload this replica has no record of (its pieces went to another api host) counts
+   * when its archive is in the store: only the expiry removes it from there.
+   */
+  async finishedArchive(id: string): Promise<string> {
+    const meta = await this.store.find(id);
+    if (!meta) {
+      const stored = await this.store.stored(id);
+      if (!stored) throw notFound('upload');
+      return stored.key;
+    }
+    if (new Date(meta.expiresAt) <= new Date()) throw notFound('upload');
     if (!meta.completedAt) throw new DomainError(ERROR_CODES.notReady, `upload ${id} is not complete yet`);
-    return this.store.filePath(id);
+    const stored = await this.store.stored(id);
+    if (!stored) throw new DomainError(ERROR_CODES.gone, `the archive of upload ${id} is no longer in the artifact store`);
+    return stored.key;
   }
 
   private async finishIfWhole(meta: UploadMeta, received: number): Promise<UploadResponse> {
     if (meta.size !== null && received > meta.size) throw new DomainError(ERROR_CODES.conflict, `upload ${meta.id} has ${received} bytes, more than the ${meta.size} announced`);
-    if (meta.size !== null && received === meta.size) return this.response(await this.store.complete(meta), received);
+    if (meta.size !== null && received === meta.size) return this.response(await this.completing(meta.id, () => this.store.complete(meta)), received);
     if (meta.size !== null) await this.store.save(meta);
     return this.response(meta, received);
+  }
+
+  /** Into the artifact store once (s3: a multipart upload the last PUT waits for); a second request meanwhile is told to ask again. */
+  private async completing(id: string, work: () => Promise<UploadMeta>): Promise<UploadMeta> {
+    if (this.writing.has(id)) throw new DomainError(ERROR_CODES.conflict, `upload ${id} is being written by another request`);
+    this.writing.add(id);
+    try {
+      return await work();
+    } finally {
+      this.writing.delete(id);
+    }
   }
 
   private async existing(id: string): Promise<UploadMeta> {
