@@ -7,7 +7,9 @@
  * every new page; screenshots in en and de under tmp/admin-config/. Needs `npm run build` and
  * /usr/bin/chromium.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
@@ -206,6 +208,65 @@ describe('admin UI: configuration page, add a destination later, archiving (five
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
   }, 180_000);
+
+  it('configuration page: the encryption choice and the webhooks, read-only — recipients and origins shown, never a passphrase, a webhook secret or a URL\'s token (en, de)', async () => {
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'pbx-uicfg-age-')), 'key.txt');
+    execFileSync('age-keygen', ['-o', keyFile], { stdio: 'pipe' });
+    const recipient = /# public key: (age1\S+)/.exec(readFileSync(keyFile, 'utf8'))![1]!;
+    rmSync(keyFile, { force: true });
+    const token = `T0K3N${randomBytes(8).toString('hex')}`;
+    const secret = `whsec-${randomBytes(12).toString('hex')}`;
+    const passphrase = `ui cfg passphrase ${randomBytes(6).toString('hex')}`;
+    const create = async (name: string, extra: Record<string, unknown>) => {
+      const res = await e.api.request<{ configuration: Configuration }>('POST', '/api/v1/backup-configurations', {
+        name, reportTo: 'cfg-e2e@example.com', interval: 'manual', data: { coreData: true, cdrAndVoicemails: false, announcements: false }, destinations: [{ type: 'local' }], action: 'save', ...extra,
+      });
+      expect(res.status).toBe(201);
+      return res.body.configuration;
+    };
+    const withKeys = await create(uniqueName('UI cfg keys'), {
+      encryption: { mode: 'recipients', recipients: [recipient] },
+      webhooks: [
+        { url: `https://hooks.slack.example.com/services/${token}`, format: 'slack', events: ['failure', 'staleness'] },
+        { url: `https://alerts.example.net:8443/pbx?key=${token}`, format: 'json', events: ['failure', 'success'], secret },
+      ],
+    });
+    const sealed = await create(uniqueName('UI cfg pass'), { encryption: { mode: 'passphrase', passphrase } });
+
+    await open(`/backups/${withKeys.id}`);
+    await page.getByRole('heading', { name: withKeys.name, exact: true }).waitFor();
+    const encryption = page.getByTestId('configuration-encryption');
+    await expect(encryption.getAttribute('data-mode')).resolves.toBe('recipients');
+    await expect(encryption.getByTestId('encryption-recipient').allTextContents()).resolves.toEqual([recipient]);
+    await expect(encryption.textContent()).resolves.toContain('encrypted with age for these public keys');
+    const hooks = page.getByTestId('webhook-row');
+    await expect(hooks.count()).resolves.toBe(2);
+    expect((await hooks.nth(0).locator('th, td').allTextContents()).map((x) => x.trim())).toEqual(['https://hooks.slack.example.com', 'Slack', 'failure, no recent backup', 'no']);
+    expect((await hooks.nth(1).locator('th, td').allTextContents()).map((x) => x.trim())).toEqual(['https://alerts.example.net:8443', 'JSON', 'failure, success', 'yes (a secret is stored, not shown)']);
+    // Read-only: no input to change them here (Edit does that), and nothing secret in the page.
+    await expect(page.getByTestId('configuration-webhooks').locator('input, textarea').count()).resolves.toBe(0);
+    const html = await page.content();
+    expect(html).not.toContain(token);
+    expect(html).not.toContain(secret);
+    await noSeriousA11yViolations('configuration page (encryption, webhooks)');
+    await shot('en-configuration-page-encryption-webhooks');
+
+    await open(`/backups/${sealed.id}`);
+    await page.getByRole('heading', { name: sealed.name, exact: true }).waitFor();
+    await expect(page.getByTestId('configuration-encryption').getAttribute('data-mode')).resolves.toBe('passphrase');
+    await expect(page.getByTestId('configuration-encryption').textContent()).resolves.toContain('The passphrase is stored sealed and never shown');
+    await page.getByText('No webhooks: reports go by e-mail only.').waitFor();
+    expect(await page.content()).not.toContain(passphrase);
+    await shot('en-configuration-page-passphrase');
+
+    await open(`/backups/${withKeys.id}`, 'de');
+    await page.getByRole('heading', { name: 'Verschlüsselung' }).waitFor();
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.getByRole('columnheader', { name: 'Empfänger (Ursprung)' }).waitFor();
+    expect((await page.getByTestId('webhook-row').nth(0).locator('td').allTextContents()).map((x) => x.trim())).toEqual(['Slack', 'Fehlschlag, keine aktuelle Sicherung', 'nein']);
+    await noSeriousA11yViolations('configuration page (encryption, webhooks, de)');
+    await shot('de-configuration-page-encryption-webhooks');
+  }, 60_000);
 
   it('archiving: create (local destination, "Only keep settings"), then edit its days to keep; listed with its destination', async () => {
     const name = uniqueName('UI archive');

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { Client } from 'pg';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { MaintenanceLock } from '@pbx/locking';
 import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
 import { seedPbx } from '@pbx/pbx-source';
 import { createDataSource } from '@pbx/persistence';
@@ -41,7 +42,8 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    e = await createE2eEnv('uiruns');
+    // A run deferred behind a held maintenance lock waits longer than the test: only a cancel ends it.
+    e = await createE2eEnv('uiruns', { MAINTENANCE_DEFER_MS: '600000' });
     // Enough data that packing and delivering take a few progress writes (every 500 ms).
     await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 20, cdr: 150_000, voicemails: 30, announcements: 2, minAudioBytes: 1_000_000, maxAudioBytes: 2_000_000 });
     await e.start();
@@ -157,6 +159,57 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
     await noSeriousA11yViolations('run detail');
     await shot('en-run-detail');
   }, 180_000);
+
+  it('Cancel run: the dialog says what happens (en/de), "Keep running" keeps it; confirmed, the run is cancelled and shown so', async () => {
+    const lock = new MaintenanceLock(e.redis, { key: e.lockKey, ttlMs: 10_000 });
+    const held = await lock.acquireLease('archive:ui-someone-else');
+    expect(held.acquired).toBe(true);
+    try {
+      const name = uniqueName('UI cancel');
+      const created = await e.api.request<{ run: Run }>('POST', '/api/v1/backup-configurations', {
+        name, reportTo: 'ui-cancel@example.com', interval: 'manual', data: { coreData: true, cdrAndVoicemails: false, announcements: false }, destinations: [{ type: 'local' }], action: 'saveAndRun',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.run.id;
+      await expectEventually(async () => (await e.api.request<Run>('GET', `/api/v1/runs/${id}`)).body.status === 'deferred', { timeoutMs: 30_000, message: 'the run was not deferred' });
+
+      // German first: the button, the dialog and its buttons; "Weiterlaufen lassen" changes nothing.
+      await page.goto(`${base}/runs/${id}`);
+      await page.getByText('DE', { exact: true }).click();
+      await page.getByRole('heading', { name: `Lauf von „${name}“` }).waitFor();
+      await page.getByRole('button', { name: 'Lauf abbrechen' }).click();
+      const dialogDe = page.getByRole('dialog', { name: 'Diesen Lauf abbrechen?' });
+      await expect(dialogDe.textContent()).resolves.toContain('Es wird nichts gepackt oder übertragen');
+      await noSeriousA11yViolations('cancel dialog (de)');
+      await shot('de-run-cancel-dialog');
+      await dialogDe.getByRole('button', { name: 'Weiterlaufen lassen' }).click();
+      await dialogDe.waitFor({ state: 'detached' });
+      expect((await e.api.request<Run>('GET', `/api/v1/runs/${id}`)).body.status).toBe('deferred');
+
+      await page.getByText('EN', { exact: true }).click();
+      await page.getByRole('heading', { name: `Run of "${name}"` }).waitFor();
+      await page.getByRole('button', { name: 'Cancel run' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Cancel this run?' });
+      await expect(dialog.textContent()).resolves.toContain('The run stops: it is not packed or delivered, the partial archive is deleted, and no report is mailed.');
+      await noSeriousA11yViolations('cancel dialog');
+      await shot('en-run-cancel-dialog');
+      await dialog.getByRole('button', { name: 'Cancel run' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      // The page shows it: the status badge says cancelled, the phase is done, the button is gone.
+      await page.getByTestId('run-status').filter({ hasText: 'cancelled' }).first().waitFor({ timeout: 15_000 });
+      await expectEventually(async () => (await page.getByTestId('run-live-progress').getAttribute('data-phase')) === 'done', { timeoutMs: 15_000 });
+      expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+      expect((await e.api.request<Run>('GET', `/api/v1/runs/${id}`)).body.status).toBe('cancelled');
+      await noSeriousA11yViolations('cancelled run');
+      await shot('en-run-cancelled');
+      await page.getByText('DE', { exact: true }).click();
+      await page.getByTestId('run-status').filter({ hasText: 'abgebrochen' }).first().waitFor();
+      await shot('de-run-cancelled');
+      await page.getByText('EN', { exact: true }).click();
+    } finally {
+      if (held.acquired) await held.lease.release();
+    }
+  }, 90_000);
 
   it('the runs list filters by status and kind in the URL and links to the run', async () => {
     await page.goto(`${base}/runs?status=succeeded&kind=backup`);

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -115,6 +116,21 @@ describe('admin web UI in a browser (five processes)', () => {
     expect((await fetch(`${base}/api/v1/runs`)).status).toBe(401);
   });
 
+  it('first load (the sign-in page, fresh profile): at most 250 KB of gzipped JavaScript', async () => {
+    const scripts = new Map<string, number>();
+    const fresh = await context.newPage();
+    fresh.on('response', (res) => {
+      if (res.request().resourceType() === 'script') void res.body().then((b) => scripts.set(res.url(), gzipSync(b).length), () => undefined);
+    });
+    await fresh.goto(`${base}/`, { waitUntil: 'networkidle' });
+    await fresh.getByLabel('API token').waitFor();
+    await expectEventually(() => scripts.size > 0);
+    const total = [...scripts.values()].reduce((a, b) => a + b, 0);
+    process.stdout.write(`admin first load: ${scripts.size} script(s), ${(total / 1024).toFixed(1)} KiB gzipped\n`);
+    expect(total).toBeLessThanOrEqual(250 * 1024);
+    await fresh.close();
+  });
+
   it('sign-in: a wrong token is refused; the right one shows its name, role, time zone and the sections its role may use; the token is in sessionStorage only', async () => {
     await page.goto(`${base}/`);
     await noSeriousA11yViolations('sign-in');
@@ -214,6 +230,65 @@ describe('admin web UI in a browser (five processes)', () => {
     await expect(row.textContent()).resolves.toMatch(/\(Europe\/Berlin\)/);
   }, 120_000);
 
+  it('wizard, S3: a refused endpoint stands beside its field; corrected, Test connection works against s3rver and it is saved ("Only keep settings"), the secret key write-only', async () => {
+    await home();
+    const name = uniqueName('UI s3');
+    const prefix = `ui-e2e-${Date.now()}`;
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
+    await fillGeneralAndData(name, '');
+    await page.getByRole('radio', { name: 'S3 object storage' }).click();
+    const endpoint = page.getByLabel('Endpoint URL');
+    // Not an http(s) URL: the browser sends it, the api refuses it, the wizard shows why beside the field.
+    await endpoint.fill(`ftp://${peers.host}:${peers.s3.port}`);
+    await page.getByRole('textbox', { name: 'Region', exact: true }).fill(peers.s3.region);
+    await page.getByRole('textbox', { name: 'Bucket', exact: true }).fill(peers.s3.bucket);
+    await page.getByLabel('Prefix (folder in the bucket)').fill(prefix);
+    await page.getByLabel('Access key ID').fill(peers.s3.accessKeyId);
+    const secretKey = page.getByLabel('Secret access key');
+    await expect(secretKey.getAttribute('type')).resolves.toBe('password');
+    await secretKey.fill(peers.s3.secretAccessKey);
+    await page.getByLabel('Path-style URLs (MinIO and most self-hosted servers)').check();
+    await page.getByRole('combobox', { name: 'Storage class (optional)' }).click();
+    await page.getByRole('option', { name: 'STANDARD', exact: true }).click();
+    await page.getByLabel('Object Lock (days, optional)').fill('0');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: 'Only keep settings' }).check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    // Both refusals stand beside their fields: the endpoint's scheme, and 0 days of Object Lock.
+    const errorOf = async (field: Locator) => {
+      await expectEventually(async () => (await field.getAttribute('aria-invalid')) === 'true', { timeoutMs: 10_000, message: `${field.toString()} was not marked invalid` });
+      const described = await field.getAttribute('aria-describedby');
+      return page.locator(`[id="${described?.split(' ').find((id) => id.includes('error'))}"]`).textContent();
+    };
+    await expect(errorOf(endpoint)).resolves.toMatch(/https:\/\/ or http:\/\//);
+    const lockDays = page.getByLabel('Object Lock (days, optional)');
+    await expect(errorOf(lockDays)).resolves.toBeTruthy();
+    await noSeriousA11yViolations('wizard step 3 (S3, refused)');
+    await shot('en-step3-destination-s3-refused');
+    // s3rver's bucket has no Object Lock: leave it empty.
+    await lockDays.fill('');
+    await endpoint.fill(peers.s3.endpoint);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Connection works.').waitFor({ timeout: 30_000 });
+    await noSeriousA11yViolations('wizard step 3 (S3)');
+    await shot('en-step3-destination-s3');
+    await page.getByRole('button', { name: 'Next' }).click();
+    const summary = page.getByTestId('wizard-summary');
+    await expect(summary.textContent()).resolves.toContain('Secret access key••••');
+    await shot('en-step4-summary-s3');
+    await page.getByRole('radio', { name: 'Only keep settings' }).check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+    const { body } = await e.api.request<Page_<{ id: string; name: string; destinations: Array<Record<string, unknown>> }>>('GET', '/api/v1/backup-configurations?limit=100');
+    const saved = body.items.find((c) => c.name === name)!;
+    expect(saved.destinations[0]).toMatchObject({ type: 's3', endpoint: peers.s3.endpoint, region: peers.s3.region, bucket: peers.s3.bucket, prefix, accessKeyId: peers.s3.accessKeyId, forcePathStyle: true, storageClass: 'STANDARD', hasSecretAccessKey: true });
+    expect(saved.destinations[0]!.secretAccessKey).not.toBe(peers.s3.secretAccessKey);
+    await expect(page.getByTestId('configuration-row').filter({ hasText: name }).textContent()).resolves.toContain('S3 object storage');
+    // Its page names where it writes, without the key.
+    await page.goto(`${base}/backups/${saved.id}`);
+    await expect(page.getByTestId('destination-row').textContent()).resolves.toContain(`${peers.s3.endpoint}/${peers.s3.bucket}/${prefix}`);
+  }, 120_000);
+
   it('"Only execute backup": an API validation error lands beside its field; corrected, the run goes and the configuration is not kept', async () => {
     await home();
     const name = uniqueName('UI run only');
@@ -265,6 +340,12 @@ describe('admin web UI in a browser (five processes)', () => {
     await page.getByRole('combobox', { name: 'Sicherheit' }).waitFor();
     await shot('de-step3-destination-smb');
     await noSeriousA11yViolations('wizard step 3 (de, SMB)');
+    await page.getByRole('radio', { name: 'S3-Objektspeicher' }).click();
+    for (const label of ['Endpunkt-URL', 'Region', 'Bucket', 'Präfix (Ordner im Bucket)', 'Zugriffsschlüssel-ID', 'Geheimer Zugriffsschlüssel', 'Object Lock (Tage, optional)']) await page.getByLabel(label).first().waitFor();
+    await page.getByRole('combobox', { name: 'Speicherklasse (optional)' }).waitFor();
+    await page.getByRole('button', { name: 'Verbindung testen' }).waitFor();
+    await shot('de-step3-destination-s3');
+    await noSeriousA11yViolations('wizard step 3 (de, S3)');
     await page.getByRole('radio', { name: 'USB-Speicher' }).click();
     await page.getByRole('button', { name: 'Weiter' }).click();
     for (const label of ['Einstellungen speichern und Backup ausführen', 'Nur Backup ausführen', 'Nur Einstellungen speichern']) await page.getByRole('radio', { name: label }).waitFor();

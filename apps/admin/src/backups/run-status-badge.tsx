@@ -30,12 +30,12 @@ export function StatusIcon({ status }: { status: Status }) {
 }
 
 /** A run's status as icon and word, never colour alone. */
-export function RunStatusBadge({ status }: { status: Status }) {
+export function RunStatusBadge({ status, testId }: { status: Status; testId?: string }) {
   const { t } = useTranslation();
   const look = LOOK[status];
   // Dark text on light tints keeps AA contrast.
   return (
-    <Badge variant="light" color={look.color} leftSection={look.icon} styles={BADGE_STYLES} data-status={status}>
+    <Badge variant="light" color={look.color} leftSection={look.icon} styles={BADGE_STYLES} data-status={status} data-testid={testId}>
       {t(`status.${status}`)}
     </Badge>
   );

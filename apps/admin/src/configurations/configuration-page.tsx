@@ -12,6 +12,7 @@ import { DataTable, QueryState } from '../common/query-state';
 import { formatInZone } from '../format';
 import { destinationLabel, useCodeText } from '../pages/runs/labels';
 import { AddDestinationDialog } from './add-destination-dialog';
+import { EncryptionSection, WebhooksSection } from './configuration-sections';
 import { getConfiguration, KIND, listKey, removeDestination, runNow, type Kind } from './kinds';
 
 type Destination = Configuration['destinations'][number];
@@ -32,6 +33,8 @@ export function destinationTarget(d: Destination): string {
       return s('to');
     case 'usb':
       return s('device');
+    case 's3':
+      return `${s('endpoint').replace(/\/+$/, '')}/${s('bucket')}${s('prefix') ? `/${s('prefix').replace(/^\/+/, '')}` : ''}`;
     default:
       return s('path');
   }
@@ -261,6 +264,9 @@ function Details({ c }: { c: Configuration }) {
         })}
       </DataTable>
       {c.destinations.length < 2 && canWrite && <Text size="sm" c="dimmed">{t('configurations.lastOne')}</Text>}
+
+      {c.encryption && <EncryptionSection c={c} />}
+      {c.webhooks && <WebhooksSection webhooks={c.webhooks} />}
 
       {adding && (
         <AddDestinationDialog

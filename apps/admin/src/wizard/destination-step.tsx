@@ -3,7 +3,7 @@ import { IconBrandDropbox, IconBucket, IconCircleCheck, IconCircleX, IconDeviceF
 import { useMutation, useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, unwrap, type DestinationType } from '../api/client';
+import { api, ApiError, unwrap, type DestinationRequest, type DestinationType } from '../api/client';
 import { DESTINATION_TYPES } from '../pages/runs/labels';
 import { toDestination, type WizardForm } from './wizard-state';
 
@@ -18,6 +18,10 @@ const ICONS: Record<DestinationType, ReactNode> = {
 };
 
 const SECURITY = ['ntlmv2', 'ntlmssp', 'ntlmssp-encrypt', 'kerberos', 'ntlmv1-legacy'] as const;
+
+/** The s3 storage classes the api takes: a Record over the generated type, so a class added there fails typecheck:admin until offered here. */
+type StorageClass = NonNullable<Extract<DestinationRequest, { type: 's3' }>['storageClass']>;
+const STORAGE_CLASSES = Object.keys({ STANDARD: true, STANDARD_IA: true, ONEZONE_IA: true, INTELLIGENT_TIERING: true, GLACIER_IR: true, REDUCED_REDUNDANCY: true } as const satisfies Record<StorageClass, true>) as StorageClass[];
 
 interface Props {
   form: WizardForm;
@@ -115,6 +119,16 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
                 {text('accessKeyId', t('wizard.s3AccessKeyId'), { required: true })}
                 {password('secretAccessKey', t('wizard.s3SecretAccessKey'))}
                 <Checkbox label={t('wizard.s3PathStyle')} checked={form.fields.forcePathStyle === 'true'} onChange={(e) => setField('forcePathStyle', e.currentTarget.checked ? 'true' : '')} error={err('forcePathStyle')} />
+                <Select
+                  label={t('wizard.s3StorageClass')}
+                  description={t('wizard.s3StorageClassHint')}
+                  placeholder={t('wizard.s3StorageClassDefault')}
+                  clearable
+                  value={form.fields.storageClass || null}
+                  onChange={(v) => setField('storageClass', v ?? '')}
+                  data={STORAGE_CLASSES}
+                  error={err('storageClass')}
+                />
                 {text('objectLockDays', t('wizard.s3ObjectLockDays'), { type: 'number', description: t('wizard.s3ObjectLockHint') })}
               </>
             )}

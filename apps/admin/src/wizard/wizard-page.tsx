@@ -214,10 +214,12 @@ function Summary({ form, existing, editing, update }: { form: WizardForm; existi
     const data = (['coreData', 'cdrAndVoicemails', 'announcements'] as const).filter((k) => form.data[k]).map((k) => t(`wizard.${k === 'cdrAndVoicemails' ? 'cdr' : k}`));
     out.push([t('wizard.summary.data'), data.join(', ')]);
     out.push([t('wizard.summary.destination'), form.type ? t(`destination.${form.type}`) : '']);
-    const labels: Record<string, string> = { username: t('wizard.user'), password: t('wizard.password'), server: t('wizard.server'), host: t('wizard.server'), share: t('wizard.share'), security: t('wizard.security'), path: t('wizard.path'), port: t('wizard.port'), device: t('wizard.usbDevice'), to: t('wizard.emailTo'), authorizationCode: t('wizard.dropboxCode'), hostKeyFingerprint: 'Host key' };
+    const labels: Record<string, string> = { username: t('wizard.user'), password: t('wizard.password'), server: t('wizard.server'), host: t('wizard.server'), share: t('wizard.share'), security: t('wizard.security'), path: t('wizard.path'), port: t('wizard.port'), device: t('wizard.usbDevice'), to: t('wizard.emailTo'), authorizationCode: t('wizard.dropboxCode'), hostKeyFingerprint: 'Host key',
+      endpoint: t('wizard.s3Endpoint'), region: t('wizard.s3Region'), bucket: t('wizard.s3Bucket'), prefix: t('wizard.s3Prefix'), accessKeyId: t('wizard.s3AccessKeyId'), secretAccessKey: t('wizard.s3SecretAccessKey'),
+      forcePathStyle: t('wizard.s3PathStyle'), storageClass: t('wizard.s3StorageClass'), objectLockDays: t('wizard.s3ObjectLockDays') };
     for (const [k, v] of Object.entries(destination)) {
       if (k === 'type') continue;
-      out.push([labels[k] ?? k, SECRET_FIELDS.includes(k) ? t('common.secret') : String(v)]);
+      out.push([labels[k] ?? k, SECRET_FIELDS.includes(k) ? t('common.secret') : typeof v === 'boolean' ? t(v ? 'common.yes' : 'common.no') : String(v)]);
     }
     const enc = form.encryption;
     const keys = recipientLines(enc.recipients).length;

@@ -35,18 +35,21 @@ function deliveriesOf(run: Run | undefined, live: RunDeliveryEvent[]): RunDelive
 function RunProgressBar({ progress, status }: { progress: RunProgressEvent | undefined; status: Run['status'] }) {
   const { t, i18n } = useTranslation();
   const phase = progress?.phase ?? (FINAL.includes(status) ? 'done' : status === 'dispatching' ? 'delivering' : status === 'packing' ? 'packing' : status === 'deferred' ? 'deferred' : 'queued');
-  const percent = progress?.percent ?? (phase === 'done' ? 100 : null);
+  // A run that ended without its file everywhere is not "100 %": no number then, and the status in words.
+  const ended = status === 'cancelled' || status === 'failed';
+  const percent = ended && phase === 'done' ? null : (progress?.percent ?? (phase === 'done' ? 100 : null));
+  const title = ended && phase === 'done' ? t(`run.ended.${status}`) : t(`run.phase.${phase}`);
   const bytes =
     phase === 'packing' && progress
       ? t('run.packed', { bytes: formatBytes(progress.bytesDone, i18n.language) })
       : progress?.bytesTotal
         ? t('run.delivered', { done: formatBytes(progress.bytesDone, i18n.language), total: formatBytes(progress.bytesTotal, i18n.language) })
         : '';
-  const color = status === 'failed' ? 'red' : status === 'partially_failed' ? 'orange' : phase === 'done' ? 'green' : 'blue';
+  const color = status === 'failed' ? 'red' : status === 'partially_failed' ? 'orange' : status === 'cancelled' ? 'gray' : phase === 'done' ? 'green' : 'blue';
   return (
     <Stack gap={6} data-testid="run-live-progress" data-phase={phase}>
       <Group justify="space-between" wrap="wrap">
-        <Text fw={600}>{t(`run.phase.${phase}`)}</Text>
+        <Text fw={600}>{title}</Text>
         <Text size="sm" data-testid="run-bytes">
           {bytes}
           {percent !== null && ` · ${percent} %`}
@@ -60,7 +63,7 @@ function RunProgressBar({ progress, status }: { progress: RunProgressEvent | und
           striped={percent === null && phase !== 'done'}
           color={color}
           aria-label={t('run.progressLabel')}
-          aria-valuetext={`${t(`run.phase.${phase}`)} ${bytes}`}
+          aria-valuetext={`${title} ${bytes}`}
         />
       </Progress.Root>
     </Stack>
@@ -168,7 +171,7 @@ export function RunDetailPage() {
               <Title order={1} size="h2">
                 {t('run.title', { name: r.configurationName })}
               </Title>
-              <RunStatusBadge status={status} />
+              <RunStatusBadge status={status} testId="run-status" />
               {live.streaming && (
                 <Badge variant="outline" color="gray" leftSection={<IconBroadcast size={12} aria-hidden />} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }} data-testid="live-badge">
                   {t('run.live')}
@@ -284,7 +287,7 @@ export function RunDetailPage() {
             {t('run.deliveries')}
           </Title>
           {deliveries.length === 0 ? (
-            <Text size="sm">{t('run.noDeliveries')}</Text>
+            <Text size="sm">{t(FINAL.includes(status) ? 'run.noDeliveriesFinal' : 'run.noDeliveries')}</Text>
           ) : (
             <Table.ScrollContainer minWidth={800}>
               <Table verticalSpacing="sm" data-testid="run-deliveries">
