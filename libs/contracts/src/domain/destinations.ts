@@ -206,6 +206,25 @@ export const HOST_FIELD: Record<DestinationKind, string | null> = {
   s3: 'endpoint',
 };
 
+/**
+ * The server a destination (a request's entry, any kind) connects to, for the host allowlist:
+ * its HOST_FIELD's value, a host name or address, or a URL whose host is taken (an IPv6 one
+ * without brackets). Undefined when the kind has none or the field is not filled. The api judges
+ * what this answers, so a kind whose host field is either form needs no edit there.
+ */
+export function destinationHost(d: Record<string, unknown>): { field: string; host: string } | undefined {
+  const field = isDestinationKind(d.type) ? HOST_FIELD[d.type] : null;
+  const value = field === null ? undefined : d[field];
+  if (field === null || typeof value !== 'string') return undefined;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { field, host: value };
+  try {
+    const host = new URL(value).hostname.replace(/^\[(.*)\]$/, '$1');
+    return host ? { field, host } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request rules across fields. They run even when another field failed (`when`), so every
 // problem is listed at once; they only compare values, whatever their type.
