@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,19 @@ describe('uploads (real Postgres + RabbitMQ, in-process)', () => {
     expect(rest.status).toBe(200);
     expect(rest.body).toMatchObject({ received: content.length, complete: true });
     expect(sha(await uploaded(created.body.uploadId))).toBe(sha(content));
+  });
+
+  it('a restore may name an upload this replica has no record of when its archive is in the artifact store (assembled by another api host); one whose archive is gone is 410', async () => {
+    const elsewhere = randomUUID();
+    await mkdir(join(api.env.ARTIFACT_DIR, 'uploads'), { recursive: true });
+    await writeFile(join(api.env.ARTIFACT_DIR, 'uploads', `${elsewhere}.sar.age`), 'age-encryption.org/v1\n…');
+    const restore = (uploadId: string) => auth(request(api.base).post(`${V1}/restores`)).send({ source: { uploadId }, passphrase: 'x' });
+    expect((await restore(elsewhere)).status).toBe(202);
+
+    const created = await auth(request(api.base).post(`${V1}/uploads`)).send({ size: 4 });
+    await auth(request(api.base).put(created.body.url)).set('Content-Type', 'application/octet-stream').send(Buffer.from('abcd')).expect(200);
+    await rm(join(api.env.ARTIFACT_DIR, 'uploads', `${created.body.uploadId}.sar`));
+    expect((await restore(created.body.uploadId)).status).toBe(410);
   });
 
   it('removes uploads once they expire', async () => {
