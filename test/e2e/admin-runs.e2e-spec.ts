@@ -306,4 +306,27 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
     await noSeriousA11yViolations('dead letters (de)');
     await shot('de-dead-letters');
   });
+
+  it('Audit: the trail lists what was done (the cancel, the replay) by whom, filtered by action in the URL; German', async () => {
+    await page.goto(`${base}/audit`);
+    await page.getByText('EN', { exact: true }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    const cancel = page.locator('[data-testid="audit-row"][data-action="run.cancel"]');
+    await cancel.first().waitFor();
+    await expect(cancel.first().textContent()).resolves.toMatch(/admin.*Run cancelled.*run.*ok/s);
+    await cancel.first().getByRole('link').waitFor();
+    await noSeriousA11yViolations('audit');
+    await shot('en-audit');
+    await page.goto(`${base}/audit?action=dead-letter.replay`);
+    await expectEventually(async () => {
+      const actions = await page.getByTestId('audit-row').evaluateAll((els) => els.map((el) => el.getAttribute('data-action')));
+      return actions.length > 0 && actions.every((a) => a === 'dead-letter.replay');
+    }, { message: 'the filter by action did not apply' });
+    await page.getByText('DE', { exact: true }).click();
+    await page.getByRole('heading', { name: 'Protokoll' }).waitFor();
+    await expect(page.getByTestId('audit-row').first().textContent()).resolves.toContain('Nachricht erneut gesendet');
+    await noSeriousA11yViolations('audit (de)');
+    await shot('de-audit');
+    await page.getByText('EN', { exact: true }).click();
+  });
 });

@@ -66,7 +66,11 @@ describe('admin web UI in a browser (five processes)', () => {
     expect(serious).toEqual([]);
   }
 
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** The whole page from its top (scrolled down, the fixed header would be drawn mid-picture). */
+  const shot = async (name: string) => {
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  };
 
   async function signIn(token = e.admin): Promise<void> {
     await page.goto(`${base}/`);
@@ -135,6 +139,11 @@ describe('admin web UI in a browser (five processes)', () => {
     await page.goto(`${base}/`);
     await noSeriousA11yViolations('sign-in');
     await shot('en-sign-in');
+    await page.getByText('DE', { exact: true }).click();
+    await page.getByLabel('API-Token').waitFor();
+    await noSeriousA11yViolations('sign-in (de)');
+    await shot('de-sign-in');
+    await page.getByText('EN', { exact: true }).click();
     await page.getByLabel('API token').fill('not-a-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This token was not accepted.').first().waitFor();
@@ -275,6 +284,8 @@ describe('admin web UI in a browser (five processes)', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     const summary = page.getByTestId('wizard-summary');
     await expect(summary.textContent()).resolves.toContain('Secret access key••••');
+    // The earlier refusal is not shown again once the steps were walked anew.
+    expect(await page.getByText(/Something went wrong/).count()).toBe(0);
     await shot('en-step4-summary-s3');
     await page.getByRole('radio', { name: 'Only keep settings' }).check();
     await page.getByRole('button', { name: 'Save', exact: true }).click();

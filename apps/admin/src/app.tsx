@@ -8,7 +8,6 @@ import { ArchivingPage } from './archiving/archiving-page';
 import { BackupsPage } from './backups/backups-page';
 import { AppFrame } from './frame/app-frame';
 import { DeadLettersPage } from './pages/dead-letters/dead-letters-page';
-import { PlaceholderPage } from './pages/placeholder-page';
 import { RunDetailPage } from './pages/runs/run-detail-page';
 import { RunsPage } from './pages/runs/runs-page';
 
@@ -17,6 +16,7 @@ const WizardPage = lazy(() => import('./wizard/wizard-page'));
 const RestoreRoutes = lazy(() => import('./pages/restore/restore-routes'));
 const ArchiveFormPage = lazy(() => import('./archiving/archive-form-page'));
 // Opened from a list: loaded when needed, like the wizard.
+const AuditPage = lazy(() => import('./pages/audit/audit-page'));
 const ConfigurationPage = lazy(() => import('./configurations/configuration-page').then((m) => ({ default: m.ConfigurationPage })));
 
 function Loading() {
@@ -50,7 +50,7 @@ export function App() {
           <Route path="/archiving/:id/edit" element={<ArchiveFormPage />} />
           <Route path="/archiving/:id" element={<ConfigurationPage kind="archive" />} />
           <Route path="/dead-letters" element={<DeadLettersPage />} />
-          <Route path="/audit/*" element={<PlaceholderPage titleKey="nav.audit" />} />
+          <Route path="/audit" element={<AuditPage />} />
           <Route path="*" element={<Navigate to="/backups" replace />} />
         </Routes>
       </Suspense>

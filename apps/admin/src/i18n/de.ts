@@ -1,6 +1,7 @@
 import { restoreDe } from '../pages/restore/restore.i18n';
 import { configurationsDe } from '../configurations/configurations.i18n';
 import { runsDe } from '../pages/runs/runs.i18n';
+import { auditDe } from '../pages/audit/audit.i18n';
 import type { Strings } from './en';
 
 /** Deutsche Texte. Die Bezeichnungen des Assistenten sind die von STARFACE (WIZARD.md). */
@@ -24,7 +25,6 @@ export const de: Strings = {
     back: 'Zurück',
     next: 'Weiter',
     error: 'Etwas ist schiefgegangen: {{message}}',
-    comingSoon: 'Diese Seite entsteht gerade.',
     none: 'keine',
     secret: '••••',
     yes: 'ja',
@@ -111,6 +111,8 @@ export const de: Strings = {
     s3Endpoint: 'Endpunkt-URL',
     s3EndpointHint: 'z. B. https://s3.eu-central-1.amazonaws.com oder http://minio.example.local:9000',
     s3Region: 'Region',
+    s3RegionHint: 'z. B. eu-central-1 (us-east-1 bei den meisten selbst betriebenen Servern)',
+    s3BucketHint: 'Er muss bereits existieren.',
     s3Bucket: 'Bucket',
     s3Prefix: 'Präfix (Ordner im Bucket)',
     s3AccessKeyId: 'Zugriffsschlüssel-ID',
@@ -183,4 +185,6 @@ export const de: Strings = {
   ...runsDe,
   ...configurationsDe,
   ...restoreDe,
+  // The Audit page (pages/audit/audit.i18n.ts).
+  ...auditDe,
 };

@@ -1,6 +1,7 @@
 import { restoreEn } from '../pages/restore/restore.i18n';
 import { configurationsEn } from '../configurations/configurations.i18n';
 import { runsEn } from '../pages/runs/runs.i18n';
+import { auditEn } from '../pages/audit/audit.i18n';
 
 /** English strings. Wizard labels are STARFACE's own (WIZARD.md): keep them exactly. */
 export const en = {
@@ -23,7 +24,6 @@ export const en = {
     back: 'Back',
     next: 'Next',
     error: 'Something went wrong: {{message}}',
-    comingSoon: 'This page is being built.',
     none: 'none',
     secret: '••••',
     yes: 'yes',
@@ -110,6 +110,8 @@ export const en = {
     s3Endpoint: 'Endpoint URL',
     s3EndpointHint: 'e.g. https://s3.eu-central-1.amazonaws.com or http://minio.example.local:9000',
     s3Region: 'Region',
+    s3RegionHint: 'e.g. eu-central-1 (us-east-1 for most self-hosted servers)',
+    s3BucketHint: 'It must exist already.',
     s3Bucket: 'Bucket',
     s3Prefix: 'Prefix (folder in the bucket)',
     s3AccessKeyId: 'Access key ID',
@@ -180,11 +182,13 @@ export const en = {
     done: 'Back to the list',
     error: 'Error: {{error}}',
   },
-  // Runs, run detail, delivery codes, dead letters (pages/runs/runs.i18n.ts).
+  // Runs, run detail, dead letters (pages/runs/runs.i18n.ts); delivery codes come from the api.
   ...runsEn,
   ...configurationsEn,
   // Restore pages (pages/restore/restore.i18n.ts).
   ...restoreEn,
+  // The Audit page (pages/audit/audit.i18n.ts).
+  ...auditEn,
 };
 
 export type Strings = typeof en;

@@ -112,8 +112,8 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
               <>
                 {text('endpoint', t('wizard.s3Endpoint'), { required: true, description: t('wizard.s3EndpointHint') })}
                 <Group grow align="flex-start">
-                  {text('region', t('wizard.s3Region'), { required: true, description: 'eu-central-1' })}
-                  {text('bucket', t('wizard.s3Bucket'), { required: true })}
+                  {text('region', t('wizard.s3Region'), { required: true, description: t('wizard.s3RegionHint') })}
+                  {text('bucket', t('wizard.s3Bucket'), { required: true, description: t('wizard.s3BucketHint') })}
                 </Group>
                 {text('prefix', t('wizard.s3Prefix'))}
                 {text('accessKeyId', t('wizard.s3AccessKeyId'), { required: true })}

@@ -98,8 +98,11 @@ function Wizard({ initial, existing }: { initial: WizardForm; existing?: Configu
       requestAnimationFrame(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
       return;
     }
-    if (step < 3) setStep(step + 1);
-    else save.mutate();
+    if (step < 3) {
+      // A refusal of an earlier save is history once the steps are walked again.
+      save.reset();
+      setStep(step + 1);
+    } else save.mutate();
   }
 
   const err = (k: string) => errors[k];
