@@ -310,6 +310,10 @@ describe('admin UI: configuration page, add a destination later, archiving (five
     await expect(row.textContent()).resolves.toContain('Server hard drive');
     await shot('en-archiving-list');
 
+    await open(`/archiving/${saved.id}`, 'de');
+    await page.getByRole('heading', { name: 'Einstellungen' }).waitFor();
+    await noSeriousA11yViolations('archiving configuration page (de)');
+    await shot('de-archiving-configuration-page');
     await open('/archiving/new', 'de');
     await page.getByRole('heading', { name: 'Neue Archivierungs-Konfiguration' }).waitFor();
     await page.getByRole('combobox', { name: 'Archivierungsintervall' }).waitFor();

@@ -263,6 +263,11 @@ describe('admin UI: restore and encryption (five processes, chromium)', () => {
     await page.goto(`${base}/restore`);
     await page.getByRole('heading', { name: 'Wiederherstellungen' }).waitFor();
     await shot('de-list');
+    await page.getByTestId('restore-row').first().getByRole('link').first().click();
+    await page.waitForURL(/\/restore\/[0-9a-f-]{36}$/);
+    await page.getByTestId('restore-status').first().waitFor();
+    await noSeriousA11yViolations('restore result (de)');
+    await shot('de-result');
     await page.getByText('EN', { exact: true }).click();
   });
 });

@@ -174,7 +174,7 @@ function Details({ c }: { c: Configuration }) {
         </Title>
         <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }} spacing="sm" component="dl" m={0} data-testid="configuration-settings">
           <Fact label={t('wizard.reportTo')}>{c.reportTo}</Fact>
-          <Fact label={t('wizard.interval')}>{t(`interval.${c.interval}`)}</Fact>
+          <Fact label={t(kind === 'backup' ? 'wizard.interval' : 'archiving.interval')}>{t(`interval.${c.interval}`)}</Fact>
           <Fact label={t('backups.col.nextRun')}>{c.nextRunAt ? when(c.nextRunAt) : t('backups.manualNext')}</Fact>
           {c.interval !== 'manual' && c.startAt && <Fact label={`${t('wizard.start')}, ${t('wizard.time')}`}>{`${c.startAt.replace('T', ' ').slice(0, 16)} (${c.timezone})`}</Fact>}
           <Fact label={t(kind === 'backup' ? 'wizard.summary.data' : 'archiving.itemsLegend')}>{data || '–'}</Fact>

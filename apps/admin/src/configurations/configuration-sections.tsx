@@ -64,7 +64,7 @@ export function WebhooksSection({ webhooks }: { webhooks: Webhook[] }) {
           <DataTable minWidth={640} striped={false} columns={[t('configurations.webhooks.col.origin'), t('configurations.webhooks.col.format'), t('configurations.webhooks.col.events'), t('configurations.webhooks.col.signed')]}>
             {webhooks.map((w) => (
               <Table.Tr key={w.id} data-testid="webhook-row">
-                <Table.Th scope="row" style={{ overflowWrap: 'anywhere', fontWeight: 500 }}>
+                <Table.Th scope="row" style={{ overflowWrap: 'break-word', fontWeight: 500 }}>
                   {webhookOrigin(w.url)}
                 </Table.Th>
                 <Table.Td>{t(`configurations.webhooks.formats.${w.format}`)}</Table.Td>

@@ -26,7 +26,7 @@ export const configurationsEn = {
     followRun: 'Follow the run',
     encryption: {
       title: 'Encryption',
-      none: 'The backup files are not encrypted.',
+      none: 'The files of its runs are not encrypted.',
       recipients: 'Each file is encrypted with age for these public keys; only the matching secret keys open it ({{count}}):',
       passphrase: 'Each file is encrypted with age and a passphrase. The passphrase is stored sealed and never shown; it is needed to restore.',
       passphraseMissing: 'Passphrase mode, but no passphrase is stored: runs fail until one is set (Edit).',
@@ -94,7 +94,7 @@ export const configurationsDe: typeof configurationsEn = {
     followRun: 'Ausführung verfolgen',
     encryption: {
       title: 'Verschlüsselung',
-      none: 'Die Sicherungsdateien werden nicht verschlüsselt.',
+      none: 'Die Dateien seiner Ausführungen werden nicht verschlüsselt.',
       recipients: 'Jede Datei wird mit age für diese öffentlichen Schlüssel verschlüsselt; nur die passenden geheimen Schlüssel öffnen sie ({{count}}):',
       passphrase: 'Jede Datei wird mit age und einer Passphrase verschlüsselt. Die Passphrase ist versiegelt gespeichert und wird nie angezeigt; zum Wiederherstellen wird sie gebraucht.',
       passphraseMissing: 'Passphrase gewählt, aber keine gespeichert: Ausführungen schlagen fehl, bis eine gesetzt ist (Bearbeiten).',

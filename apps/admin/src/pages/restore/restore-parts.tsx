@@ -38,7 +38,7 @@ export function RestoreStatusBadge({ status }: { status: Restore['status'] }) {
   const { t } = useTranslation();
   const look = STATUS_LOOK[status];
   return (
-    <Badge variant="light" color={look.color} leftSection={look.icon} styles={{ root: { overflow: 'visible' }, label: { color: 'var(--mantine-color-dark-9)', overflow: 'visible' } }} data-testid="restore-status" data-status={status}>
+    <Badge variant="light" color={look.color} leftSection={look.icon} styles={{ root: { overflow: 'visible' }, label: { color: 'var(--mantine-color-dark-9)', overflow: 'visible', textTransform: 'none' } }} data-testid="restore-status" data-status={status}>
       {t(`restore.status.${status}`)}
     </Badge>
   );
