@@ -10,8 +10,8 @@
  *
  *   node dist/bench/pack/pack-bench.js --schema pbx_bench_1gb --data-dir var/pbx-bench-1gb --encryption [--rounds 3]
  *
- * compares writeSar alone with writeSar + age encryption as the packer does it (inline, the
- * encryptor as the writer's seal), recipients mode, rounds interleaved (plain, encrypted,
+ * compares writeSar alone with writeSar + age encryption as the packer does it (inline: the
+ * writer writes into an age file writer, which encrypts on a worker thread), recipients mode, rounds interleaved (plain, encrypted,
  * plain, …); then once with a passphrase and once as a second pass (encryptFile over the .sar).
  */
 import { execFile, spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { CORE_TABLES, PostgresPbxSource, SEED_PRESETS, seedPbx, type SeedPreset } from '@pbx/pbx-source';
-import { createAgeEncryptor, encryptFile, withPlainArchive, type EncryptionKey } from '@pbx/encryption';
+import { encryptFile, openAgeFileWriter, withPlainArchive, type EncryptionKey } from '@pbx/encryption';
 import { verifySar, writeSar } from '@pbx/sar';
 
 const run = promisify(execFile);
@@ -79,8 +79,8 @@ async function childSar(outPath: string): Promise<void> {
     r = { size: (await stat(outPath)).size, entries: sar.entries };
     await rm(`${outPath}.plain`);
   } else {
-    // As the packer does it (ArtifactEncryption.sealFor): the encryptor is the writer's seal.
-    r = await writeSar({ ...options, seal: encrypt === 'none' ? undefined : await createAgeEncryptor(key) });
+    // As the packer does it (ArtifactEncryption.sinkFor): the writer writes into an age file writer.
+    r = await writeSar({ ...options, sink: encrypt === 'none' ? undefined : await openAgeFileWriter(outPath, key) });
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await source.close();
@@ -90,7 +90,7 @@ async function childSar(outPath: string): Promise<void> {
 /** Runs a command under /usr/bin/time -v; returns wall seconds and peak RSS. */
 const MiB = 1024 * 1024;
 
-async function timed(cmd: string, args: string[], cwd: string): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
+async function timed(cmd: string, args: string[], cwd: string): Promise<{ seconds: number; maxRssMiB: number; cpuSeconds: number; stdout: string }> {
   const t0 = process.hrtime.bigint();
   const child = spawn('/usr/bin/time', ['-v', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -101,7 +101,8 @@ async function timed(cmd: string, args: string[], cwd: string): Promise<{ second
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (code !== 0) throw new Error(`${cmd} failed (${code}): ${stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, maxRssMiB: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+  const cpu = (label: string) => Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1] ?? NaN);
+  return { seconds, maxRssMiB: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu('User') + cpu('System'), stdout };
 }
 
 async function treeBytes(dir: string): Promise<number> {
@@ -200,15 +201,15 @@ async function encryptionBench(): Promise<void> {
   const plan: EncryptMode[] = [];
   for (let i = 0; i < rounds; i++) plan.push('none', 'recipients'); // interleaved: the machine's load hits both alike
   plan.push(...((arg('extra') ?? 'passphrase,second-pass').split(',').filter(Boolean) as EncryptMode[]));
-  const rows: { mode: EncryptMode; seconds: number; bytes: number; maxRssMiB: number; load: string }[] = [];
+  const rows: { mode: EncryptMode; seconds: number; cpuSeconds: number; bytes: number; maxRssMiB: number; load: string }[] = [];
   let checked = false;
   for (const mode of plan) {
     const out = join(workDir, mode === 'none' ? 'bench.sar.partial' : 'bench.sar.age.partial');
     const load = (await run('cat', ['/proc/loadavg'])).stdout.split(' ').slice(0, 1).join('');
     const m = await timed(process.execPath, [__filename, '--child-sar', '--out', out, '--database-url', databaseUrl, '--schema', schema, '--data-dir', dataDir, '--encrypt', mode, '--recipient', recipient], process.cwd());
     const child = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; size: number };
-    rows.push({ mode, seconds: m.seconds, bytes: child.size, maxRssMiB: m.maxRssMiB, load });
-    console.log(`${mode}: ${m.seconds.toFixed(1)} s, ${(child.size / MiB).toFixed(1)} MiB, peak RSS ${m.maxRssMiB.toFixed(0)} MiB (load ${load})`);
+    rows.push({ mode, seconds: m.seconds, cpuSeconds: m.cpuSeconds, bytes: child.size, maxRssMiB: m.maxRssMiB, load });
+    console.log(`${mode}: ${m.seconds.toFixed(1)} s (CPU ${m.cpuSeconds.toFixed(1)} s), ${(child.size / MiB).toFixed(1)} MiB, peak RSS ${m.maxRssMiB.toFixed(0)} MiB (load ${load})`);
     if (mode === 'recipients' && !checked) {
       // Once: the encrypted archive decrypts (withPlainArchive, as restore does) to a .sar that verifies.
       const t = Date.now();
@@ -225,15 +226,18 @@ async function encryptionBench(): Promise<void> {
   // Speeds in MiB of the plain archive per second, whatever the mode (the encrypted file is 0.02 % larger).
   const archiveMiB = (of('none')[0]?.bytes ?? 0) / MiB;
   console.log(`\nPBX: ${stats.rowCounts.cdr} CDRs, ${stats.dataDirFiles} audio files (${(stats.dataDirBytes / MiB).toFixed(0)} MiB); plain archive ${archiveMiB.toFixed(0)} MiB\n`);
-  console.log('| run | mode | time (s) | MiB/s (archive) | output (MiB) | speed vs plain (median) | peak RSS (MiB) | load avg |');
-  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  // CPU: user + system seconds of the packing process (Postgres' COPY backend not included).
+  console.log('| run | mode | time (s) | MiB/s (archive) | output (MiB) | speed vs plain (median) | CPU (s) | peak RSS (MiB) | load avg |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   rows.forEach((r, i) =>
     console.log(
-      `| ${i + 1} | ${r.mode} | ${r.seconds.toFixed(1)} | ${(archiveMiB / r.seconds).toFixed(1)} | ${(r.bytes / MiB).toFixed(1)} | ${(plainMedian / r.seconds).toFixed(2)}x | ${r.maxRssMiB.toFixed(0)} | ${r.load} |`,
+      `| ${i + 1} | ${r.mode} | ${r.seconds.toFixed(1)} | ${(archiveMiB / r.seconds).toFixed(1)} | ${(r.bytes / MiB).toFixed(1)} | ${(plainMedian / r.seconds).toFixed(2)}x | ${r.cpuSeconds.toFixed(1)} | ${r.maxRssMiB.toFixed(0)} | ${r.load} |`,
     ),
   );
   const encMedian = median(of('recipients').map((r) => r.seconds));
   console.log(`\nmedian: plain ${plainMedian.toFixed(1)} s, encrypted (recipients, inline) ${encMedian.toFixed(1)} s: ${(plainMedian / encMedian).toFixed(2)}x`);
+  const cpuMedian = (mode: EncryptMode) => median(of(mode).map((r) => r.cpuSeconds));
+  console.log(`median CPU: plain ${cpuMedian('none').toFixed(1)} s, encrypted ${cpuMedian('recipients').toFixed(1)} s: ${(cpuMedian('none') / cpuMedian('recipients')).toFixed(2)}x`);
   console.log(`peak RSS: plain max ${Math.max(...of('none').map((r) => r.maxRssMiB)).toFixed(0)} MiB, encrypted max ${Math.max(...of('recipients').map((r) => r.maxRssMiB)).toFixed(0)} MiB`);
   await rm(workDir, { recursive: true, force: true });
 }

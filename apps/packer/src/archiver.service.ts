@@ -81,7 +81,7 @@ export class ArchiverService {
         archiveSelection: selection,
         signal,
         onProgress: packingProgress(this.runs, run.id),
-        seal: await this.artifacts.sealFor(run),
+        sink: await this.artifacts.sinkFor(run, partial),
       });
       const artifact = await this.artifacts.stage(run, partial, result, signal);
       const counts = {

@@ -3,9 +3,9 @@ import { rm } from 'node:fs/promises';
 import { ARTIFACT_STORE, type ArtifactStore } from '@pbx/artifacts';
 import { NO_ENCRYPTION, type EncryptionSettings } from '@pbx/contracts';
 import { stagedArtifactName } from '@pbx/destinations';
-import { createAgeEncryptor, type EncryptionKey } from '@pbx/encryption';
+import { openAgeFileWriter, type EncryptionKey } from '@pbx/encryption';
 import type { ConfigurationRun } from '@pbx/persistence';
-import type { OutputSeal } from '@pbx/sar';
+import type { ArchiveSink } from '@pbx/sar';
 import { SecretError, type SecretBox } from '@pbx/secrets';
 import { SECRET_BOX } from './packer.tokens';
 import { RunStateRepository } from './run-state.repository';
@@ -19,9 +19,9 @@ export interface StagedArtifact {
 
 /**
  * A run's archive as the run's artifact: plain (`<run>.sar`), or age-encrypted for the run's
- * snapshot (`<run>.sar.age`, docs/encryption.md). Encryption happens inline: `sealFor` gives the
- * writer an age encryptor, so the archive is written once, encrypted, and the plain archive is
- * never on disk; its size and SHA-256 are those of the `.sar.age`. `stage` then puts the packed
+ * snapshot (`<run>.sar.age`, docs/encryption.md). Encryption happens inline: `sinkFor` gives the
+ * writer an age file writer to write the archive into, so it is written once, encrypted, and
+ * the plain archive is never on disk; its size and SHA-256 are those of the `.sar.age`. `stage` then puts the packed
  * file into the artifact store (fs: renamed within ARTIFACT_DIR; s3: uploaded multipart, the
  * local file deleted).
  */
@@ -34,16 +34,17 @@ export class ArtifactEncryption {
   ) {}
 
   /**
-   * What the writer passes the archive through: the run's age encryption, or nothing. Called
-   * before packing, so a passphrase that cannot be read fails the run before anything is written.
+   * Where the writer puts the archive: for an encrypted run an age file writer at `path` (the
+   * writer's outPath), else nothing (the writer writes `path` itself). Called before packing, so
+   * a passphrase that cannot be read fails the run before anything is written.
    */
-  async sealFor(run: ConfigurationRun): Promise<OutputSeal | undefined> {
+  async sinkFor(run: ConfigurationRun, path: string): Promise<ArchiveSink | undefined> {
     const encryption = run.snapshot.encryption ?? NO_ENCRYPTION;
     if (encryption.mode === 'none') return undefined;
-    return createAgeEncryptor(await this.keyOf(run, encryption));
+    return openAgeFileWriter(path, await this.keyOf(run, encryption));
   }
 
-  /** `packedPath` is the writer's output (sealed by `sealFor`'s seal) with its size and SHA-256. */
+  /** `packedPath` is the writer's output (through `sinkFor`'s sink) with its size and SHA-256. */
   async stage(run: ConfigurationRun, packedPath: string, packed: { size: number; sha256: string }, signal: AbortSignal): Promise<StagedArtifact> {
     const encrypted = (run.snapshot.encryption ?? NO_ENCRYPTION).mode !== 'none';
     try {

@@ -71,7 +71,7 @@ export class PackerService {
         kind: 'backup',
         signal,
         onProgress: packingProgress(this.runs, run.id),
-        seal: await this.artifacts.sealFor(run),
+        sink: await this.artifacts.sinkFor(run, partial),
       });
       const artifact = await this.artifacts.stage(run, partial, result, signal);
       const fileName = artifactFileName(run.snapshot.name, run.scheduledFor ?? run.createdAt, run.id, artifact.encrypted);

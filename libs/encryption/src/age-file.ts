@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError, ERROR_CODES } from '@pbx/contracts';
+import { AgeFileWriter } from './age-file-writer';
 import {
   AgeEncryptor,
   AgeFormatError,
@@ -47,17 +48,17 @@ export interface EncryptedFile {
 const READ_CHUNK = 1 << 20;
 
 /**
- * An encryptor for `key`: the bytes of an age file, in order, as plaintext is fed to it. The
- * packer puts one behind its ZIP writer, so an encrypted archive is written once, encrypted.
+ * `path` as an age file for `key`, written from plaintext fed to it (encrypted on a worker
+ * thread): the packer's ZIP writer writes the archive into it, so an encrypted archive is
+ * written once, encrypted.
  */
-export function createAgeEncryptor(key: EncryptionKey): Promise<AgeEncryptor> {
-  if ('recipients' in key && key.recipients.length === 0) throw new Error('age: no recipients');
-  return AgeEncryptor.create(key);
+export function openAgeFileWriter(path: string, key: EncryptionKey): Promise<AgeFileWriter> {
+  return AgeFileWriter.open(path, key);
 }
 
 /** Encrypts `plainPath` into `outPath` (created or replaced), hashing what is written. */
 export async function encryptFile(plainPath: string, outPath: string, key: EncryptionKey, opts: { signal?: AbortSignal } = {}): Promise<EncryptedFile> {
-  const encryptor = await createAgeEncryptor(key);
+  const encryptor = await AgeEncryptor.create(key);
   const hash = createHash('sha256');
   let size = 0;
   async function* encrypt(plain: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -286,76 +286,111 @@ class ChunkNonce {
 
 export type AgeRecipients = { recipients: readonly string[] } | { passphrase: string; workFactor?: number };
 
+/** What an age file starts with, and the key its payload is sealed with. */
+export interface AgePreamble {
+  /** The header and the payload nonce: the file's first bytes. */
+  prefix: Buffer;
+  payloadKey: Buffer;
+}
+
+/** A fresh file key wrapped for `key`: the header, and the payload key under a fresh nonce. */
+export async function agePreamble(key: AgeRecipients): Promise<AgePreamble> {
+  const fileKey = randomBytes(FILE_KEY_BYTES);
+  let stanzas: Stanza[];
+  if ('passphrase' in key) stanzas = [await scryptStanza(fileKey, key.passphrase, key.workFactor ?? SCRYPT_WORK_FACTOR)];
+  else {
+    if (key.recipients.length === 0) throw new Error('age: no recipients');
+    stanzas = key.recipients.map((r) => x25519Stanza(fileKey, recipientKey(r)));
+  }
+  const payloadNonce = randomBytes(PAYLOAD_NONCE_BYTES);
+  return { prefix: Buffer.concat([encodeHeader(fileKey, stanzas), payloadNonce]), payloadKey: hkdf(fileKey, payloadNonce, 'payload') };
+}
+
+/** The STREAM encryption of a payload: plaintext in (any sizes), the file's payload bytes out. */
+export interface StreamSealer {
+  update(chunk: Buffer, out: Buffer[]): void;
+  /** The last chunk (empty only for an empty payload, as the spec requires). */
+  final(out: Buffer[]): void;
+}
+
 /**
- * Encrypts a byte stream into an age file: `update` and `final` return the file's bytes in
- * order (the header and payload nonce first). Synchronous, one 64 KiB chunk held: it can sit
- * inline behind any writer (the packer's ZIP writer feeds it the archive as it is written).
+ * The STREAM encryption. One 64 KiB chunk is held; a full chunk is sealed only once more data
+ * follows, as the last chunk carries the flag. Self-contained (only its arguments and globals):
+ * its source text is also the encryption worker's (AgeFileWriter).
+ */
+export function streamSealer(crypto: Pick<typeof import('node:crypto'), 'createCipheriv'>, payloadKey: Buffer): StreamSealer {
+  const chunkBytes = 65536;
+  const pending = Buffer.allocUnsafe(chunkBytes);
+  let pendingBytes = 0;
+  // ChaCha20-Poly1305 nonce: 11-byte big-endian chunk counter, then the last-chunk flag.
+  const nonce = Buffer.alloc(12);
+  const seal = (last: boolean, out: Buffer[]) => {
+    nonce[11] = last ? 1 : 0;
+    const cipher = crypto.createCipheriv('chacha20-poly1305', payloadKey, nonce, { authTagLength: 16 });
+    out.push(cipher.update(pending.subarray(0, pendingBytes)));
+    cipher.final();
+    out.push(cipher.getAuthTag());
+    pendingBytes = 0;
+    for (let i = 10; i >= 0; i--) {
+      nonce[i] = (nonce[i] + 1) & 0xff;
+      if (nonce[i] !== 0) break;
+    }
+  };
+  return {
+    update(chunk, out) {
+      let at = 0;
+      while (at < chunk.length) {
+        if (pendingBytes === chunkBytes) seal(false, out);
+        const n = Math.min(chunkBytes - pendingBytes, chunk.length - at);
+        chunk.copy(pending, pendingBytes, at, at + n);
+        pendingBytes += n;
+        at += n;
+      }
+    },
+    final(out) {
+      seal(true, out);
+    },
+  };
+}
+
+/**
+ * Encrypts a byte stream into an age file, synchronously: `update` and `final` return the
+ * file's bytes in order (the header and payload nonce first). AgeFileWriter does the same on a
+ * worker thread, into a file.
  */
 export class AgeEncryptor {
-  private readonly pending = Buffer.allocUnsafe(PAYLOAD_CHUNK);
-  private pendingBytes = 0;
-  private readonly nonce = new ChunkNonce();
-  private prefix: Buffer[] | null;
+  private readonly sealer: StreamSealer;
+  private prefix: Buffer | null;
   private done = false;
 
-  private constructor(
-    private readonly payloadKey: Buffer,
-    header: Buffer,
-    payloadNonce: Buffer,
-  ) {
-    this.prefix = [header, payloadNonce];
+  private constructor(preamble: AgePreamble) {
+    this.sealer = streamSealer({ createCipheriv }, preamble.payloadKey);
+    this.prefix = preamble.prefix;
   }
 
   static async create(key: AgeRecipients): Promise<AgeEncryptor> {
-    const fileKey = randomBytes(FILE_KEY_BYTES);
-    let stanzas: Stanza[];
-    if ('passphrase' in key) stanzas = [await scryptStanza(fileKey, key.passphrase, key.workFactor ?? SCRYPT_WORK_FACTOR)];
-    else {
-      if (key.recipients.length === 0) throw new Error('age: no recipients');
-      stanzas = key.recipients.map((r) => x25519Stanza(fileKey, recipientKey(r)));
-    }
-    const payloadNonce = randomBytes(PAYLOAD_NONCE_BYTES);
-    return new AgeEncryptor(hkdf(fileKey, payloadNonce, 'payload'), encodeHeader(fileKey, stanzas), payloadNonce);
+    return new AgeEncryptor(await agePreamble(key));
   }
 
   update(chunk: Buffer): Buffer[] {
     if (this.done) throw new Error('age: update after final');
     const out = this.takePrefix();
-    let at = 0;
-    while (at < chunk.length) {
-      // A full chunk is sealed only once more data follows: the last chunk carries the flag.
-      if (this.pendingBytes === PAYLOAD_CHUNK) this.sealPending(false, out);
-      const n = Math.min(PAYLOAD_CHUNK - this.pendingBytes, chunk.length - at);
-      chunk.copy(this.pending, this.pendingBytes, at, at + n);
-      this.pendingBytes += n;
-      at += n;
-    }
+    this.sealer.update(chunk, out);
     return out;
   }
 
-  /** The last chunk (empty only for an empty file, as the spec requires). */
   final(): Buffer[] {
     if (this.done) throw new Error('age: final twice');
     const out = this.takePrefix();
-    this.sealPending(true, out);
+    this.sealer.final(out);
     this.done = true;
     return out;
   }
 
   private takePrefix(): Buffer[] {
-    const out = this.prefix ?? [];
+    const out = this.prefix ? [this.prefix] : [];
     this.prefix = null;
     return out;
-  }
-
-  private sealPending(last: boolean, out: Buffer[]): void {
-    this.nonce.bytes[11] = last ? 1 : 0;
-    const cipher = createCipheriv('chacha20-poly1305', this.payloadKey, this.nonce.bytes, { authTagLength: TAG });
-    out.push(cipher.update(this.pending.subarray(0, this.pendingBytes)));
-    cipher.final();
-    out.push(cipher.getAuthTag());
-    this.pendingBytes = 0;
-    this.nonce.next();
   }
 }
 

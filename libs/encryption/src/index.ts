@@ -1,1 +1,2 @@
 export * from './age-file';
+export { AgeFileWriter } from './age-file-writer';

@@ -1,5 +1,5 @@
 export * from './sar-manifest';
 export * from './sar-writer.service';
 export * from './sar-reader.service';
-export { ZipWriter, type OutputSeal, type ZipEntryOptions, type ZipEntryResult, type ZipMethod } from './zip-writer';
+export { ZipWriter, type ArchiveSink, type ZipEntryOptions, type ZipEntryResult, type ZipMethod } from './zip-writer';
 export { CsvRowCounter } from './csv-row-counter';

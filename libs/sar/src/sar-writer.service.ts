@@ -13,7 +13,7 @@ import {
   type SarManifestEntry,
   type SectionSelection,
 } from './sar-manifest';
-import { prepareDeflated, ZipWriter, type OutputSeal, type PreparedData, type ZipEntryResult, type ZipMethod } from './zip-writer';
+import { prepareDeflated, ZipWriter, type ArchiveSink, type PreparedData, type ZipEntryResult, type ZipMethod } from './zip-writer';
 
 export interface SarProgress {
   bytesWritten: number;
@@ -45,14 +45,15 @@ export interface WriteSarOptions {
   /** Test only: see ZipWriterOptions.zip64From. */
   zip64From?: number;
   /**
-   * The archive goes through this on its way to `outPath` (the packer's age encryption): the
-   * plain archive is never on disk. See OutputSeal.
+   * The archive goes here instead of a file the writer creates at `outPath` (the packer's age
+   * encryption, which writes `outPath` itself): the plain archive is never on disk. `outPath`
+   * still names the spool files and is removed on failure. See ArchiveSink.
    */
-  seal?: OutputSeal;
+  sink?: ArchiveSink;
 }
 
 export interface WriteSarResult {
-  /** Size and SHA-256 of the file written (sealed: of the sealed file). */
+  /** Size and SHA-256 of the file written (with a sink: the sink's file). */
   size: number;
   sha256: string;
   /** Entries in the zip, manifest included. */
@@ -92,7 +93,7 @@ export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult
     lastReport = bytesWritten;
     options.onProgress({ bytesWritten, entriesDone });
   };
-  const zip = await ZipWriter.create(outPath, { modified: createdAt, onBytes: (b) => report(b), zip64From: options.zip64From, seal: options.seal });
+  const zip = await ZipWriter.create(outPath, { modified: createdAt, onBytes: (b) => report(b), zip64From: options.zip64From, sink: options.sink });
   // Aborts the background deflating (CDR spool, audio spools) when the archive fails.
   const internal = new AbortController();
   const spoolSignal = signal ? AbortSignal.any([signal, internal.signal]) : internal.signal;

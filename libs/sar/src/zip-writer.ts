@@ -33,20 +33,23 @@ export interface ZipWriterOptions {
    * limit), so every ZIP64 record can be checked without writing 4 GiB.
    */
   zip64From?: number;
-  /** Transforms the archive's bytes on their way to the file (see OutputSeal). */
-  seal?: OutputSeal;
+  /** Where the archive's bytes go instead of a file of the writer's own (see ArchiveSink). */
+  sink?: ArchiveSink;
 }
 
 /**
- * Transforms the archive's bytes, in order, on their way to the file: the packer's age
- * encryption, so an encrypted archive is written once, encrypted. The writer then never goes
- * back in its output (see ZipWriter); the file's size and SHA-256 are of the sealed bytes.
+ * Takes the archive's bytes, in order and once, instead of the writer's own file: the packer's
+ * age encryption into the `.sar.age` (libs/encryption AgeFileWriter), so the plain archive is
+ * never on disk. The writer then never goes back in its output (see ZipWriter); size and
+ * SHA-256 are the sink's, of what it wrote.
  */
-export interface OutputSeal {
-  /** The output's bytes for `chunk` (any number of buffers, possibly none yet). */
-  update(chunk: Buffer): Buffer[];
-  /** The output's last bytes. */
-  final(): Buffer[];
+export interface ArchiveSink {
+  /** Resolves when the sink can take more (it copies or consumes `chunk` before then). */
+  write(chunk: Buffer): Promise<void>;
+  /** After the last byte: the size and SHA-256 of the file the sink wrote. */
+  finish(): Promise<{ size: number; sha256: string }>;
+  /** Stops after a failure (the caller removes the file). */
+  abort(): Promise<void>;
 }
 
 /** What a local header and a central directory record say about an entry's data. */
@@ -99,9 +102,9 @@ const READ_BACK_BYTES = 1024 * 1024;
  * where sizes, offsets or counts need them. Computes each entry's SHA-256 and CRC-32 over the
  * uncompressed bytes and the SHA-256 of the whole output while writing; memory stays bounded.
  *
- * With a seal (OutputSeal) the output only grows: a streamed entry's bytes, its incomplete
+ * Into a sink (ArchiveSink) the output only grows: a streamed entry's bytes, its incomplete
  * header first, wait until the header is complete — in memory up to HASH_HOLD_BYTES, the rest
- * of a longer entry in a spool file beside the output — and then go through the seal.
+ * of a longer entry in a spool file beside the output — and then go to the sink.
  */
 export class ZipWriter {
   private offset = 0;
@@ -110,22 +113,21 @@ export class ZipWriter {
   private readonly fileHash: Hash = createHash('sha256');
   /** Bytes after an incomplete header (its own included), not yet in fileHash. */
   private held: { chunks: Buffer[]; bytes: number; overflowed: boolean; spill?: FileHandle; spilled?: number } | null = null;
-  /** Sealed: bytes in the file (the offsets above are the archive's, before the seal). */
-  private sealedBytes = 0;
 
   private readonly time: DosTime;
   private readonly zip64From: number;
   private readonly onBytes?: (bytesWritten: number) => void;
 
-  private readonly seal?: OutputSeal;
+  private readonly sink?: ArchiveSink;
   private readonly spillPath: string;
 
   private constructor(
-    private readonly output: FileOutput,
+    /** The writer's own file; null with a sink. */
+    private readonly file: FileOutput | null,
     path: string,
     options: ZipWriterOptions,
   ) {
-    this.seal = options.seal;
+    this.sink = options.sink;
     this.spillPath = `${path}.entry-spool`;
     this.time = dosTime(options.modified ?? new Date());
     this.zip64From = Math.min(options.zip64From ?? U32_MAX, U32_MAX);
@@ -134,7 +136,7 @@ export class ZipWriter {
 
   /** Creates (or truncates) the file at `path`. */
   static async create(path: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
-    return new ZipWriter(await FileOutput.open(path), path, options);
+    return new ZipWriter(options.sink ? null : await FileOutput.open(path), path, options);
   }
 
   /** APPNOTE 4.4.8: a size or offset of 0xffffffff or more lives in a ZIP64 field. */
@@ -226,11 +228,11 @@ export class ZipWriter {
     complete.copy(header);
     const held = this.held;
     this.held = null;
-    if (this.seal) {
-      for (const chunk of held?.chunks ?? []) await this.emitSealed(chunk); // the first is `header` itself
+    if (this.sink) {
+      for (const chunk of held?.chunks ?? []) await this.sink.write(chunk); // the first is `header` itself
       if (held?.spill) {
         await held.spill.close();
-        for await (const chunk of createReadStream(this.spillPath, { highWaterMark: READ_BACK_BYTES })) await this.emitSealed(chunk as Buffer);
+        for await (const chunk of createReadStream(this.spillPath, { highWaterMark: READ_BACK_BYTES })) await this.sink.write(chunk as Buffer);
         await rm(this.spillPath, { force: true });
       }
       return;
@@ -308,14 +310,14 @@ export class ZipWriter {
     eocd.writeUInt32LE(this.field32(cdSize), 12);
     eocd.writeUInt32LE(this.field32(cdStart), 16);
     await this.write(eocd);
-    if (this.seal) for (const out of this.seal.final()) await this.emitOutput(out);
+    if (this.sink) return this.sink.finish();
     await this.output.close();
-    return { size: this.seal ? this.sealedBytes : this.offset, sha256: this.fileHash.digest('hex') };
+    return { size: this.offset, sha256: this.fileHash.digest('hex') };
   }
 
   /** Stops writing and closes the file (after a failure, which is what the caller reports; it removes the file). */
   async abort(): Promise<void> {
-    await this.output.abandon().catch(() => undefined);
+    await (this.sink ? this.sink.abort() : this.output.abandon()).catch(() => undefined);
     await this.held?.spill?.close().catch(() => undefined);
     await rm(this.spillPath, { force: true });
   }
@@ -357,7 +359,7 @@ export class ZipWriter {
   }
 
   private async write(buf: Buffer): Promise<void> {
-    if (this.seal) {
+    if (this.sink) {
       this.offset += buf.length;
       await this.holdOrEmit(buf);
       this.onBytes?.(this.offset);
@@ -377,10 +379,10 @@ export class ZipWriter {
     this.onBytes?.(this.offset);
   }
 
-  /** Sealed: a streamed entry's bytes wait for its complete header; anything else goes out. */
+  /** Into a sink: a streamed entry's bytes wait for its complete header; anything else goes out. */
   private async holdOrEmit(buf: Buffer): Promise<void> {
     const held = this.held;
-    if (!held) return this.emitSealed(buf);
+    if (!held) return this.sink!.write(buf);
     if (!held.spill && held.bytes + buf.length <= HASH_HOLD_BYTES) {
       held.chunks.push(buf);
       held.bytes += buf.length;
@@ -392,14 +394,10 @@ export class ZipWriter {
     held.spilled = at + buf.length;
   }
 
-  private async emitSealed(buf: Buffer): Promise<void> {
-    for (const out of this.seal!.update(buf)) await this.emitOutput(out);
-  }
-
-  private async emitOutput(out: Buffer): Promise<void> {
-    this.fileHash.update(out);
-    this.sealedBytes += out.length;
-    await this.output.write(out);
+  /** The writer's own file (without a sink). */
+  private get output(): FileOutput {
+    if (!this.file) throw new Error('ZipWriter: no file of its own with a sink');
+    return this.file;
   }
 }
 
