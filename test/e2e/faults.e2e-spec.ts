@@ -258,7 +258,10 @@ describe('issue #17: riding out faults (five processes)', () => {
 
   it('5. the dispatcher is killed mid-upload to local, SFTP and SMB: no .partial-* is left anywhere, one whole file each', async () => {
     const name = unique('Killed upload');
-    const { runId } = await saveAndRun(name, [{ type: 'local' }, sftp(), smb], { big: true });
+    // The local copy paced to 40 MiB/s (~5 s for the ~200 MiB archive): unpaced it can end
+    // before the SFTP and SMB sessions are even up on a loaded machine, and then no moment has
+    // all three under way.
+    const { runId } = await saveAndRun(name, [{ type: 'local', maxUploadBytesPerSecond: 40 * MiB }, sftp(), smb], { big: true });
     const dirs = [env.LOCAL_BACKUP_ROOT, peers.sftp.homeDir, peers.smb.shareDir].map((root) => join(root, 'starface-backup', name));
     // Mid-upload everywhere: each destination has a temp file with at least a MiB in it.
     await expectEventually(() => dirs.every((dir) => partialsIn(dir).some((p) => (statSync(join(dir, p), { throwIfNoEntry: false })?.size ?? 0) >= MiB)), {
