@@ -236,6 +236,9 @@ async function encryptionBench(): Promise<void> {
   );
   const encMedian = median(of('recipients').map((r) => r.seconds));
   console.log(`\nmedian: plain ${plainMedian.toFixed(1)} s, encrypted (recipients, inline) ${encMedian.toFixed(1)} s: ${(plainMedian / encMedian).toFixed(2)}x`);
+  // Each round's pair (plain, then encrypted right after): the load both saw was about the same.
+  const pairs = of('recipients').map((r, i) => (of('none')[i]?.seconds ?? NaN) / r.seconds);
+  console.log(`per round (plain/encrypted): ${pairs.map((p) => `${p.toFixed(2)}x`).join(', ')}; median ${median(pairs).toFixed(2)}x`);
   const cpuMedian = (mode: EncryptMode) => median(of(mode).map((r) => r.cpuSeconds));
   console.log(`median CPU: plain ${cpuMedian('none').toFixed(1)} s, encrypted ${cpuMedian('recipients').toFixed(1)} s: ${(cpuMedian('none') / cpuMedian('recipients')).toFixed(2)}x`);
   console.log(`peak RSS: plain max ${Math.max(...of('none').map((r) => r.maxRssMiB)).toFixed(0)} MiB, encrypted max ${Math.max(...of('recipients').map((r) => r.maxRssMiB)).toFixed(0)} MiB`);
