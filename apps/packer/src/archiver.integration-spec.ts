@@ -1,17 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
-import Redis from 'ioredis';
 import { MaintenanceLock } from '@pbx/locking';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
-import { migratePbxSchema, seedPbx, type DeleteArchivedOptions, type PostgresPbxSource } from '@pbx/pbx-source';
-import { startApp } from '@pbx/runtime';
+import { RunEntity, RunLifecycle } from '@pbx/persistence';
+import type { DeleteArchivedOptions, PostgresPbxSource } from '@pbx/pbx-source';
 import { listSar } from '@pbx/sar';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
+import { expectEventually, uniqueName } from '@pbx/testing';
 import { ArchiverService } from './archiver.service';
-import { PackerModule } from './packer.module';
+import { packerTestBed } from './packer.test-helper';
 import { PBX_SOURCE } from './packer.tokens';
 
 const logger = createLogger({ service: 'archiver-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -24,65 +21,24 @@ interface Items { cdr: number[]; voicemails: { id: number; file: string }[] }
  * the next finalize, and deletion waits while someone else holds the maintenance lock.
  */
 describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let pbx: Awaited<ReturnType<typeof freshSchema>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  let lockKey: string;
+  // Deletion changes the PBX: a fresh one for every test.
+  const bed = packerTestBed('arc', {
+    logger,
+    pbx: { prefix: 'arcpbx', perTest: true, seed: { users: 5, cdr: 200, voicemails: 12, announcements: 1, days: 60, minAudioBytes: 4_000, maxAudioBytes: 8_000 } },
+    env: { MAINTENANCE_DEFER_MS: 1500, MAINTENANCE_LOCK_TTL_MS: 3000 },
+  });
+  const startPacker = () => bed.start();
+  const dataDir = () => bed.pbx.dataDir;
   let lock: MaintenanceLock;
-  let redis: Redis;
-  const apps: INestApplication[] = [];
-  const dataDir = () => join(dirs.path, 'pbx');
-
-  beforeAll(async () => {
-    redis = new Redis(testUrls.redis);
+  beforeEach(() => {
+    lock = bed.lock(10_000);
   });
-  afterAll(() => redis.disconnect());
-  beforeEach(async () => {
-    dirs = await tempDir();
-    pbx = await freshSchema('arcpbx');
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.name });
-    await seedPbx({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: dataDir(), users: 5, cdr: 200, voicemails: 12, announcements: 1, days: 60, minAudioBytes: 4_000, maxAudioBytes: 8_000 });
-    db = await migratedDatabase('arc');
-    ns = amqpNamespace();
-    lockKey = uniqueName('arc-lock');
-    lock = new MaintenanceLock(redis, { key: lockKey, ttlMs: 10_000 });
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await deleteAmqpNamespace(ns);
-    await db.close();
-    await pbx.drop();
-    await dirs.remove();
-  });
-
-  async function startPacker(): Promise<INestApplication> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, PBX_DATABASE_SCHEMA: pbx.name, PBX_DATA_DIR: dataDir(), ARTIFACT_DIR: join(dirs.path, 'artifacts'),
-      AMQP_NAMESPACE: ns, MAINTENANCE_LOCK_KEY: lockKey, MAINTENANCE_DEFER_MS: 1500, MAINTENANCE_LOCK_TTL_MS: 3000,
-    });
-    const app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
-    apps.push(app);
-    return app;
-  }
 
   /** An archive run of CDRs and voicemails older than 30 days; the packer picks up its archive.due. */
-  async function createArchiveRun(): Promise<RunEntity> {
-    const name = uniqueName('arc');
-    return db.dataSource.transaction(async (tx) => {
-      const cfg = await tx.save(
-        tx.create(ConfigurationEntity, {
-          kind: 'archive', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-          data: { cdr: { enabled: true, daysToKeep: 30 }, voicemails: { enabled: true, daysToKeep: 30 } },
-          keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-        }),
-      );
-      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: 'local', settings: {}, secrets: {} }));
-      return new RunsRepository(db.dataSource, new OutboxWriter(db.schema)).createRun(tx, { configuration: cfg, trigger: 'manual' });
-    });
-  }
+  const createArchiveRun = (): Promise<RunEntity> =>
+    bed.run({ kind: 'archive', name: uniqueName('arc'), data: { cdr: { enabled: true, daysToKeep: 30 }, voicemails: { enabled: true, daysToKeep: 30 } } });
 
-  const runOf = (id: string) => db.dataSource.manager.findOneByOrFail(RunEntity, { id });
+  const runOf = (id: string) => bed.runOf(id);
   const packed = (id: string) =>
     expectEventually(async () => {
       const r = await runOf(id);
@@ -90,20 +46,20 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     }, { timeoutMs: 30_000 });
 
   async function pbxItems(): Promise<Items> {
-    const cdr: { id: string }[] = await db.dataSource.query(`SELECT id FROM "${pbx.name}".cdr ORDER BY id`);
-    const vm: { id: string; file_name: string }[] = await db.dataSource.query(`SELECT id, file_name FROM "${pbx.name}".voicemails ORDER BY id`);
+    const cdr: { id: string }[] = await bed.db.dataSource.query(`SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id`);
+    const vm: { id: string; file_name: string }[] = await bed.db.dataSource.query(`SELECT id, file_name FROM "${bed.pbx.schema}".voicemails ORDER BY id`);
     return { cdr: cdr.map((r) => Number(r.id)), voicemails: vm.map((r) => ({ id: Number(r.id), file: r.file_name })) };
   }
 
   /** The run's selection, cross-checked against the cutoffs in the packed .sar. */
   async function selectionOf(runId: string, before: Items): Promise<{ cdr: number[]; voicemails: number[] }> {
-    const rows: { kind: string; item_id: string }[] = await db.dataSource.query(
-      `SELECT kind, item_id FROM "${pbx.name}".archive_selections WHERE selection_id = $1 ORDER BY item_id`,
+    const rows: { kind: string; item_id: string }[] = await bed.db.dataSource.query(
+      `SELECT kind, item_id FROM "${bed.pbx.schema}".archive_selections WHERE selection_id = $1 ORDER BY item_id`,
       [runId],
     );
     const selected = { cdr: rows.filter((r) => r.kind === 'cdr').map((r) => Number(r.item_id)), voicemails: rows.filter((r) => r.kind === 'voicemail').map((r) => Number(r.item_id)) };
-    const { manifest } = await listSar(join(dirs.path, 'artifacts', `${runId}.sar`));
-    const old: { id: string }[] = await db.dataSource.query(`SELECT id FROM "${pbx.name}".cdr WHERE started_at < $1 ORDER BY id`, [manifest.archive!.cdrOlderThan]);
+    const { manifest } = await listSar(join(bed.artifactDir, `${runId}.sar`));
+    const old: { id: string }[] = await bed.db.dataSource.query(`SELECT id FROM "${bed.pbx.schema}".cdr WHERE started_at < $1 ORDER BY id`, [manifest.archive!.cdrOlderThan]);
     expect(selected.cdr).toEqual(old.map((r) => Number(r.id)));
     expect(selected.cdr.length).toBeGreaterThan(40);
     expect(selected.cdr.length).toBeLessThan(before.cdr.length);
@@ -124,17 +80,17 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     const run = await createArchiveRun();
     await packed(run.id);
     expect(await lock.currentHolder()).toBe(`archive:${run.id}`);
-    const selected = await db.dataSource.query(`SELECT count(*)::int AS n FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id]);
+    const selected = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM "${bed.pbx.schema}".archive_selections WHERE selection_id = $1`, [run.id]);
     expect(selected[0].n).toBeGreaterThan(0);
 
-    const cancelled = await db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, run.id, { to: 'cancelled', error: null }));
+    const cancelled = await bed.db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, run.id, { to: 'cancelled', error: null }));
     expect(cancelled.applied).toBe(true);
     await expectEventually(async () => (await lock.currentHolder()) === null, { timeoutMs: 10_000 });
-    await expectEventually(async () => (await db.dataSource.query(`SELECT 1 FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id])).length === 0, { timeoutMs: 10_000 });
+    await expectEventually(async () => (await bed.db.dataSource.query(`SELECT 1 FROM "${bed.pbx.schema}".archive_selections WHERE selection_id = $1`, [run.id])).length === 0, { timeoutMs: 10_000 });
 
     // Had every delivery answered just before the cancel, the finalize that comes finds a final run.
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'archive.delivered', { runId: run.id, allSucceeded: true }, { correlationId: run.id }));
-    await expectEventually(async () => (await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1 AND type = $2)', [run.id, 'archive.delivered'])).length === 1, { timeoutMs: 20_000 });
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'archive.delivered', { runId: run.id, allSucceeded: true }, { correlationId: run.id }));
+    await expectEventually(async () => (await bed.db.dataSource.query('SELECT 1 FROM inbox WHERE message_id IN (SELECT id FROM outbox WHERE correlation_id = $1 AND type = $2)', [run.id, 'archive.delivered'])).length === 1, { timeoutMs: 20_000 });
     expect(await pbxItems()).toEqual(before);
     expect((await runOf(run.id)).status).toBe('cancelled');
     expect(await lock.currentHolder()).toBeNull();
@@ -165,8 +121,7 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     const midway = await pbxItems();
     expect(midway.cdr).toEqual(before.cdr.filter((id) => !selected.cdr.slice(0, 40).includes(id)));
     expect(midway.voicemails).toEqual(before.voicemails);
-    await first.close();
-    apps.splice(apps.indexOf(first), 1);
+    await bed.stop(first);
     // A real crash leaves the lock in Redis under the run's holder id: the next process resumes it.
     const orphan = await expectEventually(async () => {
       const res = await lock.acquireLease(`archive:${run.id}`, { autoExtend: false });
@@ -184,8 +139,8 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     // The resumed lease was released at the end: the lock is free, not left to its ttl.
     expect(await lock.currentHolder()).toBeNull();
     // The run is final: its item list is gone from the PBX schema (the run keeps the counts).
-    const [{ lists }] = await db.dataSource.query(`SELECT count(*)::int AS lists FROM "${pbx.name}".archive_selection_runs WHERE selection_id = $1`, [run.id]);
-    const [{ items }] = await db.dataSource.query(`SELECT count(*)::int AS items FROM "${pbx.name}".archive_selections WHERE selection_id = $1`, [run.id]);
+    const [{ lists }] = await bed.db.dataSource.query(`SELECT count(*)::int AS lists FROM "${bed.pbx.schema}".archive_selection_runs WHERE selection_id = $1`, [run.id]);
+    const [{ items }] = await bed.db.dataSource.query(`SELECT count(*)::int AS items FROM "${bed.pbx.schema}".archive_selections WHERE selection_id = $1`, [run.id]);
     expect({ lists, items }).toEqual({ lists: 0, items: 0 });
     await orphan.release();
 
@@ -193,7 +148,7 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     const after = await pbxItems();
     await second.get(ArchiverService).finalize(run.id, true);
     expect(await pbxItems()).toEqual(after);
-    const ends: { type: string }[] = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 AND type LIKE 'archive.%' ORDER BY created_at`, [run.id]);
+    const ends: { type: string }[] = await bed.db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 AND type LIKE 'archive.%' ORDER BY created_at`, [run.id]);
     expect(ends.map((e) => e.type)).toEqual(['archive.due', 'archive.succeeded']);
   });
 
@@ -204,8 +159,7 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
     await packed(run.id);
     const selected = await selectionOf(run.id, before);
     // The packer dies: its lease expires after the ttl and a backup takes the lock.
-    await first.close();
-    apps.splice(apps.indexOf(first), 1);
+    await bed.stop(first);
     const holder = `backup:${uniqueName('b')}`;
     const backup = await expectEventually(async () => {
       const res = await lock.acquireLease(holder);
@@ -219,7 +173,7 @@ describe('archiver deletion (real Postgres, RabbitMQ, Redis)', () => {
       expect(waiting.deferrals).toHaveLength(1);
       expect(waiting.deferrals[0].heldBy).toBe(holder);
       expect(await pbxItems()).toEqual(before);
-      const [held]: { available_at: Date }[] = await db.dataSource.query(
+      const [held]: { available_at: Date }[] = await bed.db.dataSource.query(
         `SELECT available_at FROM outbox WHERE correlation_id = $1 AND type = 'archive.delivered'`,
         [run.id],
       );

@@ -4,97 +4,48 @@
  * backup behind archiving waits MAINTENANCE_DEFER_MS, unless the archiving holder died.
  * MAINTENANCE_DEFER_MS is an hour throughout: any wait that long fails the test.
  */
-import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
-import Redis from 'ioredis';
 import { MaintenanceLock } from '@pbx/locking';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { migratePbxSchema, seedPbx } from '@pbx/pbx-source';
-import { startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
+import { RunEntity } from '@pbx/persistence';
+import { expectEventually } from '@pbx/testing';
 import { DeferralWatcher } from './deferral-watcher.service';
-import { PackerModule } from './packer.module';
+import { packerTestBed } from './packer.test-helper';
 
 const logger = createLogger({ service: 'packer-waits-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const HOUR = 3_600_000;
 
 describe('waiting for the maintenance lock (real Postgres, RabbitMQ, Redis)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let pbx: Awaited<ReturnType<typeof freshSchema>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  let lockKey: string;
-  let redis: Redis;
+  const bed = packerTestBed('pkw', {
+    logger,
+    pbx: { prefix: 'pbxw', seed: { users: 5, cdr: 100, voicemails: 2, announcements: 1, minAudioBytes: 4_000, maxAudioBytes: 8_000 } },
+    env: { MAINTENANCE_DEFER_MS: HOUR, MAINTENANCE_LOCK_TTL_MS: 3000, MAINTENANCE_RECHECK_MS: 200 },
+  });
+  const startPacker = (extra: Record<string, string | number> = {}) => bed.start(extra);
   let lock: MaintenanceLock;
-  const apps: INestApplication[] = [];
-
-  beforeAll(async () => {
-    pbx = await freshSchema('pbxw');
-    dirs = await tempDir();
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.name });
-    await seedPbx({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: join(dirs.path, 'pbx'), users: 5, cdr: 100, voicemails: 2, announcements: 1, minAudioBytes: 4_000, maxAudioBytes: 8_000 });
-    redis = new Redis(testUrls.redis);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await pbx.drop();
-    await dirs.remove();
-  });
-  beforeEach(async () => {
-    db = await migratedDatabase('pkw');
-    ns = amqpNamespace();
-    lockKey = uniqueName('lock');
+  beforeEach(() => {
     // Another process's view of the same lock: 60 s leases, so only a release frees it in time.
-    lock = new MaintenanceLock(redis, { key: lockKey, ttlMs: 60_000 });
+    lock = bed.lock(60_000);
   });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((a) => a.close()));
-    await redis.del(lockKey, `${lockKey}:holder`);
-    await deleteAmqpNamespace(ns);
-    await db.close();
-  });
-
-  async function startPacker(extra: Record<string, string | number> = {}): Promise<INestApplication> {
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, PBX_DATABASE_SCHEMA: pbx.name, PBX_DATA_DIR: join(dirs.path, 'pbx'), ARTIFACT_DIR: join(dirs.path, `artifacts-${db.schema}`),
-      AMQP_NAMESPACE: ns, MAINTENANCE_LOCK_KEY: lockKey, MAINTENANCE_DEFER_MS: HOUR, MAINTENANCE_LOCK_TTL_MS: 3000, MAINTENANCE_RECHECK_MS: 200,
-      ...extra,
-    });
-    const app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
-    apps.push(app);
-    return app;
-  }
 
   /** A backup run with its backup.due in the outbox (the packer takes it once it runs). */
-  async function dueRun(): Promise<RunEntity> {
-    return db.dataSource.transaction(async (tx) => {
-      const name = uniqueName('cfg');
-      const cfg = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-      }));
-      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: 'local', settings: {}, secrets: {} }));
-      return new RunsRepository(db.dataSource, new OutboxWriter(db.schema)).createRun(tx, { configuration: cfg, trigger: 'manual' });
-    });
-  }
+  const dueRun = (): Promise<RunEntity> => bed.run();
 
   /** Another run, put straight into `status` (the starting point of a case): the lock's holder. */
   async function holderRun(kind: 'backup' | 'archive', status: 'packing' | 'dispatching' | 'succeeded'): Promise<RunEntity> {
     const run = await dueRun();
-    await db.dataSource.query(
+    await bed.db.dataSource.query(
       `UPDATE runs SET kind = $2, status = $3::varchar, started_at = now(), packed_at = CASE WHEN $3::varchar = 'packing' THEN NULL ELSE now() END,
               finished_at = CASE WHEN $3::varchar = 'succeeded' THEN now() END WHERE id = $1`,
       [run.id, kind, status],
     );
-    await db.dataSource.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [run.id]); // it is past its due event
+    await bed.db.dataSource.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [run.id]); // it is past its due event
     return run;
   }
 
-  const runOf = (id: string) => db.dataSource.manager.findOneByOrFail(RunEntity, { id });
+  const runOf = (id: string) => bed.runOf(id);
   const setStatus = (id: string, status: string) =>
-    db.dataSource.query(`UPDATE runs SET status = $2::varchar, packed_at = COALESCE(packed_at, now()), finished_at = CASE WHEN $2::varchar = 'succeeded' THEN now() END WHERE id = $1`, [id, status]);
+    bed.db.dataSource.query(`UPDATE runs SET status = $2::varchar, packed_at = COALESCE(packed_at, now()), finished_at = CASE WHEN $2::varchar = 'succeeded' THEN now() END WHERE id = $1`, [id, status]);
   const packed = (id: string, timeoutMs = 20_000) =>
     expectEventually(async () => {
       const r = await runOf(id);
@@ -120,7 +71,7 @@ describe('waiting for the maintenance lock (real Postgres, RabbitMQ, Redis)', ()
     const run = await holderRun('backup', 'dispatching');
     expect(await lock.tryAcquire(`backup:${run.id}`, { autoExtend: false })).not.toBeNull(); // crashed between "packed" and the release
     await startPacker({ MAINTENANCE_RECHECK_MS: HOUR });
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'backup.due', { runId: run.id, kind: 'backup' }, { correlationId: run.id }));
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'backup.due', { runId: run.id, kind: 'backup' }, { correlationId: run.id }));
     await expectEventually(async () => expect(await lock.currentHolder()).toBeNull());
     expect((await runOf(run.id)).status).toBe('dispatching');
   });
@@ -160,7 +111,7 @@ describe('waiting for the maintenance lock (real Postgres, RabbitMQ, Redis)', ()
 
     // Another archiving run dies holding the lock: nobody extends its lease, its run stays unfinished.
     const dead = await holderRun('archive', 'dispatching');
-    const dying = new MaintenanceLock(redis, { key: lockKey, ttlMs: 4000 });
+    const dying = bed.lock(4000);
     expect(await dying.tryAcquire(`archive:${dead.id}`, { autoExtend: false })).not.toBeNull();
     const second = await dueRun();
     const held = await deferred(second.id);

@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { fetchedArchiveOf, uploadedArchiveOf } from '@pbx/destinations';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { DeliveryEntity, RestoreEntity, RestoresRepository, RunEntity } from '@pbx/persistence';
-import { migratePbxSchema, PostgresPbxSource, seedPbx, walkFiles } from '@pbx/pbx-source';
-import { startApp } from '@pbx/runtime';
+import { PostgresPbxSource, walkFiles } from '@pbx/pbx-source';
 import { writeSar } from '@pbx/sar';
 import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, freshSchema, migratedDatabase, tempDir, testEnv, testUrls, uniqueName } from '@pbx/testing';
-import { PackerModule } from './packer.module';
+import { expectEventually, testUrls } from '@pbx/testing';
+import { packerTestBed } from './packer.test-helper';
 
 const SECRETS_KEY = 'e5'.repeat(32);
 const PBX_ID = 'pbx-restore-test';
@@ -20,20 +18,22 @@ const logger = createLogger({ service: 'restore-runner-test', level: process.env
 
 /** restore.requested through a real packer: an upload is restored into the PBX, a damaged one refused naming the entry. */
 describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => {
-  let db: Awaited<ReturnType<typeof migratedDatabase>>;
-  let pbx: Awaited<ReturnType<typeof freshSchema>>;
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let ns: string;
-  let app: INestApplication;
+  // One packer and one PBX for the suite: the tests go on from the state the one before left.
+  const bed = packerTestBed('pkrst', {
+    logger,
+    scope: 'suite',
+    pbx: { prefix: 'pbxrst', seed: { users: 10, cdr: 300, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 30_000 } },
+    env: { PBX_ID, MAINTENANCE_RECHECK_MS: 100, SECRETS_KEY },
+  });
   let pg: Client;
   let repo: RestoresRepository;
   let sarPath: string;
-  const pbxData = () => join(dirs.path, 'pbx');
-  const artifacts = () => join(dirs.path, 'artifacts');
+  const pbxData = () => bed.pbx.dataDir;
+  const artifacts = () => bed.artifactDir;
 
   /** The CDR table and the voicemail files: what the cdrAndVoicemails section holds. */
   async function fingerprint() {
-    const { rows } = await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${pbx.name}".cdr x ORDER BY id`);
+    const { rows } = await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${bed.pbx.schema}".cdr x ORDER BY id`);
     const audio: Record<string, string> = {};
     for await (const f of walkFiles(pbxData(), 'voicemail')) audio[f.relativePath] = createHash('sha256').update(await readFile(f.absolutePath)).digest('hex');
     return { cdr: rows.map((r) => r.r), audio };
@@ -47,43 +47,28 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
   }
 
   beforeAll(async () => {
-    pbx = await freshSchema('pbxrst');
-    dirs = await tempDir();
-    await migratePbxSchema({ databaseUrl: testUrls.database, schema: pbx.name });
-    await seedPbx({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: pbxData(), users: 10, cdr: 300, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 30_000 });
-    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: pbx.name, dataDir: pbxData() });
-    sarPath = join(dirs.path, 'seeded.sar');
+    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: bed.pbx.schema, dataDir: pbxData() });
+    sarPath = join(bed.dir, 'seeded.sar');
     await writeSar({ source, sections: { coreData: true, cdrAndVoicemails: true, announcements: true }, outPath: sarPath, configurationName: 'seeded', pbxId: PBX_ID, kind: 'backup' });
     await source.close();
     pg = new Client({ connectionString: testUrls.database });
     await pg.connect();
-    db = await migratedDatabase('pkrst');
-    ns = amqpNamespace();
-    repo = new RestoresRepository(db.dataSource, new OutboxWriter(db.schema));
-    const env = testEnv({
-      DATABASE_SCHEMA: db.schema, PBX_DATABASE_SCHEMA: pbx.name, PBX_DATA_DIR: pbxData(), PBX_ID, ARTIFACT_DIR: artifacts(),
-      AMQP_NAMESPACE: ns, MAINTENANCE_LOCK_KEY: uniqueName('lock'), MAINTENANCE_RECHECK_MS: 100, SECRETS_KEY,
-    });
-    app = await startApp({ service: 'packer', env, logger, module: PackerModule.forRoot(env, logger), queues: ['packer.jobs.v1', 'archiver.finalize.v1'], port: 0 });
+    repo = new RestoresRepository(bed.db.dataSource, new OutboxWriter(bed.db.schema));
+    await bed.start();
   });
   afterAll(async () => {
-    await app?.close();
-    await deleteAmqpNamespace(ns);
-    await db?.close();
     await pg?.end();
-    await pbx?.drop();
-    await dirs?.remove();
   });
 
   const finalOf = (id: string) =>
     expectEventually(async () => {
-      const r = await db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
+      const r = await bed.db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
       return ['succeeded', 'failed', 'rolled_back'].includes(r.status) ? r : null;
     }, { timeoutMs: 60_000 });
 
   it('restores CDRs and voicemails from an upload: deleted rows and a deleted recording come back, a safety backup is kept, the key is erased', async () => {
     const seeded = await fingerprint();
-    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id LIMIT 25)`);
+    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 25)`);
     const [first] = Object.keys(seeded.audio);
     await rm(join(pbxData(), first!));
     expect(await fingerprint()).not.toEqual(seeded);
@@ -95,12 +80,12 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(done.sections).toEqual([expect.objectContaining({ name: 'cdrAndVoicemails', status: 'restored' })]);
     expect(done.safetyBackup).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(await fingerprint()).toEqual(seeded);
-    const events = await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 ORDER BY created_at`, [restore.id]);
+    const events = await bed.db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1 ORDER BY created_at`, [restore.id]);
     expect(events.map((e: { type: string }) => e.type)).toEqual(['restore.requested', 'restore.succeeded']);
   });
 
   it('refuses a damaged upload naming the entry, and changes nothing', async () => {
-    const damaged = join(dirs.path, 'damaged.sar');
+    const damaged = join(bed.dir, 'damaged.sar');
     await copyFile(sarPath, damaged);
     const { size } = await stat(damaged);
     const fh = await open(damaged, 'r+');
@@ -120,14 +105,14 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
 
   it('restores a copy the dispatcher fetched from a destination, and removes the fetched copy', async () => {
     const seeded = await fingerprint();
-    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id DESC LIMIT 10)`);
-    const restore = await db.dataSource.manager.save(
-      db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'] /* a row from before the archive's section names */, mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
+    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id DESC LIMIT 10)`);
+    const restore = await bed.db.dataSource.manager.save(
+      bed.db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'] /* a row from before the archive's section names */, mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
     );
     const fetched = join(artifacts(), fetchedArchiveOf(restore.id));
     await mkdir(join(artifacts(), 'restores'), { recursive: true });
     await copyFile(sarPath, fetched);
-    await db.dataSource.transaction((tx) => new OutboxWriter(db.schema).enqueue(tx, 'restore.requested', { restoreId: restore.id }, { correlationId: restore.id }));
+    await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'restore.requested', { restoreId: restore.id }, { correlationId: restore.id }));
     expect((await finalOf(restore.id)).status).toBe('succeeded');
     expect(await fingerprint()).toEqual(seeded);
     await expect(stat(fetched)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -135,7 +120,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
 
   it('keeps the safety backup as a succeeded run of kind safety (in the artifact store, linked both ways, never delivered); restoring that run undoes the restore', async () => {
     // The state a restore will overwrite: some CDRs gone, one recording gone (the last test: it leaves the PBX so).
-    await pg.query(`DELETE FROM "${pbx.name}".cdr WHERE id IN (SELECT id FROM "${pbx.name}".cdr ORDER BY id LIMIT 7)`);
+    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 7)`);
     const [second] = Object.keys((await fingerprint()).audio).slice(1);
     await rm(join(pbxData(), second!));
     const before = await fingerprint();
@@ -145,7 +130,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(done.status).toBe('succeeded');
     expect(await fingerprint()).not.toEqual(before);
 
-    const run = await db.dataSource.manager.findOneByOrFail(RunEntity, { id: done.safetyRunId! });
+    const run = await bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: done.safetyRunId! });
     expect(run).toMatchObject({
       kind: 'safety', status: 'succeeded', configurationId: null, restoreId: restore.id, trigger: 'manual',
       artifactSize: done.safetyBackup!.size, artifactSha256: done.safetyBackup!.sha256, artifactRemovedAt: null,
@@ -159,8 +144,8 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(createHash('sha256').update(await readFile(stored)).digest('hex')).toBe(run.artifactSha256);
     await expect(stat(join(artifacts(), `safety-${restore.id}.sar`))).rejects.toMatchObject({ code: 'ENOENT' });
     // Nothing to deliver or report: no event, no delivery.
-    expect(await db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).toEqual([]);
-    expect(await db.dataSource.manager.countBy(DeliveryEntity, { runId: run.id })).toBe(0);
+    expect(await bed.db.dataSource.query(`SELECT type FROM outbox WHERE correlation_id = $1`, [run.id])).toEqual([]);
+    expect(await bed.db.dataSource.manager.countBy(DeliveryEntity, { runId: run.id })).toBe(0);
 
     // Undo: restore the safety run (every section it holds, replace).
     const undo = await repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
@@ -170,6 +155,6 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     // The undo took its own safety backup: the restore can be redone from it.
     expect(undone.safetyRunId).toEqual(expect.any(String));
     expect(undone.safetyRunId).not.toBe(run.id);
-    expect(await db.dataSource.manager.findOneByOrFail(RunEntity, { id: undone.safetyRunId! })).toMatchObject({ kind: 'safety', restoreId: undo.id });
+    expect(await bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: undone.safetyRunId! })).toMatchObject({ kind: 'safety', restoreId: undo.id });
   });
 });
