@@ -1,7 +1,8 @@
-import { mkdir, open, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTestArchive, peers, peerSftpDestination, peerSmbDestination, startDropboxFake, tempDir, uniqueName, type DropboxFake } from '@pbx/testing';
 import type { DestinationConfig } from './destination-config';
+import { DeliveryError } from './delivery';
 import { createDestinationRegistry, type DestinationRegistry } from './destination-registry';
 import { sha256File } from './file-hash';
 
@@ -37,6 +38,7 @@ describe('read-back and detailed listing (local, SFTP, SMB, Dropbox; real peers,
     ['local', () => ({ type: 'local', path: sub }), (name) => join(tmp.path, 'local', sub, 'starface-backup', name)],
     ['sftp', () => peerSftpDestination(sub) as DestinationConfig, (name) => join(peers.sftp.homeDir, sub, 'starface-backup', name)],
     ['smb (smbclient)', () => peerSmbDestination(sub) as DestinationConfig, (name) => join(peers.smb.shareDir, sub, 'starface-backup', name)],
+    ['smb (legacy-smb2)', () => peerSmbDestination(sub, 'legacy-smb2') as DestinationConfig, (name) => join(peers.smb.legacyShareDir, sub, 'starface-backup', name)],
     ['dropbox', () => ({ type: 'dropbox', refreshToken: dropbox.issueRefreshToken(), path: `/${sub}` }) as DestinationConfig, (name) => dropbox.localPath(`/${sub}/starface-backup/${name}`)],
   ];
 
@@ -106,8 +108,29 @@ describe('read-back and detailed listing (local, SFTP, SMB, Dropbox; real peers,
     return ((await res.json()) as { access_token: string }).access_token;
   }
 
-  it('cannot read back e-mail or the legacy SMB driver', async () => {
+  it('cannot read back e-mail', async () => {
     expect(await registry.hash({ type: 'email', to: 'a@example.test' } as DestinationConfig, 'x', src.fileName)).toEqual({ state: 'notVerifiable' });
-    expect(await registry.hash({ ...peerSmbDestination(sub, 'legacy-smb2') } as DestinationConfig, 'x', src.fileName)).toEqual({ state: 'notVerifiable' });
+  });
+
+  it('legacy SMB driver: a copy the account may only read is read back; a local copy that cannot be written fails as the local disk does; a folder is no copy', async () => {
+    const config = peerSmbDestination(sub, 'legacy-smb2') as DestinationConfig;
+    const name = uniqueName('ReadOnly');
+    await registry.deliver(config, { ...src, configurationName: name });
+    const file = join(peers.smb.legacyShareDir, sub, 'starface-backup', name, src.fileName);
+    // The library's open() asks for write and delete access, which this file refuses.
+    await chmod(file, 0o444);
+    const copy = join(tmp.path, `${uniqueName('ro')}.sar`);
+    expect(await registry.hash(config, name, src.fileName, { copyTo: copy })).toEqual({ state: 'stored', sha256: src.sha256, size: src.size });
+    expect((await stat(copy)).mode & 0o777).toBe(0o600);
+    expect(await sha256File(copy)).toBe(src.sha256);
+
+    const nowhere = join(tmp.path, 'no-such-dir', 'copy.sar');
+    const err = await registry.hash(config, name, src.fileName, { copyTo: nowhere }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ code: 'notFound', permanent: true, message: expect.stringContaining('cannot write the local copy') });
+    // A folder where the copy should be is no copy.
+    await mkdir(join(peers.smb.legacyShareDir, sub, 'starface-backup', name, 'Folder_20261201-013000.sar'));
+    expect(await registry.hash(config, name, 'Folder_20261201-013000.sar')).toEqual({ state: 'missing' });
+    await chmod(file, 0o644);
   });
 });

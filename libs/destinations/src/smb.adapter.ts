@@ -152,14 +152,14 @@ export class SmbAdapter implements DestinationAdapter<SmbDestinationConfig> {
 
   /**
    * smbclient fetches the copy into a private temp file that is hashed and removed (its
-   * stdout carries the session's messages too). The legacy driver has no read path: its
-   * copies are not verifiable.
+   * stdout carries the session's messages too). The legacy driver's worker streams it with
+   * READs in flight, hashing as it goes and writing `copyTo` itself (no temp file).
    */
   async hash(config: SmbDestinationConfig, configurationName: string, fileName: string, options: ReadBackOptions = {}): Promise<StoredHash> {
     const signal = options.signal;
-    if (config.driver === 'legacy-smb2') return { state: 'notVerifiable' };
     const target = parseSmbTarget(config);
     const file = [target.subdir, backupDir(configurationName), checkSegment('file name', fileName)].filter(Boolean).join('/');
+    if (config.driver === 'legacy-smb2') return this.legacy.read(config, file, options);
     const local = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'pbx-smb-read-'));
     try {
       const copy = join(local, 'copy');

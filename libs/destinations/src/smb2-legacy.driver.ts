@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SmbDestinationConfig } from './destination-config';
@@ -9,6 +9,7 @@ import { dialAddress, type HostAllowlist } from './host-allowlist';
 import { idleWatchdog } from './idle-watchdog';
 import { legacySmb2WorkerMain } from './smb2-legacy.worker';
 import { classifyFault } from './fault-table';
+import { FS_FAULTS } from './fs-faults';
 import { SMB_FAULTS } from './smb-faults';
 import { parseSmbTarget } from './smb-target';
 
@@ -30,7 +31,8 @@ type WorkerMessage =
   | { type: 'progress'; bytes: number }
   | { type: 'result'; value: unknown }
   /** `connecting`: no SMB dialect was agreed yet (connect or negotiate failed). */
-  | { type: 'error'; code?: string; message: string; connecting?: boolean };
+  /** `connecting`: no SMB dialect was agreed yet (connect or negotiate failed). `local`: our own disk failed (writing a read-back's copy). */
+  | { type: 'error'; code?: string; message: string; connecting?: boolean; local?: boolean };
 
 export interface LegacyEntry {
   name: string;
@@ -91,6 +93,21 @@ export class LegacySmb2Driver {
   async list(config: SmbDestinationConfig, dir: string): Promise<LegacyEntry[]> {
     this.checkSecurity(config);
     return (await this.call(config, { op: 'list', path: dir })) as LegacyEntry[];
+  }
+
+  /**
+   * Reads the file at `path` back: its sha256 and size, streamed (constant memory), and with
+   * `copyTo` a local copy (removed again when the read fails). `missing` when there is no file.
+   */
+  async read(config: SmbDestinationConfig, path: string, options: { signal?: AbortSignal; copyTo?: string } = {}): Promise<{ state: 'missing' } | { state: 'stored'; sha256: string; size: number }> {
+    this.checkSecurity(config);
+    try {
+      const value = (await this.call(config, { op: 'read', path, copyTo: options.copyTo }, options.signal)) as { missing: true } | { sha256: string; size: number };
+      return 'missing' in value ? { state: 'missing' } : { state: 'stored', sha256: value.sha256, size: value.size };
+    } catch (err) {
+      if (options.copyTo) await rm(options.copyTo, { force: true });
+      throw err;
+    }
   }
 
   async remove(config: SmbDestinationConfig, path: string): Promise<void> {
@@ -166,9 +183,14 @@ export class LegacySmb2Driver {
   }
 }
 
-function legacyError({ code, message, connecting }: { code?: string; message: string; connecting?: boolean }): DeliveryError {
+function legacyError({ code, message, connecting, local }: { code?: string; message: string; connecting?: boolean; local?: boolean }): DeliveryError {
   // Refused, reset, silence, junk or no common dialect look alike to the caller (the cause is for the log).
   if (connecting) return connectFailed(Object.assign(new Error(`legacy SMB: ${code ? `${code}: ` : ''}${message}`), { code }));
+  // Our disk, as the local destination classifies it (a full disk is not the server's fault).
+  if (local) {
+    const rule = classifyFault(FS_FAULTS, { errno: code });
+    return new DeliveryError(rule.code, `legacy SMB: cannot write the local copy: ${message}`, rule.permanent);
+  }
   if (code === 'ENOENT' || code === 'EACCES') return new DeliveryError('ioError', `legacy SMB: cannot read the local file: ${message}`, false);
   const rule = classifyFault(SMB_FAULTS, code?.startsWith('STATUS_') ? { status: `NT_${code}` } : { errno: code });
   return new DeliveryError(rule.code, `legacy SMB: ${code?.startsWith('STATUS_') ? `${code}: ` : ''}${message}`, rule.permanent);

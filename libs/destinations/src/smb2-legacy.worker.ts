@@ -10,11 +10,15 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
   interface Smb2File {
     FileId: Buffer;
+    /** CREATE response fields (little-endian). */
+    EndofFile: Buffer;
+    FileAttributes: Buffer;
   }
   interface Smb2Client {
     mkdir(path: string): Promise<void>;
     open(path: string, flags: string): Promise<Smb2File>;
     write(file: Smb2File, buffer: Buffer, offset: undefined, length: undefined, start: number): Promise<unknown>;
+    read(file: Smb2File, buffer: Buffer, offset: number, length: number, start: number): Promise<{ bytesRead: number; buffer: Buffer }>;
     close(file: Smb2File): Promise<void>;
     rename(from: string, to: string, options: { replace: boolean }): Promise<void>;
     getSize(path: string): Promise<number>;
@@ -31,7 +35,7 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     responseBuffer: Buffer;
   }
   interface Request {
-    op: 'deliver' | 'list' | 'remove' | 'probe';
+    op: 'deliver' | 'list' | 'remove' | 'probe' | 'read';
     target: { server: string; address: string; port: number; share: string; username: string; domain?: string; password: string };
     filePath?: string;
     size?: number;
@@ -40,10 +44,13 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     finalPath?: string;
     debris?: string[];
     path?: string;
+    /** `read`: also write the copy to this local file (0600). */
+    copyTo?: string;
     concurrency?: number;
   }
 
   const fs = require('node:fs/promises') as typeof import('node:fs/promises');
+  const crypto = require('node:crypto') as typeof import('node:crypto');
   const pathMod = require('node:path') as typeof import('node:path');
   const libDir = pathMod.dirname(smb2Main);
   type Smb2Request = (name: string, params: unknown, c: Connection, cb: (err: unknown, ...rest: unknown[]) => void) => void;
@@ -64,14 +71,27 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     parseBuffer(b: Buffer): void;
     getHeaders(): { MessageId: Buffer };
   };
-  const MAX_WRITE = (require(pathMod.join(libDir, 'structures/constants')) as { MAX_WRITE_LENGTH: number }).MAX_WRITE_LENGTH;
+  const { MAX_WRITE_LENGTH: MAX_WRITE, MAX_READ_LENGTH: MAX_READ } = require(pathMod.join(libDir, 'structures/constants')) as { MAX_WRITE_LENGTH: number; MAX_READ_LENGTH: number };
+  const autoPromise = require(pathMod.join(libDir, 'tools/auto-promise')) as <T>(fn: (...args: never[]) => void) => (this: Smb2Client, ...args: unknown[]) => Promise<T>;
+  const SMB2Connection = require(pathMod.join(libDir, 'tools/smb2-connection')) as { requireConnect(fn: (this: Connection, ...args: never[]) => void): (...args: never[]) => void };
+  /**
+   * Opens a file for reading only, with the CREATE the library's own createReadStream/readFile
+   * send (FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE, shared for read/write/delete).
+   * Its public open() asks for write and delete access too, which a read-only share or file
+   * refuses (STATUS_ACCESS_DENIED).
+   */
+  const openForReading = autoPromise<Smb2File>(
+    SMB2Connection.requireConnect(function (this: Connection, path: string, cb: (err: unknown, file?: unknown) => void) {
+      forge.request('open', { path }, this, cb);
+    }),
+  );
 
   const send = (msg: Record<string, unknown>): void => {
     process.send?.(msg);
   };
   const fail = (err: unknown): void => {
     const e = err as { code?: string; message?: string };
-    send({ type: 'error', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err), connecting });
+    send({ type: 'error', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err), connecting, local: (err as { local?: boolean })?.local === true });
     setImmediate(() => process.exit(1));
   };
   process.on('uncaughtException', fail);
@@ -153,6 +173,82 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
     }
   }
 
+  /** Errors of our own disk (writing `copyTo`), told apart from the server's. */
+  const local = <T>(step: Promise<T>): Promise<T> =>
+    step.catch((err: unknown) => {
+      throw Object.assign(err as object, { local: true });
+    });
+
+  /**
+   * Reads a stored copy back: sha256 and size, and with `copyTo` a local copy. Up to
+   * `concurrency` 64 KiB READs in flight on one read-only handle, consumed in order, so memory
+   * stays at concurrency × 64 KiB whatever the file's size. Not the library's createReadStream:
+   * it closes the handle twice (an error after the last byte), and its single 16 KiB READ at a
+   * time is latency-bound (see docs/destinations.md).
+   */
+  async function readBack(client: Smb2Client, req: Request): Promise<unknown> {
+    let file: Smb2File;
+    try {
+      file = await openForReading.call(client, win(req.path!));
+    } catch (err) {
+      const code = (err as { code?: string })?.code;
+      if (code === 'STATUS_OBJECT_NAME_NOT_FOUND' || code === 'STATUS_OBJECT_PATH_NOT_FOUND') return { missing: true };
+      throw err;
+    }
+    let out: import('node:fs/promises').FileHandle | undefined;
+    try {
+      // FILE_ATTRIBUTE_DIRECTORY: a folder where the copy should be is no copy (as SFTP and local say).
+      if (file.FileAttributes.readUInt32LE(0) & 0x10) return { missing: true };
+      const size = Number(file.EndofFile.readBigUInt64LE(0));
+      if (req.copyTo) out = await local(fs.open(req.copyTo, 'w', 0o600));
+      const hash = crypto.createHash('sha256');
+      const inFlight: { length: number; done: Promise<{ bytesRead: number; buffer: Buffer }> }[] = [];
+      let next = 0;
+      const issue = (): void => {
+        const length = Math.min(MAX_READ, size - next);
+        inFlight.push({ length, done: client.read(file, Buffer.allocUnsafe(length), 0, length, next) });
+        next += length;
+      };
+      // Settled later, in order: a failing READ must not become an unhandled rejection meanwhile.
+      const fill = (): void => {
+        while (inFlight.length < (req.concurrency ?? 16) && next < size) {
+          issue();
+          inFlight.at(-1)!.done.catch(() => undefined);
+        }
+      };
+      fill();
+      let done = 0;
+      let lastReport = 0;
+      let writing: Promise<unknown> = Promise.resolve();
+      while (inFlight.length) {
+        const head = inFlight.shift()!;
+        const { bytesRead, buffer } = await head.done;
+        if (bytesRead !== head.length) throw Object.assign(new Error(`short read at ${done}: ${bytesRead} of ${head.length} bytes`), { code: 'EIO' });
+        fill();
+        hash.update(buffer);
+        // One write in flight while the next piece is awaited and hashed.
+        await writing;
+        if (out) {
+          writing = local(out.write(buffer, 0, bytesRead));
+          // Seen at the next await; until then a failed write is no unhandled rejection.
+          writing.catch(() => undefined);
+        }
+        done += bytesRead;
+        if (done - lastReport >= 1024 * 1024) {
+          lastReport = done;
+          send({ type: 'progress', bytes: done });
+        }
+      }
+      await writing;
+      if (out) await local(out.close().finally(() => (out = undefined)));
+      return { sha256: hash.digest('hex'), size };
+    } finally {
+      await out?.close().catch(() => undefined);
+      // Close exactly once; the copy is read (or the error told) whatever the close says.
+      await client.close(file).catch(() => undefined);
+    }
+  }
+
   async function run(req: Request): Promise<unknown> {
     const t = req.target;
     const client = new SMB2({
@@ -195,6 +291,8 @@ export function legacySmb2WorkerMain(smb2Main: string): void {
             return { name: e.name, size: e.size, isDir: e.isDirectory(), mtimeMs: Number.isNaN(mtimeMs) ? null : mtimeMs };
           });
         }
+        case 'read':
+          return await readBack(client, req);
         case 'remove':
           await client.unlink(win(req.path!)).catch((err: { code?: string }) => {
             if (err?.code !== 'STATUS_OBJECT_NAME_NOT_FOUND' && err?.code !== 'STATUS_OBJECT_PATH_NOT_FOUND') throw err;
