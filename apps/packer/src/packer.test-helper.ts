@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { MaintenanceLock } from '@pbx/locking';
 import { OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import type { SeedPbxOptions } from '@pbx/pbx-source';
+import { ConfigurationEntity, DestinationEntity, RestoreEntity, RestoresRepository, RunEntity, RunsRepository } from '@pbx/persistence';
+import { PostgresPbxSource, walkFiles, type SeedPbxOptions } from '@pbx/pbx-source';
 import { startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, seededPbx, tempDir, testUrls, testEnv, uniqueName, type SeededPbx } from '@pbx/testing';
+import { writeSar } from '@pbx/sar';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, seededPbx, tempDir, testUrls, testEnv, uniqueName, type SeededPbx } from '@pbx/testing';
 import { PackerModule } from './packer.module';
 
 type EnvOverrides = Record<string, string | number | boolean | undefined>;
@@ -164,4 +168,68 @@ export function packerTestBed(prefix: string, options: PackerTestBedOptions): Pa
     },
   };
   return bed;
+}
+
+/** What the restore specs add to a suite-scoped bed with a PBX. */
+export interface RestoreFixture {
+  /** A client on the PBX's database (its tables are in `bed.pbx.schema`). */
+  readonly pg: Client;
+  readonly repo: RestoresRepository;
+  /** A full backup of the freshly seeded PBX, written before the tests. */
+  readonly sarPath: string;
+  /** The CDR table and the voicemail files: what the cdrAndVoicemails section holds. */
+  fingerprint(): Promise<{ cdr: string[]; audio: Record<string, string> }>;
+  /** The restore once it is final. */
+  finalOf(id: string): Promise<RestoreEntity>;
+}
+
+/** Before the tests: the seeded PBX packed as `seeded.sar` (from `pbxId`), a PBX client, and one packer started on the bed. */
+export function restoreFixture(bed: PackerTestBed, pbxId: string): RestoreFixture {
+  let pg: Client | undefined;
+  let repo: RestoresRepository | undefined;
+  const need = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('restoreFixture: used outside a test');
+    return value;
+  };
+  beforeAll(async () => {
+    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: bed.pbx.schema, dataDir: bed.pbx.dataDir });
+    try {
+      await writeSar({ source, sections: { coreData: true, cdrAndVoicemails: true, announcements: true }, outPath: join(bed.dir, 'seeded.sar'), configurationName: 'seeded', pbxId, kind: 'backup' });
+    } finally {
+      await source.close();
+    }
+    pg = new Client({ connectionString: testUrls.database });
+    await pg.connect();
+    repo = new RestoresRepository(bed.db.dataSource, new OutboxWriter(bed.db.schema));
+    await bed.start();
+  });
+  afterAll(async () => {
+    await pg?.end();
+    [pg, repo] = [undefined, undefined];
+  });
+
+  const fixture: RestoreFixture = {
+    get pg() {
+      return need(pg);
+    },
+    get repo() {
+      return need(repo);
+    },
+    get sarPath() {
+      return join(bed.dir, 'seeded.sar');
+    },
+    async fingerprint() {
+      const { rows } = await fixture.pg.query<{ r: string }>(`SELECT x::text AS r FROM "${bed.pbx.schema}".cdr x ORDER BY id`);
+      const audio: Record<string, string> = {};
+      for await (const f of walkFiles(bed.pbx.dataDir, 'voicemail')) audio[f.relativePath] = createHash('sha256').update(await readFile(f.absolutePath)).digest('hex');
+      return { cdr: rows.map((r) => r.r), audio };
+    },
+    finalOf(id) {
+      return expectEventually(async () => {
+        const r = await bed.db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
+        return ['succeeded', 'failed', 'rolled_back'].includes(r.status) ? r : null;
+      }, { timeoutMs: 60_000 });
+    },
+  };
+  return fixture;
 }

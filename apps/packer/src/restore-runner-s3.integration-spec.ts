@@ -1,16 +1,11 @@
-import { createHash } from 'node:crypto';
-import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { S3ArtifactStore } from '@pbx/artifacts/s3';
 import { uploadedArchiveOf } from '@pbx/destinations';
-import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { RestoreEntity, RestoresRepository, RunEntity } from '@pbx/persistence';
-import { PostgresPbxSource, walkFiles } from '@pbx/pbx-source';
-import { writeSar } from '@pbx/sar';
-import { expectEventually, peers, testUrls, uniqueName } from '@pbx/testing';
-import { packerTestBed } from './packer.test-helper';
+import { RunEntity } from '@pbx/persistence';
+import { peers, uniqueName } from '@pbx/testing';
+import { packerTestBed, restoreFixture } from './packer.test-helper';
 
 const PBX_ID = 'pbx-restore-s3-test';
 const logger = createLogger({ service: 'restore-runner-s3-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -29,41 +24,13 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
       S3_ACCESS_KEY_ID: peers.s3.accessKeyId, S3_SECRET_ACCESS_KEY: peers.s3.secretAccessKey, S3_FORCE_PATH_STYLE: true,
     },
   });
-  let pg: Client;
-  let repo: RestoresRepository;
-  let sarPath: string;
+  const fixture = restoreFixture(bed, PBX_ID);
+  const { fingerprint, finalOf } = fixture;
   const pbxData = () => bed.pbx.dataDir;
   const artifacts = () => bed.artifactDir;
 
-  async function fingerprint() {
-    const { rows } = await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${bed.pbx.schema}".cdr x ORDER BY id`);
-    const audio: Record<string, string> = {};
-    for await (const f of walkFiles(pbxData(), 'voicemail')) audio[f.relativePath] = createHash('sha256').update(await readFile(f.absolutePath)).digest('hex');
-    return { cdr: rows.map((r) => r.r), audio };
-  }
-
-  const finalOf = (id: string) =>
-    expectEventually(async () => {
-      const r = await bed.db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
-      return ['succeeded', 'failed', 'rolled_back'].includes(r.status) ? r : null;
-    }, { timeoutMs: 60_000 });
-
-  beforeAll(async () => {
-    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: bed.pbx.schema, dataDir: pbxData() });
-    sarPath = join(bed.dir, 'seeded.sar');
-    await writeSar({ source, sections: { coreData: true, cdrAndVoicemails: true, announcements: true }, outPath: sarPath, configurationName: 'seeded', pbxId: PBX_ID, kind: 'backup' });
-    await source.close();
-    pg = new Client({ connectionString: testUrls.database });
-    await pg.connect();
-    repo = new RestoresRepository(bed.db.dataSource, new OutboxWriter(bed.db.schema));
-    await bed.start();
-  });
-  afterAll(async () => {
-    await pg?.end();
-  });
-
   it('the safety run\'s archive is an object in the bucket (nothing left on the packer\'s disk), and restoring that run undoes the restore', async () => {
-    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 9)`);
+    await fixture.pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 9)`);
     const [first] = Object.keys((await fingerprint()).audio);
     await rm(join(pbxData(), first!));
     const before = await fingerprint();
@@ -71,9 +38,9 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
     // The api puts a finished upload into the bucket; the packer reads it from there.
     const uploadId = crypto.randomUUID();
     const copy = join(bed.dir, `${uploadId}.sar`);
-    await copyFile(sarPath, copy);
+    await copyFile(fixture.sarPath, copy);
     await store.put(uploadedArchiveOf(uploadId, false), copy);
-    const restore = await repo.request({ source: { uploadId }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const restore = await fixture.repo.request({ source: { uploadId }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const done = await finalOf(restore.id);
     expect(done.status).toBe('succeeded');
     expect(await fingerprint()).not.toEqual(before);
@@ -84,7 +51,7 @@ describe('packer: safety runs with ARTIFACT_STORE=s3 (s3rver; real Postgres, Rab
     const local = (await readdir(artifacts())).filter((n) => n !== 'restores');
     expect(local).toEqual([]);
 
-    const undo = await repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const undo = await fixture.repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const undone = await finalOf(undo.id);
     expect(undone.status).toBe('succeeded');
     expect(await fingerprint()).toEqual(before);

@@ -1,16 +1,12 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { fetchedArchiveOf, uploadedArchiveOf } from '@pbx/destinations';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { DeliveryEntity, RestoreEntity, RestoresRepository, RunEntity } from '@pbx/persistence';
-import { PostgresPbxSource, walkFiles } from '@pbx/pbx-source';
-import { writeSar } from '@pbx/sar';
+import { DeliveryEntity, RestoreEntity, RunEntity } from '@pbx/persistence';
 import { SecretBox } from '@pbx/secrets';
-import { expectEventually, testUrls } from '@pbx/testing';
-import { packerTestBed } from './packer.test-helper';
+import { packerTestBed, restoreFixture } from './packer.test-helper';
 
 const SECRETS_KEY = 'e5'.repeat(32);
 const PBX_ID = 'pbx-restore-test';
@@ -25,19 +21,10 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     pbx: { prefix: 'pbxrst', seed: { users: 10, cdr: 300, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 30_000 } },
     env: { PBX_ID, MAINTENANCE_RECHECK_MS: 100, SECRETS_KEY },
   });
-  let pg: Client;
-  let repo: RestoresRepository;
-  let sarPath: string;
+  const fixture = restoreFixture(bed, PBX_ID);
+  const { fingerprint, finalOf } = fixture;
   const pbxData = () => bed.pbx.dataDir;
   const artifacts = () => bed.artifactDir;
-
-  /** The CDR table and the voicemail files: what the cdrAndVoicemails section holds. */
-  async function fingerprint() {
-    const { rows } = await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${bed.pbx.schema}".cdr x ORDER BY id`);
-    const audio: Record<string, string> = {};
-    for await (const f of walkFiles(pbxData(), 'voicemail')) audio[f.relativePath] = createHash('sha256').update(await readFile(f.absolutePath)).digest('hex');
-    return { cdr: rows.map((r) => r.r), audio };
-  }
 
   async function upload(from: string): Promise<string> {
     const uploadId = crypto.randomUUID();
@@ -46,35 +33,15 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     return uploadId;
   }
 
-  beforeAll(async () => {
-    const source = new PostgresPbxSource({ databaseUrl: testUrls.database, schema: bed.pbx.schema, dataDir: pbxData() });
-    sarPath = join(bed.dir, 'seeded.sar');
-    await writeSar({ source, sections: { coreData: true, cdrAndVoicemails: true, announcements: true }, outPath: sarPath, configurationName: 'seeded', pbxId: PBX_ID, kind: 'backup' });
-    await source.close();
-    pg = new Client({ connectionString: testUrls.database });
-    await pg.connect();
-    repo = new RestoresRepository(bed.db.dataSource, new OutboxWriter(bed.db.schema));
-    await bed.start();
-  });
-  afterAll(async () => {
-    await pg?.end();
-  });
-
-  const finalOf = (id: string) =>
-    expectEventually(async () => {
-      const r = await bed.db.dataSource.manager.findOneByOrFail(RestoreEntity, { id });
-      return ['succeeded', 'failed', 'rolled_back'].includes(r.status) ? r : null;
-    }, { timeoutMs: 60_000 });
-
   it('restores CDRs and voicemails from an upload: deleted rows and a deleted recording come back, a safety backup is kept, the key is erased', async () => {
     const seeded = await fingerprint();
-    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 25)`);
+    await fixture.pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 25)`);
     const [first] = Object.keys(seeded.audio);
     await rm(join(pbxData(), first!));
     expect(await fingerprint()).not.toEqual(seeded);
 
     const keySealed = new SecretBox(SECRETS_KEY).seal(JSON.stringify({ passphrase: 'not needed for a plain .sar' }));
-    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed });
+    const restore = await fixture.repo.request({ source: { uploadId: await upload(fixture.sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed });
     const done = await finalOf(restore.id);
     expect(done).toMatchObject({ status: 'succeeded', error: null, keySealed: null });
     expect(done.sections).toEqual([expect.objectContaining({ name: 'cdrAndVoicemails', status: 'restored' })]);
@@ -86,7 +53,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
 
   it('refuses a damaged upload naming the entry, and changes nothing', async () => {
     const damaged = join(bed.dir, 'damaged.sar');
-    await copyFile(sarPath, damaged);
+    await copyFile(fixture.sarPath, damaged);
     const { size } = await stat(damaged);
     const fh = await open(damaged, 'r+');
     const byte = Buffer.alloc(1);
@@ -94,7 +61,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, Math.floor(size / 2));
     await fh.close();
     const before = await fingerprint();
-    const restore = await repo.request({ source: { uploadId: await upload(damaged) }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const restore = await fixture.repo.request({ source: { uploadId: await upload(damaged) }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const done = await finalOf(restore.id);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/entry \S+\//);
@@ -105,13 +72,13 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
 
   it('restores a copy the dispatcher fetched from a destination, and removes the fetched copy', async () => {
     const seeded = await fingerprint();
-    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id DESC LIMIT 10)`);
+    await fixture.pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id DESC LIMIT 10)`);
     const restore = await bed.db.dataSource.manager.save(
       bed.db.dataSource.manager.create(RestoreEntity, { source: { destinationId: crypto.randomUUID(), file: 'seeded.sar' }, requestedSections: ['cdrAndVoicemails'] /* a row from before the archive's section names */, mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'queued', phase: 'fetched' }),
     );
     const fetched = join(artifacts(), fetchedArchiveOf(restore.id));
     await mkdir(join(artifacts(), 'restores'), { recursive: true });
-    await copyFile(sarPath, fetched);
+    await copyFile(fixture.sarPath, fetched);
     await bed.db.dataSource.transaction((tx) => new OutboxWriter(bed.db.schema).enqueue(tx, 'restore.requested', { restoreId: restore.id }, { correlationId: restore.id }));
     expect((await finalOf(restore.id)).status).toBe('succeeded');
     expect(await fingerprint()).toEqual(seeded);
@@ -120,12 +87,12 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
 
   it('keeps the safety backup as a succeeded run of kind safety (in the artifact store, linked both ways, never delivered); restoring that run undoes the restore', async () => {
     // The state a restore will overwrite: some CDRs gone, one recording gone (the last test: it leaves the PBX so).
-    await pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 7)`);
+    await fixture.pg.query(`DELETE FROM "${bed.pbx.schema}".cdr WHERE id IN (SELECT id FROM "${bed.pbx.schema}".cdr ORDER BY id LIMIT 7)`);
     const [second] = Object.keys((await fingerprint()).audio).slice(1);
     await rm(join(pbxData(), second!));
     const before = await fingerprint();
 
-    const restore = await repo.request({ source: { uploadId: await upload(sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const restore = await fixture.repo.request({ source: { uploadId: await upload(fixture.sarPath) }, sections: ['cdr', 'voicemail'], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const done = await finalOf(restore.id);
     expect(done.status).toBe('succeeded');
     expect(await fingerprint()).not.toEqual(before);
@@ -148,7 +115,7 @@ describe('packer: restores (real Postgres, RabbitMQ, Redis; seeded PBX)', () => 
     expect(await bed.db.dataSource.manager.countBy(DeliveryEntity, { runId: run.id })).toBe(0);
 
     // Undo: restore the safety run (every section it holds, replace).
-    const undo = await repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
+    const undo = await fixture.repo.request({ source: { runId: run.id }, sections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null });
     const undone = await finalOf(undo.id);
     expect(undone).toMatchObject({ status: 'succeeded', error: null });
     expect(await fingerprint()).toEqual(before);
