@@ -1,7 +1,7 @@
 import { Alert, Button, Checkbox, Code, Group, Paper, PasswordInput, Radio, Select, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
 import { IconBrandDropbox, IconBucket, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconServer, IconUsb } from '@tabler/icons-react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, unwrap, type DestinationRequest, type DestinationType } from '../api/client';
 import { DESTINATION_TYPES } from '../pages/runs/labels';
@@ -37,8 +37,13 @@ interface Props {
 /** Step 3: exactly one of the seven destinations, then its access data and a connection test. */
 export function DestinationStep({ form, editing, errors, update, legend, note }: Props) {
   const { t } = useTranslation();
-  const err = (k: string) => errors[`destinations[0].${k}`];
-  const setField = (k: string, v: string) => update({ fields: { ...form.fields, [k]: v }, ...(k === 'host' || k === 'port' ? { confirmedFingerprint: null, presentedFingerprint: null } : {}) });
+  // A refused connection test names its fields as destination.host: they stand beside the field until it is edited.
+  const [testErrors, setTestErrors] = useState<Record<string, string>>({});
+  const err = (k: string) => errors[`destinations[0].${k}`] ?? testErrors[k];
+  const setField = (k: string, v: string) => {
+    if (testErrors[k]) setTestErrors(({ [k]: _edited, ...rest }) => rest);
+    update({ fields: { ...form.fields, [k]: v }, ...(k === 'host' || k === 'port' ? { confirmedFingerprint: null, presentedFingerprint: null } : {}) });
+  };
   const text = (k: string, label: string, extra: { description?: string; required?: boolean; type?: string } = {}) => (
     <TextInput key={k} label={label} value={form.fields[k] ?? ''} onChange={(e) => setField(k, e.currentTarget.value)} error={err(k)} autoComplete="off" {...extra} />
   );
@@ -52,7 +57,7 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
         label={legend ?? t('wizard.destinationLegend')}
         description={note ?? t('wizard.destinationNote')}
         value={form.type ?? ''}
-        onChange={(v) => update({ type: v as DestinationType, fields: {}, confirmedFingerprint: null, presentedFingerprint: null })}
+        onChange={(v) => (setTestErrors({}), update({ type: v as DestinationType, fields: {}, confirmedFingerprint: null, presentedFingerprint: null }))}
         error={err('type')}
         required
       >
@@ -133,7 +138,7 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
               </>
             )}
             {form.type === 'dropbox' && <DropboxAccess form={form} error={err('authorizationCode')} setCode={(v) => setField('authorizationCode', v)} />}
-            <ConnectionTest form={form} update={update} fingerprintError={err('hostKeyFingerprint')} />
+            <ConnectionTest form={form} update={update} fingerprintError={err('hostKeyFingerprint')} onFieldErrors={setTestErrors} />
           </Stack>
         </Paper>
       )}
@@ -163,12 +168,21 @@ function DropboxAccess({ form, error, setCode }: { form: WizardForm; error?: str
   );
 }
 
+/** A refused test's errors by the form's field names (destination.host → host). */
+function testFieldErrors(e: ApiError): Record<string, string> {
+  const named = Object.entries(e.fieldErrors).map(([field, message]) => [/^destination\.(.+)$/.exec(field)?.[1], message] as const);
+  return Object.fromEntries(named.filter(([field]) => field !== undefined));
+}
+
 /** POST /api/v1/destinations/test; for SFTP it shows the presented host key to confirm. */
-function ConnectionTest({ form, update, fingerprintError }: { form: WizardForm; update(p: Partial<WizardForm>): void; fingerprintError?: string }) {
+function ConnectionTest({ form, update, fingerprintError, onFieldErrors }: { form: WizardForm; update(p: Partial<WizardForm>): void; fingerprintError?: string; onFieldErrors(errors: Record<string, string>): void }) {
   const { t } = useTranslation();
   const test = useMutation({
     mutationFn: async () => unwrap(await api.POST('/api/v1/destinations/test', { body: { destination: toDestination({ ...form, confirmedFingerprint: form.confirmedFingerprint }) } })),
+    onMutate: () => onFieldErrors({}),
+    onError: (e) => onFieldErrors(e instanceof ApiError ? testFieldErrors(e) : {}),
   });
+  const beside = test.error instanceof ApiError && Object.keys(testFieldErrors(test.error)).length > 0;
   const report = test.data;
   // An SFTP server whose key is not confirmed yet is not a failure: the key is shown to confirm.
   const unconfirmedKey = Boolean(report && !report.ok && report.code === 'hostKeyMismatch' && report.hostKeyFingerprint && !form.confirmedFingerprint);
@@ -187,7 +201,7 @@ function ConnectionTest({ form, update, fingerprintError }: { form: WizardForm; 
             <Text size="sm">{report.ok ? t('wizard.testOk') : t('wizard.testFailed', { code: report.code ?? report.steps.find((s) => !s.ok)?.detail ?? '' })}</Text>
           </Group>
         )}
-        {test.error && <Text size="sm" c="red.8">{test.error instanceof ApiError ? Object.values(test.error.fieldErrors)[0] ?? test.error.message : test.error.message}</Text>}
+        {test.error && <Text size="sm" c="red.8">{beside ? t('wizard.fixErrors') : test.error instanceof ApiError ? Object.values(test.error.fieldErrors)[0] ?? test.error.message : test.error.message}</Text>}
       </div>
       {form.type === 'sftp' && (
         <Stack gap={6}>
