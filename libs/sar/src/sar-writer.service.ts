@@ -78,6 +78,16 @@ export function methodFor(path: string): ZipMethod {
  * On any failure (or abort) the partial output is removed before the error is rethrown.
  */
 export async function writeSar(options: WriteSarOptions): Promise<WriteSarResult> {
+  try {
+    return await writeSarInto(options);
+  } catch (err) {
+    // A sink the writer never got to (refused before the archive began) still holds a worker and a file.
+    await options.sink?.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function writeSarInto(options: WriteSarOptions): Promise<WriteSarResult> {
   const { source, outPath, signal } = options;
   signal?.throwIfAborted();
   const createdAt = options.createdAt ?? new Date();
