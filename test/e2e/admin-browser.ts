@@ -60,7 +60,12 @@ export async function seriousA11yViolations(page: Page, where: string): Promise<
  */
 export async function screenshot(page: Page, path: string): Promise<void> {
   await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
-  await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string }> } }).document.getAnimations().every((a) => a.playState !== 'running'));
+  // Endless ones (a running progress bar's stripes) are left moving; a page that keeps changing (a live run) is taken as it is.
+  const atRest = () =>
+    (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string; effect: { getComputedTiming(): { iterations?: number } } | null }> } }).document
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity);
+  await page.waitForFunction(atRest, undefined, { timeout: 5_000 }).catch(() => undefined);
   await page.screenshot({ path, fullPage: true });
 }
 
@@ -80,7 +85,7 @@ export async function signIn(page: Page, base: string, token: string): Promise<v
 }
 
 /** Presses Tab until `target` has the focus (keyboard only, as a user would). */
-export async function tabTo(page: Page, target: Locator, max = 40): Promise<void> {
+export async function tabUntilFocused(page: Page, target: Locator, max = 40): Promise<void> {
   await target.waitFor({ state: 'attached', timeout: 10_000 });
   for (let i = 0; i < max; i += 1) {
     if (await target.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement).catch(() => false)) return;

@@ -8,18 +8,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { seedPbx } from '@pbx/pbx-source';
 import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls, uniqueName } from '@pbx/testing';
+import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, setLanguage, tabUntilFocused } from './admin-browser';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
 
 const SHOTS = join(repoRoot, 'tmp', 'admin-ui');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface Run { id: string; status: string; artifact: { fileName: string; sha256: string } | null }
 interface Page_<T> { items: T[] }
@@ -27,10 +25,9 @@ interface Page_<T> { items: T[] }
 describe('admin web UI in a browser (five processes)', () => {
   let e: E2eEnv;
   let context: BrowserContext;
-  let profile: string;
+  let browser: AdminBrowser;
   let page: Page;
   let base: string;
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -38,39 +35,25 @@ describe('admin web UI in a browser (five processes)', () => {
     await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 });
     await e.start();
     base = e.stack.apiUrl;
-    // A fresh profile each run: no cached token, language or service worker from an earlier one.
-    profile = mkdtempSync(join(tmpdir(), 'pbx-ui-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'en-US', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      // A 4xx the test provokes is logged by the browser as a failed resource: not an app error.
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    browser = await launchAdminBrowser('ui', { acceptDownloads: true });
+    ({ context, page } = browser);
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await e?.teardown();
   });
 
   afterEach(() => {
     // CSP violations and React errors show up here.
-    expect(consoleErrors.splice(0)).toEqual([]);
+    expect(browser.takeErrors()).toEqual([]);
   });
 
   async function noSeriousA11yViolations(where: string): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${where}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(serious).toEqual([]);
+    expect(await seriousA11yViolations(page, where)).toEqual([]);
   }
 
-  /** The whole page from its top (scrolled down, the fixed header would be drawn mid-picture). */
-  const shot = async (name: string) => {
-    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   async function signIn(token = e.admin): Promise<void> {
     await page.goto(`${base}/`);
@@ -82,7 +65,7 @@ describe('admin web UI in a browser (five processes)', () => {
   /** The list page, signed in (the token stays in this tab's sessionStorage). */
   async function home(): Promise<void> {
     // English unless a test switches (the choice is remembered in localStorage).
-    await page.evaluate(() => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('pbx-admin-language', 'en'));
+    await setLanguage(page, 'en');
     await page.goto(`${base}/backups`);
     await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
   }
@@ -369,13 +352,7 @@ describe('admin web UI in a browser (five processes)', () => {
   }, 60_000);
 
   /** Presses Tab until `target` has the focus (keyboard only, as a user would). */
-  async function tabTo(target: Locator, max = 40): Promise<void> {
-    for (let i = 0; i < max; i += 1) {
-      if (await target.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement).catch(() => false)) return;
-      await page.keyboard.press('Tab');
-    }
-    throw new Error(`Tab never reached ${target.toString()}`);
-  }
+  const tabTo = (target: Locator, max?: number) => tabUntilFocused(page, target, max);
 
   it('keyboard only: the whole wizard, then delete with its dialog (Esc closes it; the name must be typed)', async () => {
     await home();
