@@ -12,14 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Locator, type Page } from 'playwright-core';
 import { seedPbx } from '@pbx/pbx-source';
 import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls, uniqueName } from '@pbx/testing';
+import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, setLanguage, signIn, tabUntilFocused } from './admin-browser';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
 
 const SHOTS = join(repoRoot, 'tmp', 'admin-config');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface Configuration {
   id: string;
@@ -35,11 +34,9 @@ interface Run {
 
 describe('admin UI: configuration page, add a destination later, archiving (five processes)', () => {
   let e: E2eEnv;
-  let context: BrowserContext;
-  let profile: string;
+  let browser: AdminBrowser;
   let page: Page;
   let base: string;
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -47,55 +44,33 @@ describe('admin UI: configuration page, add a destination later, archiving (five
     await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 });
     await e.start();
     base = e.stack.apiUrl;
-    profile = mkdtempSync(join(tmpdir(), 'pbx-uicfg-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
-    await page.goto(`${base}/`);
-    await page.getByLabel('API token').fill(e.admin);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+    browser = await launchAdminBrowser('uicfg');
+    page = browser.page;
+    await signIn(page, base, e.admin);
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await e?.teardown();
   });
 
   afterEach(() => {
-    expect(consoleErrors.splice(0)).toEqual([]);
+    expect(browser.takeErrors()).toEqual([]);
   });
 
   async function noSeriousA11yViolations(where: string): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${where}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(serious).toEqual([]);
+    expect(await seriousA11yViolations(page, where)).toEqual([]);
   }
 
-  /** After CSS transitions have ended (the stepper animates its icons): the picture shows the page at rest. */
-  async function shot(name: string): Promise<void> {
-    await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): Array<{ playState: string }> } }).document.getAnimations().every((a) => a.playState !== 'running'));
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   async function open(path: string, language: 'en' | 'de' = 'en'): Promise<void> {
-    await page.evaluate((lng) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('pbx-admin-language', lng), language);
+    await setLanguage(page, language);
     await page.goto(`${base}${path}`);
   }
 
   /** Presses Tab until `target` has the focus (keyboard only). */
-  async function tabTo(target: Locator, max = 60): Promise<void> {
-    await target.waitFor({ state: 'attached', timeout: 10_000 });
-    for (let i = 0; i < max; i += 1) {
-      if (await target.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement).catch(() => false)) return;
-      await page.keyboard.press('Tab');
-    }
-    throw new Error(`Tab never reached ${target.toString()}`);
-  }
+  const tabTo = (target: Locator, max = 60) => tabUntilFocused(page, target, max);
 
   async function createBackup(name: string): Promise<Configuration> {
     const res = await e.api.request<{ configuration: Configuration }>('POST', '/api/v1/backup-configurations', {

@@ -10,19 +10,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { Client } from 'pg';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { seedPbx, walkFiles } from '@pbx/pbx-source';
 import { expectEventually, repoRoot, testUrls } from '@pbx/testing';
+import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, signIn } from './admin-browser';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
 
 const SHOTS = join(repoRoot, 'tmp', 'admin-restore');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface Run {
   id: string;
@@ -32,15 +30,13 @@ interface Run {
 
 describe('admin UI: restore and encryption (five processes, chromium)', () => {
   let e: E2eEnv;
-  let context: BrowserContext;
-  let profile: string;
+  let browser: AdminBrowser;
   let page: Page;
   let base: string;
   let pg: Client;
   let seeded: Awaited<ReturnType<typeof fingerprint>>;
   const plain = { name: `UI restore ${randomBytes(3).toString('hex')}`, runId: '' };
   const encrypted = { name: `UI restore enc ${randomBytes(3).toString('hex')}`, runId: '', passphrase: `ui restore ${randomBytes(6).toString('hex')}` };
-  const consoleErrors: string[] = [];
 
   async function fingerprint() {
     const table = async (name: string) => (await pg.query<{ r: string }>(`SELECT x::text AS r FROM "${e.pbxSchema}".${name} x ORDER BY id`)).rows.map((r) => r.r);
@@ -84,37 +80,25 @@ describe('admin UI: restore and encryption (five processes, chromium)', () => {
     base = e.stack.apiUrl;
     plain.runId = await backUp(plain.name);
     encrypted.runId = await backUp(encrypted.name, { encryption: { mode: 'passphrase', passphrase: encrypted.passphrase } });
-    profile = mkdtempSync(join(tmpdir(), 'pbx-ui-restore-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
-    await page.goto(`${base}/`);
-    await page.evaluate(() => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('pbx-admin-language', 'en'));
-    await page.getByLabel('API token').fill(e.admin);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+    browser = await launchAdminBrowser('ui-restore');
+    page = browser.page;
+    await signIn(page, base, e.admin);
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await pg?.end();
     await e?.teardown();
   });
 
   afterEach(() => {
-    expect(consoleErrors.splice(0)).toEqual([]);
+    expect(browser.takeErrors()).toEqual([]);
   });
 
   async function noSeriousA11yViolations(where: string): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${where}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(serious).toEqual([]);
+    expect(await seriousA11yViolations(page, where)).toEqual([]);
   }
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   /** Preview is shown; then Restore… → the dialog (typing the name for replace) → the restore's page until it is final. */
   async function confirmAndFollow(name: string, prefix?: string): Promise<string> {
@@ -158,6 +142,8 @@ describe('admin UI: restore and encryption (five processes, chromium)', () => {
     // The list shows it, with the preview before it.
     await page.getByRole('link', { name: 'All restores' }).click();
     await page.getByRole('heading', { name: 'Restores' }).waitFor();
+    // The rows come after the heading (the list is fetched): wait for them, then count.
+    await page.getByTestId('restore-row').nth(1).waitFor();
     await expect(page.getByTestId('restore-row').count()).resolves.toBe(2);
     await noSeriousA11yViolations('restore list');
     await shot('en-list');
