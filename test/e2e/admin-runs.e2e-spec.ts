@@ -8,21 +8,19 @@
  * go to tmp/admin-runs/. Needs `npm run build` and /usr/bin/chromium.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { Client } from 'pg';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { MaintenanceLock } from '@pbx/locking';
 import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
 import { seedPbx } from '@pbx/pbx-source';
 import { createDataSource } from '@pbx/persistence';
 import { expectEventually, repoRoot, testUrls, uniqueName } from '@pbx/testing';
+import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, signIn } from './admin-browser';
 import { createE2eEnv, type E2eEnv } from './e2e-env';
 
 const SHOTS = join(repoRoot, 'tmp', 'admin-runs');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 interface Run {
   id: string;
@@ -32,13 +30,12 @@ interface Run {
 describe('admin UI: runs, live progress, dead letters (five processes, chromium)', () => {
   let e: E2eEnv;
   let context: BrowserContext;
-  let profile: string;
+  let browser: AdminBrowser;
   let page: Page;
   let base: string;
   let db: Client;
   let runId = '';
   let configurationName = '';
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -50,13 +47,8 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
     base = e.stack.apiUrl;
     db = new Client({ connectionString: testUrls.database });
     await db.connect();
-    profile = mkdtempSync(join(tmpdir(), 'pbx-ui-runs-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    browser = await launchAdminBrowser('ui-runs');
+    ({ context, page } = browser);
     // Every phase the detail page shows, and whether it said "Live", recorded in the page itself.
     await context.addInitScript(() => {
       // Runs in the browser; the test's tsconfig has no DOM types, so the few used are spelled out.
@@ -78,29 +70,23 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
       };
       new w.MutationObserver(look).observe(w.document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase'] });
     });
-    await page.goto(`${base}/`);
-    await page.getByLabel('API token').fill(e.admin);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Backup configurations' }).waitFor();
+    await signIn(page, base, e.admin);
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await db?.end();
     await e?.teardown();
   });
 
   afterEach(() => {
-    expect(consoleErrors.splice(0)).toEqual([]);
+    expect(browser.takeErrors()).toEqual([]);
   });
 
   async function noSeriousA11yViolations(where: string): Promise<void> {
-    const result = await new AxeBuilder({ page }).analyze();
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${where}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(serious).toEqual([]);
+    expect(await seriousA11yViolations(page, where)).toEqual([]);
   }
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   const insertDeadLetter = async (queue: string, type = 'backup.due'): Promise<string> => {
     const messageId = randomUUID();
