@@ -48,6 +48,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['post', `${V1}/dead-letters/{id}/replay`, OPS],
   ['delete', `${V1}/dead-letters/{id}`, OPS],
   ['post', `${V1}/destinations/test`, ADMIN_ONLY],
+  ['get', `${V1}/destinations/usb/volumes`, ADMIN_ONLY],
   ['get', `${V1}/dropbox/authorize-url`, ADMIN_ONLY],
   ['get', `${V1}/audit-events`, ADMIN_ONLY],
   ['get', `${V1}/me`, ALL],

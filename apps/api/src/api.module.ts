@@ -37,6 +37,7 @@ import { DestinationTestService } from './destinations/destination-test.service'
 import { DestinationsController } from './destinations/destinations.controller';
 import { StoredCopiesController } from './destinations/stored-copies.controller';
 import { StoredCopiesService } from './destinations/stored-copies.service';
+import { UsbVolumesService } from './destinations/usb-volumes.service';
 import { DropboxController, type DropboxAuthorizeUrl } from './dropbox/dropbox.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -145,6 +146,7 @@ export class ApiModule {
           inject: [DataSource, DESTINATION_REGISTRY, SECRET_BOX],
           useFactory: (ds: DataSource, registry: DestinationRegistry, box: SecretBox) => new DestinationTestService(ds, registry, box, { timeoutMs: env.DESTINATION_TEST_TIMEOUT_MS, perToken: env.DESTINATION_TESTS_PER_TOKEN, hosts: HostAllowlist.parse(env.DESTINATION_HOSTS_ALLOWED) }, logger),
         },
+        { provide: UsbVolumesService, useFactory: () => new UsbVolumesService({ usbRoot: env.USB_MOUNT_ROOT, allowUnmounted: env.USB_ALLOW_UNMOUNTED }) },
         { provide: UploadStore, inject: [ARTIFACT_STORE], useFactory: (artifacts: ArtifactStore) => new UploadStore(join(env.ARTIFACT_DIR, 'uploads'), artifacts) },
         { provide: UploadsService, inject: [UploadStore], useFactory: (store: UploadStore) => new UploadsService(store, env.UPLOAD_TTL_MS) },
         {

@@ -2,7 +2,8 @@
 // by the api only when it first tests a destination or exchanges a Dropbox code.
 export { createDestinationRegistry } from './destination-registry';
 export { LocalAdapter } from './local.adapter';
-export { UsbAdapter, isMountPoint, type UsbAdapterOptions } from './usb.adapter';
+export { UsbAdapter, type UsbAdapterOptions } from './usb.adapter';
+export { isMountPoint } from './usb-volumes';
 export { SftpAdapter, sshFingerprint, type SftpAdapterOptions } from './sftp.adapter';
 export { SmbAdapter, type SmbAdapterOptions } from './smb.adapter';
 export { SMB_SECURITY_ARGS } from './smbclient.driver';

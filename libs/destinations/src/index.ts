@@ -10,3 +10,4 @@ export { sha256File } from './file-hash';
 export { HostAllowlist, HOST_NOT_ALLOWED, type HostLookup } from './host-allowlist';
 export { destinationConfigFromStored } from './stored-destination';
 export { artifactFileName, ARCHIVE_EXTENSION, ENCRYPTED_ARCHIVE_EXTENSION, isEncryptedArchiveName, stagedArtifactName, stagedArtifactOf, uploadedArchiveOf, uploadedArchiveKeys, fetchedArchiveOf } from './artifact-name';
+export { listUsbVolumes, type UsbVolume, type UsbVolumeListOptions } from './usb-volumes';

@@ -1,9 +1,10 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { UsbDestinationConfig } from './destination-config';
 import { DeliveryError, DeliveryRequest, DeliveryResult, DestinationAdapter, ReadBackOptions, StoredFile, StoredHash, TestReport } from './delivery';
 import { deliverToDirectory, DirectoryDeliveryOptions, hashInDirectory, listDirectory, listDirectoryDetailed, removeFromDirectory, testDirectory } from './fs-delivery';
 import { usbDeviceName } from './paths';
+import { isMountPoint } from './usb-volumes';
 
 export interface UsbAdapterOptions {
   usbRoot: string;
@@ -67,26 +68,4 @@ export class UsbAdapter implements DestinationAdapter<UsbDestinationConfig> {
     if (!(await isMountPoint(dir))) throw new DeliveryError('mountfail', `USB volume ${dir} is not mounted`, false);
     return dir;
   }
-}
-
-/**
- * True if `dir` is a mount point: listed in /proc/self/mountinfo, or (where /proc is not
- * available) on a different device than its parent.
- */
-export async function isMountPoint(dir: string): Promise<boolean> {
-  const real = await realpath(dir);
-  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => null);
-  if (info !== null) {
-    return info.split('\n').some((line) => {
-      const mountPoint = line.split(' ')[4];
-      return mountPoint !== undefined && unescapeMountinfo(mountPoint) === real;
-    });
-  }
-  const [self, parent] = await Promise.all([stat(real), stat(dirname(real))]);
-  return self.dev !== parent.dev || self.ino === parent.ino;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo octal. */
-function unescapeMountinfo(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }

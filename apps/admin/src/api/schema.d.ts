@@ -412,6 +412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/destinations/usb/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The USB volumes plugged in (for a usb destination)
+         * @description Folders below USB_MOUNT_ROOT that are mount points (any folder with USB_ALLOW_UNMOUNTED), each with its free and total bytes where the file system tells them; a volume's `device` is what a usb destination saves.
+         */
+        get: operations["DestinationsController_usbVolumeList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backup-configurations/{id}/destinations/{destinationId}/backups": {
         parameters: {
             query?: never;
@@ -838,6 +858,16 @@ export interface components {
             /** @enum {string} */
             code?: "successful" | "mountfail" | "alreadyRunning" | "mailtobig" | "sftpRightProblem" | "authFailed" | "hostKeyMismatch" | "notFound" | "quotaExceeded" | "timeout" | "ioError";
             hostKeyFingerprint?: string;
+        };
+        UsbVolumes: {
+            items: {
+                /** @description The volume's folder name below USB_MOUNT_ROOT (a usb destination's `device`) */
+                device: string;
+                /** @description Free bytes for an unprivileged writer */
+                freeBytes?: number;
+                /** @description The file system's size */
+                totalBytes?: number;
+            }[];
         };
         DropboxAuthorizeUrl: {
             /**
@@ -3934,6 +3964,26 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    DestinationsController_usbVolumeList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The volumes present, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsbVolumes"];
                 };
             };
         };

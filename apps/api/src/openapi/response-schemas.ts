@@ -181,6 +181,24 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       hostKeyFingerprint: str,
     },
   },
+  UsbVolumes: {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['device'],
+          properties: {
+            device: { type: 'string', description: "The volume's folder name below USB_MOUNT_ROOT (a usb destination's `device`)" },
+            freeBytes: { type: 'integer', description: 'Free bytes for an unprivileged writer' },
+            totalBytes: { type: 'integer', description: "The file system's size" },
+          },
+        },
+      },
+    },
+  },
   DropboxAuthorizeUrl: {
     type: 'object',
     required: ['url'],
