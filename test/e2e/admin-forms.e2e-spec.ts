@@ -5,7 +5,9 @@
  * are the api's own (libs/contracts/src/domain/destinations.ts, canonical.ts, fields.ts). E-mail
  * also runs: "Only execute backup" of an archive over MAIL_MAX_BYTES fails with mailtobig, and
  * "Keep settings and execute backup" of a small one arrives in the SMTP sink. One form is refused
- * in German. Screenshots of the refused states go to tmp/admin-forms/.
+ * in German. USB offers only the volumes present (a folder below USB_MOUNT_ROOT, created by the
+ * test; USB_ALLOW_UNMOUNTED), with an empty state and Refresh. Screenshots of the refused states go
+ * to tmp/admin-forms/.
  * Needs `npm run build` and /usr/bin/chromium.
  */
 import { mkdirSync } from 'node:fs';
@@ -42,7 +44,7 @@ describe('admin UI: every destination form, refused and valid input (five proces
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dropbox = await startDropboxFake();
-    e = await createE2eEnv('uiforms', { DROPBOX_API_BASE: dropbox.url, DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, MAIL_MAX_BYTES: String(MAIL_MAX_BYTES) });
+    e = await createE2eEnv('uiforms', { DROPBOX_API_BASE: dropbox.url, DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, MAIL_MAX_BYTES: String(MAIL_MAX_BYTES), USB_ALLOW_UNMOUNTED: 'true' });
     await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 3, cdr: 20, voicemails: 2, announcements: 1, minAudioBytes: 200_000, maxAudioBytes: 250_000 });
     await e.start();
     base = e.stack.apiUrl;
@@ -194,15 +196,23 @@ describe('admin UI: every destination form, refused and valid input (five proces
     expect(dropbox.stats.codeExchanges).toBe(exchanges + 1);
   }, 60_000);
 
-  it('USB: a device name with a slash is refused beside "USB device (optional)"; a plain volume name is saved', async () => {
+  it('USB: with nothing plugged in "No USB volume is plugged in" is shown; a volume that appears is listed after Refresh (a folder whose name a device may not carry is not), chosen under "USB volume" and saved as the device', async () => {
     const name = uniqueName('Forms usb');
     await wizardAt('USB storage', name);
-    const device = textbox('USB device (optional)');
-    await device.fill('stick/backups');
-    await saveOnly();
-    await expect(beside(device)).resolves.toBe('must not contain / \\ : * ? " < > |');
-    await refusedShown('USB refused', 'en-usb-refused');
-    await device.fill('stick');
+    const none = page.getByText('No USB volume is plugged in.', { exact: true });
+    await none.waitFor();
+    await refusedShown('USB, no volume', 'en-usb-none');
+    // Plugged in: a folder below USB_MOUNT_ROOT counts as a volume with USB_ALLOW_UNMOUNTED.
+    mkdirSync(join(e.env.USB_MOUNT_ROOT, 'stick'), { recursive: true });
+    mkdirSync(join(e.env.USB_MOUNT_ROOT, 'bad.'), { recursive: true });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await none.waitFor({ state: 'detached' });
+    await page.getByRole('combobox', { name: 'USB volume' }).click();
+    const options = page.getByRole('option');
+    await options.first().waitFor();
+    await expect(options.allTextContents()).resolves.toEqual([expect.stringMatching(/^stick \(.+ free of .+\)$/)]);
+    await options.first().click();
+    await refusedShown('USB, volume chosen', 'en-usb-chosen');
     await saveOnly();
     expect(await stored(name)).toMatchObject({ type: 'usb', device: 'stick' });
   }, 60_000);

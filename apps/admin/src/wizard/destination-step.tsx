@@ -1,9 +1,10 @@
 import { Alert, Button, Checkbox, Code, Group, Paper, PasswordInput, Radio, Select, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
-import { IconBrandDropbox, IconBucket, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconServer, IconUsb } from '@tabler/icons-react';
+import { IconBrandDropbox, IconBucket, IconCircleCheck, IconCircleX, IconDeviceFloppy, IconExternalLink, IconFolderShare, IconMail, IconRefresh, IconServer, IconUsb } from '@tabler/icons-react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, unwrap, type DestinationRequest, type DestinationType } from '../api/client';
+import { formatBytes } from '../format';
 import { DESTINATION_TYPES } from '../pages/runs/labels';
 import { toDestination, type WizardForm } from './wizard-state';
 
@@ -78,7 +79,7 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
         <Paper withBorder p="md">
           <Stack>
             {form.type === 'local' && text('path', t('wizard.localPath'))}
-            {form.type === 'usb' && text('device', t('wizard.usbDevice'))}
+            {form.type === 'usb' && <UsbVolumeSelect value={form.fields.device ?? ''} error={err('device')} setDevice={(v) => setField('device', v)} />}
             {form.type === 'email' && (
               <>
                 {text('to', t('wizard.emailTo'), { required: true, type: 'email' })}
@@ -143,6 +144,49 @@ export function DestinationStep({ form, editing, errors, update, legend, note }:
         </Paper>
       )}
     </Stack>
+  );
+}
+
+/** The USB volumes plugged in now (GET /api/v1/destinations/usb/volumes); the saved value is the volume's device name. */
+function UsbVolumeSelect({ value, error, setDevice }: { value: string; error?: string; setDevice(v: string): void }) {
+  const { t, i18n } = useTranslation();
+  const volumes = useQuery({
+    queryKey: ['usb-volumes'],
+    queryFn: async () => unwrap(await api.GET('/api/v1/destinations/usb/volumes')).items,
+  });
+  const items = volumes.data ?? [];
+  const size = (n: number | undefined) => (n === undefined ? '?' : formatBytes(n, i18n.language));
+  const data = items.map((v) => ({ value: v.device, label: v.totalBytes === undefined ? v.device : t('wizard.usbVolume', { device: v.device, free: size(v.freeBytes), total: size(v.totalBytes) }) }));
+  // A saved device that is not plugged in now stays chosen (and says so) until the admin picks another.
+  if (value && !items.some((v) => v.device === value)) data.push({ value, label: t('wizard.usbAbsent', { device: value }) });
+  const refresh = (
+    <Button variant="default" onClick={() => void volumes.refetch()} loading={volumes.isFetching} leftSection={<IconRefresh size={16} aria-hidden />} w="fit-content">
+      {t('wizard.usbRefresh')}
+    </Button>
+  );
+  return (
+    <>
+      <Group align="flex-end">
+        <Select
+          label={t('wizard.usbDevice')}
+          description={t('wizard.usbDeviceHint')}
+          placeholder={t('wizard.usbDefault')}
+          clearable
+          value={value || null}
+          onChange={(v) => setDevice(v ?? '')}
+          data={data}
+          error={error}
+          style={{ flex: 1 }}
+        />
+        {refresh}
+      </Group>
+      {volumes.isSuccess && items.length === 0 && (
+        <Alert color="yellow" variant="light" role="status" data-testid="usb-none">
+          {t('wizard.usbNone')}
+        </Alert>
+      )}
+      {volumes.error && <Alert color="red" variant="light">{volumes.error.message}</Alert>}
+    </>
   );
 }
 
