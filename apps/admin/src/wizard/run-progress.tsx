@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api, tokenStore, unwrap, type DestinationType, type Run } from '../api/client';
+import { useCodeText } from '../pages/runs/labels';
 import { useRunEvents } from '../pages/runs/use-run-events';
 import { useSession } from '../auth/session';
 import { BADGE_STYLES, RunStatusBadge } from '../backups/run-status-badge';
@@ -28,6 +29,7 @@ export function RunProgress({ runId }: { runId: string }) {
   const [downloadError, setDownloadError] = useState<string | null>(null);
   // The run page's events reader: one implementation of the stream, its reconnects and the polling fallback.
   const live = useRunEvents(runId);
+  const codeText = useCodeText();
   const run = useQuery({
     queryKey: ['run', runId],
     queryFn: async () => unwrap(await api.GET('/api/v1/runs/{id}', { params: { path: { id: runId } } })),
@@ -80,7 +82,21 @@ export function RunProgress({ runId }: { runId: string }) {
                         {d.status ? t(`status.${d.status}`) : ''}
                       </Badge>
                     </Table.Td>
-                    <Table.Td>{d.error ?? d.target ?? ''}</Table.Td>
+                    <Table.Td>
+                      {codeText(d.code) ? (
+                        <Text size="sm" data-testid="delivery-code-text">
+                          {codeText(d.code)?.sentence} {d.status !== 'succeeded' && <Text span size="sm" c="dimmed">{codeText(d.code)?.hint}</Text>}
+                        </Text>
+                      ) : (
+                        !d.error && d.target
+                      )}
+                      {/* The raw error only as the technical detail under the words (as on the run page). */}
+                      {d.error && (
+                        <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
+                          {t('run.technical', { error: d.error })}
+                        </Text>
+                      )}
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
