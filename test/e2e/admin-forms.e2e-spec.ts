@@ -185,7 +185,8 @@ describe('admin UI: every destination form, refused and valid input (five proces
     const exchanges = dropbox.stats.codeExchanges;
     await key.fill('a-key-dropbox-never-issued');
     await saveOnly();
-    await expect(beside(key)).resolves.toMatch(/^was not accepted by Dropbox \(.+\); get a new code and try again$/);
+    // dropboxError names Dropbox once: the cause reads "Dropbox code exchange failed: …", not "Dropbox Dropbox …".
+    await expect(beside(key)).resolves.toMatch(/^was not accepted by Dropbox \(Dropbox code exchange failed: .+\); get a new code and try again$/);
     expect(await beside(key)).not.toContain('a-key-dropbox-never-issued');
     await refusedShown('Dropbox refused (unknown key)', 'en-dropbox-refused');
     await key.fill(dropbox.issueAuthorizationCode());
@@ -241,6 +242,8 @@ describe('admin UI: every destination form, refused and valid input (five proces
     await page.getByRole('button', { name: 'Run backup' }).click();
     const progress = page.getByTestId('run-progress');
     await progress.getByText(/as e-mail, more than the 0\.3 MiB allowed/).waitFor({ timeout: 90_000 });
+    // The code in words (the served delivery-code texts), the raw error below it as the detail.
+    await expect(progress.getByTestId('delivery-code-text').textContent()).resolves.toContain('The backup is too large to be sent by e-mail.');
     const tooBig = await finalRunOf(name);
     expect(tooBig.deliveries).toEqual([expect.objectContaining({ type: 'email', status: 'failed', code: 'mailtobig' })]);
     await shot('en-email-too-big');

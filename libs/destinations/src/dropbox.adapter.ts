@@ -137,7 +137,7 @@ export async function exchangeDropboxCode(code: string, app: DropboxAppOptions &
     if (!refresh) throw new DeliveryError('authFailed', 'Dropbox returned no refresh token (was the app authorised with token_access_type=offline?)', true);
     return refresh;
   } catch (err) {
-    throw dropboxError(err, 'Dropbox code exchange failed');
+    throw dropboxError(err, 'code exchange failed');
   }
 }
 
