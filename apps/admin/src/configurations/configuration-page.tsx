@@ -14,6 +14,7 @@ import { destinationLabel, useCodeText } from '../pages/runs/labels';
 import { AddDestinationDialog } from './add-destination-dialog';
 import { EncryptionSection, WebhooksSection } from './configuration-sections';
 import { getConfiguration, KIND, listKey, removeDestination, runNow, type Kind } from './kinds';
+import { ActionFeedback } from '../common/action-feedback';
 
 type Destination = Configuration['destinations'][number];
 type Delivery = Run['deliveries'][number];
@@ -155,18 +156,7 @@ function Details({ c }: { c: Configuration }) {
           )}
         </Group>
       </Group>
-      <div role="status" aria-live="polite">
-        {message && (
-          <Alert color="green" withCloseButton onClose={() => setMessage(null)} closeButtonLabel={t('common.close')}>
-            {message}
-          </Alert>
-        )}
-      </div>
-      {run.error && (
-        <Alert color="red" role="alert">
-          {t('common.error', { message: run.error.message })}
-        </Alert>
-      )}
+      <ActionFeedback message={message} onClose={() => setMessage(null)} error={run.error} />
 
       <Paper withBorder p="md">
         <Title order={2} size="h4" mb="sm">

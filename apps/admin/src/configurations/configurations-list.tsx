@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Button, Group, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconCalendarPlus, IconPencil, IconPlayerPlay, IconPlus, IconSearch, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { memo, useDeferredValue, useMemo, useState } from 'react';
@@ -11,6 +11,7 @@ import { StatusIcon } from '../backups/run-status-badge';
 import { DataTable, QueryState } from '../common/query-state';
 import { formatInZone, relativeTime } from '../format';
 import { KIND, listAll, listKey, runNow, type Kind } from './kinds';
+import { ActionFeedback } from '../common/action-feedback';
 
 /** Words that differ between the kinds' lists. */
 const WORDS = {
@@ -133,18 +134,7 @@ export function ConfigurationsList({ kind }: { kind: Kind }) {
           </Group>
         )}
       </Group>
-      <div role="status" aria-live="polite">
-        {message && (
-          <Alert color="green" withCloseButton onClose={() => setMessage(null)} closeButtonLabel={t('common.close')}>
-            {message}
-          </Alert>
-        )}
-      </div>
-      {run.error && (
-        <Alert color="red" role="alert">
-          {t('common.error', { message: run.error.message })}
-        </Alert>
-      )}
+      <ActionFeedback message={message} onClose={() => setMessage(null)} error={run.error} />
       <QueryState query={list} isEmpty={(items) => items.length === 0} empty={t(words.empty)}>
         {(items) => (
           <>

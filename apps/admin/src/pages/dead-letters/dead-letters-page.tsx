@@ -8,6 +8,7 @@ import { api, unwrap, type Schemas } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { QueryState } from '../../common/query-state';
 import { formatInZone, relativeTime } from '../../format';
+import { ActionFeedback } from '../../common/action-feedback';
 
 type DeadLetter = Schemas['DeadLetter'];
 type FilterName = 'queue' | 'type' | 'runId';
@@ -138,13 +139,7 @@ export function DeadLettersPage() {
           />
         </Group>
       </form>
-      <div role="status" aria-live="polite">
-        {message && (
-          <Alert color="green" withCloseButton onClose={() => setMessage(null)} closeButtonLabel={t('common.close')}>
-            {message}
-          </Alert>
-        )}
-      </div>
+      <ActionFeedback message={message} onClose={() => setMessage(null)} />
       <QueryState query={list} isEmpty={(d) => d.items.length === 0} empty={t('deadLetters.empty')}>
         {(data) => (
         <Table.ScrollContainer minWidth={1000}>
