@@ -41,6 +41,7 @@ const MATRIX: Array<[method: string, path: string, allowed: Role[]]> = [
   ['post', `${V1}/restores`, OPS],
   ['get', `${V1}/restores`, OPS],
   ['get', `${V1}/restores/{id}`, OPS],
+  ['get', `${V1}/restores/{id}/events`, OPS],
   ['get', `${V1}/dead-letters`, OPS],
   ['get', `${V1}/dead-letters/{id}`, OPS],
   ['post', `${V1}/dead-letters/replay`, OPS],

@@ -10,7 +10,7 @@ import { HostAllowlist, type DestinationRegistry } from '@pbx/destinations';
 import { AmqpConnection, OutboxWriter } from '@pbx/messaging';
 import { PbxMetrics, type Logger } from '@pbx/observability';
 import { ApiTokensRepository, ApiTokensService, AuditRepository, AuditService, DeadLettersRepository, DeadLettersService, UploadStore } from '@pbx/ops';
-import { RestoresRepository, RunLifecycle, RunsRepository, runEventsChannel } from '@pbx/persistence';
+import { RestoresRepository, RunLifecycle, RunsRepository, restoreEventsChannel, runEventsChannel } from '@pbx/persistence';
 import { CoreModule, lazyDestinationRegistry, lazyDropboxAuthorizeUrl, lazyDropboxCodeExchange, lifecycleMetrics, secretBoxFromEnv } from '@pbx/runtime';
 import type { SecretBox } from '@pbx/secrets';
 import { ArchiveConfigurationsController } from './archive-configurations/archive-configurations.controller';
@@ -50,6 +50,7 @@ import { RunVerificationRepository } from './runs/run-verification.repository';
 import { RunsQueryRepository } from './runs/runs.query.repository';
 import { RunsService } from './runs/runs.service';
 import { RestoresController } from './restores/restores.controller';
+import { RestoreEventsHub, RestoreEventsService } from './restores/restore-events.service';
 import { RestoresService } from './restores/restores.service';
 import { UploadExpiryService } from './uploads/upload-expiry.service';
 import { UploadsController } from './uploads/uploads.controller';
@@ -135,6 +136,15 @@ export class ApiModule {
           provide: RunEventsService,
           inject: [DataSource, RunEventsHub],
           useFactory: (ds: DataSource, hub: RunEventsHub) => new RunEventsService(new RunsQueryRepository(ds), hub),
+        },
+        {
+          provide: RestoreEventsHub,
+          useFactory: () => new RestoreEventsHub({ databaseUrl: env.DATABASE_URL, channel: restoreEventsChannel(env.DATABASE_SCHEMA), applicationName: 'pbx-backup-api-restore-events' }, logger),
+        },
+        {
+          provide: RestoreEventsService,
+          inject: [DataSource, OutboxWriter, RestoreEventsHub],
+          useFactory: (ds: DataSource, outbox: OutboxWriter, hub: RestoreEventsHub) => new RestoreEventsService(new RestoresRepository(ds, outbox), hub),
         },
         {
           provide: DeadLettersService,

@@ -523,6 +523,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/restores/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a restore live (server-sent events)
+         * @description text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: `status` (RestoreStatusEvent), `progress` (RestoreProgressEvent: phase, bytes, percent), `section` (RestoreSectionState, one per section). The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. Send the bearer token as a header (fetch streaming), as for every route.
+         */
+        get: operations["RestoresController_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dropbox/authorize-url": {
         parameters: {
             query?: never;
@@ -946,6 +966,39 @@ export interface components {
             /** Format: date-time */
             heldUntil: string | null;
         };
+        /** @description One section's state as the restore reports it (also GET /restores/{id}/events, event `section`). */
+        RestoreSectionState: {
+            /**
+             * @description what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements
+             * @enum {string}
+             */
+            name?: "coreData" | "cdrAndVoicemails" | "announcements";
+            status?: string;
+            counts?: {
+                rowsInserted?: number;
+                rowsDeleted?: number;
+                filesWritten?: number;
+            };
+            /**
+             * @description only after the restorer died mid-restore: what recovery on restart did to this section
+             * @enum {string}
+             */
+            recovery?: "completed" | "rolled-back" | "not-started";
+        };
+        /** @description GET /restores/{id}/events, event `status`: the restore's status; the stream ends after the one with final: true. */
+        RestoreStatusEvent: {
+            /** @enum {string} */
+            status: "queued" | "waiting" | "verifying" | "restoring" | "succeeded" | "failed" | "rolled_back";
+            error: string | null;
+            final: boolean;
+        };
+        /** @description GET /restores/{id}/events, event `progress`: the engine's phase and the bytes read of the archive. */
+        RestoreProgressEvent: {
+            phase: string | null;
+            bytesDone: number;
+            bytesTotal: number | null;
+            percent: number | null;
+        };
         ConfigurationPage: {
             items: components["schemas"]["Configuration"][];
             total: number;
@@ -1018,24 +1071,7 @@ export interface components {
             allowOtherPbx?: boolean;
             bytesDone: number;
             bytesTotal: number | null;
-            sections: {
-                /**
-                 * @description what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements
-                 * @enum {string}
-                 */
-                name?: "coreData" | "cdrAndVoicemails" | "announcements";
-                status?: string;
-                counts?: {
-                    rowsInserted?: number;
-                    rowsDeleted?: number;
-                    filesWritten?: number;
-                };
-                /**
-                 * @description only after the restorer died mid-restore: what recovery on restart did to this section
-                 * @enum {string}
-                 */
-                recovery?: "completed" | "rolled-back" | "not-started";
-            }[];
+            sections: components["schemas"]["RestoreSectionState"][];
             /** @description the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store */
             safetyBackup: {
                 path?: string;
@@ -4496,6 +4532,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Restore"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    RestoresController_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description UUID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (event: status | progress | section; data: the JSON of RestoreStatusEvent, RestoreProgressEvent, RestoreSectionState) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description Missing or invalid bearer token */

@@ -261,6 +261,33 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       heldUntil: ndt,
     },
   },
+  RestoreSectionState: {
+    type: 'object',
+    description: "One section's state as the restore reports it (also GET /restores/{id}/events, event `section`).",
+    properties: {
+      name: { ...oneOf(RESTORE_UNIT_NAMES), description: 'what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements' },
+      status: str,
+      counts: { type: 'object', properties: { rowsInserted: int, rowsDeleted: int, filesWritten: int } },
+      recovery: { ...oneOf(RESTORE_RECOVERIES), description: 'only after the restorer died mid-restore: what recovery on restart did to this section' },
+    },
+  },
+  RestoreStatusEvent: {
+    type: 'object',
+    description: "GET /restores/{id}/events, event `status`: the restore's status; the stream ends after the one with final: true.",
+    required: ['status', 'error', 'final'],
+    properties: { status: oneOf(RESTORE_STATUSES), error: nstr, final: bool },
+  },
+  RestoreProgressEvent: {
+    type: 'object',
+    description: "GET /restores/{id}/events, event `progress`: the engine's phase and the bytes read of the archive.",
+    required: ['phase', 'bytesDone', 'bytesTotal', 'percent'],
+    properties: {
+      phase: nstr,
+      bytesDone: int,
+      bytesTotal: { type: ['integer', 'null'] },
+      percent: { type: ['integer', 'null'], minimum: 0, maximum: 100 },
+    },
+  },
   ConfigurationPage: page('Configuration'),
   RunPage: page('Run'),
   DeadLetterPage: page('DeadLetter'),
@@ -303,18 +330,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       allowOtherPbx: bool,
       bytesDone: int,
       bytesTotal: { type: ['integer', 'null'] },
-      sections: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            name: { ...oneOf(RESTORE_UNIT_NAMES), description: 'what was restored as a whole: coreData (archive section core), cdrAndVoicemails (cdr and voicemail), announcements' },
-            status: str,
-            counts: { type: 'object', properties: { rowsInserted: int, rowsDeleted: int, filesWritten: int } },
-            recovery: { ...oneOf(RESTORE_RECOVERIES), description: 'only after the restorer died mid-restore: what recovery on restart did to this section' },
-          },
-        },
-      },
+      sections: { type: 'array', items: ref('RestoreSectionState') },
       safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store', properties: { path: str, size: int, sha256: str } },
       safetyRunId: { ...nstr, description: 'the run of kind safety that keeps the safety backup: GET /runs/{id}/download, or POST /restores { source: { runId } } to undo this restore' },
       previewResult: {

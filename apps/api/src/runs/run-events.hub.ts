@@ -1,100 +1,11 @@
-import { PgListener } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
+import { ChangeHub } from '../live/change-hub';
 
-export interface Watcher {
-  changed(): void;
-  shutdown(): void;
-}
+export type { Watcher } from '../live/change-hub';
 
-export interface RunEventsHubOptions {
-  databaseUrl: string;
-  /** runEventsChannel(DATABASE_SCHEMA) */
-  channel: string;
-}
-
-/**
- * One LISTEN connection per api process for every watched run (RunLifecycle's writes NOTIFY
- * the run id). It is opened when the first watcher comes and closed when the last one goes,
- * so an api nobody watches holds no extra connection.
- */
-export class RunEventsHub {
-  private readonly watchers = new Map<string, Set<Watcher>>();
-  private listener?: PgListener;
-  private readonly stopping = new Set<Promise<void>>();
-
-  constructor(
-    private readonly options: RunEventsHubOptions,
-    private readonly logger: Logger,
-  ) {}
-
-  /**
-   * `changed` whenever the run may have changed (and after each (re)connect); `shutdown` when
-   * the api stops (open streams must end, or the HTTP server waits for them). Returns the unwatch.
-   */
-  watch(runId: string, watcher: Watcher): () => void {
-    const set = this.watchers.get(runId) ?? new Set();
-    set.add(watcher);
-    this.watchers.set(runId, set);
-    this.listener ??= this.startListener();
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      set.delete(watcher);
-      if (!set.size) this.watchers.delete(runId);
-      if (!this.watchers.size) this.stopListener();
-    };
-  }
-
-  /** Nest calls it before the HTTP server closes. */
-  onModuleDestroy(): Promise<void> {
-    return this.close();
-  }
-
-  /** Watchers registered (tests: a closed stream leaves none). */
-  get watcherCount(): number {
-    let n = 0;
-    for (const set of this.watchers.values()) n += set.size;
-    return n;
-  }
-
-  /** A LISTEN connection is open or opening. */
-  get isActive(): boolean {
-    return this.listener !== undefined;
-  }
-
-  get isListening(): boolean {
-    return this.listener?.isListening ?? false;
-  }
-
-  async close(): Promise<void> {
-    for (const set of [...this.watchers.values()]) for (const w of [...set]) w.shutdown();
-    this.watchers.clear();
-    this.stopListener();
-    await Promise.all([...this.stopping]);
-  }
-
-  private startListener(): PgListener {
-    const listener = new PgListener(
-      { databaseUrl: this.options.databaseUrl, channel: this.options.channel, applicationName: 'pbx-backup-api-run-events', onNotify: (runId) => this.notify(runId) },
-      this.logger,
-    );
-    listener.start();
-    return listener;
-  }
-
-  private stopListener(): void {
-    const listener = this.listener;
-    if (!listener) return;
-    this.listener = undefined;
-    // A new watcher meanwhile gets a new connection; this one closes in the background.
-    const stopped = listener.stop().finally(() => this.stopping.delete(stopped));
-    this.stopping.add(stopped);
-  }
-
-  /** A run id: its watchers. No payload (LISTEN just took effect): everyone, a change may have been missed. */
-  private notify(runId?: string): void {
-    const targets = runId ? [this.watchers.get(runId)] : [...this.watchers.values()];
-    for (const set of targets) for (const w of [...(set ?? [])]) w.changed();
+/** The LISTEN on RunLifecycle's channel (runEventsChannel): its writes NOTIFY the run id. */
+export class RunEventsHub extends ChangeHub {
+  constructor(options: { databaseUrl: string; channel: string }, logger: Logger) {
+    super({ ...options, applicationName: 'pbx-backup-api-run-events' }, logger);
   }
 }

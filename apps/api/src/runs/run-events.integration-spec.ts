@@ -4,63 +4,13 @@ import { RunLifecycle } from '@pbx/persistence';
 import { expectEventually, uniqueName } from '@pbx/testing';
 import { ADMIN_TOKEN, startTestApi, type TestApi } from '../api.test-helper';
 import { configurationBody } from '../fixtures.test-helper';
+import { SseClient } from '../live/sse-client.test-helper';
 import { RunEventsHub } from './run-events.hub';
 
 const V1 = '/api/v1';
 
-interface SseEvent {
-  id?: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** A fetch-based SSE reader (what the admin UI does: EventSource cannot send the bearer header). */
-class SseClient {
-  readonly events: SseEvent[] = [];
-  comments = 0;
-  ended = false;
-  private readonly abort = new AbortController();
-
-  static async open(base: string, runId: string, token = ADMIN_TOKEN): Promise<{ client: SseClient; res: Response }> {
-    const client = new SseClient();
-    const res = await fetch(`${base}${V1}/runs/${runId}/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: client.abort.signal });
-    if (res.ok && res.body) void client.pump(res.body);
-    return { client, res };
-  }
-
-  close(): void {
-    this.abort.abort();
-  }
-
-  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          this.parse(buffer.slice(0, cut));
-          buffer = buffer.slice(cut + 2);
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-    this.ended = true;
-  }
-
-  private parse(block: string): void {
-    const fields = block.split('\n');
-    if (fields.every((f) => f.startsWith(':'))) {
-      this.comments++;
-      return;
-    }
-    const get = (name: string) => fields.find((f) => f.startsWith(`${name}: `))?.slice(name.length + 2);
-    const data = get('data');
-    if (data !== undefined) this.events.push({ id: get('id'), event: get('event') ?? 'message', data: JSON.parse(data) as Record<string, unknown> });
-  }
-}
+/** The admin UI's way in: fetch with the bearer header. */
+const openRun = (base: string, runId: string, token = ADMIN_TOKEN) => SseClient.open(`${base}${V1}/runs/${runId}/events`, token);
 
 describe('GET /runs/:id/events: live run state (real Postgres NOTIFY, in-process api)', () => {
   let api: TestApi;
@@ -72,7 +22,7 @@ describe('GET /runs/:id/events: live run state (real Postgres NOTIFY, in-process
   afterAll(async () => {
     // A stream still open when the api stops is ended by it (else the HTTP server would wait for it).
     const { runId } = await newRun();
-    const { client } = await SseClient.open(api.base, runId);
+    const { client } = await openRun(api.base, runId);
     await expectEventually(() => client.events.length >= 2);
     await api?.close();
     await expectEventually(() => client.ended);
@@ -94,13 +44,13 @@ describe('GET /runs/:id/events: live run state (real Postgres NOTIFY, in-process
     const anonymous = await fetch(`${api.base}${V1}/runs/${runId}/events`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toMatch(/problem\+json/);
-    const { res } = await SseClient.open(api.base, '6a1d7f4e-2b7c-4d55-9c3e-8f0b1a2c3d4e');
+    const { res } = await openRun(api.base, '6a1d7f4e-2b7c-4d55-9c3e-8f0b1a2c3d4e');
     expect(res.status).toBe(404);
   });
 
   it('snapshot first, then every change in order as RunLifecycle writes it, and the end after the final status', async () => {
     const { runId, destinationId } = await newRun();
-    const { client, res } = await SseClient.open(api.base, runId);
+    const { client, res } = await openRun(api.base, runId);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -173,7 +123,7 @@ describe('GET /runs/:id/events: live run state (real Postgres NOTIFY, in-process
     const listeners = async () =>
       Number((await api.ds.query(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pbx-backup-api-run-events'`))[0].count);
     const before = await listeners();
-    const clients = await Promise.all([SseClient.open(api.base, runId), SseClient.open(api.base, runId)]);
+    const clients = await Promise.all([openRun(api.base, runId), openRun(api.base, runId)]);
     await expectEventually(() => clients.every(({ client }) => client.events.length >= 2));
     expect(hub().watcherCount).toBe(2);
     await expectEventually(() => hub().isListening);
@@ -188,7 +138,7 @@ describe('GET /runs/:id/events: live run state (real Postgres NOTIFY, in-process
 
   it('keeps streaming through a lost LISTEN connection (it reconnects and reads the run again)', async () => {
     const { runId } = await newRun();
-    const { client } = await SseClient.open(api.base, runId);
+    const { client } = await openRun(api.base, runId);
     await expectEventually(() => hub().isListening && client.events.length >= 2);
     const admin = new Client({ connectionString: api.env.DATABASE_URL });
     await admin.connect();

@@ -1,5 +1,6 @@
 import { isFinalRunStatus, type DeliveryCode, type DeliveryStatus, type DestinationType, type RunStatus } from '@pbx/contracts';
 import type { DeliveryEntity, RunEntity } from '@pbx/persistence';
+import { EventDiff } from '../live/event-stream';
 
 /** What a run is doing, for a progress bar: packing, then delivering to every destination. */
 export const RUN_PHASES = ['queued', 'deferred', 'packing', 'delivering', 'done'] as const;
@@ -105,19 +106,5 @@ export function eventsOf(run: RunEntity, deliveries: readonly DeliveryEntity[]):
   return final ? [...rest, status] : [status, ...rest];
 }
 
-/**
- * Remembers what one watcher was sent and answers only what changed since (all of it the
- * first time: a new or reconnecting client starts from the current state).
- */
-export class RunEventDiff {
-  private readonly sent = new Map<string, string>();
-
-  changed(events: readonly RunEvent[]): RunEvent[] {
-    return events.filter((e) => {
-      const json = JSON.stringify(e.data);
-      if (this.sent.get(e.key) === json) return false;
-      this.sent.set(e.key, json);
-      return true;
-    });
-  }
-}
+/** What one watcher was sent: only changes go out after the first snapshot. */
+export class RunEventDiff extends EventDiff<RunEvent> {}

@@ -10,7 +10,7 @@ import { problem, writeProblem } from '../common/problem-details';
 import { RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
 import { runsQuerySchema, validate } from '../common/validation';
 import { ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
-import { eventStreamSink } from './event-stream-sink';
+import { eventStreamSink } from '../live/event-stream-sink';
 import type { RunResponse } from './run.mapper';
 import { RunEventsService } from './run-events.service';
 import { RunsService } from './runs.service';

@@ -28,6 +28,19 @@ export type RestoreOutcome =
 
 const NOT_FINAL = Not(In([...FINAL_RESTORE_STATUSES]));
 
+/** NOTIFY channel of restore changes in one schema; the payload is the restore id (the api's live restore events listen). */
+export function restoreEventsChannel(schema: string): string {
+  return `pbx_restore_events_${schema}`;
+}
+
+/**
+ * A watcher of the restore should look again: sent at commit of the caller's transaction,
+ * dropped on rollback. The connection's search_path is the service's schema.
+ */
+async function notifyRestore(manager: EntityManager, id: string): Promise<void> {
+  await manager.query(`SELECT pg_notify('pbx_restore_events_' || current_schema(), $1::text)`, [id]);
+}
+
 /**
  * Restores: the one writer of the `restores` table. Created queued with `restore.requested`
  * (api), claimed, advanced and finished by the packer; every change is conditional on the row
@@ -67,6 +80,7 @@ export class RestoresRepository {
     return this.dataSource.transaction(async (tx) => {
       const result = await tx.update(RestoreEntity, { id, status: 'queued', phase: IsNull() }, { phase: 'fetched' });
       if (!result.affected) return false;
+      await notifyRestore(tx, id);
       await this.outbox.enqueue(tx, 'restore.requested', { restoreId: id }, { correlationId: id });
       return true;
     });
@@ -84,12 +98,19 @@ export class RestoresRepository {
 
   /** queued → waiting, once: the row when this call claimed it, else null (running or final already). */
   async claim(id: string): Promise<RestoreEntity | null> {
-    const result = await this.dataSource.manager.update(RestoreEntity, { id, status: 'queued' }, { status: 'waiting', startedAt: new Date() });
-    return result.affected ? this.find(id) : null;
+    const claimed = await this.dataSource.transaction(async (tx) => {
+      const result = await tx.update(RestoreEntity, { id, status: 'queued' }, { status: 'waiting', startedAt: new Date() });
+      if (result.affected) await notifyRestore(tx, id);
+      return !!result.affected;
+    });
+    return claimed ? this.find(id) : null;
   }
 
   async progress(id: string, update: RestoreProgressUpdate): Promise<void> {
-    await this.dataSource.manager.update(RestoreEntity, { id, status: NOT_FINAL }, { ...update });
+    await this.dataSource.transaction(async (tx) => {
+      const result = await tx.update(RestoreEntity, { id, status: NOT_FINAL }, { ...update });
+      if (result.affected) await notifyRestore(tx, id);
+    });
   }
 
   /**
@@ -97,7 +118,8 @@ export class RestoresRepository {
    * later. In the caller's transaction, with the `safety` run that keeps it.
    */
   async recordSafetyBackup(manager: EntityManager, id: string, safetyBackup: NonNullable<RestoreEntity['safetyBackup']>, safetyRunId: string): Promise<void> {
-    await manager.update(RestoreEntity, { id, status: NOT_FINAL }, { safetyBackup, safetyRunId });
+    const result = await manager.update(RestoreEntity, { id, status: NOT_FINAL }, { safetyBackup, safetyRunId });
+    if (result.affected) await notifyRestore(manager, id);
   }
 
   /** The final state and its event in one transaction; the sealed key is erased with it. */
@@ -109,6 +131,7 @@ export class RestoresRepository {
       else changes.error = outcome.error;
       const result = await tx.update(RestoreEntity, { id, status: NOT_FINAL }, changes);
       if (!result.affected) return false;
+      await notifyRestore(tx, id);
       const preview = (await this.find(id, tx))?.preview ?? false;
       if (outcome.status === 'succeeded') await this.outbox.enqueue(tx, 'restore.succeeded', { restoreId: id, preview }, { correlationId: id });
       else await this.outbox.enqueue(tx, 'restore.failed', { restoreId: id, status: outcome.status, error: outcome.error }, { correlationId: id });

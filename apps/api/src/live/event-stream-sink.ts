@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
-import type { RunEventSink } from './run-events.service';
+import type { EventSink } from './event-stream';
 
 /**
  * An express response as a server-sent event stream. The headers go out at once (the client
  * sees the stream open before the first change); no-store and helmet's headers stay as the
  * middleware set them, and nothing here compresses, so each event leaves when written.
  */
-export function eventStreamSink(req: Request, res: Response): RunEventSink {
+export function eventStreamSink(req: Request, res: Response): EventSink {
   return {
     open: () => {
       res.status(200);
