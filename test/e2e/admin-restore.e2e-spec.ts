@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { type Page } from 'playwright-core';
+import { type Page, type Response as PwResponse } from 'playwright-core';
 import { seedPbx, walkFiles } from '@pbx/pbx-source';
 import { expectEventually, repoRoot, testUrls } from '@pbx/testing';
 import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, signIn } from './admin-browser';
@@ -110,10 +110,18 @@ describe('admin UI: restore and encryption (five processes, chromium)', () => {
     const button = dialog.getByRole('button', { name: 'Restore now' });
     await expect(button.isDisabled()).resolves.toBe(true);
     await dialog.getByLabel('Type the configuration name to confirm').fill(name);
+    // The restore's page follows it live (GET /restores/:id/events), not by polling alone.
+    const streams: string[] = [];
+    const onResponse = (r: PwResponse) => {
+      if (/\/api\/v1\/restores\/[0-9a-f-]{36}\/events$/.test(r.url()) && r.status() === 200 && r.headers()['content-type']?.startsWith('text/event-stream')) streams.push(r.url());
+    };
+    page.on('response', onResponse);
     await button.click();
     await page.waitForURL(/\/restore\/[0-9a-f-]{36}$/);
     const status = page.getByTestId('restore-status');
     await expectEventually(async () => ['succeeded', 'failed', 'rolled_back'].includes((await status.getAttribute('data-status')) ?? ''), { timeoutMs: 120_000, intervalMs: 250, message: 'the restore did not finish' });
+    page.off('response', onResponse);
+    expect(streams.length).toBeGreaterThan(0);
     return (await status.getAttribute('data-status')) ?? '';
   }
 

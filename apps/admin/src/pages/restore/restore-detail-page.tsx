@@ -1,20 +1,44 @@
 import { Alert, Anchor, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { IconArrowLeft } from '@tabler/icons-react';
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { useSession } from '../../auth/session';
 import { formatBytes, formatInZone } from '../../format';
 import { FINAL_STATUSES } from './restore-form';
 import { PreviewView, RestoreErrorAlert, RestoreProgressView, RestoreStatusBadge, sourceText, useRestore } from './restore-parts';
+import { useRestoreEvents } from './use-restore-events';
 
-/** One restore: live phase and bytes (read every second until final), each section's result, the safety backup, the error in words. */
+/**
+ * One restore: live phase and bytes (its event stream; read every second while the stream is
+ * down), each section's result, the safety backup, the error in words.
+ */
 export function RestoreDetailPage() {
   const { id = '' } = useParams();
   const { t, i18n } = useTranslation();
   const session = useSession();
   const zone = session.me?.timezone ?? 'UTC';
-  const restore = useRestore(id);
-  const r = restore.data;
+  const live = useRestoreEvents(id);
+  const restore = useRestore(id, live.streaming);
+  const queryClient = useQueryClient();
+  const finalSeen = live.status?.final ?? false;
+  useEffect(() => {
+    // The final row has more than the events carry (safety backup, preview, finish time).
+    if (finalSeen) void queryClient.invalidateQueries({ queryKey: ['restore', id] });
+  }, [finalSeen, id, queryClient]);
+  const polled = restore.data;
+  // While the stream is up it is newer than the last read; while it is down, polling is.
+  const r =
+    polled && live.status && !live.fallback
+      ? {
+          ...polled,
+          status: live.status.status,
+          error: live.status.error,
+          ...(live.progress ? { phase: live.progress.phase, bytesDone: live.progress.bytesDone, bytesTotal: live.progress.bytesTotal } : {}),
+          sections: live.sections.length ? live.sections : polled.sections,
+        }
+      : polled;
   const when = (iso: string | null | undefined) => (iso ? formatInZone(iso, zone, i18n.language) : '–');
   const final = r ? FINAL_STATUSES.includes(r.status) : false;
   return (

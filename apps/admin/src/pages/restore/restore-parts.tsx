@@ -13,13 +13,13 @@ type Phase = keyof (typeof restoreEn)['restore']['phases'];
 
 export type PreviewResult = NonNullable<Restore['previewResult']>;
 
-/** A restore, read again every second until it is final (the api has no restore event stream). */
-export function useRestore(id: string | null) {
+/** A restore, read again every second until it is final, unless `streaming`: its event stream (useRestoreEvents) then carries the changes. */
+export function useRestore(id: string | null, streaming = false) {
   return useQuery({
     queryKey: ['restore', id],
     enabled: Boolean(id),
     queryFn: async () => unwrap(await api.GET('/api/v1/restores/{id}', { params: { path: { id: id ?? '' } } })),
-    refetchInterval: (q) => (q.state.data && FINAL_STATUSES.includes(q.state.data.status) ? false : 1000),
+    refetchInterval: (q) => ((q.state.data && FINAL_STATUSES.includes(q.state.data.status)) || streaming ? false : 1000),
   });
 }
 

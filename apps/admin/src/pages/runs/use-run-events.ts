@@ -1,6 +1,7 @@
-import { useEffect, useReducer, useRef } from 'react';
-import { tokenStore, type Schemas } from '../../api/client';
-import { SseParser } from './sse';
+import { useCallback, useEffect, useReducer } from 'react';
+import type { Schemas } from '../../api/client';
+import type { SseMessage } from './sse';
+import { useEventStream } from './use-event-stream';
 
 export type RunStatusEvent = Schemas['RunStatusEvent'];
 export type RunProgressEvent = Schemas['RunProgressEvent'];
@@ -17,16 +18,13 @@ export interface LiveRun {
   fallback: boolean;
 }
 
-type Action =
-  | { type: 'status'; data: RunStatusEvent }
-  | { type: 'progress'; data: RunProgressEvent }
-  | { type: 'delivery'; data: RunDeliveryEvent }
-  | { type: 'streaming'; on: boolean }
-  | { type: 'fallback'; on: boolean };
+type Data = Omit<LiveRun, 'streaming' | 'fallback'>;
 
-const initial: LiveRun = { deliveries: [], streaming: false, fallback: false };
+type Action = { type: 'status'; data: RunStatusEvent } | { type: 'progress'; data: RunProgressEvent } | { type: 'delivery'; data: RunDeliveryEvent } | { type: 'reset' };
 
-function reduce(state: LiveRun, action: Action): LiveRun {
+const initial: Data = { deliveries: [] };
+
+function reduce(state: Data, action: Action): Data {
   switch (action.type) {
     case 'status':
       return { ...state, status: action.data };
@@ -37,72 +35,26 @@ function reduce(state: LiveRun, action: Action): LiveRun {
       const deliveries = i < 0 ? [...state.deliveries, action.data] : state.deliveries.map((d, j) => (j === i ? action.data : d));
       return { ...state, deliveries };
     }
-    case 'streaming':
-      return { ...state, streaming: action.on, fallback: action.on ? false : state.fallback };
-    case 'fallback':
-      return { ...state, fallback: action.on };
+    case 'reset':
+      return initial;
   }
 }
 
-/** Wait before opening the stream again after it broke (doubling, at most 30 s). */
-const RECONNECT_MS = [1000, 2000, 5000, 10_000, 30_000];
-
-/**
- * Follows GET /api/v1/runs/:id/events with fetch and a stream reader: EventSource cannot send
- * the Authorization header, and a token in the URL would end up in logs. Each (re)connect
- * starts with the run's current state, so nothing is replayed. A stream that cannot be opened
- * or breaks sets `fallback` (the caller polls) and is tried again; it ends after the final status.
- */
+/** A run live, from GET /api/v1/runs/:id/events (useEventStream); it ends after the final status. */
 export function useRunEvents(runId: string): LiveRun {
-  const [state, dispatch] = useReducer(reduce, initial);
-  const finalSeen = useRef(false);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    finalSeen.current = false;
-    let attempt = 0;
-
-    async function follow(): Promise<void> {
-      const res = await fetch(`/api/v1/runs/${encodeURIComponent(runId)}/events`, {
-        headers: { Accept: 'text/event-stream', Authorization: `Bearer ${tokenStore.get() ?? ''}` },
-        signal: abort.signal,
-      });
-      if (!res.ok || !res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error(`HTTP ${res.status}`);
-      dispatch({ type: 'streaming', on: true });
-      attempt = 0;
-      const parser = new SseParser();
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        for (const message of parser.push(value)) {
-          const data: unknown = JSON.parse(message.data);
-          if (message.event === 'status') {
-            const status = data as RunStatusEvent;
-            if (status.final) finalSeen.current = true;
-            dispatch({ type: 'status', data: status });
-          } else if (message.event === 'progress') dispatch({ type: 'progress', data: data as RunProgressEvent });
-          else if (message.event === 'delivery') dispatch({ type: 'delivery', data: data as RunDeliveryEvent });
-        }
-      }
+  const [data, dispatch] = useReducer(reduce, initial);
+  useEffect(() => dispatch({ type: 'reset' }), [runId]);
+  const onMessage = useCallback((message: SseMessage): boolean => {
+    const parsed: unknown = JSON.parse(message.data);
+    if (message.event === 'status') {
+      const status = parsed as RunStatusEvent;
+      dispatch({ type: 'status', data: status });
+      return status.final;
     }
-
-    void (async () => {
-      while (!abort.signal.aborted && !finalSeen.current) {
-        try {
-          await follow();
-        } catch {
-          // not opened, or broken: poll meanwhile and try again
-        }
-        dispatch({ type: 'streaming', on: false });
-        if (abort.signal.aborted || finalSeen.current) break;
-        dispatch({ type: 'fallback', on: true });
-        const wait = RECONNECT_MS[Math.min(attempt++, RECONNECT_MS.length - 1)];
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    })();
-    return () => abort.abort();
-  }, [runId]);
-
-  return state;
+    if (message.event === 'progress') dispatch({ type: 'progress', data: parsed as RunProgressEvent });
+    else if (message.event === 'delivery') dispatch({ type: 'delivery', data: parsed as RunDeliveryEvent });
+    return false;
+  }, []);
+  const stream = useEventStream(`/api/v1/runs/${encodeURIComponent(runId)}/events`, onMessage);
+  return { ...data, ...stream };
 }
