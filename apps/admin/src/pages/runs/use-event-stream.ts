@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { tokenStore } from '../../api/client';
 import { SseParser, type SseMessage } from './sse';
 
@@ -66,4 +66,54 @@ export function useEventStream(url: string, onMessage: (message: SseMessage) => 
   }, [url]);
 
   return state;
+}
+
+/** What a run's or a restore's stream has said so far: its status, its progress and its parts by key. */
+export interface LiveState<S, P, I> extends EventStreamState {
+  status?: S;
+  progress?: P;
+  /** By key, in the order they first arrived. */
+  items: I[];
+}
+
+type LiveData<S, P, I> = Omit<LiveState<S, P, I>, keyof EventStreamState>;
+type LiveAction<S, P, I> = { type: 'status'; data: S } | { type: 'progress'; data: P } | { type: 'item'; data: I; key: string } | { type: 'reset' };
+
+/**
+ * The streams of runs and restores have one shape: `status` (ending with `final: true`),
+ * `progress`, and one event per part (`itemEvent`: a delivery, a section) that replaces the
+ * part with the same key.
+ */
+export function useLiveEvents<S extends { final: boolean }, P, I>(url: string, itemEvent: string, keyOf: (item: I) => string): LiveState<S, P, I> {
+  const [data, dispatch] = useReducer((state: LiveData<S, P, I>, action: LiveAction<S, P, I>): LiveData<S, P, I> => {
+    switch (action.type) {
+      case 'status':
+        return { ...state, status: action.data };
+      case 'progress':
+        return { ...state, progress: action.data };
+      case 'item': {
+        const i = state.items.findIndex((item) => keyOf(item) === action.key);
+        return { ...state, items: i < 0 ? [...state.items, action.data] : state.items.map((item, j) => (j === i ? action.data : item)) };
+      }
+      case 'reset':
+        return { items: [] };
+    }
+  }, { items: [] });
+  useEffect(() => dispatch({ type: 'reset' }), [url]);
+  const onMessage = useCallback(
+    (message: SseMessage): boolean => {
+      const parsed: unknown = JSON.parse(message.data);
+      if (message.event === 'status') {
+        const status = parsed as S;
+        dispatch({ type: 'status', data: status });
+        return status.final;
+      }
+      if (message.event === 'progress') dispatch({ type: 'progress', data: parsed as P });
+      else if (message.event === itemEvent) dispatch({ type: 'item', data: parsed as I, key: keyOf(parsed as I) });
+      return false;
+    },
+    [itemEvent, keyOf],
+  );
+  const stream = useEventStream(url, onMessage);
+  return { ...data, ...stream };
 }
