@@ -61,4 +61,22 @@ describe('PgListener (real Postgres)', () => {
       await Promise.all(declined.map((l) => l.stop()));
     }
   });
+  it('stop() returns whatever moment it comes in (also while the connection is still being opened) and leaves no session behind', async () => {
+    // pg's end() during connect() could wait forever; it hung an api's shutdown in CI.
+    const channel = uniqueName('stop');
+    const applicationName = `pbx-test-${channel}`;
+    const hung: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const listener = new PgListener({ databaseUrl: testUrls.database, channel, applicationName, onNotify: () => undefined }, logger);
+      listener.start();
+      // 0–15 ms: before, during and after connect and LISTEN.
+      if (i % 4) await new Promise((resolve) => setImmediate(resolve)).then(() => new Promise((resolve) => setTimeout(resolve, i % 16)));
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([listener.stop().then(() => 'stopped'), new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'hung')))]);
+      clearTimeout(timer);
+      if (outcome === 'hung') hung.push(i);
+    }
+    expect(hung).toEqual([]);
+    await expectEventually(async () => (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rows[0].n === 0);
+  }, 120_000);
 });

@@ -24,6 +24,8 @@ export interface PgListenerOptions {
 
 /** While listening, how often mayListen() is asked again: a false hands the connection back. */
 const RECHECK_MS = 1000;
+/** A connection attempt that has not answered by then counts as failed (and stop() never waits longer). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * LISTEN on a dedicated connection (a pooled one would lose the subscription), reconnecting
@@ -31,7 +33,6 @@ const RECHECK_MS = 1000;
  */
 export class PgListener {
   private running = false;
-  private client?: Client;
   private loop?: Promise<void>;
   private listening = false;
   private readonly sleepers = new Set<() => void>();
@@ -52,10 +53,13 @@ export class PgListener {
     this.loop = this.run();
   }
 
+  /**
+   * Wakes the loop, which ends its connection itself once connect() has settled: pg's end()
+   * called while a connection is still being opened can wait forever (seen: 1 stop in 30).
+   */
   async stop(): Promise<void> {
     this.running = false;
     for (const wake of [...this.sleepers]) wake();
-    await this.client?.end().catch(() => undefined);
     await this.loop;
   }
 
@@ -66,8 +70,7 @@ export class PgListener {
         await this.pause();
         continue;
       }
-      const client = new Client({ connectionString: this.options.databaseUrl, application_name: this.options.applicationName });
-      this.client = client;
+      const client = new Client({ connectionString: this.options.databaseUrl, application_name: this.options.applicationName, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       const closed = new Promise<void>((resolve) => {
         client.on('error', (err) => {
           if (this.running) this.logger.warn({ ...log, err: err.message }, 'LISTEN connection lost; reconnecting');
@@ -77,7 +80,7 @@ export class PgListener {
       });
       try {
         await client.connect();
-        if (!this.options.claim || (await this.options.claim(client))) {
+        if (this.running && (!this.options.claim || (await this.options.claim(client)))) {
           client.on('notification', (n) => this.options.onNotify(n.payload || undefined));
           await client.query(`LISTEN "${this.options.channel}"`);
           this.listening = true;
@@ -101,8 +104,11 @@ export class PgListener {
       }, RECHECK_MS);
       const done = (): void => {
         clearInterval(recheck);
+        this.sleepers.delete(done);
         resolve();
       };
+      this.sleepers.add(done); // stop() wakes it at once
+      if (!this.running) done();
       void closed.then(done);
     });
   }
