@@ -58,7 +58,8 @@ class NpmStart {
         for (const port of this.ports.values()) if (!(await fetch(`http://127.0.0.1:${port}/health`)).ok) return false;
         return true;
       },
-      { timeoutMs, intervalMs: 250, message: 'npm start did not become healthy' },
+      // What the apps printed is the only clue when this fails on a CI machine.
+      { timeoutMs, intervalMs: 250, message: () => `npm start did not become healthy; its output ended with:\n${'-'.repeat(40)}\n${this.output.slice(-4000)}\n${'-'.repeat(40)}\n` },
     );
   }
 
