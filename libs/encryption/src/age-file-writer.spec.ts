@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { AgeFileWriter } from './age-file-writer';
 
-// The packer's inline encryption: plaintext in any pieces, an age file out, encrypted on a
-// worker thread. Read back by age-encryption and the age CLI.
+// The packer's inline encryption: plaintext in any pieces, an age file out. Read back by
+// age-encryption and the age CLI.
 
 const MiB = 1024 * 1024;
 let dir: string;

@@ -48,8 +48,7 @@ export interface EncryptedFile {
 const READ_CHUNK = 1 << 20;
 
 /**
- * `path` as an age file for `key`, written from plaintext fed to it (encrypted on a worker
- * thread): the packer's ZIP writer writes the archive into it, so an encrypted archive is
+ * `path` as an age file for `key`, written from plaintext fed to it (AgeFileWriter): the packer's ZIP writer writes the archive into it, so an encrypted archive is
  * written once, encrypted.
  */
 export function openAgeFileWriter(path: string, key: EncryptionKey): Promise<AgeFileWriter> {

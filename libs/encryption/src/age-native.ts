@@ -315,8 +315,7 @@ export interface StreamSealer {
 
 /**
  * The STREAM encryption. One 64 KiB chunk is held; a full chunk is sealed only once more data
- * follows, as the last chunk carries the flag. Self-contained (only its arguments and globals):
- * its source text is also the encryption worker's (AgeFileWriter).
+ * follows, as the last chunk carries the flag. Used by AgeEncryptor and AgeFileWriter.
  */
 export function streamSealer(crypto: Pick<typeof import('node:crypto'), 'createCipheriv'>, payloadKey: Buffer): StreamSealer {
   const chunkBytes = 65536;
@@ -355,8 +354,8 @@ export function streamSealer(crypto: Pick<typeof import('node:crypto'), 'createC
 
 /**
  * Encrypts a byte stream into an age file, synchronously: `update` and `final` return the
- * file's bytes in order (the header and payload nonce first). AgeFileWriter does the same on a
- * worker thread, into a file.
+ * file's bytes in order (the header and payload nonce first). AgeFileWriter does the same into a
+ * file, writing while it seals.
  */
 export class AgeEncryptor {
   private readonly sealer: StreamSealer;

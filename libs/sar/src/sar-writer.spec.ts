@@ -2,7 +2,7 @@ import type { PbxSource } from '@pbx/pbx-source';
 import { writeSar } from './sar-writer.service';
 import type { ArchiveSink } from './zip-writer';
 
-// The sink (the packer's age file writer, a worker thread and an open file) is stopped whenever
+// The sink (the packer's age file writer and its open file) is stopped whenever
 // writeSar fails, also when it fails before the archive began.
 
 describe('writeSar with a sink', () => {
