@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isFinalRunStatus, type FailedRunStatus } from '@pbx/contracts';
+import { isFinalRunStatus, runStatusAfterDelivery, type FailedRunStatus } from '@pbx/contracts';
 import type { Logger } from '@pbx/observability';
 import { ROOT_LOGGER } from '@pbx/runtime';
 import { DeliveriesRepository, type DeliverySummary } from './deliveries.repository';
@@ -8,8 +8,8 @@ import { DeliveriesRepository, type DeliverySummary } from './deliveries.reposit
 export function runResult(deliveries: DeliverySummary[]): { status: 'succeeded' | FailedRunStatus; error: string | null } | null {
   if (deliveries.some((d) => d.status !== 'succeeded' && d.status !== 'failed')) return null;
   const failed = deliveries.filter((d) => d.status === 'failed');
-  if (!failed.length) return { status: 'succeeded', error: null };
-  const status: FailedRunStatus = failed.length === deliveries.length ? 'failed' : 'partially_failed';
+  const status = runStatusAfterDelivery({ succeeded: deliveries.length - failed.length, total: deliveries.length });
+  if (status === 'succeeded') return { status, error: null };
   const list = failed.map((d) => `${d.target || d.type}: ${d.code ?? 'ioError'}`).join('; ');
   return { status, error: `${failed.length} of ${deliveries.length} destinations failed: ${list}` };
 }

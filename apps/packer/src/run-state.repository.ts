@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { MessageType, RunKind } from '@pbx/contracts';
+import { runStatusAfterDelivery, type MessageType, type RunKind } from '@pbx/contracts';
 import { OutboxWriter } from '@pbx/messaging';
 import { isConfigurationRun, RunEntity, RunLifecycle, type CancelWatch, type ConfigurationRun, type Deferral, type RunProgress } from '@pbx/persistence';
 import type { HolderRunState } from './deferral-rule';
@@ -138,7 +138,7 @@ export class RunStateRepository {
         `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS ok, count(*)::int AS total FROM deliveries WHERE run_id = $1`,
         [run.id],
       );
-      const to = result.deleted ? 'succeeded' : ok > 0 && ok < total ? 'partially_failed' : 'failed';
+      const to = runStatusAfterDelivery({ succeeded: ok, total }, result.deleted !== null);
       if (!(await this.lifecycle.transition(tx, run.id, { to, error: result.error, counts: result.deleted ?? {} })).applied) return;
       if (result.deleted) await this.outbox.enqueue(tx, 'archive.succeeded', { runId: run.id }, { correlationId: run.id });
       else await this.outbox.enqueue(tx, 'archive.failed', { runId: run.id, step: 'delivery', error: result.error }, { correlationId: run.id });

@@ -32,3 +32,17 @@ export type FailedRunStatus = Exclude<FinalRunStatus, 'succeeded' | 'cancelled'>
 export function isFinalRunStatus(status: RunStatus): status is FinalRunStatus {
   return FINAL_RUN_STATUSES.includes(status);
 }
+
+/**
+ * How a run ends once every delivery answered, backup or archive alike: succeeded when every
+ * delivery succeeded (also when it had none), failed when none did, partially_failed in between.
+ * `completed` is for a run whose work goes on after delivering — an archive run deletes what it
+ * archived, and only once every destination confirmed the file: true, it succeeded; false (nothing
+ * deleted), it did not, and it failed even if every delivery succeeded.
+ */
+export function runStatusAfterDelivery(deliveries: { succeeded: number; total: number }, completed?: boolean): 'succeeded' | FailedRunStatus {
+  if (completed) return 'succeeded';
+  const { succeeded, total } = deliveries;
+  if (succeeded === total) return completed === false ? 'failed' : 'succeeded';
+  return succeeded === 0 ? 'failed' : 'partially_failed';
+}
