@@ -51,12 +51,22 @@ async function childEngine(): Promise<void> {
   const phases: Partial<Record<RestorePhase, number>> = {};
   let phase: RestorePhase | null = null;
   let since = Date.now();
+  const stepStart = new Map<string, number>();
+  const steps: Record<string, number> = {};
   const t0 = Date.now();
   const result = await engine.restore(sarPath, {
     restoreId: `bench-${Date.now()}`,
     mode: 'replace',
     lock,
     onProgress: (p) => {
+      // Per section step (staging-audio, loading-tables, swapping-audio): where the restoring phase goes.
+      for (const sec of p.sections) {
+        const key = `${sec.section}:${sec.status}`;
+        if (!stepStart.has(key)) {
+          for (const [k, t] of stepStart) if (k.startsWith(`${sec.section}:`) && !steps[k]) steps[k] = (Date.now() - t) / 1000;
+          stepStart.set(key, Date.now());
+        }
+      }
       if (p.phase === phase) return;
       if (phase) phases[phase] = (phases[phase] ?? 0) + (Date.now() - since) / 1000;
       phase = p.phase;
@@ -67,7 +77,7 @@ async function childEngine(): Promise<void> {
   await rm(result.safetyBackup?.path ?? '', { force: true });
   await Promise.all([source.close(), target.close()]);
   redis.disconnect();
-  console.log(JSON.stringify({ seconds, phases }));
+  console.log(JSON.stringify({ seconds, phases, steps }));
 }
 
 async function timed(cmd: string, args: string[]): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
@@ -132,7 +142,7 @@ async function main(): Promise<void> {
 
   const native = await timed('bash', ['-c', await nativeScript()]);
   const engine = await timed(process.execPath, [__filename, '--child-engine', '--database-url', databaseUrl, '--redis-url', redisUrl, '--schema', schema, '--data-dir', dataDir, '--work-dir', workDir]);
-  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; phases: Partial<Record<RestorePhase, number>> };
+  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; phases: Partial<Record<RestorePhase, number>>; steps: Record<string, number> };
 
   const after = new PostgresPbxSource({ databaseUrl, schema, dataDir });
   const check = await after.stats();
@@ -151,6 +161,7 @@ async function main(): Promise<void> {
   row('RestoreEngine, whole restore (verify + safety backup + restore)', engine.seconds, engine.maxRssMiB.toFixed(0));
   row('RestoreEngine, restoring phase only', restoring, '–');
   console.log(`\nengine phases (s): ${Object.entries(child.phases).map(([p, s]) => `${p} ${s?.toFixed(1)}`).join(', ')}`);
+  console.log(`section steps (s): ${Object.entries(child.steps).map(([k, s]) => `${k} ${s.toFixed(1)}`).join(', ')}`);
   console.log(`sizes: .sar ${(await stat(sarPath)).size} bytes`);
   await rm(workDir, { recursive: true, force: true });
 }

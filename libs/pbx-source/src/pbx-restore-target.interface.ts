@@ -99,8 +99,10 @@ export interface PbxRestoreTarget {
 
   /** Empties (creates) the staging folder of `folder` for this restore. */
   prepareStagedAudio(restoreId: string, folder: AudioKind): Promise<void>;
-  /** Writes one audio file into the staging folder (fsynced). */
+  /** Writes one audio file into the staging folder (durable only after syncStagedAudio). */
   writeStagedAudio(restoreId: string, folder: AudioKind, relativePath: string, data: Readable, signal?: AbortSignal): Promise<void>;
+  /** Makes every staged file and folder durable: after the tables commit, recovery relies on them. */
+  syncStagedAudio(restoreId: string, folder: AudioKind, signal?: AbortSignal): Promise<void>;
   /**
    * Puts the staged audio live. replace: the staged folder becomes the live one (the old one
    * is removed); merge: each staged file is moved in where its name is free, never over a

@@ -246,14 +246,39 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
         signal?.throwIfAborted();
         await handle.write(chunk as Buffer);
       }
-      // Durable before the tables commit: after that, recovery relies on the staged files.
-      await handle.sync();
     } catch (err) {
       data.destroy();
       throw err;
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * fsync of every staged file and folder, many at once: one by one after each write, the
+   * disk's latency was paid per file (a third of the staging time for 760 voicemails).
+   */
+  async syncStagedAudio(restoreId: string, folder: AudioKind, signal?: AbortSignal): Promise<void> {
+    const staged = this.stagedDir(restoreId, folder);
+    const dirs = new Set<string>([staged]);
+    const files: string[] = [];
+    for await (const f of walkFiles(staged, '')) {
+      files.push(f.absolutePath);
+      for (let d = dirname(f.absolutePath); d.length > staged.length; d = dirname(d)) dirs.add(d);
+    }
+    const syncAll = async (paths: string[]) => {
+      let next = 0;
+      const worker = async () => {
+        while (next < paths.length) {
+          signal?.throwIfAborted();
+          await fsyncPath(paths[next++]);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, paths.length) }, worker));
+    };
+    await syncAll(files);
+    await syncAll([...dirs].sort((a, b) => b.length - a.length)); // deepest first
+    await fsyncPath(dirname(staged));
   }
 
   async publishStagedAudio(restoreId: string, folder: AudioKind, mode: RestoreMode, options: PublishAudioOptions = {}): Promise<number> {
@@ -271,7 +296,7 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
       }
       await options.midway?.();
       await rename(staged, live);
-      await fsyncDir(this.options.dataDir);
+      await fsyncPath(this.options.dataDir);
       moved = await countFiles(live);
     }
     await rm(old, { recursive: true, force: true });
@@ -299,7 +324,7 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
       moved += 1;
       if (moved === 1) await options.midway?.();
     }
-    if (moved > 0) await fsyncDir(live);
+    if (moved > 0) await fsyncPath(live);
     await rm(staged, { recursive: true, force: true });
     return moved;
   }
@@ -432,9 +457,12 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Makes renames inside `dir` durable. */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/** fsyncs in flight at once when the staged audio is made durable (the disk queues them). */
+const SYNC_CONCURRENCY = 16;
+
+/** Makes a file's bytes, or the renames and new names inside a folder, durable. */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {

@@ -181,19 +181,31 @@ export class RestoreEngine {
     await target.openJournal(restoreId, s.section, s.mode, s.audio?.folder ?? null);
     await checkpoint('journal-opened');
     let tables;
+    // The audio is staged while the tables load (this process and the disk on one side, the
+    // Postgres backend on the other: a CDR table and its voicemails take the longer of the two,
+    // not the sum); the commit waits for the staged files to be durable.
+    const stopStaging = new AbortController();
+    let staged: Promise<void> | null = null;
     try {
+      progress.section(s.section, { status: s.audio ? 'staging-audio' : 'loading-tables' });
       if (s.audio) {
-        progress.section(s.section, { status: 'staging-audio' });
-        await this.stageAudio(archive, restoreId, s, progress, signal);
-        await checkpoint('audio-staged');
+        staged = this.stageAudio(archive, restoreId, s, progress, AbortSignal.any([signal, stopStaging.signal])).then(async () => {
+          await checkpoint('audio-staged');
+          progress.section(s.section, { status: 'loading-tables' });
+        });
+        staged.catch(() => undefined); // awaited before the commit, or below
       }
-      progress.section(s.section, { status: 'loading-tables' });
       tables = await target.commitSection(restoreId, s.section, this.tableLoads(archive, s, (n) => progress.add(n)), s.mode, {
         nextState: s.audio ? 'committed' : 'done',
-        beforeCommit: () => checkpoint('tables-loaded'),
+        beforeCommit: async () => {
+          await staged;
+          await checkpoint('tables-loaded');
+        },
         signal,
       });
     } catch (err) {
+      stopStaging.abort();
+      await staged?.catch(() => undefined);
       await this.undoUncommitted(restoreId, s, progress, err);
       tables = null; // the commit landed after all (its answer was lost): finish below
     }
@@ -231,6 +243,7 @@ export class RestoreEngine {
       await target.writeStagedAudio(restoreId, s.audio.folder, entry.path, data, signal);
       staged += 1;
     }
+    await target.syncStagedAudio(restoreId, s.audio.folder, signal);
     progress.section(s.section, { filesWritten: staged });
   }
 
