@@ -1,14 +1,18 @@
 /**
- * What the admin UI's browser tests (test/e2e/admin-*.e2e-spec.ts) share: Debian's chromium with
- * a fresh profile, the console errors a page logs, axe-core, screenshots, sign-in, the language,
- * keyboard-only focus, and the error message an input shows beside it.
+ * What the admin UI's browser tests (test/e2e/admin-*.e2e-spec.ts) share: the suite's frame (env,
+ * seeded PBX, apps, browser, the checks after each test, clean-up), Debian's chromium with a fresh
+ * profile, the console errors a page logs, axe-core, screenshots, sign-in, the language,
+ * keyboard-only focus, the error message an input shows beside it, and the SFTP form confirmed
+ * against the test sshd.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { expectEventually } from '@pbx/testing';
+import { seedPbx, type SeedPbxOptions } from '@pbx/pbx-source';
+import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls } from '@pbx/testing';
+import { createE2eEnv, type E2eEnv } from './e2e-env';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -107,4 +111,93 @@ export async function errorBeside(page: Page, field: Locator): Promise<string> {
   const message = page.locator(`[id="${id}"]`);
   await message.waitFor();
   return (await message.textContent()) ?? '';
+}
+
+/** The SFTP form in `form` (the wizard's step 3 or the Add destination dialog) filled for the test sshd, its host key confirmed. */
+export async function fillSftpConfirmingHostKey(form: Page | Locator, path: string, submitLabel: string): Promise<void> {
+  await form.getByRole('radio', { name: 'SFTP' }).click();
+  await form.getByLabel('User').fill(peers.sftp.username);
+  await form.getByRole('textbox', { name: 'Password' }).fill(peers.sftp.password);
+  await form.getByLabel('Server').fill(peers.host);
+  await form.getByLabel('Port').fill(String(peers.sftp.port));
+  await form.getByLabel('Path').fill(path);
+  // Submitted without a confirmed key, the form asks for it; Test connection shows the key.
+  await form.getByRole('button', { name: submitLabel }).click();
+  await form.getByText("Confirm the server's host key").first().waitFor();
+  await form.getByRole('button', { name: 'Test connection' }).click();
+  const box = form.getByTestId('host-key-fingerprint');
+  await box.waitFor();
+  await expect(box.textContent()).resolves.toBe(sftpHostKeyFingerprint());
+  await form.getByLabel('I have checked this fingerprint; trust this server').check();
+}
+
+/** What an admin spec drives, once the suite's beforeAll has run. */
+export interface AdminSuite {
+  e: E2eEnv;
+  /** The api's origin: it serves the UI. */
+  base: string;
+  browser: AdminBrowser;
+  page: Page;
+  context: BrowserContext;
+}
+
+export interface AdminSuiteOptions {
+  /** Names the suite's env (schemas, folders) and its browser profile. */
+  name: string;
+  /** Screenshots go to tmp/<shots>/. */
+  shots: string;
+  /** The apps' environment on top of the e2e defaults, read when the suite starts. */
+  env?: () => Record<string, string>;
+  seed: Omit<SeedPbxOptions, 'databaseUrl' | 'schema' | 'dataDir'>;
+  acceptDownloads?: boolean;
+  /** Whether the browser signs in as admin, in English, before the tests (default true). */
+  signIn?: boolean;
+  timeoutMs?: number;
+  /** Hands the spec its handles once they exist. */
+  ready(suite: AdminSuite): void;
+}
+
+/**
+ * The frame of every admin browser spec, as jest hooks: call it in the describe before the spec's
+ * own hooks, so theirs run after the suite is up and before it is torn down. beforeAll: the env,
+ * the seeded PBX, the apps, chromium (signed in unless `signIn: false`); after each test, the page
+ * has logged no error (CSP violations and React errors show up here); afterAll, the browser is
+ * closed, then the env torn down. Returns the page's screenshot (`shot`, into tmp/<shots>/) and
+ * axe-core check.
+ */
+export function adminSuite(options: AdminSuiteOptions): { shot(name: string): Promise<void>; noSeriousA11yViolations(where: string): Promise<void> } {
+  const shots = join(repoRoot, 'tmp', options.shots);
+  let e: E2eEnv | undefined;
+  let browser: AdminBrowser | undefined;
+  const page = (): Page => {
+    if (!browser) throw new Error('the admin suite has not started');
+    return browser.page;
+  };
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    e = await createE2eEnv(options.name, options.env?.());
+    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, ...options.seed });
+    await e.start();
+    const base = e.stack.apiUrl;
+    browser = await launchAdminBrowser(options.name, options.acceptDownloads ? { acceptDownloads: true } : {});
+    if (options.signIn ?? true) await signIn(browser.page, base, e.admin);
+    options.ready({ e, base, browser, page: browser.page, context: browser.context });
+  }, options.timeoutMs ?? 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await e?.teardown();
+  });
+
+  afterEach(() => {
+    expect(browser?.takeErrors()).toEqual([]);
+  });
+
+  return {
+    shot: (name) => screenshot(page(), join(shots, `${name}.png`)),
+    async noSeriousA11yViolations(where) {
+      expect(await seriousA11yViolations(page(), where)).toEqual([]);
+    },
+  };
 }

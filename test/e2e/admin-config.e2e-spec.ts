@@ -9,16 +9,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Locator, type Page } from 'playwright-core';
-import { seedPbx } from '@pbx/pbx-source';
-import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls, uniqueName } from '@pbx/testing';
-import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, setLanguage, signIn, tabUntilFocused } from './admin-browser';
-import { createE2eEnv, type E2eEnv } from './e2e-env';
-
-const SHOTS = join(repoRoot, 'tmp', 'admin-config');
+import { expectEventually, peers, sftpHostKeyFingerprint, uniqueName } from '@pbx/testing';
+import { adminSuite, fillSftpConfirmingHostKey, setLanguage, tabUntilFocused } from './admin-browser';
+import { type E2eEnv } from './e2e-env';
 
 interface Configuration {
   id: string;
@@ -34,35 +31,14 @@ interface Run {
 
 describe('admin UI: configuration page, add a destination later, archiving (five processes)', () => {
   let e: E2eEnv;
-  let browser: AdminBrowser;
   let page: Page;
   let base: string;
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    e = await createE2eEnv('uicfg');
-    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 });
-    await e.start();
-    base = e.stack.apiUrl;
-    browser = await launchAdminBrowser('uicfg');
-    page = browser.page;
-    await signIn(page, base, e.admin);
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await e?.teardown();
+  const { shot, noSeriousA11yViolations } = adminSuite({
+    name: 'uicfg',
+    shots: 'admin-config',
+    seed: { users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 },
+    ready: (s) => ({ e, page, base } = s),
   });
-
-  afterEach(() => {
-    expect(browser.takeErrors()).toEqual([]);
-  });
-
-  async function noSeriousA11yViolations(where: string): Promise<void> {
-    expect(await seriousA11yViolations(page, where)).toEqual([]);
-  }
-
-  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   async function open(path: string, language: 'en' | 'de' = 'en'): Promise<void> {
     await setLanguage(page, language);
@@ -117,20 +93,8 @@ describe('admin UI: configuration page, add a destination later, archiving (five
 
     await page.getByRole('button', { name: 'Add destination' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByRole('radio', { name: 'SFTP' }).click();
-    await dialog.getByLabel('User').fill(peers.sftp.username);
-    await dialog.getByRole('textbox', { name: 'Password' }).fill(peers.sftp.password);
-    await dialog.getByLabel('Server').fill(peers.host);
-    await dialog.getByLabel('Port').fill(String(peers.sftp.port));
-    await dialog.getByLabel('Path').fill(join(peers.sftp.homeDir, 'ui-cfg-e2e'));
     // Without a confirmed key the dialog asks for it, as the wizard does.
-    await dialog.getByRole('button', { name: 'Add destination' }).click();
-    await dialog.getByText("Confirm the server's host key").first().waitFor();
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    const box = dialog.getByTestId('host-key-fingerprint');
-    await box.waitFor();
-    await expect(box.textContent()).resolves.toBe(sftpHostKeyFingerprint());
-    await dialog.getByLabel('I have checked this fingerprint; trust this server').check();
+    await fillSftpConfirmingHostKey(dialog, join(peers.sftp.homeDir, 'ui-cfg-e2e'), 'Add destination');
     await noSeriousA11yViolations('add destination dialog');
     await shot('en-add-destination-sftp');
     await dialog.getByRole('button', { name: 'Add destination' }).click();

@@ -13,12 +13,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { seedPbx } from '@pbx/pbx-source';
-import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, startDropboxFake, testUrls, uniqueName, waitForMail, type DropboxFake } from '@pbx/testing';
-import { errorBeside, launchAdminBrowser, screenshot, seriousA11yViolations, setLanguage, signIn, type AdminBrowser } from './admin-browser';
-import { createE2eEnv, type E2eEnv } from './e2e-env';
+import { expectEventually, peers, sftpHostKeyFingerprint, startDropboxFake, uniqueName, waitForMail, type DropboxFake } from '@pbx/testing';
+import { adminSuite, errorBeside, setLanguage } from './admin-browser';
+import { type E2eEnv } from './e2e-env';
 
-const SHOTS = join(repoRoot, 'tmp', 'admin-forms');
 /** Above a core-data archive of the small seed, below one with its voicemails (estimate: size × 4/3 + 8 KiB). */
 const MAIL_MAX_BYTES = 300_000;
 
@@ -37,33 +35,23 @@ interface Run {
 describe('admin UI: every destination form, refused and valid input (five processes, chromium)', () => {
   let e: E2eEnv;
   let dropbox: DropboxFake;
-  let browser: AdminBrowser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     dropbox = await startDropboxFake();
-    e = await createE2eEnv('uiforms', { DROPBOX_API_BASE: dropbox.url, DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, MAIL_MAX_BYTES: String(MAIL_MAX_BYTES), USB_ALLOW_UNMOUNTED: 'true' });
-    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 3, cdr: 20, voicemails: 2, announcements: 1, minAudioBytes: 200_000, maxAudioBytes: 250_000 });
-    await e.start();
-    base = e.stack.apiUrl;
-    browser = await launchAdminBrowser('ui-forms');
-    page = browser.page;
-    await signIn(page, base, e.admin);
-  }, 180_000);
-
+  });
+  const { shot, noSeriousA11yViolations } = adminSuite({
+    name: 'uiforms',
+    shots: 'admin-forms',
+    env: () => ({ DROPBOX_API_BASE: dropbox.url, DROPBOX_APP_KEY: dropbox.appKey, DROPBOX_APP_SECRET: dropbox.appSecret, MAIL_MAX_BYTES: String(MAIL_MAX_BYTES), USB_ALLOW_UNMOUNTED: 'true' }),
+    seed: { users: 3, cdr: 20, voicemails: 2, announcements: 1, minAudioBytes: 200_000, maxAudioBytes: 250_000 },
+    ready: (s) => ({ e, page, base } = s),
+  });
   afterAll(async () => {
-    await browser?.close();
-    await e?.teardown();
     await dropbox?.close();
   });
 
-  afterEach(() => {
-    expect(browser.takeErrors()).toEqual([]);
-  });
-
-  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
   const textbox = (label: string) => page.getByRole('textbox', { name: label, exact: true });
   const next = (label = 'Next') => page.getByRole('button', { name: label }).click();
 
@@ -98,7 +86,7 @@ describe('admin UI: every destination form, refused and valid input (five proces
 
   /** The refusal is shown on step 3 (the wizard went back there) and is accessible there. */
   async function refusedShown(where: string, shotName: string): Promise<void> {
-    expect(await seriousA11yViolations(page, where)).toEqual([]);
+    await noSeriousA11yViolations(where);
     await shot(shotName);
   }
 

@@ -10,17 +10,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type Page, type Response as PwResponse } from 'playwright-core';
-import { seedPbx, walkFiles } from '@pbx/pbx-source';
-import { expectEventually, repoRoot, testUrls } from '@pbx/testing';
-import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, signIn } from './admin-browser';
-import { createE2eEnv, type E2eEnv } from './e2e-env';
-
-const SHOTS = join(repoRoot, 'tmp', 'admin-restore');
+import { walkFiles } from '@pbx/pbx-source';
+import { expectEventually, testUrls } from '@pbx/testing';
+import { adminSuite } from './admin-browser';
+import { type E2eEnv } from './e2e-env';
 
 interface Run {
   id: string;
@@ -30,7 +28,6 @@ interface Run {
 
 describe('admin UI: restore and encryption (five processes, chromium)', () => {
   let e: E2eEnv;
-  let browser: AdminBrowser;
   let page: Page;
   let base: string;
   let pg: Client;
@@ -69,36 +66,25 @@ describe('admin UI: restore and encryption (five processes, chromium)', () => {
     return id;
   }
 
+  const { shot, noSeriousA11yViolations } = adminSuite({
+    name: 'uirst',
+    shots: 'admin-restore',
+    seed: { users: 10, cdr: 400, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 40_000 },
+    ready: (s) => ({ e, page, base } = s),
+  });
+
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    e = await createE2eEnv('uirst');
-    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 10, cdr: 400, voicemails: 4, announcements: 1, minAudioBytes: 20_000, maxAudioBytes: 40_000 });
+    // The PBX as seeded: nothing has changed it yet (the apps touch it only to restore).
     pg = new Client({ connectionString: testUrls.database });
     await pg.connect();
     seeded = await fingerprint();
-    await e.start();
-    base = e.stack.apiUrl;
     plain.runId = await backUp(plain.name);
     encrypted.runId = await backUp(encrypted.name, { encryption: { mode: 'passphrase', passphrase: encrypted.passphrase } });
-    browser = await launchAdminBrowser('ui-restore');
-    page = browser.page;
-    await signIn(page, base, e.admin);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
     await pg?.end();
-    await e?.teardown();
   });
-
-  afterEach(() => {
-    expect(browser.takeErrors()).toEqual([]);
-  });
-
-  async function noSeriousA11yViolations(where: string): Promise<void> {
-    expect(await seriousA11yViolations(page, where)).toEqual([]);
-  }
-  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   /** Preview is shown; then Restore… → the dialog (typing the name for replace) → the restore's page until it is final. */
   async function confirmAndFollow(name: string, prefix?: string): Promise<string> {

@@ -8,19 +8,14 @@
  * go to tmp/admin-runs/. Needs `npm run build` and /usr/bin/chromium.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { MaintenanceLock } from '@pbx/locking';
 import { ApiTokensRepository, ApiTokensService } from '@pbx/ops';
-import { seedPbx } from '@pbx/pbx-source';
 import { createDataSource } from '@pbx/persistence';
-import { expectEventually, repoRoot, testUrls, uniqueName } from '@pbx/testing';
-import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, signIn } from './admin-browser';
-import { createE2eEnv, type E2eEnv } from './e2e-env';
-
-const SHOTS = join(repoRoot, 'tmp', 'admin-runs');
+import { expectEventually, testUrls, uniqueName } from '@pbx/testing';
+import { adminSuite, signIn } from './admin-browser';
+import { type E2eEnv } from './e2e-env';
 
 interface Run {
   id: string;
@@ -29,28 +24,29 @@ interface Run {
 
 describe('admin UI: runs, live progress, dead letters (five processes, chromium)', () => {
   let e: E2eEnv;
-  let context: BrowserContext;
-  let browser: AdminBrowser;
   let page: Page;
   let base: string;
   let db: Client;
   let runId = '';
   let configurationName = '';
+  const { shot, noSeriousA11yViolations } = adminSuite({
+    name: 'uiruns',
+    shots: 'admin-runs',
+    // A run deferred behind a held maintenance lock waits longer than the test: only a cancel ends it.
+    env: () => ({ MAINTENANCE_DEFER_MS: '600000' }),
+    // Enough data that packing and delivering take a few progress writes (every 500 ms).
+    seed: { users: 20, cdr: 150_000, voicemails: 30, announcements: 2, minAudioBytes: 1_000_000, maxAudioBytes: 2_000_000 },
+    // Signed in below, once the page records what it shows.
+    signIn: false,
+    timeoutMs: 240_000,
+    ready: (s) => ({ e, page, base } = s),
+  });
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    // A run deferred behind a held maintenance lock waits longer than the test: only a cancel ends it.
-    e = await createE2eEnv('uiruns', { MAINTENANCE_DEFER_MS: '600000' });
-    // Enough data that packing and delivering take a few progress writes (every 500 ms).
-    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 20, cdr: 150_000, voicemails: 30, announcements: 2, minAudioBytes: 1_000_000, maxAudioBytes: 2_000_000 });
-    await e.start();
-    base = e.stack.apiUrl;
     db = new Client({ connectionString: testUrls.database });
     await db.connect();
-    browser = await launchAdminBrowser('ui-runs');
-    ({ context, page } = browser);
     // Every phase the detail page shows, and whether it said "Live", recorded in the page itself.
-    await context.addInitScript(() => {
+    await page.context().addInitScript(() => {
       // Runs in the browser; the test's tsconfig has no DOM types, so the few used are spelled out.
       interface El {
         getAttribute(name: string): string | null;
@@ -71,22 +67,11 @@ describe('admin UI: runs, live progress, dead letters (five processes, chromium)
       new w.MutationObserver(look).observe(w.document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase'] });
     });
     await signIn(page, base, e.admin);
-  }, 240_000);
+  });
 
   afterAll(async () => {
-    await browser?.close();
     await db?.end();
-    await e?.teardown();
   });
-
-  afterEach(() => {
-    expect(browser.takeErrors()).toEqual([]);
-  });
-
-  async function noSeriousA11yViolations(where: string): Promise<void> {
-    expect(await seriousA11yViolations(page, where)).toEqual([]);
-  }
-  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   const insertDeadLetter = async (queue: string, type = 'backup.due'): Promise<string> => {
     const messageId = randomUUID();

@@ -8,16 +8,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { seedPbx } from '@pbx/pbx-source';
 import { expectEventually, peers, repoRoot, sftpHostKeyFingerprint, testUrls, uniqueName } from '@pbx/testing';
-import { type AdminBrowser, launchAdminBrowser, screenshot, seriousA11yViolations, setLanguage, tabUntilFocused } from './admin-browser';
-import { createE2eEnv, type E2eEnv } from './e2e-env';
-
-const SHOTS = join(repoRoot, 'tmp', 'admin-ui');
+import { adminSuite, fillSftpConfirmingHostKey, setLanguage, tabUntilFocused } from './admin-browser';
+import { type E2eEnv } from './e2e-env';
 
 interface Run { id: string; status: string; artifact: { fileName: string; sha256: string } | null }
 interface Page_<T> { items: T[] }
@@ -25,35 +22,17 @@ interface Page_<T> { items: T[] }
 describe('admin web UI in a browser (five processes)', () => {
   let e: E2eEnv;
   let context: BrowserContext;
-  let browser: AdminBrowser;
   let page: Page;
   let base: string;
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    e = await createE2eEnv('ui');
-    await seedPbx({ databaseUrl: testUrls.database, schema: e.pbxSchema, dataDir: e.env.PBX_DATA_DIR, users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 });
-    await e.start();
-    base = e.stack.apiUrl;
-    browser = await launchAdminBrowser('ui', { acceptDownloads: true });
-    ({ context, page } = browser);
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await e?.teardown();
+  const { shot, noSeriousA11yViolations } = adminSuite({
+    name: 'ui',
+    shots: 'admin-ui',
+    seed: { users: 5, cdr: 50, voicemails: 1, announcements: 1, minAudioBytes: 2_000, maxAudioBytes: 4_000 },
+    acceptDownloads: true,
+    // The tests sign in themselves (the sign-in page is one of them).
+    signIn: false,
+    ready: (s) => ({ e, context, page, base } = s),
   });
-
-  afterEach(() => {
-    // CSP violations and React errors show up here.
-    expect(browser.takeErrors()).toEqual([]);
-  });
-
-  async function noSeriousA11yViolations(where: string): Promise<void> {
-    expect(await seriousA11yViolations(page, where)).toEqual([]);
-  }
-
-  const shot = (name: string) => screenshot(page, join(SHOTS, `${name}.png`));
 
   async function signIn(token = e.admin): Promise<void> {
     await page.goto(`${base}/`);
@@ -192,20 +171,8 @@ describe('admin web UI in a browser (five processes)', () => {
     const name = uniqueName('UI sftp');
     await page.getByRole('link', { name: 'New schedule' }).click();
     await fillGeneralAndData(name, '');
-    await page.getByRole('radio', { name: 'SFTP' }).click();
-    await page.getByLabel('User').fill(peers.sftp.username);
-    await page.getByRole('textbox', { name: 'Password' }).fill(peers.sftp.password);
-    await page.getByLabel('Server').fill(peers.host);
-    await page.getByLabel('Port').fill(String(peers.sftp.port));
-    await page.getByLabel('Path').fill(join(peers.sftp.homeDir, 'ui-e2e'));
     // Next without a confirmed key: the wizard asks for it.
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Confirm the server\'s host key').first().waitFor();
-    await page.getByRole('button', { name: 'Test connection' }).click();
-    const box = page.getByTestId('host-key-fingerprint');
-    await box.waitFor();
-    await expect(box.textContent()).resolves.toBe(sftpHostKeyFingerprint());
-    await page.getByLabel('I have checked this fingerprint; trust this server').check();
+    await fillSftpConfirmingHostKey(page, join(peers.sftp.homeDir, 'ui-e2e'), 'Next');
     await shot('en-step3-destination-sftp');
     await noSeriousA11yViolations('wizard step 3 (SFTP)');
     await page.getByRole('button', { name: 'Next' }).click();

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Loader, Table, Text } from '@mantine/core';
+import { Alert, Button, Group, Loader, Table, Text, type MantineSpacing } from '@mantine/core';
 import { IconRefresh } from '@tabler/icons-react';
 import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
@@ -41,11 +41,21 @@ export function QueryState<T>({ query, isEmpty, empty, children }: Props<T>) {
   );
 }
 
+interface DataTableProps {
+  columns: ReactNode[];
+  minWidth?: number;
+  children: ReactNode;
+  testId?: string;
+  striped?: boolean;
+  highlightOnHover?: boolean;
+  verticalSpacing?: MantineSpacing;
+}
+
 /** A list's table frame: scrolls sideways on narrow screens, header cells are column headers. */
-export function DataTable({ columns, minWidth = 900, children, testId, striped = true }: { columns: ReactNode[]; minWidth?: number; children: ReactNode; testId?: string; striped?: boolean }) {
+export function DataTable({ columns, minWidth = 900, children, testId, striped = true, highlightOnHover = true, verticalSpacing = 'xs' }: DataTableProps) {
   return (
     <Table.ScrollContainer minWidth={minWidth}>
-      <Table striped={striped} highlightOnHover verticalSpacing="xs" data-testid={testId}>
+      <Table striped={striped} highlightOnHover={highlightOnHover} verticalSpacing={verticalSpacing} data-testid={testId}>
         <Table.Thead>
           <Table.Tr>
             {columns.map((c, i) => (

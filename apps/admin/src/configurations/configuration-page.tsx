@@ -1,5 +1,5 @@
-import { Alert, Anchor, Badge, Button, Group, Modal, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft, IconPencil, IconPlayerPlay, IconPlus, IconTrash } from '@tabler/icons-react';
+import { Alert, Badge, Button, Group, Modal, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { IconPencil, IconPlayerPlay, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -8,6 +8,7 @@ import { api, unwrap, type Configuration, type Run } from '../api/client';
 import { useSession } from '../auth/session';
 import { DeleteDialog } from '../backups/delete-dialog';
 import { BADGE_STYLES, RunStatusBadge } from '../backups/run-status-badge';
+import { BackLink } from '../common/back-link';
 import { DataTable, QueryState } from '../common/query-state';
 import { formatInZone } from '../format';
 import { destinationLabel, useCodeText } from '../pages/runs/labels';
@@ -68,12 +69,7 @@ export function ConfigurationPage({ kind }: { kind: Kind }) {
   const configuration = useQuery({ queryKey: ['configuration', kind, id], queryFn: () => getConfiguration(kind, id) });
   return (
     <Stack>
-      <Anchor component={Link} to={KIND[kind].path} size="sm" w="fit-content">
-        <Group gap={4}>
-          <IconArrowLeft size={14} aria-hidden />
-          {t(kind === 'backup' ? 'configurations.backToBackups' : 'configurations.backToArchiving')}
-        </Group>
-      </Anchor>
+      <BackLink to={KIND[kind].path} w="fit-content">{t(kind === 'backup' ? 'configurations.backToBackups' : 'configurations.backToArchiving')}</BackLink>
       <QueryState query={configuration}>{(c) => <Details c={c} />}</QueryState>
     </Stack>
   );

@@ -29,6 +29,7 @@ export const de: Strings = {
     secret: '••••',
     yes: 'ja',
     no: 'nein',
+    pageOf: 'Seite {{page}} von {{pages}}',
   },
   interval: { manual: 'Manuell', hourly: 'stündlich', daily: 'täglich', weekly: 'wöchentlich', monthly: 'monatlich' },
   status: {
@@ -62,7 +63,6 @@ export const de: Strings = {
     deleteConfirm: 'Zur Bestätigung den Namen eingeben',
     deleteButton: 'Konfiguration löschen',
     deleted: '„{{name}}“ wurde gelöscht.',
-    pageOf: 'Seite {{page}} von {{pages}}',
   },
   destination: {
     local: 'Server-Festplatte',

@@ -28,6 +28,7 @@ export const en = {
     secret: '••••',
     yes: 'yes',
     no: 'no',
+    pageOf: 'Page {{page}} of {{pages}}',
   },
   interval: { manual: 'Manual', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly' },
   status: {
@@ -61,7 +62,6 @@ export const en = {
     deleteConfirm: 'Type the name to confirm',
     deleteButton: 'Delete configuration',
     deleted: '"{{name}}" was deleted.',
-    pageOf: 'Page {{page}} of {{pages}}',
   },
   destination: {
     local: 'Server hard drive',

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api, tokenStore, unwrap, type DestinationType, type Run } from '../api/client';
+import { DeliveryCodeText, TechnicalDetail } from '../pages/runs/delivery-text';
 import { useCodeText } from '../pages/runs/labels';
 import { useRunEvents } from '../pages/runs/use-run-events';
 import { useSession } from '../auth/session';
@@ -83,19 +84,8 @@ export function RunProgress({ runId }: { runId: string }) {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
-                      {codeText(d.code) ? (
-                        <Text size="sm" data-testid="delivery-code-text">
-                          {codeText(d.code)?.sentence} {d.status !== 'succeeded' && <Text span size="sm" c="dimmed">{codeText(d.code)?.hint}</Text>}
-                        </Text>
-                      ) : (
-                        !d.error && d.target
-                      )}
-                      {/* The raw error only as the technical detail under the words (as on the run page). */}
-                      {d.error && (
-                        <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
-                          {t('run.technical', { error: d.error })}
-                        </Text>
-                      )}
+                      {codeText(d.code) ? <DeliveryCodeText text={codeText(d.code)} status={d.status} /> : !d.error && d.target}
+                      <TechnicalDetail error={d.error} />
                     </Table.Td>
                   </Table.Tr>
                 ))}

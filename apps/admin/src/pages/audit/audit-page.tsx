@@ -1,4 +1,4 @@
-import { Badge, Button, Code, Group, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { IconFilterOff } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
@@ -7,7 +7,9 @@ import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { BADGE_STYLES } from '../../backups/run-status-badge';
+import { Pager } from '../../common/pager';
 import { DataTable, QueryState } from '../../common/query-state';
+import { useUrlPagination } from '../../common/use-url-pagination';
 import { formatInZone } from '../../format';
 import { auditEn, type AuditAction } from './audit.i18n';
 
@@ -29,7 +31,8 @@ export default function AuditPage() {
   const session = useSession();
   const zone = session.me?.timezone ?? 'UTC';
   const [params, setParams] = useSearchParams();
-  const page = Math.max(1, Number(params.get('page')) || 1);
+  const paging = useUrlPagination(LIMIT);
+  const { page } = paging;
   const action = (ACTIONS as string[]).includes(params.get('action') ?? '') ? (params.get('action') as AuditAction) : undefined;
   const targetId = params.get('targetId') || undefined;
   const [typedTarget, setTypedTarget] = useState(targetId ?? '');
@@ -40,14 +43,13 @@ export default function AuditPage() {
   const set = (changes: Record<string, string | undefined>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(changes)) if (v) next.set(k, v); else next.delete(k);
-    if (!('page' in changes)) next.delete('page');
+    next.delete('page');
     setParams(next);
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     set({ targetId: typedTarget.trim() || undefined });
   };
-  const pages = list.data ? Math.max(1, Math.ceil(list.data.total / LIMIT)) : 1;
 
   return (
     <Stack>
@@ -119,7 +121,7 @@ export default function AuditPage() {
           </>
         )}
       </QueryState>
-      {pages > 1 && <Pagination total={pages} value={page} onChange={(p) => set({ page: String(p) })} aria-label={t('audit.pageOf', { page, pages })} />}
+      <Pager paging={paging} total={list.data?.total} />
     </Stack>
   );
 }

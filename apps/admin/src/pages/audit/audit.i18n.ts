@@ -60,7 +60,6 @@ export const auditEn = {
     col: { at: 'When', who: 'Who', action: 'Action', target: 'Object', outcome: 'Outcome', client: 'From', detail: 'Detail' },
     outcome: { ok: 'ok', refused: 'refused', failed: 'failed' },
     actions: actionsEn,
-    pageOf: 'Page {{page}} of {{pages}}',
   },
 };
 
@@ -78,6 +77,5 @@ export const auditDe: typeof auditEn = {
     col: { at: 'Wann', who: 'Wer', action: 'Aktion', target: 'Objekt', outcome: 'Ausgang', client: 'Von', detail: 'Einzelheiten' },
     outcome: { ok: 'ok', refused: 'abgelehnt', failed: 'fehlgeschlagen' },
     actions: actionsDe,
-    pageOf: 'Seite {{page}} von {{pages}}',
   },
 };

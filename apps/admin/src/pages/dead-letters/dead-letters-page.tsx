@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Checkbox, Group, Modal, Pagination, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, Modal, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { IconPlayerPlay, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -6,7 +6,9 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { useSession } from '../../auth/session';
-import { QueryState } from '../../common/query-state';
+import { Pager } from '../../common/pager';
+import { DataTable, QueryState } from '../../common/query-state';
+import { useUrlPagination } from '../../common/use-url-pagination';
 import { formatInZone, relativeTime } from '../../format';
 import { ActionFeedback } from '../../common/action-feedback';
 
@@ -29,7 +31,8 @@ export function DeadLettersPage() {
   const zone = session.me?.timezone ?? 'UTC';
   const queries = useQueryClient();
   const [params, setParams] = useSearchParams();
-  const page = Math.max(1, Number(params.get('page')) || 1);
+  const paging = useUrlPagination(LIMIT);
+  const { page } = paging;
   const filter: Partial<Record<FilterName, string>> = {};
   for (const name of ['queue', 'type', 'runId'] as const) {
     const v = params.get(name)?.trim();
@@ -94,7 +97,6 @@ export function DeadLettersPage() {
     act.reset();
     setPending({ kind, filter, ...(await openMatching()) });
   };
-  const pages = list.data ? Math.max(1, Math.ceil(list.data.total / LIMIT)) : 1;
   const filterWords = () => {
     const parts = (['queue', 'type', 'runId'] as const).filter((k) => filter[k]).map((k) => `${t(`deadLetters.${k}`)} = ${filter[k]}`);
     return parts.length ? t('deadLetters.filterWith', { parts: parts.join(', ') }) : t('deadLetters.filterAll');
@@ -142,85 +144,71 @@ export function DeadLettersPage() {
       <ActionFeedback message={message} onClose={() => setMessage(null)} />
       <QueryState query={list} isEmpty={(d) => d.items.length === 0} empty={t('deadLetters.empty')}>
         {(data) => (
-        <Table.ScrollContainer minWidth={1000}>
-          <Table striped verticalSpacing="xs">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">{t('deadLetters.col.type')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.queue')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.reason')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.age')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.attempts')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.run')}</Table.Th>
-                <Table.Th scope="col">{t('deadLetters.col.state')}</Table.Th>
-                {canManage && <Table.Th scope="col">{t('deadLetters.col.actions')}</Table.Th>}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {data.items.map((d) => {
-                const state = stateOf(d);
-                const failed = d.lastFailedAt ?? d.recordedAt ?? '';
-                return (
-                  <Table.Tr key={d.id} data-testid="dead-letter-row" data-state={state}>
-                    <Table.Th scope="row" fw={600}>
-                      {d.type ?? '–'}
-                    </Table.Th>
-                    <Table.Td>{d.queue}</Table.Td>
-                    <Table.Td maw={360} style={{ overflowWrap: 'anywhere' }}>
-                      <Text size="sm" lineClamp={3} title={d.reason}>
-                        {d.reason}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                      {failed && (
-                        <Tooltip label={formatInZone(failed, zone, i18n.language)}>
-                          <Text size="sm" tabIndex={0}>
-                            {relativeTime(failed, i18n.language)}
-                          </Text>
-                        </Tooltip>
+          <DataTable
+            minWidth={1000}
+            highlightOnHover={false}
+            columns={[
+              t('deadLetters.col.type'),
+              t('deadLetters.col.queue'),
+              t('deadLetters.col.reason'),
+              t('deadLetters.col.age'),
+              t('deadLetters.col.attempts'),
+              t('deadLetters.col.run'),
+              t('deadLetters.col.state'),
+              ...(canManage ? [t('deadLetters.col.actions')] : []),
+            ]}
+          >
+            {data.items.map((d) => {
+              const state = stateOf(d);
+              const failed = d.lastFailedAt ?? d.recordedAt ?? '';
+              return (
+                <Table.Tr key={d.id} data-testid="dead-letter-row" data-state={state}>
+                  <Table.Th scope="row" fw={600}>
+                    {d.type ?? '–'}
+                  </Table.Th>
+                  <Table.Td>{d.queue}</Table.Td>
+                  <Table.Td maw={360} style={{ overflowWrap: 'anywhere' }}>
+                    <Text size="sm" lineClamp={3} title={d.reason}>
+                      {d.reason}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>
+                    {failed && (
+                      <Tooltip label={formatInZone(failed, zone, i18n.language)}>
+                        <Text size="sm" tabIndex={0}>
+                          {relativeTime(failed, i18n.language)}
+                        </Text>
+                      </Tooltip>
+                    )}
+                  </Table.Td>
+                  <Table.Td>{d.attempts}</Table.Td>
+                  <Table.Td>{d.runId ? <Link to={`/runs/${d.runId}`}>{d.runId.slice(0, 8)}</Link> : '–'}</Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" miw="max-content" color={state === 'open' ? 'orange' : 'gray'} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
+                      {t(`deadLetters.state.${state}`)}
+                    </Badge>
+                  </Table.Td>
+                  {canManage && (
+                    <Table.Td>
+                      {state === 'open' && (
+                        <Group gap={6} wrap="nowrap" role="group" aria-label={t('deadLetters.actionsFor', { id: d.id })}>
+                          <Button size="compact-sm" variant="light" onClick={() => (act.reset(), setPending({ kind: 'replayOne', letter: d }))}>
+                            {t('deadLetters.replay')}
+                          </Button>
+                          <Button size="compact-sm" variant="subtle" color="red" onClick={() => (act.reset(), setPending({ kind: 'discardOne', letter: d }))}>
+                            {t('deadLetters.discard')}
+                          </Button>
+                        </Group>
                       )}
                     </Table.Td>
-                    <Table.Td>{d.attempts}</Table.Td>
-                    <Table.Td>{d.runId ? <Link to={`/runs/${d.runId}`}>{d.runId.slice(0, 8)}</Link> : '–'}</Table.Td>
-                    <Table.Td>
-                      <Badge variant="light" miw="max-content" color={state === 'open' ? 'orange' : 'gray'} styles={{ label: { color: 'var(--mantine-color-dark-9)' } }}>
-                        {t(`deadLetters.state.${state}`)}
-                      </Badge>
-                    </Table.Td>
-                    {canManage && (
-                      <Table.Td>
-                        {state === 'open' && (
-                          <Group gap={6} wrap="nowrap" role="group" aria-label={t('deadLetters.actionsFor', { id: d.id })}>
-                            <Button size="compact-sm" variant="light" onClick={() => (act.reset(), setPending({ kind: 'replayOne', letter: d }))}>
-                              {t('deadLetters.replay')}
-                            </Button>
-                            <Button size="compact-sm" variant="subtle" color="red" onClick={() => (act.reset(), setPending({ kind: 'discardOne', letter: d }))}>
-                              {t('deadLetters.discard')}
-                            </Button>
-                          </Group>
-                        )}
-                      </Table.Td>
-                    )}
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+                  )}
+                </Table.Tr>
+              );
+            })}
+          </DataTable>
         )}
       </QueryState>
-      {pages > 1 && (
-        <Pagination
-          total={pages}
-          value={page}
-          onChange={(p) => {
-            const next = new URLSearchParams(params);
-            next.set('page', String(p));
-            setParams(next);
-          }}
-          aria-label={t('deadLetters.pageOf', { page, pages })}
-        />
-      )}
+      <Pager paging={paging} total={list.data?.total} />
       {pending && (
         <ConfirmDialog
           pending={pending}

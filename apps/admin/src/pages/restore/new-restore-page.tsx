@@ -1,11 +1,12 @@
-import { Alert, Anchor, Button, Checkbox, Group, List, Modal, Paper, PasswordInput, Radio, Stack, Text, TextInput, Title } from '@mantine/core';
-import { IconArrowLeft, IconEye, IconLock, IconRestore } from '@tabler/icons-react';
+import { Alert, Button, Checkbox, Group, List, Modal, Paper, PasswordInput, Radio, Stack, Text, TextInput, Title } from '@mantine/core';
+import { IconEye, IconLock, IconRestore } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 import { api, ApiError, unwrap } from '../../api/client';
 import { useSession } from '../../auth/session';
+import { BackLink } from '../../common/back-link';
 import { restoreErrorOf } from './restore-error';
 import { FINAL_STATUSES, initialForm, MODES, problemsOf, SECTIONS, toRestoreRequest, type RestoreForm } from './restore-form';
 import { PreviewView, RestoreErrorAlert, RestoreProgressView, useRestore, type PreviewResult } from './restore-parts';
@@ -96,12 +97,7 @@ export function NewRestorePage() {
 
   return (
     <Stack maw={1000}>
-      <Anchor component={Link} to="/restore" size="sm">
-        <Group gap={4}>
-          <IconArrowLeft size={14} aria-hidden />
-          {t('restore.back')}
-        </Group>
-      </Anchor>
+      <BackLink to="/restore">{t('restore.back')}</BackLink>
       <Title order={1} size="h2">
         {t('restore.newTitle')}
       </Title>

@@ -1,10 +1,10 @@
-import { Alert, Anchor, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft } from '@tabler/icons-react';
+import { Alert, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, useParams } from 'react-router';
+import { useParams } from 'react-router';
 import { useSession } from '../../auth/session';
+import { BackLink } from '../../common/back-link';
 import { formatBytes, formatInZone } from '../../format';
 import { FINAL_STATUSES } from './restore-form';
 import { PreviewView, RestoreErrorAlert, RestoreProgressView, RestoreStatusBadge, sourceText, useRestore } from './restore-parts';
@@ -43,12 +43,7 @@ export function RestoreDetailPage() {
   const final = r ? FINAL_STATUSES.includes(r.status) : false;
   return (
     <Stack maw={1000}>
-      <Anchor component={Link} to="/restore" size="sm">
-        <Group gap={4}>
-          <IconArrowLeft size={14} aria-hidden />
-          {t('restore.back')}
-        </Group>
-      </Anchor>
+      <BackLink to="/restore">{t('restore.back')}</BackLink>
       {restore.error && (
         <Alert color="red" role="alert">
           {t('common.error', { message: restore.error.message })}

@@ -1,5 +1,5 @@
 import { Alert, Anchor, Badge, Button, Group, Modal, Paper, Progress, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
-import { IconArrowLeft, IconBan, IconBroadcast, IconDownload, IconRestore, IconShieldCheck } from '@tabler/icons-react';
+import { IconBan, IconBroadcast, IconDownload, IconRestore, IconShieldCheck } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -7,7 +7,10 @@ import { Link, useParams } from 'react-router';
 import { api, tokenStore, unwrap, type Run } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { RunStatusBadge } from '../../backups/run-status-badge';
+import { BackLink } from '../../common/back-link';
+import { DataTable } from '../../common/query-state';
 import { formatBytes, formatInZone, relativeTime } from '../../format';
+import { DeliveryCodeText, TechnicalDetail } from './delivery-text';
 import { destinationLabel, useCodeText } from './labels';
 import { useRunEvents, type RunDeliveryEvent, type RunProgressEvent } from './use-run-events';
 
@@ -152,12 +155,7 @@ export function RunDetailPage() {
 
   return (
     <Stack>
-      <Anchor component={Link} to="/runs" size="sm">
-        <Group gap={4}>
-          <IconArrowLeft size={14} aria-hidden />
-          {t('run.back')}
-        </Group>
-      </Anchor>
+      <BackLink to="/runs">{t('run.back')}</BackLink>
       {run.error && (
         <Alert color="red" role="alert">
           {t('common.error', { message: run.error.message })}
@@ -289,86 +287,72 @@ export function RunDetailPage() {
           {deliveries.length === 0 ? (
             <Text size="sm">{t(FINAL.includes(status) ? 'run.noDeliveriesFinal' : 'run.noDeliveries')}</Text>
           ) : (
-            <Table.ScrollContainer minWidth={800}>
-              <Table verticalSpacing="sm" data-testid="run-deliveries">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th scope="col">{t('run.col.destination')}</Table.Th>
-                    <Table.Th scope="col">{t('run.col.state')}</Table.Th>
-                    <Table.Th scope="col">{t('run.col.progress')}</Table.Th>
-                    <Table.Th scope="col">{t('run.col.attempts')}</Table.Th>
-                    <Table.Th scope="col">{t('run.col.result')}</Table.Th>
+            <DataTable
+              testId="run-deliveries"
+              minWidth={800}
+              striped={false}
+              highlightOnHover={false}
+              verticalSpacing="sm"
+              columns={[t('run.col.destination'), t('run.col.state'), t('run.col.progress'), t('run.col.attempts'), t('run.col.result')]}
+            >
+              {deliveries.map((d) => {
+                const text = codeText(d.code);
+                const pct = d.bytesTotal ? Math.min(100, Math.floor((d.bytesDone * 100) / d.bytesTotal)) : null;
+                return (
+                  <Table.Tr key={d.id} data-testid="delivery-row" data-status={d.status} data-code={d.code ?? ''}>
+                    <Table.Th scope="row">
+                      <Text fw={600} size="sm">
+                        {destinationLabel(t, d.type)}
+                      </Text>
+                      <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
+                        {d.target}
+                      </Text>
+                    </Table.Th>
+                    <Table.Td>
+                      <DeliveryState status={d.status} />
+                    </Table.Td>
+                    <Table.Td miw={160}>
+                      <Progress.Root size="sm">
+                        <Progress.Section value={pct ?? 0} color={d.status === 'failed' ? 'red' : 'blue'} aria-label={`${destinationLabel(t, d.type)} ${pct ?? 0} %`} />
+                      </Progress.Root>
+                      <Text size="xs">
+                        {formatBytes(d.bytesDone, i18n.language)}
+                        {d.bytesTotal ? ` / ${formatBytes(d.bytesTotal, i18n.language)}` : ''}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>{d.attempts}</Table.Td>
+                    <Table.Td maw={420}>
+                      <DeliveryCodeText text={text} status={d.status} />
+                      {d.nextAttemptAt && d.status === 'pending' && (
+                        <Text size="sm">{t('run.nextAttempt', { when: `${relativeTime(d.nextAttemptAt, i18n.language)} (${when(d.nextAttemptAt)})` })}</Text>
+                      )}
+                      {d.heldUntil && d.status === 'waiting' && (
+                        <Text size="sm" data-testid="delivery-held-until">{t('run.heldUntil', { when: `${relativeTime(d.heldUntil, i18n.language)} (${when(d.heldUntil)})` })}</Text>
+                      )}
+                      {(() => {
+                        const v = verificationOf(d.destinationId);
+                        if (!v) return null;
+                        const known = ['verified', 'mismatch', 'missing', 'notVerifiable'] as const;
+                        const word = (known as readonly string[]).includes(v.result)
+                          ? t(`run.verificationResult.${v.result as (typeof known)[number]}`)
+                          : (codeText(v.result)?.sentence ?? v.result);
+                        return (
+                          <Text size="sm" data-testid="delivery-verification" data-result={v.result}>
+                            {t('run.verification', { result: word })}
+                          </Text>
+                        );
+                      })()}
+                      {copyLink(d.destinationId) && (
+                        <Anchor component={Link} to={copyLink(d.destinationId) ?? ''} size="sm" data-testid="restore-copy-link">
+                          {t('restore.restoreFromCopy')}
+                        </Anchor>
+                      )}
+                      <TechnicalDetail error={d.error} />
+                    </Table.Td>
                   </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {deliveries.map((d) => {
-                    const text = codeText(d.code);
-                    const pct = d.bytesTotal ? Math.min(100, Math.floor((d.bytesDone * 100) / d.bytesTotal)) : null;
-                    return (
-                      <Table.Tr key={d.id} data-testid="delivery-row" data-status={d.status} data-code={d.code ?? ''}>
-                        <Table.Th scope="row">
-                          <Text fw={600} size="sm">
-                            {destinationLabel(t, d.type)}
-                          </Text>
-                          <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
-                            {d.target}
-                          </Text>
-                        </Table.Th>
-                        <Table.Td>
-                          <DeliveryState status={d.status} />
-                        </Table.Td>
-                        <Table.Td miw={160}>
-                          <Progress.Root size="sm">
-                            <Progress.Section value={pct ?? 0} color={d.status === 'failed' ? 'red' : 'blue'} aria-label={`${destinationLabel(t, d.type)} ${pct ?? 0} %`} />
-                          </Progress.Root>
-                          <Text size="xs">
-                            {formatBytes(d.bytesDone, i18n.language)}
-                            {d.bytesTotal ? ` / ${formatBytes(d.bytesTotal, i18n.language)}` : ''}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>{d.attempts}</Table.Td>
-                        <Table.Td maw={420}>
-                          {text && (
-                            <Text size="sm" data-testid="delivery-code-text">
-                              {text.sentence} {d.status !== 'succeeded' && <Text span size="sm" c="dimmed">{text.hint}</Text>}
-                            </Text>
-                          )}
-                          {d.nextAttemptAt && d.status === 'pending' && (
-                            <Text size="sm">{t('run.nextAttempt', { when: `${relativeTime(d.nextAttemptAt, i18n.language)} (${when(d.nextAttemptAt)})` })}</Text>
-                          )}
-                          {d.heldUntil && d.status === 'waiting' && (
-                            <Text size="sm" data-testid="delivery-held-until">{t('run.heldUntil', { when: `${relativeTime(d.heldUntil, i18n.language)} (${when(d.heldUntil)})` })}</Text>
-                          )}
-                          {(() => {
-                            const v = verificationOf(d.destinationId);
-                            if (!v) return null;
-                            const known = ['verified', 'mismatch', 'missing', 'notVerifiable'] as const;
-                            const word = (known as readonly string[]).includes(v.result)
-                              ? t(`run.verificationResult.${v.result as (typeof known)[number]}`)
-                              : (codeText(v.result)?.sentence ?? v.result);
-                            return (
-                              <Text size="sm" data-testid="delivery-verification" data-result={v.result}>
-                                {t('run.verification', { result: word })}
-                              </Text>
-                            );
-                          })()}
-                          {copyLink(d.destinationId) && (
-                            <Anchor component={Link} to={copyLink(d.destinationId) ?? ''} size="sm" data-testid="restore-copy-link">
-                              {t('restore.restoreFromCopy')}
-                            </Anchor>
-                          )}
-                          {d.error && (
-                            <Text size="xs" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
-                              {t('run.technical', { error: d.error })}
-                            </Text>
-                          )}
-                        </Table.Td>
-                      </Table.Tr>
-                    );
-                  })}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+                );
+              })}
+            </DataTable>
           )}
         </>
       )}

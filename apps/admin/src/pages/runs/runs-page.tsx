@@ -1,4 +1,4 @@
-import { Badge, Box, Button, Group, Pagination, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Box, Button, Group, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { IconFilterOff } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
@@ -6,7 +6,9 @@ import { Link, useSearchParams } from 'react-router';
 import { api, unwrap, type Run } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { RunStatusBadge } from '../../backups/run-status-badge';
-import { QueryState } from '../../common/query-state';
+import { Pager } from '../../common/pager';
+import { DataTable, QueryState } from '../../common/query-state';
+import { useUrlPagination } from '../../common/use-url-pagination';
 import { formatBytes, formatInZone } from '../../format';
 import { destinationLabel } from './labels';
 
@@ -35,7 +37,8 @@ export function RunsPage() {
   const session = useSession();
   const zone = session.me?.timezone ?? 'UTC';
   const [params, setParams] = useSearchParams();
-  const page = Math.max(1, Number(params.get('page')) || 1);
+  const paging = useUrlPagination(LIMIT);
+  const { page } = paging;
   const configurationId = params.get('configurationId') ?? undefined;
   const status = (STATUSES as readonly string[]).includes(params.get('status') ?? '') ? (params.get('status') as Run['status']) : undefined;
   const kind = (KINDS as readonly string[]).includes(params.get('kind') ?? '') ? (params.get('kind') as Run['kind']) : undefined;
@@ -53,7 +56,6 @@ export function RunsPage() {
     next.delete('page');
     setParams(next);
   };
-  const pages = list.data ? Math.max(1, Math.ceil(list.data.total / LIMIT)) : 1;
   const filtered = Boolean(configurationId || status || kind);
 
   return (
@@ -105,76 +107,52 @@ export function RunsPage() {
           <Text size="sm" c="dimmed" aria-live="polite">
             {t('runs.count', { count: data.total })}
           </Text>
-          <Table.ScrollContainer minWidth={900}>
-            <Table striped highlightOnHover verticalSpacing="xs">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">{t('runs.col.configuration')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.kind')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.status')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.created')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.finished')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.size')}</Table.Th>
-                  <Table.Th scope="col">{t('runs.col.destinations')}</Table.Th>
+          <DataTable
+            columns={[t('runs.col.configuration'), t('runs.col.kind'), t('runs.col.status'), t('runs.col.created'), t('runs.col.finished'), t('runs.col.size'), t('runs.col.destinations')]}
+          >
+            {data.items.map((r) => {
+              const at = formatInZone(r.createdAt ?? r.startedAt ?? '', zone, i18n.language);
+              return (
+                <Table.Tr key={r.id} data-testid="run-row">
+                  <Table.Th scope="row" fw={600}>
+                    <Link to={`/runs/${r.id}`} aria-label={t('runs.open', { name: r.configurationName, at })}>
+                      {r.configurationName}
+                    </Link>
+                  </Table.Th>
+                  <Table.Td>{t(`runs.kinds.${r.kind}`)}</Table.Td>
+                  <Table.Td>
+                    {/* Badges cut their words short in a narrow cell (German is longer): never narrower than the word. */}
+                    <Box miw="max-content">
+                      <RunStatusBadge status={r.status} />
+                    </Box>
+                  </Table.Td>
+                  <Table.Td>{at}</Table.Td>
+                  <Table.Td>{r.finishedAt ? formatInZone(r.finishedAt, zone, i18n.language) : '–'}</Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.artifact?.size != null ? formatBytes(r.artifact.size, i18n.language) : '–'}</Table.Td>
+                  <Table.Td>
+                    <Group gap={4}>
+                      {r.deliveries.map((d) => (
+                        <Badge
+                          key={d.destinationId}
+                          miw="max-content"
+                          variant="outline"
+                          size="sm"
+                          color={d.status === 'succeeded' ? 'green' : d.status === 'failed' ? 'red' : 'gray'}
+                          styles={{ label: { color: 'var(--mantine-color-dark-9)', textTransform: 'none' } }}
+                        >
+                          {destinationLabel(t, d.type ?? '')}: {t(`run.deliveryStatus.${d.status ?? 'pending'}`)}
+                        </Badge>
+                      ))}
+                    </Group>
+                  </Table.Td>
                 </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {data.items.map((r) => {
-                  const at = formatInZone(r.createdAt ?? r.startedAt ?? '', zone, i18n.language);
-                  return (
-                    <Table.Tr key={r.id} data-testid="run-row">
-                      <Table.Th scope="row" fw={600}>
-                        <Link to={`/runs/${r.id}`} aria-label={t('runs.open', { name: r.configurationName, at })}>
-                          {r.configurationName}
-                        </Link>
-                      </Table.Th>
-                      <Table.Td>{t(`runs.kinds.${r.kind}`)}</Table.Td>
-                      <Table.Td>
-                        {/* Badges cut their words short in a narrow cell (German is longer): never narrower than the word. */}
-                        <Box miw="max-content">
-                          <RunStatusBadge status={r.status} />
-                        </Box>
-                      </Table.Td>
-                      <Table.Td>{at}</Table.Td>
-                      <Table.Td>{r.finishedAt ? formatInZone(r.finishedAt, zone, i18n.language) : '–'}</Table.Td>
-                      <Table.Td style={{ whiteSpace: 'nowrap' }}>{r.artifact?.size != null ? formatBytes(r.artifact.size, i18n.language) : '–'}</Table.Td>
-                      <Table.Td>
-                        <Group gap={4}>
-                          {r.deliveries.map((d) => (
-                            <Badge
-                              key={d.destinationId}
-                              miw="max-content"
-                              variant="outline"
-                              size="sm"
-                              color={d.status === 'succeeded' ? 'green' : d.status === 'failed' ? 'red' : 'gray'}
-                              styles={{ label: { color: 'var(--mantine-color-dark-9)', textTransform: 'none' } }}
-                            >
-                              {destinationLabel(t, d.type ?? '')}: {t(`run.deliveryStatus.${d.status ?? 'pending'}`)}
-                            </Badge>
-                          ))}
-                        </Group>
-                      </Table.Td>
-                    </Table.Tr>
-                  );
-                })}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+              );
+            })}
+          </DataTable>
         </>
         )}
       </QueryState>
-      {pages > 1 && (
-        <Pagination
-          total={pages}
-          value={page}
-          onChange={(p) => {
-            const next = new URLSearchParams(params);
-            next.set('page', String(p));
-            setParams(next);
-          }}
-          aria-label={t('runs.pageOf', { page, pages })}
-        />
-      )}
+      <Pager paging={paging} total={list.data?.total} />
     </Stack>
   );
 }

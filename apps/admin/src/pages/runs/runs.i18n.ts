@@ -13,7 +13,6 @@ export const runsEn = {
     col: { configuration: 'Configuration', kind: 'Kind', status: 'Status', created: 'Started', finished: 'Finished', size: 'Size', destinations: 'Destinations' },
     open: 'Details of the run of {{name}} at {{at}}',
     reset: 'Clear filters',
-    pageOf: 'Page {{page}} of {{pages}}',
     count: 'Runs found: {{count}}',
   },
   run: {
@@ -83,7 +82,6 @@ export const runsEn = {
     confirmDiscardMany: 'Discard {{count}}',
     replayed: '{{count}} dead letter(s) replayed.',
     discarded: '{{count}} dead letter(s) discarded.',
-    pageOf: 'Page {{page}} of {{pages}}',
   },
 };
 
@@ -101,7 +99,6 @@ export const runsDe: typeof runsEn = {
     col: { configuration: 'Konfiguration', kind: 'Art', status: 'Status', created: 'Gestartet', finished: 'Beendet', size: 'Größe', destinations: 'Ziele' },
     open: 'Einzelheiten zum Lauf von {{name}} am {{at}}',
     reset: 'Filter zurücksetzen',
-    pageOf: 'Seite {{page}} von {{pages}}',
     count: 'Gefundene Läufe: {{count}}',
   },
   run: {
@@ -171,6 +168,5 @@ export const runsDe: typeof runsEn = {
     confirmDiscardMany: '{{count}} verwerfen',
     replayed: '{{count}} Nachricht(en) erneut gesendet.',
     discarded: '{{count}} Nachricht(en) verworfen.',
-    pageOf: 'Seite {{page}} von {{pages}}',
   },
 };
