@@ -1,11 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
-import { expectEventually, peers, sftpHostKeyFingerprint, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
+import { DeliveryEntity, RunLifecycle, type ConfigurationEntity } from '@pbx/persistence';
+import { expectEventually, peers, peerSftpDestination, peerSmbDestination, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
 import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const SECRETS_KEY = 'c4'.repeat(32);
@@ -18,7 +15,6 @@ const logger = createLogger({ service: 'dispatcher-cancel-test', level: process.
  */
 describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link)', () => {
   const bed = dispatcherTestBed('dcn', { logger, secretsKey: SECRETS_KEY, env: { DESTINATION_CONNECT_TIMEOUT_MS: 5000, DESTINATION_IDLE_TIMEOUT_MS: 30_000 } });
-  const { box } = bed;
   let proxy: TcpProxy;
   beforeEach(async () => {
     proxy = await startTcpProxy({ host: peers.host, port: peers.smb.port });
@@ -30,42 +26,12 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
 
   /** A local destination first, then a Windows share through the proxy, in a folder of its own. */
   async function configuration() {
-    const name = uniqueName('Nightly');
     const folder = uniqueName('cancel');
-    const cfg = await bed.db.dataSource.transaction(async (tx) => {
-      const c = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-      }));
-      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 0, type: 'local', settings: {}, secrets: {} }));
-      await tx.save(tx.create(DestinationEntity, {
-        configurationId: c.id, position: 1, type: 'smb',
-        settings: { server: peers.host, port: proxy.port, share: `${peers.smb.share}/${folder}`, username: peers.smb.username, security: 'ntlmssp' },
-        secrets: { password: box.seal(peers.smb.password) },
-      }));
-      return c;
-    });
-    return { cfg, smbFolder: join(peers.smb.shareDir, folder, 'starface-backup', name), localFolder: join(bed.paths.backups, 'starface-backup', name) };
+    const cfg = await bed.configuration([{ type: 'local', settings: {} }, bed.peerDestination(peerSmbDestination(folder), { port: proxy.port })]);
+    return { cfg, smbFolder: join(peers.smb.shareDir, folder, 'starface-backup', cfg.name), localFolder: join(bed.paths.backups, 'starface-backup', cfg.name) };
   }
 
-  /** A run as the packer leaves it (artifact of `size` random bytes, backup.packed in the outbox). */
-  async function packedRun(cfg: ConfigurationEntity, size: number) {
-    const content = randomBytes(size);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(bed.db.schema);
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
-      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(bed.paths.artifacts, { recursive: true });
-    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
-    return { run, fileName };
-  }
-
+  const packedRun = (cfg: ConfigurationEntity, size: number) => bed.packedRun(cfg, { size });
   const deliveriesOf = (runId: string) => bed.db.dataSource.manager.find(DeliveryEntity, { where: { runId }, order: { type: 'ASC' } });
   const cancel = (id: string) => bed.db.dataSource.transaction((tx) => new RunLifecycle().transition(tx, id, { to: 'cancelled', error: null }));
 
@@ -104,21 +70,9 @@ describe('delivery of a cancelled run (real dispatcher, Samba behind a slow link
     try {
       sftpProxy.throttle(1024 * 1024);
       await startDispatcher();
-      const name = uniqueName('Nightly');
       const folder = uniqueName('cancel');
-      const cfg = await bed.db.dataSource.transaction(async (tx) => {
-        const c = await tx.save(tx.create(ConfigurationEntity, {
-          kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-          data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-        }));
-        await tx.save(tx.create(DestinationEntity, {
-          configurationId: c.id, position: 0, type: 'sftp',
-          settings: { host: peers.host, port: sftpProxy.port, username: peers.sftp.username, path: join(peers.sftp.homeDir, folder), hostKeyFingerprint: sftpHostKeyFingerprint() },
-          secrets: { password: box.seal(peers.sftp.password) },
-        }));
-        return c;
-      });
-      const sftpFolder = join(peers.sftp.homeDir, folder, 'starface-backup', name);
+      const cfg = await bed.configuration([bed.peerDestination(peerSftpDestination(folder), { port: sftpProxy.port })]);
+      const sftpFolder = join(peers.sftp.homeDir, folder, 'starface-backup', cfg.name);
       const { run } = await packedRun(cfg, 24 * 1024 * 1024);
       await expectEventually(async () => {
         const [d] = await deliveriesOf(run.id);

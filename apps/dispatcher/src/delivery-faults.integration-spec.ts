@@ -1,11 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
-import { expectEventually, peers, sftpHostKeyFingerprint, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
+import { RunEntity, type ConfigurationEntity } from '@pbx/persistence';
+import { expectEventually, peers, peerSftpDestination, peerSmbDestination, startTcpProxy, uniqueName, type TcpProxy } from '@pbx/testing';
 import { dispatcherTestBed } from './dispatcher.test-helper';
 
 const SECRETS_KEY = 'c3'.repeat(32);
@@ -24,7 +22,6 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
       DELIVERY_RETRY_FIRST_DELAY_MS: 170, DELIVERY_RETRY_MAX_DELAY_MS: 500, DELIVERY_RETRY_FOR_MS: 60_000,
       DESTINATION_CONNECT_TIMEOUT_MS: 3000, DESTINATION_IDLE_TIMEOUT_MS: 1000,
     } });
-  const { box } = bed;
   let proxy: TcpProxy;
   beforeEach(async () => {
     proxy = await startTcpProxy({ host: peers.host, port: peers.sftp.port });
@@ -36,41 +33,12 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
 
   /** An SFTP destination through the proxy, in a folder of its own below the peer's login directory. */
   async function sftpConfiguration(password: string = peers.sftp.password) {
-    const name = uniqueName('Nightly');
     const folder = uniqueName('faults');
-    const cfg = await bed.db.dataSource.transaction(async (tx) => {
-      const c = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-      }));
-      await tx.save(tx.create(DestinationEntity, {
-        configurationId: c.id, position: 0, type: 'sftp',
-        settings: { host: peers.host, port: proxy.port, username: peers.sftp.username, path: join(peers.sftp.homeDir, folder), hostKeyFingerprint: sftpHostKeyFingerprint() },
-        secrets: { password: box.seal(password) },
-      }));
-      return c;
-    });
-    return { cfg, folder: join(peers.sftp.homeDir, folder, 'starface-backup', name) };
+    const cfg = await bed.configuration([bed.peerDestination({ ...peerSftpDestination(folder), password }, { port: proxy.port })]);
+    return { cfg, folder: join(peers.sftp.homeDir, folder, 'starface-backup', cfg.name) };
   }
 
-  /** A run as the packer leaves it (artifact of `size` random bytes, backup.packed in the outbox). */
-  async function packedRun(cfg: ConfigurationEntity, size: number) {
-    const content = randomBytes(size);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(bed.db.schema);
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
-      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(bed.paths.artifacts, { recursive: true });
-    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
-    return { run, sha256, fileName };
-  }
-
+  const packedRun = (cfg: ConfigurationEntity, size: number) => bed.packedRun(cfg, { size });
   const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -110,21 +78,9 @@ describe('delivery faults (real dispatcher, OpenSSH behind a proxy)', () => {
 
   /** A Windows-share destination (smbclient, SMB3 with signing) through a proxy to the strict Samba peer. */
   async function smbConfiguration(smbProxy: TcpProxy) {
-    const name = uniqueName('Nightly');
     const folder = uniqueName('faults');
-    const cfg = await bed.db.dataSource.transaction(async (tx) => {
-      const c = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-      }));
-      await tx.save(tx.create(DestinationEntity, {
-        configurationId: c.id, position: 0, type: 'smb',
-        settings: { server: peers.host, port: smbProxy.port, share: `${peers.smb.share}/${folder}`, username: peers.smb.username, security: 'ntlmssp' },
-        secrets: { password: box.seal(peers.smb.password) },
-      }));
-      return c;
-    });
-    return { cfg, folder: join(peers.smb.shareDir, folder, 'starface-backup', name) };
+    const cfg = await bed.configuration([bed.peerDestination(peerSmbDestination(folder), { port: smbProxy.port })]);
+    return { cfg, folder: join(peers.smb.shareDir, folder, 'starface-backup', cfg.name) };
   }
 
   it('a Windows share that stops answering mid-transfer: smbclient is stopped at the idle timeout, the next attempt completes, no partial file is left', async () => {

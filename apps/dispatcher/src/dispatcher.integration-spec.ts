@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { artifactFileName } from '@pbx/destinations';
 import { OutboxWriter, outboxChannel } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { type ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { type ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity } from '@pbx/persistence';
 import { expectEventually } from '@pbx/testing';
 import { dispatcherTestBed, type DestinationSeed } from './dispatcher.test-helper';
 import { RunFinalizerService } from './run-finalizer.service';
@@ -23,28 +23,9 @@ describe('dispatcher (real Postgres + RabbitMQ, local and USB destinations)', ()
   const configuration = (destinations: DestinationSeed[], keepLast: number | null = null, ephemeral = false) => bed.configuration(destinations, { keepLast, ephemeral });
   const localRoot = () => bed.paths.backups;
 
-  /**
-   * A run as the packer leaves it: packed, artifact in ARTIFACT_DIR, backup.packed in the outbox.
-   * `at` is the name's time stamp, or the run's scheduled time (the name then as the packer makes it).
-   */
-  async function packedRun(cfg: ConfigurationEntity, at: string | Date, nameOf = (runId: string) => artifactFileName(cfg.name, at as Date, runId)): Promise<{ run: RunEntity; sha256: string; fileName: string }> {
-    const content = randomBytes(256 * 1024);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const outbox = new OutboxWriter(bed.db.schema);
-    let fileName = '';
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      fileName = typeof at === 'string' ? `${cfg.name}_${at}.sar` : nameOf(r.id);
-      const scheduledFor = typeof at === 'string' ? null : at;
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', scheduledFor, packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
-      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(join(bed.dir, 'artifacts'), { recursive: true });
-    await writeFile(join(bed.dir, 'artifacts', `${run.id}.sar`), content);
-    return { run, sha256, fileName };
-  }
+  /** A packed run; `at` is the name's time stamp, or the run's scheduled time (the name then as the packer makes it). */
+  const packedRun = (cfg: ConfigurationEntity, at: string | Date, nameOf = (runId: string) => artifactFileName(cfg.name, at as Date, runId)) =>
+    typeof at === 'string' ? bed.packedRun(cfg, { fileName: `${cfg.name}_${at}.sar` }) : bed.packedRun(cfg, { fileName: nameOf, scheduledFor: at });
 
   const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');

@@ -1,7 +1,10 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import { OutboxWriter } from '@pbx/messaging';
 import type { Logger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity } from '@pbx/persistence';
+import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
 import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
 import { amqpNamespace, deleteAmqpNamespace, migratedDatabase, tempDir, testEnv, uniqueName } from '@pbx/testing';
@@ -15,6 +18,18 @@ export interface DestinationSeed {
   type: DestinationEntity['type'];
   settings: Record<string, unknown>;
   secrets?: Record<string, string>;
+}
+
+/** How a spec wants its packed run; every field has a default. */
+export interface PackedRunSeed {
+  /** The artifact's size in random bytes (256 KiB). */
+  size?: number;
+  /** The artifact's file name, or how it follows from the run's id (`<configuration>_20261201-013000.sar`). */
+  fileName?: string | ((runId: string) => string);
+  /** The run's scheduled time (left as createRun made it). */
+  scheduledFor?: Date | null;
+  /** false: no backup.packed, so nothing fans the run out (true). */
+  announce?: boolean;
 }
 
 /**
@@ -34,6 +49,10 @@ export interface DispatcherTestBed {
   start(overrides?: EnvOverrides, options?: { clock?: Clock }): Promise<INestApplication>;
   /** A manual backup configuration (core data only, UTC) with `destinations` in order; `fields` on top. */
   configuration(destinations: DestinationSeed[], fields?: Partial<ConfigurationEntity>): Promise<ConfigurationEntity>;
+  /** A destination of a test peer (`peerSftpDestination`, `peerSmbDestination`) as a seed: its password sealed, `settings` on top (say, a proxy's port). */
+  peerDestination(destination: { type: DestinationEntity['type']; password: string } & Record<string, unknown>, settings?: Record<string, unknown>): DestinationSeed;
+  /** A run of `cfg` as the packer leaves it: dispatching, its artifact in ARTIFACT_DIR, backup.packed in the outbox (no packer here). */
+  packedRun(cfg: ConfigurationEntity, seed?: PackedRunSeed): Promise<{ run: RunEntity; sha256: string; fileName: string }>;
 }
 
 export function dispatcherTestBed(prefix: string, options: { logger: Logger; secretsKey: string; env?: EnvOverrides }): DispatcherTestBed {
@@ -95,6 +114,26 @@ export function dispatcherTestBed(prefix: string, options: { logger: Logger; sec
         for (const [i, d] of destinations.entries()) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: d.type, settings: d.settings, secrets: d.secrets ?? {} }));
         return cfg;
       });
+    },
+    peerDestination({ type, password, ...peerSettings }, settings = {}) {
+      return { type, settings: { ...peerSettings, ...settings }, secrets: { password: bed.box.seal(password) } };
+    },
+    async packedRun(cfg, { size = 256 * 1024, fileName: nameOf = `${cfg.name}_20261201-013000.sar`, scheduledFor, announce = true } = {}) {
+      const content = randomBytes(size);
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      const outbox = new OutboxWriter(bed.db.schema);
+      let fileName = '';
+      const run = await bed.db.dataSource.transaction(async (tx) => {
+        const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
+        fileName = typeof nameOf === 'string' ? nameOf : nameOf(r.id);
+        await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', ...(scheduledFor === undefined ? {} : { scheduledFor }), packedAt: new Date(), artifactFileName: fileName, artifactSize: size, artifactSha256: sha256 });
+        await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
+        if (announce) await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size, sha256 } }, { correlationId: r.id });
+        return r;
+      });
+      await mkdir(bed.paths.artifacts, { recursive: true });
+      await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
+      return { run, sha256, fileName };
     },
   };
   return bed;

@@ -3,13 +3,9 @@
  * once — by the redelivered last delivery when closing failed, and by the sweeper alone when
  * no message comes back at all.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunLifecycle, RunsRepository } from '@pbx/persistence';
-import { expectEventually, uniqueName } from '@pbx/testing';
+import { DestinationEntity, RunEntity, RunLifecycle } from '@pbx/persistence';
+import { expectEventually } from '@pbx/testing';
 import { RunSweeperService } from './run-sweeper.service';
 import { dispatcherTestBed } from './dispatcher.test-helper';
 
@@ -21,24 +17,8 @@ describe('closing runs (real Postgres + RabbitMQ)', () => {
 
   /** A packed backup run with `destinations` local destinations; `announce: false` writes no backup.packed (no fan-out). */
   async function packedRun(destinations: number, { announce = true } = {}): Promise<RunEntity> {
-    const name = uniqueName('Nightly');
-    const content = randomBytes(64 * 1024);
-    const artifact = { fileName: `${name}.sar`, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
-    const outbox = new OutboxWriter(bed.db.schema);
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const cfg = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false,
-      }));
-      for (let i = 0; i < destinations; i++) await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: i, type: 'local', settings: { path: `d${i}` }, secrets: {} }));
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: artifact.fileName, artifactSize: artifact.size, artifactSha256: artifact.sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
-      if (announce) await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(bed.paths.artifacts, { recursive: true });
-    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
+    const cfg = await bed.configuration(Array.from({ length: destinations }, (_, i) => ({ type: 'local' as const, settings: { path: `d${i}` } })));
+    const { run } = await bed.packedRun(cfg, { size: 64 * 1024, fileName: `${cfg.name}.sar`, announce });
     return bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id });
   }
 

@@ -1,16 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UploadWindow } from '@pbx/contracts';
 import type { AmqpConnection } from '@pbx/messaging';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { RunEntity, type ConfigurationEntity } from '@pbx/persistence';
 import { readStateSnapshot } from '@pbx/runtime';
-import { expectEventually, uniqueName } from '@pbx/testing';
+import { expectEventually } from '@pbx/testing';
 import type { Clock } from './dispatcher.tokens';
-import { dispatcherTestBed } from './dispatcher.test-helper';
+import { dispatcherTestBed, type DestinationSeed } from './dispatcher.test-helper';
 
 const logger = createLogger({ service: 'upload-window-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NIGHT: UploadWindow[] = [{ from: '22:00', to: '06:00' }];
@@ -37,35 +37,9 @@ describe('upload windows (real dispatcher, Postgres, RabbitMQ)', () => {
   });
   const startDispatcher = (overrides?: Record<string, string | number | boolean | undefined>) => bed.start(overrides, { clock });
 
-  async function configuration(destination: { type: DestinationEntity['type']; settings: Record<string, unknown> }, uploadWindows: UploadWindow[]) {
-    const name = uniqueName('Nightly');
-    return bed.db.dataSource.transaction(async (tx) => {
-      const cfg = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'Europe/Berlin',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', ephemeral: false, uploadWindows,
-      }));
-      await tx.save(tx.create(DestinationEntity, { configurationId: cfg.id, position: 0, type: destination.type, settings: destination.settings, secrets: {} }));
-      return cfg;
-    });
-  }
-
-  /** A run as the packer leaves it: packed, artifact staged, backup.packed in the outbox. */
-  async function packedRun(cfg: ConfigurationEntity) {
-    const content = randomBytes(64 * 1024);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const fileName = `${cfg.name}_20260610-220000.sar`;
-    const outbox = new OutboxWriter(bed.db.schema);
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]);
-      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(bed.paths.artifacts, { recursive: true });
-    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
-    return { run, sha256, fileName };
-  }
+  const configuration = (destination: DestinationSeed, uploadWindows: UploadWindow[]) => bed.configuration([destination], { timezone: 'Europe/Berlin', uploadWindows });
+  /** A packed run, named as if packed at 22:00. */
+  const packedRun = (cfg: ConfigurationEntity) => bed.packedRun(cfg, { size: 64 * 1024, fileName: `${cfg.name}_20260610-220000.sar` });
 
   const runOf = (id: string) => bed.db.dataSource.manager.findOneOrFail(RunEntity, { where: { id }, relations: { deliveries: true } });
   const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');

@@ -1,9 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutboxWriter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
-import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RunEntity, RunsRepository } from '@pbx/persistence';
+import { DeliveryEntity, RunEntity } from '@pbx/persistence';
 import { expectEventually, peers, peerSftpDestination, uniqueName } from '@pbx/testing';
 import { ScheduledVerificationService } from './scheduled-verification.service';
 import { dispatcherTestBed } from './dispatcher.test-helper';
@@ -14,37 +13,13 @@ const logger = createLogger({ service: 'verification-test', level: process.env.T
 /** Stored copies read back by a real dispatcher from the OpenSSH peer and a local folder. */
 describe('verifying stored copies (real dispatcher, OpenSSH peer, local disk)', () => {
   const bed = dispatcherTestBed('vfy', { logger, secretsKey: SECRETS_KEY, env: { AMQP_MAX_ATTEMPTS: 2, AMQP_RETRY_DELAY_MS: 100 } });
-  const { box } = bed;
   const startDispatcher = (overrides?: Record<string, number>) => bed.start(overrides);
 
   /** A configuration with an SFTP and a local destination, and a run of it delivered to both. */
   async function deliveredRun(verify: { afterUpload: 'size' | 'sha256'; schedule?: 'daily' } = { afterUpload: 'size' }) {
     const folder = uniqueName('verify');
-    const { password, ...sftp } = peerSftpDestination(folder);
-    const name = uniqueName('Nightly full');
-    const cfg = await bed.db.dataSource.transaction(async (tx) => {
-      const c = await tx.save(tx.create(ConfigurationEntity, {
-        kind: 'backup', name, nameKey: name.toLowerCase(), reportTo: 'ops@example.com', interval: 'manual', startAt: null, timezone: 'UTC',
-        data: { coreData: true, cdrAndVoicemails: false, announcements: false }, keepLast: null, notifyOnSuccess: false, language: 'en', verify,
-      }));
-      const { type: _sftp, ...settings } = sftp;
-      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 0, type: 'sftp', settings, secrets: { password: box.seal(password) } }));
-      await tx.save(tx.create(DestinationEntity, { configurationId: c.id, position: 1, type: 'local', settings: { path: 'disk' }, secrets: {} }));
-      return c;
-    });
-    const content = randomBytes(300 * 1024);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const fileName = `${cfg.name}_20261201-013000.sar`;
-    const outbox = new OutboxWriter(bed.db.schema);
-    const run = await bed.db.dataSource.transaction(async (tx) => {
-      const r = await new RunsRepository(bed.db.dataSource, outbox).createRun(tx, { configuration: cfg, trigger: 'manual' });
-      await tx.update(RunEntity, { id: r.id }, { status: 'dispatching', packedAt: new Date(), artifactFileName: fileName, artifactSize: content.length, artifactSha256: sha256 });
-      await tx.query(`UPDATE outbox SET published_at = now() WHERE correlation_id = $1`, [r.id]); // no packer here
-      await outbox.enqueue(tx, 'backup.packed', { runId: r.id, kind: 'backup', artifact: { fileName, size: content.length, sha256 } }, { correlationId: r.id });
-      return r;
-    });
-    await mkdir(bed.paths.artifacts, { recursive: true });
-    await writeFile(join(bed.paths.artifacts, `${run.id}.sar`), content);
+    const cfg = await bed.configuration([bed.peerDestination(peerSftpDestination(folder)), { type: 'local', settings: { path: 'disk' } }], { verify });
+    const { run, fileName } = await bed.packedRun(cfg, { size: 300 * 1024 });
     await expectEventually(async () => (await bed.db.dataSource.manager.findOneByOrFail(RunEntity, { id: run.id })).status === 'succeeded' || null, { timeoutMs: 30_000 });
     return {
       run,

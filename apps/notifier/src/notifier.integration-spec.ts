@@ -4,16 +4,14 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import type { AppEnv } from '@pbx/config';
 import type { DeliveryCode, DestinationType, Envelope, MessageType, PayloadOf, ConfigurationKind } from '@pbx/contracts';
 import { AmqpConnection, createEnvelope, DeadLetterRecorder, MessagePublisher, republishDeadLetter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, DeliveryEntity, DestinationEntity, RestoreEntity, RunEntity, snapshotOf, type DeliveryStatus, type Language } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testEnv, uniqueName } from '@pbx/testing';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, peers, uniqueName } from '@pbx/testing';
 import { MailAdapter } from './mail.adapter';
 import { NotificationsRepository } from './notifications.repository';
-import { NotifierModule } from './notifier.module';
+import { notifierTestBed, PUBLIC_URL } from './notifier.test-helper';
 import { ReportService } from './report.service';
 import { StalenessService } from './staleness.service';
 import { DELIVERY_CODE_TEXTS } from './templates';
@@ -22,34 +20,9 @@ const logger = createLogger({ service: 'notifier-test', level: process.env.TEST_
 const SECRET = `s3cr3t-${randomUUID()}`;
 const SETTINGS_USER = `settings-user-${randomUUID().slice(0, 8)}`;
 const NEXT_RUN = new Date('2030-01-02T03:00:00Z');
-const PUBLIC_URL = 'https://pbx.example.test';
 
-let db: Awaited<ReturnType<typeof migratedDatabase>>;
-
-beforeAll(async () => {
-  db = await migratedDatabase('notifier');
-});
-afterAll(async () => {
-  await db.close();
-});
-
-function envFor(namespace: string, extra: Record<string, string> = {}): AppEnv {
-  return testEnv({
-    DATABASE_SCHEMA: db.schema,
-    AMQP_NAMESPACE: namespace,
-    // One message at a time: a sentinel message handled means everything before it was handled.
-    AMQP_PREFETCH: '1',
-    SMTP_URL: peers.smtp.url,
-    MAIL_FROM: 'pbx-backup <backup@pbx.example.test>',
-    PUBLIC_URL,
-    STALENESS_CHECK_MS: '3600000',
-    ...extra,
-  });
-}
-
-function boot(env: AppEnv): Promise<INestApplication> {
-  return startApp({ service: 'notifier', env, logger, module: NotifierModule.forRoot(env, logger), queues: ['notifier.events.v1'], port: 0 });
-}
+const bed = notifierTestBed('notifier', { logger });
+const { inboxHas } = bed;
 
 const address = (tag: string) => `${uniqueName(tag).toLowerCase()}@reports.example.test`;
 
@@ -104,7 +77,7 @@ async function seedRun(opts: {
   status?: RunEntity['status'];
   counts?: Record<string, number>;
 }): Promise<Seeded> {
-  const m = db.dataSource.manager;
+  const m = bed.db.dataSource.manager;
   const kind = opts.kind ?? 'backup';
   const configuration = await m.save(
     m.create(ConfigurationEntity, {
@@ -177,29 +150,12 @@ function expectNoSecrets(raw: string): void {
   expect(raw).not.toContain(SETTINGS_USER);
 }
 
-async function inboxHas(messageId: string): Promise<boolean> {
-  const rows: unknown[] = await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id = $1', [messageId]);
-  return rows.length > 0;
-}
-
 describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
-  let namespace: string;
-  let app: INestApplication;
-  let publisher: MessagePublisher;
-
-  beforeAll(async () => {
-    namespace = amqpNamespace();
-    app = await boot(envFor(namespace));
-    publisher = new MessagePublisher(app.get(AmqpConnection));
-  });
-  afterAll(async () => {
-    await app.close();
-    await deleteAmqpNamespace(namespace);
-  });
+  const notifier = bed.running();
 
   const publish = <T extends MessageType>(type: T, payload: PayloadOf<T>, runId: string): Promise<Envelope<T>> => {
     const env = createEnvelope(type, payload, runId);
-    return publisher.publish(env).then(() => env);
+    return notifier.publisher.publish(env).then(() => env);
   };
 
   /** Publishes a message that mails nobody and waits until it was handled: with prefetch 1 everything before it was handled too. */
@@ -222,7 +178,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
         language,
         deliveries: [{ type: 'sftp', target: '[SFTP]10.0.0.5:/backups', status: 'pending', code: null }],
       });
-      await db.dataSource.query('DELETE FROM deliveries WHERE run_id = $1', [run.id]); // packing failed: no deliveries started
+      await bed.db.dataSource.query('DELETE FROM deliveries WHERE run_id = $1', [run.id]); // packing failed: no deliveries started
       await publish('backup.failed', { runId: run.id, status: 'failed', step: 'packing', error: 'PBX database unreachable (ECONNREFUSED)' }, run.id);
       const { raw, mail } = await oneMailTo(reportTo);
 
@@ -245,7 +201,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
       expect(mail.text).toContain(configuration.name);
       expect(String(mail.html)).toContain(configuration.name.replace('&', '&amp;'));
       expectNoSecrets(raw);
-      const [row] = await db.dataSource.query('SELECT recipient, sent_at FROM notifications WHERE subject_id = $1 AND kind = $2', [run.id, 'backup.failed']);
+      const [row] = await bed.db.dataSource.query('SELECT recipient, sent_at FROM notifications WHERE subject_id = $1 AND kind = $2', [run.id, 'backup.failed']);
       expect(row.recipient).toBe(reportTo);
       expect(row.sent_at).toBeInstanceOf(Date);
     });
@@ -301,8 +257,8 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
     const { run } = await seedRun({ reportTo, status: 'failed' });
     const payload = { runId: run.id, status: 'failed' as const, step: 'packing' as const, error: 'boom' };
     const first = createEnvelope('backup.failed', payload, run.id);
-    await publisher.publish(first);
-    await publisher.publish(first); // the same message delivered twice
+    await notifier.publisher.publish(first);
+    await notifier.publisher.publish(first); // the same message delivered twice
     const other = await publish('backup.failed', payload, run.id); // a second event for the same run and kind
     await expectEventually(async () => (await inboxHas(first.messageId)) && inboxHas(other.messageId));
     await drain();
@@ -311,7 +267,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
     // Concurrent duplicates (two replicas, or prefetch > 1): the row lock lets exactly one send.
     const reportTo2 = address('dup-concurrent');
     const seeded = await seedRun({ reportTo: reportTo2, status: 'failed' });
-    const reports = app.get(ReportService);
+    const reports = notifier.app.get(ReportService);
     const outcomes = await Promise.all([1, 2, 3].map(() => reports.reportFailure({ kind: 'backup', runId: seeded.run.id, status: 'failed', step: 'packing', error: 'x' })));
     expect(outcomes.sort()).toEqual(['already-sent', 'already-sent', 'sent']);
     expect(await mailsTo(reportTo2)).toHaveLength(1);
@@ -331,7 +287,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
     await drain();
     expect(await mailsTo(quiet)).toHaveLength(0);
     expect(await mailsTo(loud)).toHaveLength(1);
-    const rows: unknown[] = await db.dataSource.query('SELECT 1 FROM notifications WHERE subject_id = $1', [off.run.id]);
+    const rows: unknown[] = await bed.db.dataSource.query('SELECT 1 FROM notifications WHERE subject_id = $1', [off.run.id]);
     expect(rows).toHaveLength(0);
   });
 
@@ -347,7 +303,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
           { type: 'local', target: '[LOCAL]/var/backups', status: 'succeeded', code: 'successful', location: 'Nightly/a.sar' },
         ],
       });
-      const [sftp, local] = await db.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id }, order: { type: 'DESC' } });
+      const [sftp, local] = await bed.db.dataSource.manager.find(DeliveryEntity, { where: { runId: run.id }, order: { type: 'DESC' } });
       const intact = await publish('run.verified', { runId: run.id, reason: 'manual', results: [{ deliveryId: sftp!.id, destinationType: 'sftp', result: 'verified' }] }, run.id);
       const found = await publish('run.verified', {
         runId: run.id,
@@ -357,7 +313,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
           { deliveryId: local!.id, destinationType: 'local', result: 'missing' },
         ],
       }, run.id);
-      await publisher.publish(found); // a redelivery mails nothing more
+      await notifier.publisher.publish(found); // a redelivery mails nothing more
       const { mail, raw } = await oneMailTo(reportTo);
       for (const body of [mail.text ?? '', String(mail.html)]) {
         expect(body).toContain('[SFTP]10.0.0.5:/backups');
@@ -376,15 +332,15 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
   it('mails a restore\'s result to the report-to address of the configuration its archive came from, once', async () => {
     const reportTo = address('restore');
     const { run } = await seedRun({ reportTo, language: 'de', status: 'succeeded', deliveries: [{ type: 'local', target: '[LOCAL]/var/backups', status: 'succeeded', code: 'successful', location: 'Nightly/a.sar' }] });
-    const restore = await db.dataSource.manager.save(
-      db.dataSource.manager.create(RestoreEntity, {
+    const restore = await bed.db.dataSource.manager.save(
+      bed.db.dataSource.manager.create(RestoreEntity, {
         source: { runId: run.id }, requestedSections: [], mode: 'replace', preview: false, allowOtherPbx: false, keySealed: null, status: 'rolled_back', phase: 'done',
         sections: [{ name: 'cdrAndVoicemails', status: 'rolled-back', counts: { rowsInserted: 0, rowsDeleted: 0, filesWritten: 0 } }],
         safetyBackup: { path: '/var/artifacts/safety-x.sar', size: 2048, sha256: 'a'.repeat(64) }, error: 'disk full while swapping the voicemail folder', finishedAt: new Date('2030-01-02T10:00:00Z'),
       }),
     );
     const env = await publish('restore.failed', { restoreId: restore.id, status: 'rolled_back', error: 'disk full while swapping the voicemail folder' }, restore.id);
-    await publisher.publish(env); // a redelivery mails nothing more
+    await notifier.publisher.publish(env); // a redelivery mails nothing more
     const { mail, raw } = await oneMailTo(reportTo);
     expect(mail.subject).toBe('[TK-Anlagen-Wiederherstellung] ZURÜCKGEROLLT');
     for (const body of [mail.text ?? '', String(mail.html)]) {
@@ -400,7 +356,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
 
   describe('staleness alarm', () => {
     const setLastSuccess = (id: string, agoMs: number | null, clearAlert = false) =>
-      db.dataSource.query(
+      bed.db.dataSource.query(
         `UPDATE configurations SET last_success_at = CASE WHEN $2::bigint IS NULL THEN NULL ELSE now() - $2::bigint * interval '1 millisecond' END
            ${clearAlert ? ', stale_alerted_at = NULL' : ''} WHERE id = $1`,
         [id, agoMs],
@@ -417,12 +373,12 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
       await setLastSuccess(others[0].configuration.id, DAY);
       for (const [i, patch] of [[1, `"interval" = 'manual', next_run_at = NULL`], [2, 'ephemeral = true'], [3, 'deleted_at = now()']] as const) {
         await setLastSuccess(others[i].configuration.id, 30 * DAY);
-        await db.dataSource.query(`UPDATE configurations SET ${patch} WHERE id = $1`, [others[i].configuration.id]);
+        await bed.db.dataSource.query(`UPDATE configurations SET ${patch} WHERE id = $1`, [others[i].configuration.id]);
       }
 
-      const env = envFor(namespace);
-      const replica = new StalenessService(db.dataSource, new NotificationsRepository(), new MailAdapter({ smtpUrl: env.SMTP_URL, mailFrom: env.MAIL_FROM }), env, logger);
-      const mine = app.get(StalenessService);
+      const env = bed.env(notifier.namespace);
+      const replica = new StalenessService(bed.db.dataSource, new NotificationsRepository(), new MailAdapter({ smtpUrl: env.SMTP_URL, mailFrom: env.MAIL_FROM }), env, logger);
+      const mine = notifier.app.get(StalenessService);
       const [a, b] = await Promise.all([mine.checkOnce(), replica.checkOnce()]);
       expect([...a, ...b]).toEqual([configuration.id]);
       const { mail, raw } = await oneMailTo(reportTo);
@@ -448,7 +404,7 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
       const mails = await mailsTo(reportTo);
       expect(mails).toHaveLength(2);
       expect(new Set(mails.map((m) => m.mail.messageId)).size).toBe(2);
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE subject_id = $1 AND kind LIKE 'stale:%' AND sent_at IS NOT NULL`, [configuration.id]);
+      const [{ n }] = await bed.db.dataSource.query(`SELECT count(*)::int AS n FROM notifications WHERE subject_id = $1 AND kind LIKE 'stale:%' AND sent_at IS NOT NULL`, [configuration.id]);
       expect(n).toBe(2);
       replica['mail'].close();
     });
@@ -456,9 +412,9 @@ describe('notifier (real SMTP sink, Postgres, RabbitMQ)', () => {
     it('runs by itself every STALENESS_CHECK_MS', async () => {
       const reportTo = address('stale-timer');
       const { configuration } = await seedRun({ reportTo, language: 'de' });
-      await db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '3 days' WHERE id = $1`, [configuration.id]); // never succeeded
-      const env = envFor(namespace, { STALENESS_CHECK_MS: '200' });
-      const service = new StalenessService(db.dataSource, new NotificationsRepository(), new MailAdapter({ smtpUrl: env.SMTP_URL, mailFrom: env.MAIL_FROM }), env, logger);
+      await bed.db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '3 days' WHERE id = $1`, [configuration.id]); // never succeeded
+      const env = bed.env(notifier.namespace, { STALENESS_CHECK_MS: '200' });
+      const service = new StalenessService(bed.db.dataSource, new NotificationsRepository(), new MailAdapter({ smtpUrl: env.SMTP_URL, mailFrom: env.MAIL_FROM }), env, logger);
       service.onApplicationBootstrap();
       try {
         const { mail } = await oneMailTo(reportTo);
@@ -483,22 +439,18 @@ describe('notifier with the SMTP server down', () => {
     });
     const reportTo = address('smtp-down');
     const { run } = await seedRun({ reportTo, status: 'failed' });
-    let broken: INestApplication | undefined = await boot(envFor(namespace, { SMTP_URL: `smtp://127.0.0.1:${closedPort}`, AMQP_MAX_ATTEMPTS: '2', AMQP_RETRY_DELAY_MS: '100' }));
+    let broken: INestApplication | undefined = await bed.boot(bed.env(namespace, { SMTP_URL: `smtp://127.0.0.1:${closedPort}`, AMQP_MAX_ATTEMPTS: '2', AMQP_RETRY_DELAY_MS: '100' }));
     let fixed: INestApplication | undefined;
-    const recorder = new DeadLetterRecorder(broken.get(AmqpConnection), db.dataSource, logger);
+    const recorder = new DeadLetterRecorder(broken.get(AmqpConnection), bed.db.dataSource, logger);
     try {
       await recorder.start();
       const envelope = createEnvelope('backup.failed', { runId: run.id, status: 'failed', step: 'packing', error: 'boom' }, run.id);
       await new MessagePublisher(broken.get(AmqpConnection)).publish(envelope);
-      const [letter] = await expectEventually(async () => {
-        const rows: { id: string; queue: string; message_id: string; type: string | null; correlation_id: string | null; body: string; reason: string; attempts: number }[] =
-          await db.dataSource.query('SELECT * FROM dead_letters WHERE message_id = $1', [envelope.messageId]);
-        return rows.length ? rows : null;
-      });
+      const { letter, replay } = await bed.deadLetter(envelope.messageId);
       expect(letter.attempts).toBe(2);
       expect(letter.reason).toContain('could not send the mail');
       expect(letter.reason).not.toContain(SECRET);
-      const sent: unknown[] = await db.dataSource.query('SELECT 1 FROM notifications WHERE subject_id = $1 AND sent_at IS NOT NULL', [run.id]);
+      const sent: unknown[] = await bed.db.dataSource.query('SELECT 1 FROM notifications WHERE subject_id = $1 AND sent_at IS NOT NULL', [run.id]);
       expect(sent).toHaveLength(0);
       expect(await inboxHas(envelope.messageId)).toBe(false);
 
@@ -506,7 +458,7 @@ describe('notifier with the SMTP server down', () => {
       const orphan = createEnvelope('archive.failed', { runId: randomUUID(), step: 'packing', error: null }, 'orphan');
       await new MessagePublisher(broken.get(AmqpConnection)).publish(orphan);
       const [dead] = await expectEventually(async () => {
-        const rows: { reason: string; attempts: number }[] = await db.dataSource.query('SELECT reason, attempts FROM dead_letters WHERE message_id = $1', [orphan.messageId]);
+        const rows: { reason: string; attempts: number }[] = await bed.db.dataSource.query('SELECT reason, attempts FROM dead_letters WHERE message_id = $1', [orphan.messageId]);
         return rows.length ? rows : null;
       });
       expect(dead).toEqual({ reason: `run ${orphan.payload.runId} does not exist`, attempts: 1 });
@@ -514,9 +466,8 @@ describe('notifier with the SMTP server down', () => {
       await broken.close();
       broken = undefined;
 
-      fixed = await boot(envFor(namespace));
+      fixed = await bed.boot(bed.env(namespace));
       const amqp = fixed.get(AmqpConnection);
-      const replay = { id: letter.id, queue: letter.queue, messageId: letter.message_id, type: letter.type, correlationId: letter.correlation_id, body: letter.body };
       await republishDeadLetter(amqp, replay);
       const { mail } = await oneMailTo(reportTo);
       expect(mail.messageId).toBe(`<${run.id}.backup.failed@pbx.example.test>`);

@@ -2,23 +2,20 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import type { AppEnv } from '@pbx/config';
 import type { Envelope, WebhookEvent, WebhookFormat } from '@pbx/contracts';
 import { HostAllowlist } from '@pbx/destinations';
 import { AmqpConnection, createEnvelope, DeadLetterRecorder, MessagePublisher, republishDeadLetter } from '@pbx/messaging';
 import { createLogger } from '@pbx/observability';
 import { ConfigurationEntity, RunEntity, snapshotOf, type Language } from '@pbx/persistence';
-import { startApp } from '@pbx/runtime';
 import { SecretBox } from '@pbx/secrets';
-import { amqpNamespace, deleteAmqpNamespace, expectEventually, migratedDatabase, peers, testEnv, uniqueName } from '@pbx/testing';
-import { NotifierModule } from './notifier.module';
+import { amqpNamespace, deleteAmqpNamespace, expectEventually, uniqueName } from '@pbx/testing';
+import { notifierTestBed, PUBLIC_URL } from './notifier.test-helper';
 import { StalenessService, STALENESS_WEBHOOK_RETRY_MS } from './staleness.service';
 import { WebhookAdapter } from './webhook.adapter';
 
 const logger = createLogger({ service: 'notifier-webhook-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const SECRETS_KEY = 'd4'.repeat(32);
 const box = new SecretBox(SECRETS_KEY);
-const PUBLIC_URL = 'https://pbx.example.test';
 /** A Slack-like URL whose path is its credential: it must never reach a log line or a dead letter. */
 const PATH_TOKEN = `T000-B000-${randomUUID()}`;
 
@@ -86,36 +83,16 @@ class Receiver {
 
 // ---------------------------------------------------------------------------------------------
 
-let db: Awaited<ReturnType<typeof migratedDatabase>>;
 const receiver = new Receiver();
+const bed = notifierTestBed('webhooks', { logger, env: { SECRETS_KEY, WEBHOOK_TIMEOUT_MS: '400' } });
+const { inboxHas } = bed;
 
 beforeAll(async () => {
-  db = await migratedDatabase('webhooks');
   await receiver.start();
 });
 afterAll(async () => {
   await receiver.stop();
-  await db.close();
 });
-
-function envFor(namespace: string, extra: Record<string, string> = {}): AppEnv {
-  return testEnv({
-    DATABASE_SCHEMA: db.schema,
-    AMQP_NAMESPACE: namespace,
-    AMQP_PREFETCH: '1',
-    SMTP_URL: peers.smtp.url,
-    MAIL_FROM: 'pbx-backup <backup@pbx.example.test>',
-    PUBLIC_URL,
-    SECRETS_KEY,
-    STALENESS_CHECK_MS: '3600000',
-    WEBHOOK_TIMEOUT_MS: '400',
-    ...extra,
-  });
-}
-
-function boot(env: AppEnv): Promise<INestApplication> {
-  return startApp({ service: 'notifier', env, logger, module: NotifierModule.forRoot(env, logger), queues: ['notifier.events.v1'], port: 0 });
-}
 
 interface Hook {
   url: string;
@@ -125,7 +102,7 @@ interface Hook {
 }
 
 async function seed(opts: { hooks: Hook[]; status?: RunEntity['status']; language?: Language; notifyOnSuccess?: boolean }): Promise<{ configuration: ConfigurationEntity; run: RunEntity; ids: string[] }> {
-  const m = db.dataSource.manager;
+  const m = bed.db.dataSource.manager;
   const webhooks = opts.hooks.map((h) => ({ id: randomUUID(), url: h.url, format: h.format ?? 'json', events: h.events ?? ['failure', 'staleness'] }));
   const webhookSecrets = Object.fromEntries(opts.hooks.flatMap((h, i) => (h.secret ? [[webhooks[i].id, box.seal(h.secret)]] : [])));
   const configuration = await m.save(
@@ -164,11 +141,6 @@ async function seed(opts: { hooks: Hook[]; status?: RunEntity['status']; languag
 
 const failed = (runId: string) => createEnvelope('backup.failed', { runId, status: 'failed', step: 'packing', error: 'PBX database unreachable (ECONNREFUSED)' }, runId);
 
-async function inboxHas(messageId: string): Promise<boolean> {
-  const rows: unknown[] = await db.dataSource.query('SELECT 1 FROM inbox WHERE message_id = $1', [messageId]);
-  return rows.length > 0;
-}
-
 /** What a receiver does with a json webhook: HMAC of the raw body, compared in constant time, and the signed timestamp within 5 minutes. */
 function verify(raw: string, headers: IncomingHttpHeaders, secret: string, nowS = Date.now() / 1000): boolean {
   const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
@@ -179,25 +151,13 @@ function verify(raw: string, headers: IncomingHttpHeaders, secret: string, nowS 
 }
 
 describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
-  let namespace: string;
-  let app: INestApplication;
-  let publisher: MessagePublisher;
-
-  beforeAll(async () => {
-    namespace = amqpNamespace();
-    app = await boot(envFor(namespace));
-    publisher = new MessagePublisher(app.get(AmqpConnection));
-  });
-  afterAll(async () => {
-    await app.close();
-    await deleteAmqpNamespace(namespace);
-  });
+  const notifier = bed.running();
 
   /** A message that calls no webhook, handled: with prefetch 1 everything published before it was handled too. */
   async function drain(): Promise<void> {
     const { run } = await seed({ hooks: [], status: 'succeeded' });
     const env = createEnvelope('backup.succeeded', { runId: run.id }, run.id);
-    await publisher.publish(env);
+    await notifier.publisher.publish(env);
     await expectEventually(() => inboxHas(env.messageId));
   }
 
@@ -207,9 +167,9 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
     const successOnly = receiver.path();
     const { configuration, run, ids } = await seed({ hooks: [{ url: receiver.url(signed), secret }, { url: receiver.url(successOnly), events: ['success'] }] });
     const env = failed(run.id);
-    await publisher.publish(env);
-    await publisher.publish(env); // a redelivery
-    await publisher.publish({ ...env, messageId: randomUUID() } as Envelope); // a second event for the same run and kind
+    await notifier.publisher.publish(env);
+    await notifier.publisher.publish(env); // a redelivery
+    await notifier.publisher.publish({ ...env, messageId: randomUUID() } as Envelope); // a second event for the same run and kind
     await expectEventually(() => receiver.to(signed).length > 0);
     await drain();
     const calls = receiver.to(signed);
@@ -235,7 +195,7 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
     expect(body.subject).toContain('FAILED');
     expect(body.text).toContain('PBX database unreachable (ECONNREFUSED)'); // the mail's own text
     expect(raw).not.toContain(secret);
-    const rows: { kind: string; recipient: string; sent_at: Date | null }[] = await db.dataSource.query('SELECT kind, recipient, sent_at FROM notifications WHERE subject_id = $1', [body.id]);
+    const rows: { kind: string; recipient: string; sent_at: Date | null }[] = await bed.db.dataSource.query('SELECT kind, recipient, sent_at FROM notifications WHERE subject_id = $1', [body.id]);
     expect(rows).toEqual([{ kind: 'backup.failed', recipient: `http://127.0.0.1:${receiver.port}`, sent_at: expect.any(Date) }]);
     expect(ids).toHaveLength(2);
   });
@@ -253,7 +213,7 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
         { url: receiver.url(failureOnly) },
       ],
     });
-    await publisher.publish(createEnvelope('backup.succeeded', { runId: run.id }, run.id));
+    await notifier.publisher.publish(createEnvelope('backup.succeeded', { runId: run.id }, run.id));
     await expectEventually(() => receiver.to(slack).length > 0 && receiver.to(teams).length > 0);
     await drain();
     expect(receiver.to(failureOnly)).toHaveLength(0);
@@ -282,12 +242,12 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
     const flaky = receiver.path('500', 'hang', 'ok');
     const { run } = await seed({ hooks: [{ url: receiver.url(flaky), secret: `flaky-${randomUUID()}` }] });
     const env = failed(run.id);
-    await publisher.publish(env);
+    await notifier.publisher.publish(env);
     await expectEventually(() => inboxHas(env.messageId), { timeoutMs: 20_000 });
     const calls = receiver.to(flaky);
     expect(calls).toHaveLength(3);
     expect(new Set(calls.map((c) => c.headers['x-pbx-backup-delivery'])).size).toBe(1);
-    const [{ n }] = await db.dataSource.query('SELECT count(*)::int AS n FROM notifications WHERE subject_id = $1 AND sent_at IS NOT NULL', [calls[0].headers['x-pbx-backup-delivery']]);
+    const [{ n }] = await bed.db.dataSource.query('SELECT count(*)::int AS n FROM notifications WHERE subject_id = $1 AND sent_at IS NOT NULL', [calls[0].headers['x-pbx-backup-delivery']]);
     expect(n).toBe(1);
   });
 
@@ -295,8 +255,8 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
     const hook = receiver.path();
     const other = receiver.path();
     const { configuration } = await seed({ hooks: [{ url: receiver.url(hook), format: 'slack' }, { url: receiver.url(other), events: ['failure'] }] });
-    await db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '3 days' WHERE id = $1`, [configuration.id]);
-    const staleness = app.get(StalenessService);
+    await bed.db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '3 days' WHERE id = $1`, [configuration.id]);
+    const staleness = notifier.app.get(StalenessService);
     await staleness.checkOnce();
     await staleness.checkOnce();
     expect(receiver.to(hook)).toHaveLength(1);
@@ -307,13 +267,13 @@ describe('webhooks (local HTTP receiver, Postgres, RabbitMQ)', () => {
   it('tries a failing staleness webhook again on each check for STALENESS_WEBHOOK_RETRY_MS after the stale period began, then no more', async () => {
     const down = receiver.path('500');
     const { configuration } = await seed({ hooks: [{ url: receiver.url(down) }] });
-    await db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '5 days' WHERE id = $1`, [configuration.id]);
-    const staleness = app.get(StalenessService);
+    await bed.db.dataSource.query(`UPDATE configurations SET created_at = now() - interval '5 days' WHERE id = $1`, [configuration.id]);
+    const staleness = notifier.app.get(StalenessService);
     await staleness.checkOnce(); // the mail goes (stale_alerted_at = now), the call fails
     await staleness.checkOnce();
     expect(receiver.to(down)).toHaveLength(2);
     const alertedAgo = (ms: number) =>
-      db.dataSource.query(`UPDATE configurations SET stale_alerted_at = now() - $2::bigint * interval '1 millisecond' WHERE id = $1`, [configuration.id, ms]);
+      bed.db.dataSource.query(`UPDATE configurations SET stale_alerted_at = now() - $2::bigint * interval '1 millisecond' WHERE id = $1`, [configuration.id, ms]);
     await alertedAgo(STALENESS_WEBHOOK_RETRY_MS - 60_000);
     await staleness.checkOnce();
     expect(receiver.to(down)).toHaveLength(3);
@@ -330,17 +290,13 @@ describe('webhooks that keep failing', () => {
     const down = receiver.path('long500');
     const redirect = receiver.path('redirect');
     const { run } = await seed({ hooks: [{ url: receiver.url(down) }, { url: receiver.url(redirect) }] });
-    let app: INestApplication | undefined = await boot(envFor(namespace, { AMQP_MAX_ATTEMPTS: '2', AMQP_RETRY_DELAY_MS: '100' }));
-    const recorder = new DeadLetterRecorder(app.get(AmqpConnection), db.dataSource, logger);
+    let app: INestApplication | undefined = await bed.boot(bed.env(namespace, { AMQP_MAX_ATTEMPTS: '2', AMQP_RETRY_DELAY_MS: '100' }));
+    const recorder = new DeadLetterRecorder(app.get(AmqpConnection), bed.db.dataSource, logger);
     try {
       await recorder.start();
       const env = failed(run.id);
       await new MessagePublisher(app.get(AmqpConnection)).publish(env);
-      const [letter] = await expectEventually(async () => {
-        const rows: { id: string; queue: string; message_id: string; type: string | null; correlation_id: string | null; body: string; reason: string; attempts: number }[] =
-          await db.dataSource.query('SELECT * FROM dead_letters WHERE message_id = $1', [env.messageId]);
-        return rows.length ? rows : null;
-      }, { timeoutMs: 20_000 });
+      const { letter, replay } = await bed.deadLetter(env.messageId, { timeoutMs: 20_000 });
       expect(letter.attempts).toBe(2);
       expect(letter.reason).toContain(`webhook http://127.0.0.1:${receiver.port}: answered 500: xxx`);
       expect(letter.reason).toContain('answered 302 (a redirect; webhooks follow none');
@@ -355,11 +311,10 @@ describe('webhooks that keep failing', () => {
       await app.close();
 
       // Fixed: the receiver answers 200 now; a replay calls each webhook exactly once more, and a second replay nobody.
-      await db.dataSource.query(`UPDATE configurations SET webhooks = jsonb_build_array(webhooks -> 0) WHERE id = $1`, [run.configurationId]);
+      await bed.db.dataSource.query(`UPDATE configurations SET webhooks = jsonb_build_array(webhooks -> 0) WHERE id = $1`, [run.configurationId]);
       receiver['scripts'].set(down, ['ok']);
-      app = await boot(envFor(namespace));
+      app = await bed.boot(bed.env(namespace));
       const amqp = app.get(AmqpConnection);
-      const replay = { id: letter.id, queue: letter.queue, messageId: letter.message_id, type: letter.type, correlationId: letter.correlation_id, body: letter.body };
       await republishDeadLetter(amqp, replay);
       await expectEventually(() => inboxHas(env.messageId));
       await republishDeadLetter(amqp, replay);

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_LANGUAGE, destinationSchema, patchDestinationSchema } from '@pbx/contracts';
-import { actionNotAllowed, commonFields } from '../configurations/configuration-fields';
-import { destinationListSchema } from '../configurations/destination-fields';
-import { checkedDefaultTimezone, scheduleRules, type ConfigurationSchemaOptions } from '../configurations/schedule-fields';
+import { createConfigurationSchema, patchConfigurationSchema } from '../configurations/configuration.schema';
+import type { ConfigurationSchemaOptions } from '../configurations/schedule-fields';
 
 /**
  * Request schemas of /api/v1/archive-configurations: same conventions as backup configurations
@@ -42,51 +40,12 @@ const itemsSchema = z
   });
 
 export function createArchiveConfigurationSchema(opts: ConfigurationSchemaOptions) {
-  const defaultTimezone = checkedDefaultTimezone(opts);
-  const [rule, params] = scheduleRules('create');
-  return z
-    .strictObject(
-      {
-        name: commonFields.name,
-        reportTo: commonFields.reportTo,
-        interval: commonFields.interval,
-        startAt: commonFields.startAt.optional(),
-        timezone: commonFields.timezone.default(defaultTimezone),
-        items: itemsSchema,
-        destinations: destinationListSchema(destinationSchema),
-        notifyOnSuccess: commonFields.notifyOnSuccess.default(false),
-        language: commonFields.language.default(DEFAULT_LANGUAGE),
-        encryption: commonFields.encryption,
-        webhooks: commonFields.webhooks.default([]),
-        action: commonFields.action.default('save'),
-      },
-      { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
-    )
-    .superRefine(rule, params);
+  return createConfigurationSchema(opts, { subject: { items: itemsSchema }, keeping: {}, checks: {} });
 }
 
 /** PATCH: every field optional, no defaults; `destinations` and `items` replace the stored ones. */
 export function patchArchiveConfigurationSchema(_opts?: ConfigurationSchemaOptions) {
-  const [rule, params] = scheduleRules('patch');
-  return z
-    .strictObject(
-      {
-        name: commonFields.name.optional(),
-        reportTo: commonFields.reportTo.optional(),
-        interval: commonFields.interval.optional(),
-        startAt: commonFields.startAt.optional(),
-        timezone: commonFields.timezone.optional(),
-        items: itemsSchema.optional(),
-        destinations: destinationListSchema(patchDestinationSchema).optional(),
-        notifyOnSuccess: commonFields.notifyOnSuccess.optional(),
-        language: commonFields.language.optional(),
-        encryption: commonFields.encryptionPatch.optional(),
-        webhooks: commonFields.webhooks.optional(),
-        action: actionNotAllowed,
-      },
-      { error: (iss) => (iss.input === undefined ? 'is required' : 'must be a JSON object') },
-    )
-    .superRefine(rule, params);
+  return patchConfigurationSchema({ subject: { items: itemsSchema.optional() }, keeping: {}, checks: {} });
 }
 
 export type CreateArchiveConfigurationSchema = ReturnType<typeof createArchiveConfigurationSchema>;
