@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { SAR_FORMAT, SAR_FORMAT_VERSION, SAR_MANIFEST_PATH, sarManifestSchema, type SarManifest } from './sar-manifest';
 
@@ -38,18 +41,52 @@ function readEntries(zip: ZipFile): Promise<Entry[]> {
   });
 }
 
-function openEntryStream(zip: ZipFile, entry: Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(err ?? new Error('cannot read entry')) : resolve(stream)));
+/** Bytes per read of an entry's data: yauzl reads 16 KiB at a time, a third of the speed (verify, restore). */
+const ENTRY_READ_BYTES = 1024 * 1024;
+const LOCAL_HEADER_SIGNATURE = 0x04034b50;
+
+/**
+ * A stream of one entry's uncompressed bytes, read from `path` in 1 MiB pieces (the central
+ * directory comes from yauzl; the data is read here). Stored entries are read as they are,
+ * deflated ones inflated; a deflated entry that inflates to more than its recorded size fails
+ * (a manifest cannot blow up memory). Callers check the size and SHA-256 against the manifest.
+ */
+async function openEntryStream(path: string, entry: Entry): Promise<Readable> {
+  const header = Buffer.alloc(30);
+  const fh = await open(path, 'r');
+  try {
+    const { bytesRead } = await fh.read(header, 0, header.length, entry.relativeOffsetOfLocalHeader);
+    if (bytesRead < header.length) throw new Error('unexpected end of file in a local file header');
+  } finally {
+    await fh.close();
+  }
+  const signature = header.readUInt32LE(0);
+  if (signature !== LOCAL_HEADER_SIGNATURE) throw new Error(`invalid local file header signature: 0x${signature.toString(16)}`);
+  if (entry.generalPurposeBitFlag & 0x1) throw new Error('encrypted entries are not supported');
+  const start = entry.relativeOffsetOfLocalHeader + header.length + header.readUInt16LE(26) + header.readUInt16LE(28);
+  const raw = (): Readable =>
+    entry.compressedSize === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + entry.compressedSize - 1, highWaterMark: ENTRY_READ_BYTES });
+  if (entry.compressionMethod === 0) {
+    if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry sizes differ (${entry.compressedSize} != ${entry.uncompressedSize})`);
+    return raw();
+  }
+  if (entry.compressionMethod !== 8) throw new Error(`unsupported compression method ${entry.compressionMethod}`);
+  let size = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      cb(size > entry.uncompressedSize ? new Error(`inflates to more than its recorded ${entry.uncompressedSize} bytes`) : null, chunk);
+    },
   });
+  return pipeline(raw(), createInflateRaw({ chunkSize: 128 * 1024 }), limit, () => undefined);
 }
 
-async function readManifest(zip: ZipFile, entries: Entry[]): Promise<SarManifest> {
+async function readManifest(path: string, entries: Entry[]): Promise<SarManifest> {
   const entry = entries.find((e) => e.fileName === SAR_MANIFEST_PATH);
   if (!entry) throw new Error(`${SAR_MANIFEST_PATH} is missing`);
   if (entry.uncompressedSize > MAX_MANIFEST_BYTES) throw new Error(`${SAR_MANIFEST_PATH} is implausibly large`);
   const parts: Buffer[] = [];
-  for await (const chunk of await openEntryStream(zip, entry)) parts.push(chunk as Buffer);
+  for await (const chunk of await openEntryStream(path, entry)) parts.push(chunk as Buffer);
   const json: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
   const head = json as { format?: unknown; formatVersion?: unknown };
   if (head?.format !== SAR_FORMAT) throw new Error(`not a .sar manifest (format ${JSON.stringify(head?.format)})`);
@@ -70,7 +107,7 @@ export async function listSar(path: string): Promise<{ manifest: SarManifest; en
   const zip = await openZip(path);
   try {
     const entries = await readEntries(zip);
-    const manifest = await readManifest(zip, entries);
+    const manifest = await readManifest(path, entries);
     return {
       manifest,
       entries: entries.map((e) => ({ path: e.fileName, size: e.uncompressedSize, compressedSize: e.compressedSize, method: methodName(e) })),
@@ -86,7 +123,7 @@ export async function openSarEntry(path: string, entryPath: string): Promise<Rea
   try {
     const entry = (await readEntries(zip)).find((e) => e.fileName === entryPath);
     if (!entry) throw new Error(`entry ${entryPath} not found in ${path}`);
-    const stream = await openEntryStream(zip, entry);
+    const stream = await openEntryStream(path, entry);
     stream.once('close', () => zip.close());
     return stream;
   } catch (err) {
@@ -109,7 +146,7 @@ export async function openSarArchive(path: string): Promise<SarArchive> {
   const zip = await openZip(path);
   try {
     const entries = await readEntries(zip);
-    const manifest = await readManifest(zip, entries);
+    const manifest = await readManifest(path, entries);
     const byPath = new Map(entries.map((e) => [e.fileName, e]));
     return {
       manifest,
@@ -117,7 +154,7 @@ export async function openSarArchive(path: string): Promise<SarArchive> {
       openEntry: async (entryPath) => {
         const entry = byPath.get(entryPath);
         if (!entry) throw new Error(`entry ${entryPath} not found in ${path}`);
-        return openEntryStream(zip, entry);
+        return openEntryStream(path, entry);
       },
       close: () => zip.close(),
     };
@@ -169,7 +206,7 @@ export async function verifySar(path: string, options: VerifySarOptions = {}): P
     }
     let manifest: SarManifest;
     try {
-      manifest = await readManifest(zip, entries);
+      manifest = await readManifest(path, entries);
     } catch (err) {
       return { ok: false, badEntry: SAR_MANIFEST_PATH, reason: `invalid manifest: ${message(err)}` };
     }
@@ -182,7 +219,7 @@ export async function verifySar(path: string, options: VerifySarOptions = {}): P
       let size = 0;
       try {
         options.signal?.throwIfAborted();
-        for await (const chunk of await openEntryStream(zip, entry)) {
+        for await (const chunk of await openEntryStream(path, entry)) {
           hash.update(chunk as Buffer);
           size += (chunk as Buffer).length;
           progress((chunk as Buffer).length);
