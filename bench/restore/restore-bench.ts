@@ -53,6 +53,7 @@ async function childEngine(): Promise<void> {
   let since = Date.now();
   const stepStart = new Map<string, number>();
   const steps: Record<string, number> = {};
+  let restoredAt = 0;
   const t0 = Date.now();
   const result = await engine.restore(sarPath, {
     restoreId: `bench-${Date.now()}`,
@@ -68,6 +69,7 @@ async function childEngine(): Promise<void> {
         }
       }
       if (p.phase === phase) return;
+      if (phase === 'restoring') restoredAt = (Date.now() - t0) / 1000; // every section restored: the PBX has its data back
       if (phase) phases[phase] = (phases[phase] ?? 0) + (Date.now() - since) / 1000;
       phase = p.phase;
       since = Date.now();
@@ -77,7 +79,7 @@ async function childEngine(): Promise<void> {
   await rm(result.safetyBackup?.path ?? '', { force: true });
   await Promise.all([source.close(), target.close()]);
   redis.disconnect();
-  console.log(JSON.stringify({ seconds, phases, steps }));
+  console.log(JSON.stringify({ seconds, restoredAt, phases, steps }));
 }
 
 async function timed(cmd: string, args: string[]): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
 
   const native = await timed('bash', ['-c', await nativeScript()]);
   const engine = await timed(process.execPath, [__filename, '--child-engine', '--database-url', databaseUrl, '--redis-url', redisUrl, '--schema', schema, '--data-dir', dataDir, '--work-dir', workDir]);
-  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; phases: Partial<Record<RestorePhase, number>>; steps: Record<string, number> };
+  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; restoredAt: number; phases: Partial<Record<RestorePhase, number>>; steps: Record<string, number> };
 
   const after = new PostgresPbxSource({ databaseUrl, schema, dataDir });
   const check = await after.stats();
@@ -158,7 +160,9 @@ async function main(): Promise<void> {
   const row = (name: string, seconds: number, rss: string) =>
     console.log(`| ${name} | ${seconds.toFixed(1)} | ${(input / MiB / seconds).toFixed(1)} | ${(native.seconds / seconds).toFixed(2)}x | ${rss} |`);
   row('unzip + psql \\copy (native pair)', native.seconds, native.maxRssMiB.toFixed(0));
-  row('RestoreEngine, whole restore (verify + safety backup + restore)', engine.seconds, engine.maxRssMiB.toFixed(0));
+  // The process's wall time less what came after the last section (packing the safety archive).
+  row('RestoreEngine, PBX restored (verify ‖ capture, then every section)', engine.seconds - (child.seconds - child.restoredAt), '–');
+  row('RestoreEngine, whole job (… + safety archive packed)', engine.seconds, engine.maxRssMiB.toFixed(0));
   row('RestoreEngine, restoring phase only', restoring, '–');
   console.log(`\nengine phases (s): ${Object.entries(child.phases).map(([p, s]) => `${p} ${s?.toFixed(1)}`).join(', ')}`);
   console.log(`section steps (s): ${Object.entries(child.steps).map(([k, s]) => `${k} ${s.toFixed(1)}`).join(', ')}`);

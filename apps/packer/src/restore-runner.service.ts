@@ -154,6 +154,7 @@ export class RestoreRunner implements OnApplicationBootstrap {
           status: 'restored',
           counts: { rowsInserted: s.tables.reduce((n, t) => n + t.rowsInserted, 0), rowsDeleted: s.tables.reduce((n, t) => n + t.rowsDeleted, 0), filesWritten: s.filesWritten },
         }));
+        if (result.safetyBackupError) log.error({ err: result.safetyBackupError }, 'restored, but the safety backup could not be kept yet; its data stays captured and the next start packs it');
         await this.repo.finish(restoreId, { status: 'succeeded', sections, safetyBackup: result.safetyBackup ? kept : null });
       }));
       log.info({ preview: restore.preview }, 'restore finished');
@@ -177,19 +178,25 @@ export class RestoreRunner implements OnApplicationBootstrap {
     if (row && !FINAL_RESTORE_STATUSES.includes(row.status)) {
       await this.repo.progress(restoreId, { status: 'restoring', phase: 'recovering', bytesDone: row.bytesDone, bytesTotal: row.bytesTotal, sections: row.sections });
     }
-    const result = await this.engine.recover(restoreId, { lock: this.lock });
-    log.warn({ sections: result.sections }, 'restore interrupted earlier: recovered');
+    let kept: RestoreEntity['safetyBackup'] = null;
+    const result = await this.engine.recover(restoreId, {
+      lock: this.lock,
+      onSafetyBackup: async (b) => {
+        kept = await this.keepSafetyBackup(restoreId, b, row?.startedAt ?? new Date());
+      },
+    });
+    log.warn({ sections: result.sections, safetyBackup: kept !== null }, 'restore interrupted earlier: recovered');
     if (!row || FINAL_RESTORE_STATUSES.includes(row.status)) return;
-    await this.repo.finish(restoreId, recoveryOutcome(row, result));
+    await this.repo.finish(restoreId, recoveryOutcome({ ...row, safetyBackup: kept ?? row.safetyBackup }, result));
     if ('destinationId' in row.source) await this.artifacts.remove(fetchedArchiveOf(restoreId));
   }
 
   /**
-   * The safety backup becomes a run of kind `safety` before any section changes: its file goes
-   * into the artifact store under the run's key (downloadable and restorable like any run's;
-   * restoring it undoes this restore), then the run and the restore's link to it are written in
-   * one transaction. If that fails the restore fails with the PBX unchanged: no restore runs
-   * without its way back.
+   * The safety backup becomes a run of kind `safety` once packed: its file goes into the
+   * artifact store under the run's key (downloadable and restorable like any run's; restoring
+   * it undoes this restore), then the run and the restore's link to it are written in one
+   * transaction. Until this has succeeded the engine keeps the captured data (the way back
+   * exists from before the first change), and the next start packs and keeps it again.
    */
   private async keepSafetyBackup(restoreId: string, backup: SafetyBackup, startedAt: Date): Promise<NonNullable<RestoreEntity['safetyBackup']>> {
     const runId = randomUUID();

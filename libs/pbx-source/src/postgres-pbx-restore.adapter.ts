@@ -285,7 +285,7 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
     const staged = this.stagedDir(restoreId, folder);
     const live = join(this.options.dataDir, folder);
     if (mode === 'merge') return this.mergeStaged(staged, live, options);
-    const old = join(this.options.dataDir, `${folder}.replaced-${restoreId}`);
+    const old = this.replacedDir(restoreId, folder);
     let moved = 0;
     if (await exists(staged)) {
       // States a crash can leave (each handled): live+staged; old+staged (between the
@@ -299,8 +299,21 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
       await fsyncPath(this.options.dataDir);
       moved = await countFiles(live);
     }
-    await rm(old, { recursive: true, force: true });
+    if (!options.keepReplaced) await rm(old, { recursive: true, force: true });
     return moved;
+  }
+
+  async replacedAudioDir(restoreId: string, folder: AudioKind): Promise<string | null> {
+    const old = this.replacedDir(restoreId, folder);
+    return (await exists(old)) ? old : null;
+  }
+
+  async discardReplacedAudio(restoreId: string, folder: AudioKind): Promise<void> {
+    await rm(this.replacedDir(restoreId, folder), { recursive: true, force: true });
+  }
+
+  liveAudioDir(folder: AudioKind): string {
+    return join(this.options.dataDir, folder);
   }
 
   async discardStagedAudio(restoreId: string, folder: AudioKind): Promise<void> {
@@ -417,6 +430,10 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
 
   private table(table: PbxTable): string {
     return `${this.s}.${quoteIdent(table)}`;
+  }
+
+  private replacedDir(restoreId: string, folder: AudioKind): string {
+    return join(this.options.dataDir, `${folder}.replaced-${restoreId}`);
   }
 
   private stagedDir(restoreId: string, folder: AudioKind): string {

@@ -119,6 +119,11 @@ describe('RestoreEngine', () => {
     return (await readdir(data.path)).filter((n) => n.includes('.restore-') || n.includes('.replaced-'));
   }
 
+  /** The safety backups' captured data not yet packed and released. */
+  async function captures(): Promise<string[]> {
+    return (await readdir(artifactDir()).catch(() => [] as string[])).filter((n) => n.endsWith('.capture'));
+  }
+
   const diff = (table: string, d: Partial<TableDiff>) => expect.objectContaining({ table, ...d });
 
   beforeAll(async () => {
@@ -183,6 +188,8 @@ describe('RestoreEngine', () => {
     const result = await engine.restore(fullSar, { restoreId: uniqueName('rt'), mode: 'replace', lock, onProgress: (e) => events.push(e) });
     expect(await fingerprint()).toEqual(seeded);
     expect(await leftovers()).toEqual([]);
+    expect(await captures()).toEqual([]);
+    expect(result.safetyBackupError).toBeNull();
     expect(result.sections.map((s) => [s.section, s.mode])).toEqual([
       ['coreData', 'replace'],
       ['cdrAndVoicemails', 'replace'],
@@ -191,7 +198,7 @@ describe('RestoreEngine', () => {
     expect(result.sections[1].tables.find((x) => x.table === 'cdr')).toMatchObject({ rowsBefore: 1990, rowsDeleted: 1990, rowsInserted: 2000 });
     expect(result.sections[2].filesWritten).toBe(3);
     const phases = events.map((e) => e.phase).filter((p, i, a) => p !== a[i - 1]);
-    expect(phases).toEqual(['verifying', 'safety-backup', 'restoring', 'done']);
+    expect(phases).toEqual(['verifying', 'restoring', 'safety-backup', 'done']);
     const last = events[events.length - 1];
     expect(last.sections.every((s) => s.status === 'restored')).toBe(true);
     expect(events.find((e) => e.phase === 'restoring' && e.bytesDone === e.bytesTotal)).toBeDefined();
@@ -275,6 +282,7 @@ describe('RestoreEngine', () => {
     expect(await fingerprint()).toEqual(before);
     expect(await journal(restoreId)).toEqual([]);
     await expect(stat(join(artifactDir(), `safety-${restoreId}.sar`))).rejects.toThrow(/ENOENT/);
+    expect(await captures()).toEqual([]);
     // The whole file against its recorded sha256 (the good file, a wrong record).
     await expect(engine.restore(fullSar, { restoreId, mode: 'replace', lock, expectedSha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'invalidArchive', badEntry: '(archive)' });
     expect(await fingerprint()).toEqual(before);
@@ -374,11 +382,50 @@ describe('RestoreEngine', () => {
       expect(await engine.unfinished()).not.toContain(restoreId);
       await expect(stat(join(artifactDir(), `safety-${restoreId}.sar.partial`))).rejects.toThrow(/ENOENT/);
       // Recovery is idempotent.
-      expect((await engine.recover(restoreId, { lock })).sections.find((s) => s.section === 'cdrAndVoicemails')?.outcome).toBe(
-        expected === 'new' ? 'already-done' : 'already-rolled-back',
-      );
+      const again = await engine.recover(restoreId, { lock });
+      expect(again.sections.find((s) => s.section === 'cdrAndVoicemails')?.outcome).toBe(expected === 'new' ? 'already-done' : 'already-rolled-back');
+      expect(again.safetyBackup).toBeNull();
+      if (mode === 'replace') {
+        // coreData had changed before the kill: recovery packed the safety backup from what was
+        // captured before the first change, and restoring it brings back the state before.
+        expect(recovery.safetyBackup?.sections).toEqual(['coreData', 'cdrAndVoicemails', 'announcements']);
+        await engine.restore(recovery.safetyBackup!.path, { restoreId: uniqueName('undo'), mode: 'replace', lock, expectedSha256: recovery.safetyBackup!.sha256 });
+        expect(await fingerprint()).toEqual(old);
+      } else {
+        expect(recovery.safetyBackup).toBeNull();
+      }
+      expect(await captures()).toEqual([]);
       await rm(join(artifactDir(), `safety-${restoreId}.sar`), { force: true });
     });
+  });
+
+  it('restored, but the safety backup could not be kept: its data stays captured, and recovery (the next start) packs it', async () => {
+    await modify();
+    const before = await fingerprint();
+    const restoreId = uniqueName('keep');
+    const result = await engine.restore(fullSar, {
+      restoreId,
+      mode: 'replace',
+      lock,
+      onSafetyBackup: async () => {
+        throw new Error('database down');
+      },
+    });
+    expect(await fingerprint()).toEqual(seeded);
+    expect(result.safetyBackup).toBeNull();
+    expect(result.safetyBackupError).toContain('database down');
+    expect(await captures()).toEqual([`safety-${restoreId}.capture`]);
+    expect(await engine.unfinished()).toContain(restoreId);
+
+    const kept: string[] = [];
+    const recovery = await engine.recover(restoreId, { lock, onSafetyBackup: async (b) => void kept.push(b.path) });
+    expect(recovery.sections.every((s) => s.outcome === 'already-done')).toBe(true);
+    expect(kept).toEqual([recovery.safetyBackup!.path]);
+    expect(await captures()).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+    expect(await engine.unfinished()).not.toContain(restoreId);
+    await engine.restore(recovery.safetyBackup!.path, { restoreId: uniqueName('undo'), mode: 'replace', lock });
+    expect(await fingerprint()).toEqual(before);
   });
 
   it('copies a safety backup only where the archive replaces', async () => {

@@ -1,5 +1,5 @@
 import { sha256File } from '@pbx/destinations';
-import { assertRestoreId, type PbxRestoreTarget, type PbxSource, type RestoreJournalEntry, type TableLoad } from '@pbx/pbx-source';
+import { assertRestoreId, type PbxRestoreTarget, type PbxSection, type PbxSource, type RestoreJournalEntry, type TableLoad } from '@pbx/pbx-source';
 import { openSarArchive, SAR_CONTAINER, verifySar, type SarArchive, type SarManifest } from '@pbx/sar';
 import { checkedEntry } from './checked-entry';
 import { enterMaintenance } from './maintenance-wait';
@@ -45,7 +45,7 @@ export class RestoreEngine {
   private readonly safety: SafetyBackupWriter;
 
   constructor(private readonly options: RestoreEngineOptions) {
-    this.safety = new SafetyBackupWriter(options.source, options.artifactDir, options.pbxId);
+    this.safety = new SafetyBackupWriter(options.source, options.target, options.artifactDir, options.pbxId);
   }
 
   /** What a restore with these options would change. Changes nothing and takes no lock. */
@@ -81,20 +81,27 @@ export class RestoreEngine {
     const work = signal ? AbortSignal.any([signal, lease.signal]) : lease.signal;
     try {
       await this.refuseRerun(restoreId);
-      const plan = planRestore(await this.verify(archivePath, options, progress), options, this.options.pbxId);
+      const { plan, replaced } = await this.verifyAndCapture(archivePath, restoreId, options, progress, work);
       for (const s of plan.sections) progress.addSection(s.section, s.mode);
-      const safetyBackup = await this.takeSafetyBackup(restoreId, plan, progress, work);
-      if (safetyBackup) await options.onSafetyBackup?.(safetyBackup);
       progress.enter('restoring', plan.bytes);
       const archive = await openSarArchive(archivePath);
       const sections: SectionResult[] = [];
       try {
         for (const s of plan.sections) sections.push(await this.restoreSection(archive, restoreId, s, progress, options, work));
+      } catch (err) {
+        // Sections restored before the failure keep their way back; an outcome left to
+        // recovery leaves the capture to it.
+        if (replaced.length && !(err instanceof RestoreFailedError && err.needsRecovery)) {
+          if (sections.length) await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, work).catch(() => null);
+          else await this.safety.release(restoreId);
+        }
+        throw err;
       } finally {
         archive.close();
       }
+      const safetyBackup = replaced.length ? await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, work) : { backup: null, error: null };
       progress.enter('done');
-      return { restoreId, archive: plan.archive, safetyBackup, sections };
+      return { restoreId, archive: plan.archive, safetyBackup: safetyBackup.backup, safetyBackupError: safetyBackup.error, sections };
     } catch (err) {
       progress.enter('failed');
       throw err;
@@ -120,20 +127,30 @@ export class RestoreEngine {
       progress.enter('recovering');
       const target = this.options.target;
       const sections: RecoveryResult['sections'] = [];
+      const captured = await this.safety.hasCapture(restoreId);
       for (const entry of await target.readJournal(restoreId, { waitForWriters: true })) {
-        sections.push({ section: entry.section, mode: entry.mode, outcome: await this.settle(entry) });
+        sections.push({ section: entry.section, mode: entry.mode, outcome: await this.settle(entry, captured) });
       }
       await this.safety.discardPartial(restoreId);
+      // The way back of what changed is packed now; a capture of a restore that changed nothing goes.
+      const changed = sections.some((s) => s.mode === 'replace' && (s.outcome === 'finished' || s.outcome === 'already-done'));
+      let safetyBackup: SafetyBackup | null = null;
+      if (captured && changed) {
+        const packed = await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, options.signal);
+        if (packed.error !== null) throw new Error(`restore ${restoreId}: the safety backup could not be packed: ${packed.error}`);
+        safetyBackup = packed.backup;
+      } else await this.safety.release(restoreId);
       progress.enter('done');
-      return { restoreId, sections };
+      return { restoreId, sections, safetyBackup };
     } finally {
       await lease.release();
     }
   }
 
-  /** Restores that a crash left unfinished (recover each at boot). */
-  unfinished(): Promise<string[]> {
-    return this.options.target.unfinishedRestores();
+  /** Restores that a crash left unfinished, or whose safety backup is not packed yet (recover each at boot). */
+  async unfinished(): Promise<string[]> {
+    const ids = new Set([...(await this.options.target.unfinishedRestores()), ...(await this.safety.pendingCaptures())]);
+    return [...ids].sort();
   }
 
   // ---- steps ----
@@ -160,11 +177,75 @@ export class RestoreEngine {
     if (journal.length > 0) throw new RestoreRefusedError('alreadyRan', `restore ${restoreId} already ran; use a new restore id`);
   }
 
-  private async takeSafetyBackup(restoreId: string, plan: RestorePlan, progress: RestoreProgressTracker, signal: AbortSignal): Promise<SafetyBackup | null> {
-    const replaced = plan.sections.filter((s) => s.mode === 'replace').map((s) => s.section);
-    if (replaced.length === 0) return null;
+  /**
+   * The archive is checked while the replaced sections are captured (the safety backup's first
+   * step: it only reads the PBX, so it may run before the check has passed; it is dropped if
+   * the check fails). The sections come from the manifest as the file states it, and are
+   * compared once it is verified.
+   */
+  private async verifyAndCapture(
+    archivePath: string,
+    restoreId: string,
+    options: RestoreOptions,
+    progress: RestoreProgressTracker,
+    signal: AbortSignal,
+  ): Promise<{ plan: RestorePlan; replaced: PbxSection[] }> {
+    const early = await this.peekReplaced(archivePath, options);
+    const capturing = early.length ? this.safety.capture(restoreId, early, signal) : Promise.resolve();
+    capturing.catch(() => undefined); // awaited below
+    try {
+      const plan = planRestore(await this.verify(archivePath, options, progress), options, this.options.pbxId);
+      const replaced = replacedOf(plan);
+      if (replaced.join() === early.join()) await capturing;
+      else {
+        await capturing.catch(() => undefined);
+        await this.safety.release(restoreId);
+        if (replaced.length) await this.safety.capture(restoreId, replaced, signal);
+      }
+      return { plan, replaced };
+    } catch (err) {
+      await capturing.catch(() => undefined);
+      await this.safety.release(restoreId);
+      throw err;
+    }
+  }
+
+  /** The sections a restore would replace, by the manifest as it stands (unverified); none when it cannot be read. */
+  private async peekReplaced(archivePath: string, options: RestoreOptions): Promise<PbxSection[]> {
+    try {
+      const archive = await openSarArchive(archivePath);
+      try {
+        return replacedOf(planRestore(archive.manifest, options, this.options.pbxId));
+      } finally {
+        archive.close();
+      }
+    } catch {
+      return []; // the check says what is wrong with it
+    }
+  }
+
+  /**
+   * The safety backup's second step: the capture and the set-aside audio packed into a `.sar`,
+   * handed to `onSafetyBackup` (the caller keeps it), then released. A failure keeps the
+   * capture (recovery at the next start packs it) and is returned, not thrown: the sections
+   * are restored either way.
+   */
+  private async packSafetyBackup(
+    restoreId: string,
+    progress: RestoreProgressTracker,
+    onSafetyBackup: ((backup: SafetyBackup) => Promise<void>) | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ backup: SafetyBackup | null; error: string | null }> {
     progress.enter('safety-backup');
-    return this.safety.write(restoreId, replaced, (bytes) => progress.set(bytes), signal);
+    try {
+      const backup = await this.safety.pack(restoreId, (bytes) => progress.set(bytes), signal);
+      await onSafetyBackup?.(backup);
+      await this.safety.release(restoreId);
+      return { backup, error: null };
+    } catch (err) {
+      await this.safety.discardPartial(restoreId).catch(() => undefined);
+      return { backup: null, error: message(err) };
+    }
   }
 
   private async restoreSection(
@@ -213,7 +294,8 @@ export class RestoreEngine {
     let filesWritten = 0;
     if (s.audio) {
       progress.section(s.section, { status: 'swapping-audio' });
-      filesWritten = await target.publishStagedAudio(restoreId, s.audio.folder, s.mode, { midway: () => checkpoint('audio-half-swapped') });
+      // replace: the old folder stays set aside until the safety backup is packed from it.
+      filesWritten = await target.publishStagedAudio(restoreId, s.audio.folder, s.mode, { midway: () => checkpoint('audio-half-swapped'), keepReplaced: true });
       await checkpoint('audio-swapped');
       await target.markJournal(restoreId, s.section, 'committed', 'done');
     }
@@ -269,7 +351,7 @@ export class RestoreEngine {
     });
   }
 
-  private async settle(entry: RestoreJournalEntry): Promise<RecoveryOutcome> {
+  private async settle(entry: RestoreJournalEntry, keepReplaced: boolean): Promise<RecoveryOutcome> {
     const target = this.options.target;
     const { restoreId, section, audioFolder, mode } = entry;
     switch (entry.state) {
@@ -277,12 +359,12 @@ export class RestoreEngine {
         if (!(await target.markJournal(restoreId, section, 'staging', 'rolled_back'))) {
           const now = (await target.readJournal(restoreId, { waitForWriters: true })).find((j) => j.section === section);
           if (!now || now.state === 'staging') throw new Error(`restore ${restoreId}: journal of ${section} cannot be settled`);
-          return this.settle(now);
+          return this.settle(now, keepReplaced);
         }
         if (audioFolder) await target.discardStagedAudio(restoreId, audioFolder);
         return 'rolled-back';
       case 'committed':
-        if (audioFolder) await target.publishStagedAudio(restoreId, audioFolder, mode);
+        if (audioFolder) await target.publishStagedAudio(restoreId, audioFolder, mode, { keepReplaced });
         await target.markJournal(restoreId, section, 'committed', 'done');
         return 'finished';
       case 'done':
@@ -325,6 +407,10 @@ export class RestoreEngine {
     }
     return diff;
   }
+}
+
+function replacedOf(plan: RestorePlan): PbxSection[] {
+  return plan.sections.filter((s) => s.mode === 'replace').map((s) => s.section);
 }
 
 function message(err: unknown): string {

@@ -58,12 +58,17 @@ export interface RestoreOptions extends PlanOptions {
   lock: RestoreLock;
   onProgress?: (progress: RestoreProgress) => void;
   checkpoint?: (step: RestoreCheckpoint, section: PbxSection) => Promise<void> | void;
-  /** Awaited once the safety backup is complete, before any section changes: the caller records it (a restorer that dies later leaves it known). */
+  /**
+   * Awaited once the safety backup is packed (after the sections, from what was captured before
+   * any of them changed): the caller keeps it; the captured data is removed only after that.
+   */
   onSafetyBackup?: (backup: SafetyBackup) => Promise<void>;
 }
 
 export interface RecoverOptions {
   lock: RestoreLock;
+  /** As for a restore: a safety backup recovery packs from the restore's capture. */
+  onSafetyBackup?: (backup: SafetyBackup) => Promise<void>;
   onProgress?: (progress: RestoreProgress) => void;
   signal?: AbortSignal;
 }
@@ -118,8 +123,10 @@ export interface SectionResult {
 export interface RestoreResult {
   restoreId: string;
   archive: ArchiveSummary;
-  /** Taken before a `replace` (null when every section merges): restore it to undo. */
+  /** Of the sections a `replace` changed (null when every section merges): restore it to undo. */
   safetyBackup: SafetyBackup | null;
+  /** Why the safety backup could not be packed (its data stays captured; recovery at the next start packs it). */
+  safetyBackupError: string | null;
   sections: SectionResult[];
 }
 
@@ -129,6 +136,8 @@ export type RecoveryOutcome = 'finished' | 'rolled-back' | 'already-done' | 'alr
 export interface RecoveryResult {
   restoreId: string;
   sections: { section: PbxSection; mode: RestoreMode; outcome: RecoveryOutcome }[];
+  /** Packed by this recovery from the restore's capture (null when there was none to pack). */
+  safetyBackup: SafetyBackup | null;
 }
 
 export type RestoreRefusal =

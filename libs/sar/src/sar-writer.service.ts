@@ -21,8 +21,11 @@ export interface SarProgress {
   entriesTotal?: number;
 }
 
+/** What writeSar reads: the tables as CSV and the audio files (a live PBX, or a restore's set-aside data). */
+export type SarSource = Pick<PbxSource, 'openCoreTable' | 'openCdrCsv' | 'openVoicemailCsv' | 'audioFiles'>;
+
 export interface WriteSarOptions {
-  source: PbxSource;
+  source: SarSource;
   sections: SectionSelection;
   /** Where to write; callers pass `<dir>/<runId>.sar.partial` and rename on success. */
   outPath: string;

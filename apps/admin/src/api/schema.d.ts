@@ -792,7 +792,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description backup, archive, or safety: the safety backup a replace restore took before it changed anything (no configuration, never delivered; restore it to undo that restore)
+             * @description backup, archive, or safety: the safety backup of what a replace restore changed, as it was before (no configuration, never delivered; restore it to undo that restore)
              * @enum {string}
              */
             kind: "backup" | "archive" | "safety";
@@ -1051,7 +1051,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             status: "queued" | "waiting" | "verifying" | "restoring" | "succeeded" | "failed" | "rolled_back";
-            /** @description the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done */
+            /** @description the engine's phase: waiting (for the maintenance lock), verifying (the safety backup's capture runs beside it), previewing, restoring, safety-backup (packing it, after the sections), done */
             phase: string | null;
             /** @description { runId } | { destinationId, file } | { uploadId } */
             source: {
@@ -1072,7 +1072,7 @@ export interface components {
             bytesDone: number;
             bytesTotal: number | null;
             sections: components["schemas"]["RestoreSectionState"][];
-            /** @description the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store */
+            /** @description the backup of the replaced sections as they were before (captured before the first change, packed after the sections; restore its run, safetyRunId, to undo); path: its key in the artifact store */
             safetyBackup: {
                 path?: string;
                 size?: number;

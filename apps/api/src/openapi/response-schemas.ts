@@ -128,7 +128,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ['id', 'kind', 'configurationId', 'configurationName', 'trigger', 'status', 'deliveries'],
     properties: {
       id: { type: 'string', format: 'uuid' },
-      kind: { ...oneOf(RUN_KINDS), description: 'backup, archive, or safety: the safety backup a replace restore took before it changed anything (no configuration, never delivered; restore it to undo that restore)' },
+      kind: { ...oneOf(RUN_KINDS), description: 'backup, archive, or safety: the safety backup of what a replace restore changed, as it was before (no configuration, never delivered; restore it to undo that restore)' },
       configurationId: { ...nstr, description: 'null for a safety run' },
       configurationName: str,
       restoreId: { ...nstr, description: 'a safety run: the restore that took it' },
@@ -316,7 +316,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
     properties: {
       id: { ...str, format: 'uuid' },
       status: oneOf(RESTORE_STATUSES),
-      phase: { ...nstr, description: "the engine's phase: waiting (for the maintenance lock), verifying, previewing, safety-backup, restoring, done" },
+      phase: { ...nstr, description: "the engine's phase: waiting (for the maintenance lock), verifying (the safety backup's capture runs beside it), previewing, restoring, safety-backup (packing it, after the sections), done" },
       source: {
         description: '{ runId } | { destinationId, file } | { uploadId }',
         oneOf: [
@@ -331,7 +331,7 @@ export const RESPONSE_SCHEMAS: Record<string, Record<string, unknown>> = {
       bytesDone: int,
       bytesTotal: { type: ['integer', 'null'] },
       sections: { type: 'array', items: ref('RestoreSectionState') },
-      safetyBackup: { type: ['object', 'null'], description: 'the backup of the PBX taken before a replace (restore its run, safetyRunId, to undo); path: its key in the artifact store', properties: { path: str, size: int, sha256: str } },
+      safetyBackup: { type: ['object', 'null'], description: 'the backup of the replaced sections as they were before (captured before the first change, packed after the sections; restore its run, safetyRunId, to undo); path: its key in the artifact store', properties: { path: str, size: int, sha256: str } },
       safetyRunId: { ...nstr, description: 'the run of kind safety that keeps the safety backup: GET /runs/{id}/download, or POST /restores { source: { runId } } to undo this restore' },
       previewResult: {
         type: ['object', 'null'],
