@@ -54,6 +54,15 @@ async function childEngine(): Promise<void> {
   const stepStart = new Map<string, number>();
   const steps: Record<string, number> = {};
   let restoredAt = 0;
+  // Peak memory per phase (sampled), to see which part of a restore holds the most.
+  const memory: Record<string, { rssMiB: number; heapMiB: number; externalMiB: number }> = {};
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    const at = (memory[phase ?? 'start'] ??= { rssMiB: 0, heapMiB: 0, externalMiB: 0 });
+    at.rssMiB = Math.max(at.rssMiB, Math.round(m.rss / MiB));
+    at.heapMiB = Math.max(at.heapMiB, Math.round(m.heapUsed / MiB));
+    at.externalMiB = Math.max(at.externalMiB, Math.round((m.external + m.arrayBuffers) / MiB));
+  }, 100);
   const t0 = Date.now();
   const result = await engine.restore(sarPath, {
     restoreId: `bench-${Date.now()}`,
@@ -79,7 +88,8 @@ async function childEngine(): Promise<void> {
   await rm(result.safetyBackup?.path ?? '', { force: true });
   await Promise.all([source.close(), target.close()]);
   redis.disconnect();
-  console.log(JSON.stringify({ seconds, restoredAt, phases, steps }));
+  clearInterval(sample);
+  console.log(JSON.stringify({ seconds, restoredAt, phases, steps, memory }));
 }
 
 async function timed(cmd: string, args: string[]): Promise<{ seconds: number; maxRssMiB: number; stdout: string }> {
@@ -144,7 +154,13 @@ async function main(): Promise<void> {
 
   const native = await timed('bash', ['-c', await nativeScript()]);
   const engine = await timed(process.execPath, [__filename, '--child-engine', '--database-url', databaseUrl, '--redis-url', redisUrl, '--schema', schema, '--data-dir', dataDir, '--work-dir', workDir]);
-  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as { seconds: number; restoredAt: number; phases: Partial<Record<RestorePhase, number>>; steps: Record<string, number> };
+  const child = JSON.parse(engine.stdout.trim().split('\n').pop() ?? '{}') as {
+    seconds: number;
+    restoredAt: number;
+    phases: Partial<Record<RestorePhase, number>>;
+    steps: Record<string, number>;
+    memory: Record<string, { rssMiB: number; heapMiB: number; externalMiB: number }>;
+  };
 
   const after = new PostgresPbxSource({ databaseUrl, schema, dataDir });
   const check = await after.stats();
@@ -166,6 +182,7 @@ async function main(): Promise<void> {
   row('RestoreEngine, restoring phase only', restoring, '–');
   console.log(`\nengine phases (s): ${Object.entries(child.phases).map(([p, s]) => `${p} ${s?.toFixed(1)}`).join(', ')}`);
   console.log(`section steps (s): ${Object.entries(child.steps).map(([k, s]) => `${k} ${s.toFixed(1)}`).join(', ')}`);
+  console.log(`peak memory per phase (MiB, sampled): ${Object.entries(child.memory).map(([p, m]) => `${p} rss ${m.rssMiB} heap ${m.heapMiB} external ${m.externalMiB}`).join('; ')}`);
   console.log(`sizes: .sar ${(await stat(sarPath)).size} bytes`);
   await rm(workDir, { recursive: true, force: true });
 }
