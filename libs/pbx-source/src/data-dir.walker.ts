@@ -1,4 +1,4 @@
-import { opendir, stat } from 'node:fs/promises';
+import { open, opendir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 
 /**
@@ -40,4 +40,14 @@ export async function directorySize(root: string): Promise<{ bytes: number; file
     files += 1;
   }
   return { bytes, files };
+}
+
+/** Makes a file's bytes, or the renames and new names inside a folder, durable. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

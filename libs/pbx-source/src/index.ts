@@ -4,7 +4,7 @@ export * from './postgres-pbx-source.adapter';
 export * from './pbx-restore-target.interface';
 export * from './postgres-pbx-restore.adapter';
 export { assertRestoreId } from './sql-identifiers';
-export { walkFiles, directorySize } from './data-dir.walker';
+export { walkFiles, directorySize, fsyncPath } from './data-dir.walker';
 export { seedPbx, PbxNotEmptyError, SEED_PRESETS, type SeedPreset, type SeedPbxOptions, type SeedPbxResult, type SeedProgress } from './seed/pbx-seed.service';
 export { generateSpeechWav, wavHeader, WAV_SAMPLE_RATE, WAV_HEADER_BYTES } from './seed/speech-wav.generator';
 export { SeededRandom } from './seed/seeded-random';

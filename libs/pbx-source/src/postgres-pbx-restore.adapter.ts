@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Pool, type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CsvHeaderTap } from './csv-header';
-import { walkFiles } from './data-dir.walker';
+import { fsyncPath, walkFiles } from './data-dir.walker';
 import type { AudioKind, PbxTable } from './pbx-source.interface';
 import type {
   CommitSectionOptions,
@@ -477,15 +477,6 @@ async function exists(path: string): Promise<boolean> {
 /** fsyncs in flight at once when the staged audio is made durable (the disk queues them). */
 const SYNC_CONCURRENCY = 16;
 
-/** Makes a file's bytes, or the renames and new names inside a folder, durable. */
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function countFiles(dir: string): Promise<number> {
   let n = 0;

@@ -1,8 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type AudioFile, type AudioKind, type PbxRestoreTarget, type PbxSection, type PbxSource, type PbxTable } from '@pbx/pbx-source';
+import { fsyncPath, type AudioFile, type AudioKind, type PbxRestoreTarget, type PbxSection, type PbxSource, type PbxTable } from '@pbx/pbx-source';
 import { writeSar, type SarSource } from '@pbx/sar';
 import { SECTION_LAYOUT } from './restore-plan';
 import type { SafetyBackup } from './restore.types';
@@ -57,7 +57,7 @@ export class SafetyBackupWriter {
         signal?.throwIfAborted();
         const csv = table === 'cdr' ? await this.source.openCdrCsv() : table === 'voicemails' ? await this.source.openVoicemailCsv() : await this.source.openCoreTable(table);
         await pipeline(csv, createWriteStream(join(dir, `${table}.csv`)), { signal });
-        await fsync(join(dir, `${table}.csv`));
+        await fsyncPath(join(dir, `${table}.csv`));
       }
       if (audio) {
         const files: { relativePath: string; size: number }[] = [];
@@ -66,9 +66,9 @@ export class SafetyBackupWriter {
       }
     }
     await writeFile(join(dir, `${CAPTURED}.partial`), JSON.stringify(captured));
-    await fsync(join(dir, `${CAPTURED}.partial`));
+    await fsyncPath(join(dir, `${CAPTURED}.partial`));
     await rename(join(dir, `${CAPTURED}.partial`), join(dir, CAPTURED));
-    await fsync(dir);
+    await fsyncPath(dir);
   }
 
   /** The capture is complete (the restore may have changed sections since): it must be packed. */
@@ -140,14 +140,5 @@ async function* audioFrom(folder: string | undefined, kind: AudioKind, files: { 
     const size = (await stat(absolutePath)).size;
     if (size !== f.size) throw new Error(`safety backup: ${f.relativePath} changed since it was captured (${f.size} → ${size} bytes)`);
     yield { relativePath: f.relativePath, absolutePath, size };
-  }
-}
-
-async function fsync(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
