@@ -61,8 +61,6 @@ export interface CommitSectionOptions {
 export interface PublishAudioOptions {
   /** Called halfway through the swap (crash tests pause here). */
   midway?: () => Promise<void>;
-  /** replace: the old live folder stays set aside (replacedAudioDir) instead of being removed: the safety backup is packed from it. */
-  keepReplaced?: boolean;
 }
 
 /**
@@ -107,17 +105,13 @@ export interface PbxRestoreTarget {
   syncStagedAudio(restoreId: string, folder: AudioKind, signal?: AbortSignal): Promise<void>;
   /**
    * Puts the staged audio live. replace: the staged folder becomes the live one (the old one
-   * is removed, or set aside with keepReplaced); merge: each staged file is moved in where its name is free, never over a
+   * is removed); merge: each staged file is moved in where its name is free, never over a
    * live file. Idempotent: finishes a swap a crash interrupted. Returns the files moved in.
    */
   publishStagedAudio(restoreId: string, folder: AudioKind, mode: RestoreMode, options?: PublishAudioOptions): Promise<number>;
   /** Removes the staging folder (rollback). Idempotent. */
   discardStagedAudio(restoreId: string, folder: AudioKind): Promise<void>;
-  /** The live folder a `replace` of this restore set aside (keepReplaced), or null when there is none. */
-  replacedAudioDir(restoreId: string, folder: AudioKind): Promise<string | null>;
-  /** Removes the set-aside folder. Idempotent. */
-  discardReplacedAudio(restoreId: string, folder: AudioKind): Promise<void>;
-  /** Where the live folder is (the safety backup reads a folder that was not swapped from here). */
+  /** Where the live folder is (the safety backup's capture links its files beside it). */
   liveAudioDir(folder: AudioKind): string;
   close(): Promise<void>;
 }

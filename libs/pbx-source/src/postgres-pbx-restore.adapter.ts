@@ -299,17 +299,8 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
       await fsyncPath(this.options.dataDir);
       moved = await countFiles(live);
     }
-    if (!options.keepReplaced) await rm(old, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
     return moved;
-  }
-
-  async replacedAudioDir(restoreId: string, folder: AudioKind): Promise<string | null> {
-    const old = this.replacedDir(restoreId, folder);
-    return (await exists(old)) ? old : null;
-  }
-
-  async discardReplacedAudio(restoreId: string, folder: AudioKind): Promise<void> {
-    await rm(this.replacedDir(restoreId, folder), { recursive: true, force: true });
   }
 
   liveAudioDir(folder: AudioKind): string {

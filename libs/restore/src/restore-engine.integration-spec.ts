@@ -116,7 +116,7 @@ describe('RestoreEngine', () => {
   }
 
   async function leftovers(): Promise<string[]> {
-    return (await readdir(data.path)).filter((n) => n.includes('.restore-') || n.includes('.replaced-'));
+    return (await readdir(data.path)).filter((n) => n.includes('.restore-') || n.includes('.replaced-') || n.includes('.safety-'));
   }
 
   /** The safety backups' captured data not yet packed and released. */

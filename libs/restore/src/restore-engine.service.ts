@@ -83,23 +83,26 @@ export class RestoreEngine {
       await this.refuseRerun(restoreId);
       const { plan, replaced } = await this.verifyAndCapture(archivePath, restoreId, options, progress, work);
       for (const s of plan.sections) progress.addSection(s.section, s.mode);
+      // The safety archive is packed after the sections: beside them it took the same thread and
+      // delayed the PBX by as much as it saved (bench/restore/README.md).
+      const pack = () => this.safety.pack(restoreId, (bytes) => progress.set(bytes), work);
       progress.enter('restoring', plan.bytes);
       const archive = await openSarArchive(archivePath);
       const sections: SectionResult[] = [];
       try {
         for (const s of plan.sections) sections.push(await this.restoreSection(archive, restoreId, s, progress, options, work));
       } catch (err) {
-        // Sections restored before the failure keep their way back; an outcome left to
-        // recovery leaves the capture to it.
+        // Sections restored before the failure keep their way back; if nothing changed the
+        // capture goes; an outcome left to recovery leaves the capture to it.
         if (replaced.length && !(err instanceof RestoreFailedError && err.needsRecovery)) {
-          if (sections.length) await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, work).catch(() => null);
-          else await this.safety.release(restoreId);
+          if (sections.length) await this.keepSafetyBackup(restoreId, pack, progress, options.onSafetyBackup);
+          else await this.safety.drop(restoreId);
         }
         throw err;
       } finally {
         archive.close();
       }
-      const safetyBackup = replaced.length ? await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, work) : { backup: null, error: null };
+      const safetyBackup = replaced.length ? await this.keepSafetyBackup(restoreId, pack, progress, options.onSafetyBackup) : { backup: null, error: null };
       progress.enter('done');
       return { restoreId, archive: plan.archive, safetyBackup: safetyBackup.backup, safetyBackupError: safetyBackup.error, sections };
     } catch (err) {
@@ -129,17 +132,18 @@ export class RestoreEngine {
       const sections: RecoveryResult['sections'] = [];
       const captured = await this.safety.hasCapture(restoreId);
       for (const entry of await target.readJournal(restoreId, { waitForWriters: true })) {
-        sections.push({ section: entry.section, mode: entry.mode, outcome: await this.settle(entry, captured) });
+        sections.push({ section: entry.section, mode: entry.mode, outcome: await this.settle(entry) });
       }
       await this.safety.discardPartial(restoreId);
       // The way back of what changed is packed now; a capture of a restore that changed nothing goes.
       const changed = sections.some((s) => s.mode === 'replace' && (s.outcome === 'finished' || s.outcome === 'already-done'));
       let safetyBackup: SafetyBackup | null = null;
       if (captured && changed) {
-        const packed = await this.packSafetyBackup(restoreId, progress, options.onSafetyBackup, options.signal);
+        const packed = await this.keepSafetyBackup(restoreId, () => this.safety.pack(restoreId, (bytes) => progress.set(bytes), options.signal), progress, options.onSafetyBackup);
         if (packed.error !== null) throw new Error(`restore ${restoreId}: the safety backup could not be packed: ${packed.error}`);
         safetyBackup = packed.backup;
-      } else await this.safety.release(restoreId);
+      } else if (captured) await this.safety.drop(restoreId);
+      else await this.safety.release(restoreId); // a capture cut short: nothing had changed yet
       progress.enter('done');
       return { restoreId, sections, safetyBackup };
     } finally {
@@ -225,20 +229,20 @@ export class RestoreEngine {
   }
 
   /**
-   * The safety backup's second step: the capture and the set-aside audio packed into a `.sar`,
-   * handed to `onSafetyBackup` (the caller keeps it), then released. A failure keeps the
-   * capture (recovery at the next start packs it) and is returned, not thrown: the sections
-   * are restored either way.
+   * The safety backup's second step, once the sections are done: the archive is packed from the
+   * capture, handed to `onSafetyBackup` (the caller keeps it), then the capture is released. A
+   * failure keeps the capture (recovery at the next start packs it again) and is returned, not
+   * thrown: the sections are restored either way.
    */
-  private async packSafetyBackup(
+  private async keepSafetyBackup(
     restoreId: string,
+    pack: () => Promise<SafetyBackup>,
     progress: RestoreProgressTracker,
     onSafetyBackup: ((backup: SafetyBackup) => Promise<void>) | undefined,
-    signal?: AbortSignal,
   ): Promise<{ backup: SafetyBackup | null; error: string | null }> {
     progress.enter('safety-backup');
     try {
-      const backup = await this.safety.pack(restoreId, (bytes) => progress.set(bytes), signal);
+      const backup = await pack();
       await onSafetyBackup?.(backup);
       await this.safety.release(restoreId);
       return { backup, error: null };
@@ -294,8 +298,7 @@ export class RestoreEngine {
     let filesWritten = 0;
     if (s.audio) {
       progress.section(s.section, { status: 'swapping-audio' });
-      // replace: the old folder stays set aside until the safety backup is packed from it.
-      filesWritten = await target.publishStagedAudio(restoreId, s.audio.folder, s.mode, { midway: () => checkpoint('audio-half-swapped'), keepReplaced: true });
+      filesWritten = await target.publishStagedAudio(restoreId, s.audio.folder, s.mode, { midway: () => checkpoint('audio-half-swapped') });
       await checkpoint('audio-swapped');
       await target.markJournal(restoreId, s.section, 'committed', 'done');
     }
@@ -351,7 +354,7 @@ export class RestoreEngine {
     });
   }
 
-  private async settle(entry: RestoreJournalEntry, keepReplaced: boolean): Promise<RecoveryOutcome> {
+  private async settle(entry: RestoreJournalEntry): Promise<RecoveryOutcome> {
     const target = this.options.target;
     const { restoreId, section, audioFolder, mode } = entry;
     switch (entry.state) {
@@ -359,12 +362,12 @@ export class RestoreEngine {
         if (!(await target.markJournal(restoreId, section, 'staging', 'rolled_back'))) {
           const now = (await target.readJournal(restoreId, { waitForWriters: true })).find((j) => j.section === section);
           if (!now || now.state === 'staging') throw new Error(`restore ${restoreId}: journal of ${section} cannot be settled`);
-          return this.settle(now, keepReplaced);
+          return this.settle(now);
         }
         if (audioFolder) await target.discardStagedAudio(restoreId, audioFolder);
         return 'rolled-back';
       case 'committed':
-        if (audioFolder) await target.publishStagedAudio(restoreId, audioFolder, mode, { keepReplaced });
+        if (audioFolder) await target.publishStagedAudio(restoreId, audioFolder, mode);
         await target.markJournal(restoreId, section, 'committed', 'done');
         return 'finished';
       case 'done':
