@@ -36,6 +36,8 @@ export class SafetyBackupWriter {
     private readonly target: PbxRestoreTarget,
     private readonly artifactDir: string,
     private readonly pbxId: string,
+    /** link(2); a spec passes one that refuses, as a filesystem without hard links does. */
+    private readonly linkFile: (existing: string, created: string) => Promise<void> = link,
   ) {}
 
   pathOf(restoreId: string): string {
@@ -140,7 +142,7 @@ export class SafetyBackupWriter {
         await mkdir(dirname(target), { recursive: true });
         dirs.add(dirname(target));
       }
-      await link(f.absolutePath, target).catch(async (err: NodeJS.ErrnoException) => {
+      await this.linkFile(f.absolutePath, target).catch(async (err: NodeJS.ErrnoException) => {
         if (!LINK_REFUSED.has(err.code ?? '')) throw err;
         await copyFile(f.absolutePath, target); // another filesystem, or links not allowed: slower, same result
         await fsyncPath(target);
