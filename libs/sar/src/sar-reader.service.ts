@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
@@ -52,25 +51,23 @@ const LOCAL_HEADER_SIGNATURE = 0x04034b50;
  * (a manifest cannot blow up memory). Callers check the size and SHA-256 against the manifest.
  */
 async function openEntryStream(path: string, entry: Entry): Promise<Readable> {
-  const header = Buffer.alloc(30);
+  // One open file per entry: its local header is read through it, then its data is streamed
+  // from it (the stream closes it; a handle shared by several streams would be closed by the
+  // first one destroyed early, whatever autoClose says).
   const fh = await open(path, 'r');
+  let start: number;
   try {
-    const { bytesRead } = await fh.read(header, 0, header.length, entry.relativeOffsetOfLocalHeader);
-    if (bytesRead < header.length) throw new Error('unexpected end of file in a local file header');
-  } finally {
+    start = await entryDataStart(fh, entry);
+  } catch (err) {
     await fh.close();
+    throw err;
   }
-  const signature = header.readUInt32LE(0);
-  if (signature !== LOCAL_HEADER_SIGNATURE) throw new Error(`invalid local file header signature: 0x${signature.toString(16)}`);
-  if (entry.generalPurposeBitFlag & 0x1) throw new Error('encrypted entries are not supported');
-  const start = entry.relativeOffsetOfLocalHeader + header.length + header.readUInt16LE(26) + header.readUInt16LE(28);
-  const raw = (): Readable =>
-    entry.compressedSize === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + entry.compressedSize - 1, highWaterMark: ENTRY_READ_BYTES });
-  if (entry.compressionMethod === 0) {
-    if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry sizes differ (${entry.compressedSize} != ${entry.uncompressedSize})`);
-    return raw();
-  }
-  if (entry.compressionMethod !== 8) throw new Error(`unsupported compression method ${entry.compressionMethod}`);
+  const raw = async (): Promise<Readable> => {
+    if (entry.compressedSize > 0) return fh.createReadStream({ start, end: start + entry.compressedSize - 1, highWaterMark: ENTRY_READ_BYTES });
+    await fh.close();
+    return Readable.from([]);
+  };
+  if (entry.compressionMethod === 0) return raw();
   let size = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -78,7 +75,22 @@ async function openEntryStream(path: string, entry: Entry): Promise<Readable> {
       cb(size > entry.uncompressedSize ? new Error(`inflates to more than its recorded ${entry.uncompressedSize} bytes`) : null, chunk);
     },
   });
-  return pipeline(raw(), createInflateRaw({ chunkSize: 128 * 1024 }), limit, () => undefined);
+  return pipeline(await raw(), createInflateRaw({ chunkSize: 128 * 1024 }), limit, () => undefined);
+}
+
+/** Where an entry's data starts (after its local header), once the header is checked; throws what makes the entry unreadable. */
+async function entryDataStart(fh: FileHandle, entry: Entry): Promise<number> {
+  const header = Buffer.alloc(30);
+  const { bytesRead } = await fh.read(header, 0, header.length, entry.relativeOffsetOfLocalHeader);
+  if (bytesRead < header.length) throw new Error('unexpected end of file in a local file header');
+  const signature = header.readUInt32LE(0);
+  if (signature !== LOCAL_HEADER_SIGNATURE) throw new Error(`invalid local file header signature: 0x${signature.toString(16)}`);
+  if (entry.generalPurposeBitFlag & 0x1) throw new Error('encrypted entries are not supported');
+  if (entry.compressionMethod === 0 && entry.compressedSize !== entry.uncompressedSize) {
+    throw new Error(`stored entry sizes differ (${entry.compressedSize} != ${entry.uncompressedSize})`);
+  }
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new Error(`unsupported compression method ${entry.compressionMethod}`);
+  return entry.relativeOffsetOfLocalHeader + header.length + header.readUInt16LE(26) + header.readUInt16LE(28);
 }
 
 async function readManifest(path: string, entries: Entry[]): Promise<SarManifest> {
