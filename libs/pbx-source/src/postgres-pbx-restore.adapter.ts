@@ -283,7 +283,7 @@ export class PostgresPbxRestoreTarget implements PbxRestoreTarget {
 
   async publishStagedAudio(restoreId: string, folder: AudioKind, mode: RestoreMode, options: PublishAudioOptions = {}): Promise<number> {
     const staged = this.stagedDir(restoreId, folder);
-    const live = join(this.options.dataDir, folder);
+    const live = this.liveAudioDir(folder);
     if (mode === 'merge') return this.mergeStaged(staged, live, options);
     const old = this.replacedDir(restoreId, folder);
     let moved = 0;
