@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { ref } from './request-schemas';
 
 const PROBLEM_TEXT: Record<number, string> = {
@@ -39,5 +39,37 @@ export function ApiPaging(): MethodDecorator {
   return applyDecorators(
     ApiQuery({ name: 'page', required: false, schema: { type: 'integer', minimum: 1, default: 1 } }),
     ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
+  );
+}
+
+/** One event of a live stream: its name, its data's schema, and what the summary adds after the schema's name. */
+export interface StreamEventDoc {
+  event: string;
+  schema: string;
+  note?: string;
+}
+
+/**
+ * A GET …/:id/events route (server-sent events; the shared plumbing is apps/api/src/live): the
+ * operation text, the id parameter, the event-stream response and its problems, from the
+ * subject (`a run`) and its events in the order the stream sends them.
+ */
+export function ApiEventStream(subject: string, events: StreamEventDoc[]): MethodDecorator {
+  const listed = events.map((e) => `\`${e.event}\` (${e.schema}${e.note ?? ''})`).join(', ');
+  return applyDecorators(
+    ApiOperation({
+      summary: `Follow ${subject} live (server-sent events)`,
+      description:
+        `text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: ${listed}. ` +
+        'The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. ' +
+        'Send the bearer token as a header (fetch streaming), as for every route.',
+    }),
+    ApiId(),
+    ApiResponse({
+      status: 200,
+      description: `The event stream (event: ${events.map((e) => e.event).join(' | ')}; data: the JSON of ${events.map((e) => e.schema).join(', ')})`,
+      content: { 'text/event-stream': { schema: { type: 'string' } } },
+    }),
+    ApiProblems(404),
   );
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequirePermission } from '../auth/access.decorators';
 import { Audited } from '../audit/audited.decorator';
@@ -7,7 +7,7 @@ import { existingId } from '../common/ids';
 import { JsonBody } from '../common/json-body.decorator';
 import type { Page } from '../common/pagination';
 import { paginationQuerySchema, validate } from '../common/validation';
-import { ApiId, ApiJson, ApiJsonBody, ApiPaging, ApiProblems } from '../openapi/decorators';
+import { ApiEventStream, ApiId, ApiJson, ApiJsonBody, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { REQUEST_SCHEMA } from '../openapi/request-schemas';
 import { eventStreamSink } from '../live/event-stream-sink';
 import type { RestoreResponse } from './restore.mapper';
@@ -57,21 +57,11 @@ export class RestoresController {
 
   @Get(':id/events')
   @RequirePermission('restores.read')
-  @ApiOperation({
-    summary: 'Follow a restore live (server-sent events)',
-    description:
-      'text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: ' +
-      '`status` (RestoreStatusEvent), `progress` (RestoreProgressEvent: phase, bytes, percent), `section` (RestoreSectionState, one per section). ' +
-      'The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. ' +
-      'Send the bearer token as a header (fetch streaming), as for every route.',
-  })
-  @ApiId()
-  @ApiResponse({
-    status: 200,
-    description: 'The event stream (event: status | progress | section; data: the JSON of RestoreStatusEvent, RestoreProgressEvent, RestoreSectionState)',
-    content: { 'text/event-stream': { schema: { type: 'string' } } },
-  })
-  @ApiProblems(404)
+  @ApiEventStream('a restore', [
+    { event: 'status', schema: 'RestoreStatusEvent' },
+    { event: 'progress', schema: 'RestoreProgressEvent', note: ': phase, bytes, percent' },
+    { event: 'section', schema: 'RestoreSectionState', note: ', one per section' },
+  ])
   async events(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.restoreEvents.stream(existingId(id, 'restore'), eventStreamSink(req, res));
   }

@@ -9,7 +9,7 @@ import type { Page } from '../common/pagination';
 import { problem, writeProblem } from '../common/problem-details';
 import { RUN_KINDS, RUN_STATUSES } from '@pbx/contracts';
 import { runsQuerySchema, validate } from '../common/validation';
-import { ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
+import { ApiEventStream, ApiId, ApiJson, ApiPaging, ApiProblems } from '../openapi/decorators';
 import { eventStreamSink } from '../live/event-stream-sink';
 import type { RunResponse } from './run.mapper';
 import { RunEventsService } from './run-events.service';
@@ -48,21 +48,11 @@ export class RunsController {
 
   @Get(':id/events')
   @RequirePermission('runs.read')
-  @ApiOperation({
-    summary: 'Follow a run live (server-sent events)',
-    description:
-      'text/event-stream. First the current state (also after a reconnect: Last-Event-ID needs no replay), then each change: ' +
-      '`status` (RunStatusEvent), `progress` (RunProgressEvent), `delivery` (RunDeliveryEvent, one per destination). ' +
-      'The stream ends after the status event with `final: true`; a comment line every 15 s keeps it open. ' +
-      'Send the bearer token as a header (fetch streaming), as for every route.',
-  })
-  @ApiId()
-  @ApiResponse({
-    status: 200,
-    description: 'The event stream (event: status | progress | delivery; data: the JSON of RunStatusEvent, RunProgressEvent, RunDeliveryEvent)',
-    content: { 'text/event-stream': { schema: { type: 'string' } } },
-  })
-  @ApiProblems(404)
+  @ApiEventStream('a run', [
+    { event: 'status', schema: 'RunStatusEvent' },
+    { event: 'progress', schema: 'RunProgressEvent' },
+    { event: 'delivery', schema: 'RunDeliveryEvent', note: ', one per destination' },
+  ])
   async events(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.runEvents.stream(existingId(id, 'run'), eventStreamSink(req, res));
   }
